@@ -1,0 +1,20 @@
+/* Printing a run: the failure report (docs/REPORTS.md) and the swimlanes. */
+#ifndef TDF_FUZZ_REPORT_H
+#define TDF_FUZZ_REPORT_H
+
+#include <stdio.h>
+
+#include "../model/pnp/pnp.h"
+
+/* The parsable failure block: ==TDF== <CLASS> ..., SIGNATURE, DETAIL, STACK,
+ * THREADS, DEVICES, RECENT. Prints nothing if the run had no failure. */
+void tdf_print_failure(FILE *out);
+/* Every recorded trace event, one lane per model thread. */
+void tdf_print_swimlanes(FILE *out);
+/* The plain trace (one event per line), used for determinism checks. */
+void tdf_print_trace(FILE *out);
+/* Installs the sanitizer report callback / fault handlers for this binary;
+ * `libfuzzer`: leave the death callback to libFuzzer (it saves the crash). */
+void tdf_install_crash_handlers(int libfuzzer);
+
+#endif

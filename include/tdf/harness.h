@@ -1,0 +1,93 @@
+/*
+ * teardown-fuzz harness API: how a team describes its own drivers as a fuzz
+ * target. A target is one C file with one TDF_TARGET(...) description:
+ *   - images: each driver (an "image": its code can be unloaded) with its
+ *     DriverEntry and the hardware IDs it binds to;
+ *   - roots: the hardware IDs of root-enumerated devices (the bus, or both
+ *     stacks); children come from the drivers themselves (WdfFdoAddStaticChild);
+ *   - stimuli: the cross-calls the target offers as events (an interrupt, an
+ *     I/O request, a timer): a driver routine the harness calls on a fresh
+ *     model thread, against one started device of the named image;
+ *   - variants: the correct protocol and its mutants, chosen by TDF_VARIANT;
+ *   - params: small numbers the input chooses (e.g. how many children).
+ * The event alphabet is the generic PnP/power events (docs/INPUT.md) plus the
+ * target's stimuli. Everything else is the model's business.
+ */
+#ifndef TDF_HARNESS_H
+#define TDF_HARNESS_H
+
+#include "wdf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tdf_image; /* defined by tdf_add_image() in CMake (hooks + name) */
+
+#define TDF_MAX_HARDWARE_IDS 4
+typedef struct tdf_image_desc {
+    struct tdf_image *image;        /* TDF_IMAGE(name) */
+    PDRIVER_INITIALIZE DriverEntry; /* called at each load, with fresh globals */
+    PCWSTR hardware_ids[TDF_MAX_HARDWARE_IDS]; /* devices this driver is the FDO of */
+} tdf_image_desc_t;
+
+/* A stimulus routine runs on its own model thread with a reference on Device
+ * held for its duration (as the I/O manager does for an IRP in flight), so
+ * the device object and the driver image outlive it; anything else it touches
+ * is the driver's protocol to protect. */
+typedef VOID EVT_TDF_STIMULUS(_In_ WDFDEVICE Device, _In_ ULONG Argument);
+typedef EVT_TDF_STIMULUS *PFN_TDF_STIMULUS;
+
+typedef struct tdf_stimulus_desc {
+    const char *name;        /* event name in the text form: "bus_notify" */
+    struct tdf_image *image; /* delivered to a started device of this driver */
+    PFN_TDF_STIMULUS routine;
+    const char *doc;
+} tdf_stimulus_desc_t;
+
+typedef struct tdf_variant_desc {
+    const char *name; /* TDF_VARIANT=<name>; index 0 is the correct protocol */
+    const char *doc;  /* one line: the real bug this variant is */
+} tdf_variant_desc_t;
+
+typedef struct tdf_param_desc {
+    const char *name;
+    uint8_t min, max; /* decoded from one input byte, min..max inclusive */
+} tdf_param_desc_t;
+
+typedef struct tdf_target_desc {
+    const char *name;
+    const char *doc;
+    const tdf_image_desc_t *images;
+    unsigned image_count;
+    PCWSTR root_hardware_ids[4]; /* root-enumerated devices, started in order */
+    const tdf_stimulus_desc_t *stimuli;
+    unsigned stimulus_count;
+    const tdf_variant_desc_t *variants;
+    unsigned variant_count;
+    const tdf_param_desc_t *params;
+    unsigned param_count;
+} tdf_target_desc_t;
+
+#define TDF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The image object of a driver built with tdf_add_image(NAME ...). */
+#define TDF_IMAGE(name) (&tdf_image_##name)
+#define TDF_DECLARE_IMAGE(name) extern struct tdf_image tdf_image_##name
+/* Exactly one per fuzz target binary. */
+#define TDF_TARGET(desc) const tdf_target_desc_t *const tdf_target = &(desc)
+
+/* ---- for driver code ------------------------------------------------------- */
+/* Index into the target's variants (0 = correct). Constant during a run. */
+ULONG TdfVariant(void);
+/* A target parameter's value for this run. */
+ULONG TdfParam(const char *name);
+/* An explicit yield point, where no shim call is (rarely needed). */
+VOID TdfYield(void);
+/* Fails the run with an exact message: for routines the shim declares but
+ * does not model with these arguments. */
+__attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

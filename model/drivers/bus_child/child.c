@@ -1,0 +1,221 @@
+/*
+ * The child driver: function driver on each bus PDO. It queries the bus
+ * interface in PrepareHardware, handing the bus its OnBusEvent callback
+ * (ImportInterface), and runs an I/O thread that reads the bus status through
+ * the interface when a request arrives.
+ *
+ * Protocol (correct variant):
+ *  - D0Entry: re-arm D0Rundown (its own calls into the bus), then ask the bus
+ *    to enable calls into us.
+ *  - D0Exit: ask the bus to disable calls into us (returns once none is in
+ *    flight), then drain our own calls into the bus. Both before D0Exit
+ *    returns: after it, our hardware is off and the bus may power down too.
+ *  - ReleaseHardware: dereference the interface and forget it.
+ *  - SelfManagedIoCleanup: stop the I/O thread and wait for it: its code is
+ *    in this image.
+ */
+#include <tdf/harness.h>
+
+#include "bus_child_if.h"
+#include "variants.h"
+
+typedef struct _CHILD_CONTEXT {
+    volatile ULONG *Registers;
+    BUS_CHILD_INTERFACE BusInterface;
+    BOOLEAN HaveBusInterface;
+    EX_RUNDOWN_REF D0Rundown; /* held by the I/O thread around calls into the bus */
+    BOOLEAN InD0;             /* what the child_flag_d0 mutant checks instead */
+    KEVENT WorkEvent;
+    KEVENT StopEvent;
+    PKTHREAD IoThread;
+    ULONG LastEvent;
+} CHILD_CONTEXT, *PCHILD_CONTEXT;
+WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(CHILD_CONTEXT, ChildGetContext)
+
+DRIVER_INITIALIZE Child_DriverEntry;
+EVT_TDF_STIMULUS Child_StimulusIo;
+static EVT_WDF_DRIVER_DEVICE_ADD Child_EvtDeviceAdd;
+static EVT_WDF_DEVICE_PREPARE_HARDWARE Child_EvtDevicePrepareHardware;
+static EVT_WDF_DEVICE_RELEASE_HARDWARE Child_EvtDeviceReleaseHardware;
+static EVT_WDF_DEVICE_D0_ENTRY Child_EvtDeviceD0Entry;
+static EVT_WDF_DEVICE_D0_EXIT Child_EvtDeviceD0Exit;
+static EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT Child_EvtDeviceSelfManagedIoInit;
+static EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP Child_EvtDeviceSelfManagedIoCleanup;
+static KSTART_ROUTINE Child_IoThread;
+static CHILD_ON_BUS_EVENT Child_OnBusEvent;
+
+NTSTATUS Child_DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    WDF_DRIVER_CONFIG config;
+    WDF_DRIVER_CONFIG_INIT(&config, Child_EvtDeviceAdd);
+    return WdfDriverCreate(DriverObject, RegistryPath, WDF_NO_OBJECT_ATTRIBUTES, &config, WDF_NO_HANDLE);
+}
+
+static NTSTATUS Child_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
+{
+    WDF_PNPPOWER_EVENT_CALLBACKS callbacks;
+    WDF_OBJECT_ATTRIBUTES attributes;
+    WDFDEVICE device;
+    NTSTATUS status;
+    UNREFERENCED_PARAMETER(Driver);
+
+    WDF_PNPPOWER_EVENT_CALLBACKS_INIT(&callbacks);
+    callbacks.EvtDevicePrepareHardware = Child_EvtDevicePrepareHardware;
+    callbacks.EvtDeviceReleaseHardware = Child_EvtDeviceReleaseHardware;
+    callbacks.EvtDeviceD0Entry = Child_EvtDeviceD0Entry;
+    callbacks.EvtDeviceD0Exit = Child_EvtDeviceD0Exit;
+    callbacks.EvtDeviceSelfManagedIoInit = Child_EvtDeviceSelfManagedIoInit;
+    callbacks.EvtDeviceSelfManagedIoCleanup = Child_EvtDeviceSelfManagedIoCleanup;
+    WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &callbacks);
+    WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, CHILD_CONTEXT);
+    status = WdfDeviceCreate(&DeviceInit, &attributes, &device);
+    if (!NT_SUCCESS(status))
+        return status;
+
+    PCHILD_CONTEXT context = ChildGetContext(device);
+    /* Not in D0 yet: run down until the first D0Entry. */
+    ExInitializeRundownProtection(&context->D0Rundown);
+    ExWaitForRundownProtectionRelease(&context->D0Rundown);
+    KeInitializeEvent(&context->WorkEvent, SynchronizationEvent, FALSE);
+    KeInitializeEvent(&context->StopEvent, NotificationEvent, FALSE);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Child_EvtDevicePrepareHardware(WDFDEVICE Device, WDFCMRESLIST ResourcesRaw,
+                                               WDFCMRESLIST ResourcesTranslated)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    NTSTATUS status;
+    UNREFERENCED_PARAMETER(ResourcesRaw);
+
+    PCM_PARTIAL_RESOURCE_DESCRIPTOR d = WdfCmResourceListGetDescriptor(ResourcesTranslated, 0);
+    if (!d || d->Type != CmResourceTypeMemory)
+        return STATUS_DEVICE_NOT_READY;
+    context->Registers = MmMapIoSpaceEx(d->u.Memory.Start, d->u.Memory.Length, PAGE_READWRITE | PAGE_NOCACHE);
+    if (!context->Registers)
+        return STATUS_INSUFFICIENT_RESOURCES;
+
+    RtlZeroMemory(&context->BusInterface, sizeof(context->BusInterface));
+    context->BusInterface.OnBusEvent = Child_OnBusEvent; /* imported by the bus */
+    context->BusInterface.ChildContext = context;
+    status = WdfFdoQueryForInterface(Device, &GUID_TDF_BUS_CHILD_INTERFACE, &context->BusInterface.InterfaceHeader,
+                                     sizeof(BUS_CHILD_INTERFACE), BUS_CHILD_INTERFACE_VERSION, NULL);
+    if (!NT_SUCCESS(status))
+        return status;
+    context->HaveBusInterface = TRUE;
+    if (IS_VARIANT(VARIANT_DISABLE_LATE)) /* bug: armed for the hardware's lifetime, not D0's */
+        context->BusInterface.EnableCallbacks(context->BusInterface.InterfaceHeader.Context);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Child_EvtDeviceReleaseHardware(WDFDEVICE Device, WDFCMRESLIST ResourcesTranslated)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    UNREFERENCED_PARAMETER(ResourcesTranslated);
+    if (context->HaveBusInterface) {
+        PINTERFACE header = &context->BusInterface.InterfaceHeader;
+        if (IS_VARIANT(VARIANT_DISABLE_LATE))
+            context->BusInterface.DisableCallbacks(header->Context);
+        header->InterfaceDereference(header->Context);
+        RtlZeroMemory(&context->BusInterface, sizeof(context->BusInterface)); /* OSR: zero after release */
+        context->HaveBusInterface = FALSE;
+    }
+    if (context->Registers) {
+        MmUnmapIoSpace((PVOID)context->Registers, 0x1000);
+        context->Registers = NULL;
+    }
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Child_EvtDeviceD0Entry(WDFDEVICE Device, WDF_POWER_DEVICE_STATE PreviousState)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    UNREFERENCED_PARAMETER(PreviousState);
+    WRITE_REGISTER_ULONG(&context->Registers[2], 1); /* enable the function */
+    if (IS_VARIANT(VARIANT_CHILD_FLAG_D0))
+        WriteBooleanNoFence(&context->InD0, TRUE);
+    else
+        ExReInitializeRundownProtection(&context->D0Rundown);
+    if (!IS_VARIANT(VARIANT_DISABLE_LATE))
+        context->BusInterface.EnableCallbacks(context->BusInterface.InterfaceHeader.Context);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Child_EvtDeviceD0Exit(WDFDEVICE Device, WDF_POWER_DEVICE_STATE TargetState)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    UNREFERENCED_PARAMETER(TargetState);
+    if (!IS_VARIANT(VARIANT_DISABLE_LATE))
+        context->BusInterface.DisableCallbacks(context->BusInterface.InterfaceHeader.Context);
+    if (IS_VARIANT(VARIANT_CHILD_FLAG_D0))
+        WriteBooleanNoFence(&context->InD0, FALSE); /* bug: a call already past the check goes on */
+    else
+        ExWaitForRundownProtectionRelease(&context->D0Rundown);
+    WRITE_REGISTER_ULONG(&context->Registers[2], 0); /* save state, disable the function */
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Child_EvtDeviceSelfManagedIoInit(WDFDEVICE Device)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    HANDLE handle;
+    NTSTATUS status = PsCreateSystemThread(&handle, THREAD_ALL_ACCESS, NULL, NULL, NULL, Child_IoThread, context);
+    if (!NT_SUCCESS(status))
+        return status;
+    ObReferenceObjectByHandle(handle, THREAD_ALL_ACCESS, *PsThreadType, KernelMode, (PVOID *)&context->IoThread,
+                              NULL);
+    ZwClose(handle);
+    return STATUS_SUCCESS;
+}
+
+static VOID Child_EvtDeviceSelfManagedIoCleanup(WDFDEVICE Device)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    if (!context->IoThread)
+        return;
+    KeSetEvent(&context->StopEvent, IO_NO_INCREMENT, FALSE);
+    if (!IS_VARIANT(VARIANT_THREAD_NOT_WAITED)) /* bug: signals stop, never waits */
+        KeWaitForSingleObject(context->IoThread, Executive, KernelMode, FALSE, NULL);
+    ObDereferenceObject(context->IoThread);
+    context->IoThread = NULL;
+}
+
+static VOID Child_ProcessRequest(PCHILD_CONTEXT context)
+{
+    PBUS_CHILD_INTERFACE bus = &context->BusInterface;
+    if (IS_VARIANT(VARIANT_CHILD_FLAG_D0)) {
+        if (ReadBooleanNoFence(&context->InD0)) /* bug: check-then-call, nothing holds D0 */
+            WRITE_REGISTER_ULONG(&context->Registers[1], bus->ReadBusStatus(bus->InterfaceHeader.Context));
+        return;
+    }
+    if (ExAcquireRundownProtection(&context->D0Rundown)) {
+        ULONG status = bus->ReadBusStatus(bus->InterfaceHeader.Context);
+        WRITE_REGISTER_ULONG(&context->Registers[1], status);
+        ExReleaseRundownProtection(&context->D0Rundown);
+    }
+}
+
+static VOID Child_IoThread(PVOID StartContext)
+{
+    PCHILD_CONTEXT context = StartContext;
+    PVOID waitObjects[2] = {&context->StopEvent, &context->WorkEvent};
+    for (;;) {
+        NTSTATUS status = KeWaitForMultipleObjects(2, waitObjects, WaitAny, Executive, KernelMode, FALSE, NULL, NULL);
+        if (status == STATUS_WAIT_0)
+            return;
+        Child_ProcessRequest(context);
+    }
+}
+
+static VOID Child_OnBusEvent(PVOID ChildContext, ULONG Event)
+{
+    PCHILD_CONTEXT context = ChildContext;
+    ULONG status = READ_REGISTER_ULONG(&context->Registers[0]); /* our hardware: needs D0 */
+    WriteULongNoFence(&context->LastEvent, Event ^ status);
+}
+
+VOID Child_StimulusIo(WDFDEVICE Device, ULONG Argument)
+{
+    UNREFERENCED_PARAMETER(Argument);
+    KeSetEvent(&ChildGetContext(Device)->WorkEvent, IO_NO_INCREMENT, FALSE);
+}

@@ -1,0 +1,246 @@
+/*
+ * Dispatcher objects (events, threads), waits, system threads and the
+ * per-thread IRQL. Waits block the fiber on the object's header; virtual time
+ * makes timeouts expire only when nothing else can run.
+ */
+#include "kernel.h"
+#include "tsan_sync.h"
+
+#include <string.h>
+
+enum { OBJ_NOTIFICATION_EVENT = NotificationEvent, OBJ_SYNCHRONIZATION_EVENT = SynchronizationEvent, OBJ_THREAD = 6 };
+
+struct _KTHREAD {
+    DISPATCHER_HEADER Header; /* first: waits take it as the object */
+    int fiber;
+    PKSTART_ROUTINE start;
+    PVOID context;
+    struct tdf_image *image;
+    LONG references; /* handle + ObReferenceObjectByHandle references */
+};
+
+/* Woken on every signal: multi-object waits block on it and re-check. */
+static int g_any_signal;
+static KIRQL g_irql[SCHED_MAX_FIBERS + 1];
+static POBJECT_TYPE g_thread_type_object;
+POBJECT_TYPE *PsThreadType = &g_thread_type_object;
+
+static KIRQL *irql_slot(void)
+{
+    int f = sched_current();
+    return &g_irql[f < 0 ? SCHED_MAX_FIBERS : f];
+}
+KIRQL ke_irql(void) { return *irql_slot(); }
+void ke_set_irql(KIRQL irql) { *irql_slot() = irql; }
+KIRQL KeGetCurrentIrql(void) { return ke_irql(); }
+
+void thread_reset(void) { memset(g_irql, 0, sizeof g_irql); }
+
+static void signal(DISPATCHER_HEADER *h)
+{
+    TDF_HB_RELEASE(h);
+    h->SignalState = 1;
+    sched_wake(h);
+    sched_wake(&g_any_signal);
+}
+
+VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
+{
+    Event->Header.Type = (UCHAR)Type;
+    Event->Header.SignalState = State ? 1 : 0;
+}
+
+LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+    (void)Increment, (void)Wait;
+    ke_yield();
+    LONG previous = Event->Header.SignalState;
+    signal(&Event->Header);
+    SCHED_TRACE0("KeSetEvent");
+    return previous;
+}
+
+VOID KeClearEvent(PRKEVENT Event)
+{
+    ke_yield();
+    Event->Header.SignalState = 0;
+}
+
+LONG KeResetEvent(PRKEVENT Event)
+{
+    ke_yield();
+    LONG previous = Event->Header.SignalState;
+    Event->Header.SignalState = 0;
+    return previous;
+}
+
+LONG KeReadStateEvent(PRKEVENT Event)
+{
+    ke_yield();
+    return Event->Header.SignalState;
+}
+
+/* Consumes the signal of a satisfied wait (auto-reset for synchronization
+ * events) and returns 1, or returns 0 if the object is not signalled. */
+static int try_satisfy(DISPATCHER_HEADER *h)
+{
+    if (h->SignalState <= 0)
+        return 0;
+    if (h->Type == OBJ_SYNCHRONIZATION_EVENT)
+        h->SignalState = 0;
+    TDF_HB_ACQUIRE(h);
+    return 1;
+}
+
+static void check_wait_irql(PLARGE_INTEGER timeout)
+{
+    if (ke_irql() > APC_LEVEL && !(timeout && timeout->QuadPart == 0)) {
+        char here[96];
+        image_current_frame(here, sizeof here);
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xA, 0, "IRQL_NOT_LESS_OR_EQUAL", here, NULL,
+                 "KeWaitFor... with a non-zero timeout at IRQL %u (%s)", (unsigned)ke_irql(), here);
+    }
+}
+
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                               PLARGE_INTEGER Timeout)
+{
+    (void)WaitReason, (void)WaitMode, (void)Alertable;
+    DISPATCHER_HEADER *h = Object;
+    check_wait_irql(Timeout);
+    ke_yield();
+    for (;;) {
+        if (try_satisfy(h))
+            return STATUS_SUCCESS;
+        if (Timeout && Timeout->QuadPart == 0)
+            return STATUS_TIMEOUT;
+        const char *what = h->Type == OBJ_THREAD ? "wait for thread" : "KeWaitForSingleObject";
+        if (Timeout) {
+            if (ke_block_timed(h, what)) {
+                SCHED_TRACE0("wait timed out");
+                return STATUS_TIMEOUT;
+            }
+        } else {
+            ke_block(h, what);
+        }
+    }
+}
+
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, KWAIT_REASON WaitReason,
+                                  KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PVOID WaitBlockArray)
+{
+    (void)WaitReason, (void)WaitMode, (void)Alertable, (void)WaitBlockArray;
+    check_wait_irql(Timeout);
+    ke_yield();
+    for (;;) {
+        if (WaitType == WaitAny) {
+            for (ULONG i = 0; i < Count; i++)
+                if (try_satisfy(Object[i]))
+                    return STATUS_WAIT_0 + (NTSTATUS)i;
+        } else {
+            ULONG ready = 0;
+            for (ULONG i = 0; i < Count; i++)
+                ready += ((DISPATCHER_HEADER *)Object[i])->SignalState > 0;
+            if (ready == Count) {
+                for (ULONG i = 0; i < Count; i++)
+                    try_satisfy(Object[i]);
+                return STATUS_WAIT_0;
+            }
+        }
+        if (Timeout && Timeout->QuadPart == 0)
+            return STATUS_TIMEOUT;
+        if (Timeout) {
+            if (ke_block_timed(&g_any_signal, "KeWaitForMultipleObjects"))
+                return STATUS_TIMEOUT;
+        } else {
+            ke_block(&g_any_signal, "KeWaitForMultipleObjects");
+        }
+    }
+}
+
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLARGE_INTEGER Interval)
+{
+    (void)WaitMode, (void)Alertable;
+    static int delay_token;
+    check_wait_irql(Interval);
+    if (Interval && Interval->QuadPart == 0) {
+        ke_yield();
+        return STATUS_SUCCESS;
+    }
+    /* Virtual time: the delay ends once every other thread is blocked or done. */
+    (void)ke_block_timed(&delay_token, "KeDelayExecutionThread");
+    return STATUS_SUCCESS;
+}
+
+/* ---- system threads ------------------------------------------------------------ */
+static void thread_main(void *arg)
+{
+    struct _KTHREAD *t = arg;
+    *sched_fiber_slot(sched_current()) = t;
+    t->start(t->context); /* driver code: entered through the image hook */
+    SCHED_TRACE0("thread exits");
+    signal(&t->Header);
+}
+
+NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+                              HANDLE ProcessHandle, PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
+                              PVOID StartContext)
+{
+    (void)DesiredAccess, (void)ObjectAttributes, (void)ProcessHandle, (void)ClientId;
+    ke_yield();
+    struct _KTHREAD *t = pool_alloc_model(sizeof *t);
+    struct tdf_image *img = image_current();
+    t->Header.Type = OBJ_THREAD;
+    t->Header.SignalState = 0;
+    t->start = StartRoutine;
+    t->context = StartContext;
+    t->image = img;
+    t->references = 1; /* the handle */
+    t->fiber = sched_spawn(symbol_name((const void *)StartRoutine), img ? img->name : "kernel", thread_main, t);
+    if (t->fiber == SCHED_NO_FIBER)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    TDF_HB_RELEASE(&t->Header); /* creation happens-before the thread's start */
+    SCHED_TRACE1("PsCreateSystemThread %s", symbol_name((const void *)StartRoutine));
+    *ThreadHandle = t;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
+{
+    (void)ExitStatus;
+    struct _KTHREAD *t = sched_current() >= 0 ? *sched_fiber_slot(sched_current()) : NULL;
+    if (!t)
+        TdfUnmodelled("PsTerminateSystemThread", "called outside a thread made by PsCreateSystemThread");
+    SCHED_TRACE0("PsTerminateSystemThread");
+    signal(&t->Header);
+    sched_exit_fiber();
+}
+
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
+                                   KPROCESSOR_MODE AccessMode, PVOID *Object, PVOID HandleInformation)
+{
+    (void)DesiredAccess, (void)ObjectType, (void)AccessMode, (void)HandleInformation;
+    ke_yield();
+    struct _KTHREAD *t = Handle;
+    t->references++;
+    *Object = t;
+    return STATUS_SUCCESS;
+}
+
+VOID ObDereferenceObject(PVOID Object)
+{
+    ke_yield();
+    struct _KTHREAD *t = Object;
+    if (t->references <= 0) {
+        TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER", "ObDereferenceObject on an object with no references left");
+        return;
+    }
+    t->references--;
+}
+
+NTSTATUS ZwClose(HANDLE Handle)
+{
+    ObDereferenceObject(Handle);
+    return STATUS_SUCCESS;
+}

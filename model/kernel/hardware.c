@@ -1,0 +1,129 @@
+/*
+ * Memory-mapped registers. A device's register block has a physical range
+ * (handed to PrepareHardware as a CmResourceTypeMemory descriptor); a driver
+ * maps it with MmMapIoSpaceEx and touches it with READ/WRITE_REGISTER_ULONG.
+ * Every access asks the owner (the wdf layer) whether the device may be
+ * touched now: in D0, not released, not surprise-removed (invariant 10).
+ */
+#include "kernel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_BLOCKS 16
+#define MAX_MAPPINGS 32
+
+typedef struct hw_range {
+    tdf_hw_block_t *block;
+    ULONGLONG phys;
+    size_t length;
+    tdf_hw_check_fn *check;
+    const char *owner_name;
+} hw_range_t;
+
+typedef struct mapping {
+    uint8_t *va;
+    size_t length;
+    hw_range_t range; /* copy: the range may be re-owned by a restarted device */
+    int unmapped;
+    uint32_t unmapped_at;
+} mapping_t;
+
+static hw_range_t g_ranges[MAX_BLOCKS];
+static unsigned g_nranges;
+static mapping_t g_maps[MAX_MAPPINGS];
+static unsigned g_nmaps;
+
+void hw_reset(void)
+{
+    g_nranges = 0;
+    g_nmaps = 0; /* the mapped memory is model pool: freed by pool_reset */
+}
+
+void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf_hw_check_fn *check,
+                       const char *owner_name)
+{
+    /* A restarted device gets the same physical range again: the new device
+     * object owns it from now on (mappings made before keep their owner). */
+    for (unsigned i = 0; i < g_nranges; i++) {
+        if (g_ranges[i].phys == phys) {
+            g_ranges[i] = (hw_range_t){block, phys, length, check, owner_name};
+            return;
+        }
+    }
+    if (g_nranges < MAX_BLOCKS)
+        g_ranges[g_nranges++] = (hw_range_t){block, phys, length, check, owner_name};
+}
+
+PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect)
+{
+    (void)Protect;
+    ke_yield();
+    for (unsigned i = 0; i < g_nranges; i++) {
+        hw_range_t *r = &g_ranges[i];
+        ULONGLONG pa = (ULONGLONG)PhysicalAddress.QuadPart;
+        if (pa < r->phys || pa + NumberOfBytes > r->phys + r->length || g_nmaps >= MAX_MAPPINGS)
+            continue;
+        mapping_t *m = &g_maps[g_nmaps++];
+        /* Registers are model memory: zero at power-on, same in every run. */
+        m->va = pool_alloc_model(NumberOfBytes);
+        m->length = NumberOfBytes;
+        m->range = *r;
+        m->unmapped = 0;
+        SCHED_TRACE1("MmMapIoSpaceEx %s registers", r->owner_name);
+        return m->va;
+    }
+    return NULL;
+}
+
+VOID MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
+{
+    (void)NumberOfBytes;
+    ke_yield();
+    for (unsigned i = 0; i < g_nmaps; i++) {
+        if (g_maps[i].va == BaseAddress && !g_maps[i].unmapped) {
+            g_maps[i].unmapped = 1;
+            g_maps[i].unmapped_at = sched_steps();
+            SCHED_TRACE1("MmUnmapIoSpace %s registers", g_maps[i].range.owner_name);
+            return;
+        }
+    }
+    TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "MmUnmapIoSpace of an address that is not mapped I/O space");
+}
+
+static mapping_t *access_check(volatile ULONG *reg, const char *op)
+{
+    ke_yield();
+    for (unsigned i = 0; i < g_nmaps; i++) {
+        mapping_t *m = &g_maps[i];
+        if ((uint8_t *)reg < m->va || (uint8_t *)reg + sizeof(ULONG) > m->va + m->length)
+            continue;
+        char detail[200];
+        const char *bad = NULL;
+        if (m->unmapped) {
+            bad = "AFTER_UNMAP";
+            snprintf(detail, sizeof detail, "the mapping was unmapped at step %lu (ReleaseHardware)",
+                     (unsigned long)m->unmapped_at);
+        } else {
+            bad = m->range.check(m->range.block, detail, sizeof detail);
+        }
+        if (bad)
+            tdf_fail(TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s of %s's register 0x%lx: %s", op,
+                     m->range.owner_name, (unsigned long)((uint8_t *)reg - m->va), detail);
+        return m;
+    }
+    TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "%s of an address that is not mapped I/O space", op);
+    return NULL;
+}
+
+ULONG READ_REGISTER_ULONG(volatile ULONG *Register)
+{
+    access_check(Register, "READ_REGISTER_ULONG");
+    return *Register;
+}
+
+VOID WRITE_REGISTER_ULONG(volatile ULONG *Register, ULONG Value)
+{
+    access_check(Register, "WRITE_REGISTER_ULONG");
+    *Register = Value;
+}

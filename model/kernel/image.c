@@ -1,0 +1,257 @@
+/*
+ * Loaded images and the per-thread driver call stack.
+ *
+ * Every driver image is compiled with -finstrument-functions and its
+ * __cyg_profile_func_enter/exit renamed to hooks of its own (CMake
+ * tdf_add_image), so each function entry and exit in driver code lands here
+ * knowing its image. That catches a call through a raw function pointer into
+ * an unloaded driver at the call itself, as the kernel's page fault would
+ * (DESIGN.md "Images"; KERNEL-SEMANTICS §5 0xCE), with a full stack trace.
+ */
+#include "kernel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_DEPTH 48
+#define MAX_IMAGES 16
+#define MAIN_SLOT SCHED_MAX_FIBERS /* stack of the main (non-fiber) context */
+
+typedef struct frame {
+    struct tdf_image *image;
+    void *fn;
+} frame_t;
+
+typedef struct call_stack {
+    unsigned depth; /* may exceed MAX_DEPTH: deeper frames are counted, not kept */
+    uint32_t checked_generation;
+    frame_t frames[MAX_DEPTH];
+} call_stack_t;
+
+static call_stack_t g_stacks[SCHED_MAX_FIBERS + 1];
+static struct tdf_image *g_images[MAX_IMAGES];
+static unsigned g_image_count;
+static uint32_t g_unload_generation = 1;
+
+static call_stack_t *stack_of(int fiber) { return &g_stacks[fiber < 0 ? MAIN_SLOT : fiber]; }
+
+static const frame_t *top_frame(const call_stack_t *s)
+{
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    return d ? &s->frames[d - 1] : NULL;
+}
+
+static void frame_text(const frame_t *fr, char *buf, size_t size)
+{
+    if (fr)
+        snprintf(buf, size, "%s!%s", fr->image->name, symbol_name(fr->fn));
+    else
+        snprintf(buf, size, "harness");
+}
+
+void image_register(struct tdf_image *img)
+{
+    for (unsigned i = 0; i < g_image_count; i++)
+        if (g_images[i] == img)
+            return;
+    if (g_image_count < MAX_IMAGES)
+        g_images[g_image_count++] = img;
+}
+
+void kernel_reset(void)
+{
+    memset(g_stacks, 0, sizeof g_stacks);
+    for (unsigned i = 0; i < g_image_count; i++) {
+        g_images[i]->state = TDF_IMAGE_UNLOADED;
+        g_images[i]->loads = 0;
+        g_images[i]->unloaded_at = 0;
+        g_images[i]->driver = NULL;
+    }
+    g_unload_generation = 1;
+    thread_reset();
+    hw_reset();
+    pool_reset();
+    tdf_failure_reset();
+}
+
+void image_load(struct tdf_image *img)
+{
+    img->state = TDF_IMAGE_LOADED;
+    img->loads++;
+    SCHED_TRACE2("load image %s (load #%lu)", img->name, (unsigned long)img->loads);
+}
+
+void image_unload(struct tdf_image *img)
+{
+    img->state = TDF_IMAGE_UNLOADED;
+    img->unloaded_at = sched_steps();
+    g_unload_generation++;
+    SCHED_TRACE1("unload image %s", img->name);
+
+    /* Rule (KERNEL-SEMANTICS §3, last line): no thread may still execute in an
+     * image when it unloads. A thread blocked or preempted inside it would
+     * fault on its next instruction there. */
+    for (int f = 0; f < sched_fiber_count(); f++) {
+        sched_state_t st = sched_fiber_state(f);
+        if (st == SCHED_DONE || st == SCHED_FREE)
+            continue;
+        call_stack_t *s = stack_of(f);
+        unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+        for (unsigned i = d; i-- > 0;) {
+            if (s->frames[i].image != img)
+                continue;
+            char where[96], caller[96];
+            frame_text(&s->frames[i], where, sizeof where);
+            snprintf(caller, sizeof caller, "thread:%s", sched_fiber_owner(f));
+            tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
+                     caller, "image '%s' unloaded while thread '%s' still executes in %s (%s)", img->name,
+                     sched_fiber_name(f), where, st == SCHED_BLOCKED ? "blocked there" : "preempted there");
+            return;
+        }
+    }
+    ULONG tag = 0;
+    size_t bytes = 0;
+    size_t leaks = pool_leaks_of(img, &tag, &bytes);
+    if (leaks) {
+        char where[96];
+        snprintf(where, sizeof where, "%s!unload", img->name);
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xC4, 0x62, "DRIVER_VERIFIER_DETECTED_VIOLATION", where, "pool",
+                 "image '%s' unloaded with %zu pool allocation(s) still allocated (%zu bytes, first tag '%.4s')",
+                 img->name, leaks, bytes, (const char *)&tag);
+    }
+}
+
+struct tdf_image *image_current(void)
+{
+    const frame_t *fr = top_frame(stack_of(sched_current()));
+    return fr ? fr->image : NULL;
+}
+
+const char *image_current_frame(char *buf, size_t size)
+{
+    frame_text(top_frame(stack_of(sched_current())), buf, size);
+    return buf;
+}
+
+const char *image_caller_frame(char *buf, size_t size)
+{
+    const call_stack_t *s = stack_of(sched_current());
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    if (d == 0) {
+        snprintf(buf, size, "thread:%s", sched_fiber_owner(sched_current()));
+        return buf;
+    }
+    const frame_t *top = &s->frames[d - 1];
+    for (unsigned i = d - 1; i-- > 0;) {
+        if (s->frames[i].image != top->image) {
+            frame_text(&s->frames[i], buf, size);
+            return buf;
+        }
+    }
+    /* Entered from the harness: the thread's role is the other side. */
+    snprintf(buf, size, "thread:%s", sched_fiber_owner(sched_current()));
+    return buf;
+}
+
+void image_fiber_stack(int fiber, char *buf, size_t size)
+{
+    const call_stack_t *s = stack_of(fiber);
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    size_t used = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < d && used + 1 < size; i++) {
+        char fr[96];
+        frame_text(&s->frames[i], fr, sizeof fr);
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? " > " : "", fr);
+    }
+    if (d == 0)
+        snprintf(buf, size, "(no driver frames)");
+}
+
+/* After a switch: did an image we are executing in unload meanwhile? */
+static void check_resumed(void)
+{
+    call_stack_t *s = stack_of(sched_current());
+    if (s->checked_generation == g_unload_generation)
+        return;
+    s->checked_generation = g_unload_generation;
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    for (unsigned i = d; i-- > 0;) {
+        if (s->frames[i].image->state == TDF_IMAGE_LOADED)
+            continue;
+        char where[96];
+        frame_text(&s->frames[i], where, sizeof where);
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
+                 "thread '%s' resumed in %s after image '%s' unloaded", sched_fiber_name(sched_current()), where,
+                 s->frames[i].image->name);
+    }
+}
+
+void ke_yield(void)
+{
+    sched_yield_point();
+    check_resumed();
+}
+
+void ke_block(const void *object, const char *what)
+{
+    sched_block(object, what);
+    check_resumed();
+}
+
+int ke_block_timed(const void *object, const char *what)
+{
+    int timed_out = sched_block_timed(object, what);
+    check_resumed();
+    return timed_out;
+}
+
+/* ---- the hooks ------------------------------------------------------------------ */
+void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site);
+void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site);
+
+void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
+{
+    (void)call_site;
+    call_stack_t *s = stack_of(sched_current());
+    const frame_t *caller = top_frame(s);
+    int cross = !caller || caller->image != img;
+    if (cross) {
+        /* A call from another image (or from the harness) is a yield point
+         * right before the callee's first instruction: the window between
+         * fetching a function pointer and executing its target. */
+        ke_yield();
+    }
+    if (img->state != TDF_IMAGE_LOADED) {
+        char where[96], from[96];
+        snprintf(where, sizeof where, "%s!%s", img->name, symbol_name(fn));
+        frame_text(caller, from, sizeof from);
+        if (!caller)
+            snprintf(from, sizeof from, "thread:%s", sched_fiber_owner(sched_current()));
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, from,
+                 "call into unloaded image '%s' (%s, unloaded at step %lu) from %s", img->name, where,
+                 (unsigned long)img->unloaded_at, from);
+    }
+    if (s->depth < MAX_DEPTH)
+        s->frames[s->depth] = (frame_t){img, fn};
+    s->depth++;
+    if (cross)
+        SCHED_TRACE2("-> %s!%s", img->name, symbol_name(fn));
+}
+
+void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
+{
+    (void)img, (void)fn, (void)call_site;
+    call_stack_t *s = stack_of(sched_current());
+    if (s->depth == 0)
+        return; /* a frame entered before this run's reset: ignore */
+    s->depth--;
+    const frame_t *back = top_frame(s);
+    if (back && back->image != img && back->image->state != TDF_IMAGE_LOADED) {
+        char where[96];
+        frame_text(back, where, sizeof where);
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
+                 "return from %s!%s into unloaded image '%s' (%s)", img->name, symbol_name(fn), back->image->name,
+                 where);
+    }
+}

@@ -1,0 +1,137 @@
+/*
+ * model/kernel internals: images, failure reports, yield/block wrappers that
+ * add the image checks, pool ownership. Not for driver code (include/tdf/).
+ */
+#ifndef TDF_KERNEL_H
+#define TDF_KERNEL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "../sched/sched.h"
+#include "tdf/wdk.h"
+
+/* ---- failures ------------------------------------------------------------- */
+/* One class per kind of finding; exit codes are documented in docs/REPORTS.md
+ * and README.md, and fixed: scripts and CI depend on them. */
+typedef enum tdf_class {
+    TDF_CLASS_NONE = 0,
+    TDF_CLASS_BUGCHECK,  /* a real bugcheck code: 0xCE, 0xC4/x, 0x10D, 0x9F ... */
+    TDF_CLASS_HARDWARE,  /* register touched while not in D0 / after unmapping */
+    TDF_CLASS_MISUSE,    /* API misuse the kernel does not bugcheck on at once */
+    TDF_CLASS_DEADLOCK,  /* model threads blocked, none runnable */
+    TDF_CLASS_HANG,      /* step cap reached */
+    TDF_CLASS_SANITIZER, /* ASan/UBSan/TSan report (exit code set via options) */
+    TDF_CLASS_FAULT,     /* a signal in a build without ASan (e.g. NULL call) */
+    TDF_CLASS_COUNT
+} tdf_class_t;
+
+enum {
+    TDF_EXIT_OK = 0,
+    TDF_EXIT_USAGE = 2,
+    TDF_EXIT_BUGCHECK = 10,
+    TDF_EXIT_HARDWARE = 11,
+    TDF_EXIT_MISUSE = 12,
+    TDF_EXIT_DEADLOCK = 13,
+    TDF_EXIT_HANG = 14,
+    TDF_EXIT_SANITIZER = 15,
+    TDF_EXIT_FAULT = 16,
+};
+
+typedef struct tdf_failure {
+    tdf_class_t cls;
+    uint32_t code;       /* bugcheck code (0 if none) */
+    uint32_t subcode;    /* e.g. 0xC4 parameter 1 */
+    char name[72];       /* DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS, D3 ... */
+    char where[96];      /* image!Routine where it happened */
+    char caller[96];     /* the other side: caller / owner, for the signature */
+    char detail[400];    /* exact message */
+    uint32_t step;
+    int fiber;
+} tdf_failure_t;
+
+const char *tdf_class_name(tdf_class_t cls);
+int tdf_class_exit_code(tdf_class_t cls);
+
+/* Records the first failure of the run and stops the run (from a fiber: never
+ * returns; from the main context it returns and the caller must stop).
+ * `where`/`caller` NULL: the current innermost driver frames. */
+void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name, const char *where,
+              const char *caller, const char *detail_fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Bugcheck with the current driver frame as where: KeBugCheckEx-like. */
+#define TDF_BUGCHECK(code, sub, name, ...) tdf_fail(TDF_CLASS_BUGCHECK, (code), (sub), (name), NULL, NULL, __VA_ARGS__)
+#define TDF_MISUSE(name, ...) tdf_fail(TDF_CLASS_MISUSE, 0, 0, (name), NULL, NULL, __VA_ARGS__)
+
+const tdf_failure_t *tdf_failure(void); /* NULL if the run has none */
+void tdf_failure_reset(void);
+/* Fills the signature: CODE:where:caller, the stable dedupe key. */
+void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size);
+
+/* ---- images ----------------------------------------------------------------- */
+typedef enum tdf_image_state { TDF_IMAGE_UNLOADED = 0, TDF_IMAGE_LOADED, TDF_IMAGE_UNLOAD_PENDING } tdf_image_state_t;
+
+struct tdf_image {
+    const char *name; /* set by the generated hooks file */
+    /* run state, reset by kernel_reset() */
+    tdf_image_state_t state;
+    uint32_t loads;        /* times loaded this run */
+    uint32_t unloaded_at;  /* step of the last unload */
+    void *driver;          /* model WDFDRIVER of the current load (wdf layer) */
+};
+
+void image_register(struct tdf_image *img); /* every image of the target, before runs */
+void image_load(struct tdf_image *img);
+/* Marks the image unloaded and checks that no model thread still executes in
+ * it (0xCE) and no pool of it is left (0xC4/0x62). */
+void image_unload(struct tdf_image *img);
+/* Innermost driver frame of the current fiber: "image!Routine", or "harness". */
+const char *image_current_frame(char *buf, size_t size);
+/* Nearest frame below the innermost one that belongs to another image. */
+const char *image_caller_frame(char *buf, size_t size);
+struct tdf_image *image_current(void); /* image of the innermost frame, or NULL */
+/* Text of one fiber's driver call stack, outermost first. */
+void image_fiber_stack(int fiber, char *buf, size_t size);
+/* Resolves a code address to a function name (ELF symbol table). */
+const char *symbol_name(const void *addr);
+
+/* The kernel's yield/block: scheduler plus "did my code get unloaded while I
+ * was switched out" (the resumed instruction would fault: 0xCE). */
+void ke_yield(void);
+void ke_block(const void *object, const char *what);
+int ke_block_timed(const void *object, const char *what);
+
+/* ---- per-fiber IRQL (spin locks raise to DISPATCH) ---------------------------- */
+KIRQL ke_irql(void);
+void ke_set_irql(KIRQL irql);
+
+/* ---- pool -------------------------------------------------------------------------- */
+/* Frees every model and driver allocation still live; called between runs. */
+void pool_reset(void);
+/* Model-owned memory with the same lifetime rules (freed at end of run). */
+void *pool_alloc_model(size_t size);
+/* Frees now under ASan (so later use is reported); in other builds fills it
+ * with 0xDD and keeps it until the end of the run, so a stale read is
+ * deterministic. */
+void pool_free_deferred(void *p);
+size_t pool_leaks_of(const struct tdf_image *img, ULONG *first_tag, size_t *bytes);
+
+/* ---- hardware hooks (provided by the wdf layer) ---------------------------------- */
+typedef struct tdf_hw_block tdf_hw_block_t;
+/* Returns NULL if the access is fine, else the failure name ("D3", "unmapped"). */
+typedef const char *tdf_hw_check_fn(tdf_hw_block_t *block, char *detail, size_t size);
+void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf_hw_check_fn *check,
+                       const char *owner_name);
+void hw_reset(void);
+
+/* ---- threads --------------------------------------------------------------------- */
+void thread_reset(void);
+
+/* harness.h's run-time error, also used by shim routines */
+__attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *what);
+
+/* ---- run-wide ----------------------------------------------------------------------- */
+void kernel_reset(void);
+/* The per-run trace switch for noisy events (shared reads, interlocked ops). */
+extern int ke_trace_detail;
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * Pool: every allocation is tagged with its owner image (the driver frame that
+ * called ExAllocatePool*), so an unload with pool left is 0xC4/0x62, and every
+ * allocation of a run is released at its end (libFuzzer runs millions of execs
+ * in one process). Block records live apart from the payload: a double free
+ * is found without touching freed memory.
+ */
+#include "kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_ASAN 1
+#endif
+
+typedef struct block {
+    void *p;
+    size_t size;
+    ULONG tag;
+    struct tdf_image *owner; /* NULL: model memory */
+    struct block *next;
+} block_t;
+
+static block_t *g_live;
+static block_t *g_free_records;
+static void **g_quarantine;
+static size_t g_quarantine_len, g_quarantine_cap;
+
+static block_t *record_new(void)
+{
+    block_t *b = g_free_records;
+    if (b)
+        g_free_records = b->next;
+    else if (!(b = malloc(sizeof *b)))
+        abort();
+    return b;
+}
+
+static void *alloc(size_t size, ULONG tag, struct tdf_image *owner)
+{
+    block_t *b = record_new();
+    b->p = calloc(1, size ? size : 1);
+    if (!b->p)
+        abort();
+    b->size = size;
+    b->tag = tag;
+    b->owner = owner;
+    b->next = g_live;
+    g_live = b;
+    return b->p;
+}
+
+__attribute__((unused)) static void quarantine_push(void *p)
+{
+    if (g_quarantine_len == g_quarantine_cap) {
+        g_quarantine_cap = g_quarantine_cap ? g_quarantine_cap * 2 : 256;
+        g_quarantine = realloc(g_quarantine, g_quarantine_cap * sizeof *g_quarantine);
+        if (!g_quarantine)
+            abort();
+    }
+    g_quarantine[g_quarantine_len++] = p;
+}
+
+/* Removes p from the live list; returns its record or NULL. */
+static block_t *unlink_block(void *p)
+{
+    for (block_t **pp = &g_live; *pp; pp = &(*pp)->next) {
+        if ((*pp)->p == p) {
+            block_t *b = *pp;
+            *pp = b->next;
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static void release_payload(block_t *b)
+{
+#ifdef POOL_ASAN
+    free(b->p); /* ASan reports any later use, with both stacks */
+#else
+    memset(b->p, 0xDD, b->size); /* a stale read sees the same bytes in every run */
+    quarantine_push(b->p);
+#endif
+    b->next = g_free_records;
+    g_free_records = b;
+}
+
+void pool_free_deferred(void *p)
+{
+    block_t *b = unlink_block(p);
+    if (b)
+        release_payload(b);
+}
+
+void pool_reset(void)
+{
+    while (g_live) {
+        block_t *b = g_live;
+        g_live = b->next;
+        free(b->p);
+        b->next = g_free_records;
+        g_free_records = b;
+    }
+    for (size_t i = 0; i < g_quarantine_len; i++)
+        free(g_quarantine[i]);
+    g_quarantine_len = 0;
+}
+
+void *pool_alloc_model(size_t size) { return alloc(size, 0, NULL); }
+
+size_t pool_leaks_of(const struct tdf_image *img, ULONG *first_tag, size_t *bytes)
+{
+    size_t n = 0;
+    *bytes = 0;
+    for (block_t *b = g_live; b; b = b->next) {
+        if (b->owner != img)
+            continue;
+        *first_tag = b->tag; /* list is newest first: ends on the oldest */
+        *bytes += b->size;
+        n++;
+    }
+    return n;
+}
+
+PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    (void)Flags;
+    ke_yield();
+    struct tdf_image *img = image_current();
+    if (img && img->state != TDF_IMAGE_LOADED)
+        TDF_BUGCHECK(0xC4, 0x61, "DRIVER_VERIFIER_DETECTED_VIOLATION", "pool allocated by image '%s' during its unload",
+                     img->name);
+    return alloc(NumberOfBytes, Tag, img);
+}
+
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    (void)PoolType;
+    return ExAllocatePool2(POOL_FLAG_NON_PAGED, NumberOfBytes, Tag);
+}
+
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
+{
+    ke_yield();
+    block_t *b = unlink_block(P);
+    if (!b) {
+        TDF_BUGCHECK(0xC2, 0x7, "BAD_POOL_CALLER", "ExFreePool of memory that is not allocated pool (double free?)");
+        return;
+    }
+    if (Tag && b->tag != Tag) {
+        TDF_BUGCHECK(0xC2, 0xA, "BAD_POOL_CALLER", "ExFreePoolWithTag with tag '%.4s' on a block tagged '%.4s'",
+                     (const char *)&Tag, (const char *)&b->tag);
+        return;
+    }
+    release_payload(b);
+}
+
+VOID ExFreePool(PVOID P) { ExFreePoolWithTag(P, 0); }

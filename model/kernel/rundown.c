@@ -1,0 +1,141 @@
+/*
+ * EX_RUNDOWN_REF with the kernel's encoding and rules (KERNEL-SEMANTICS §1).
+ * Count = 2n while active with n holders; a waiter sets Count to the address
+ * of a wait block on its own stack | EX_RUNDOWN_ACTIVE; after the wait, Count
+ * is exactly EX_RUNDOWN_ACTIVE (run down). Each routine is a yield point
+ * before it touches the count, where a real CPU could be preempted.
+ *
+ * Misuse that the real kernel would turn into silent corruption (underflow,
+ * a stale stack wait block, an early wake) is reported at once as MISUSE with
+ * an exact message naming the routine, the caller and the step.
+ */
+#include "kernel.h"
+#include "tsan_sync.h"
+
+#define EX_RUNDOWN_ACTIVE ((ULONG_PTR)0x1)
+#define EX_RUNDOWN_COUNT_INC ((ULONG_PTR)0x2)
+
+typedef struct rundown_wait_block {
+    ULONG_PTR count; /* holders still to release */
+    KEVENT wake;     /* model: blocked on &count */
+} rundown_wait_block_t;
+
+static void misuse(const char *routine, const char *what)
+{
+    char here[96];
+    image_current_frame(here, sizeof here);
+    tdf_fail(TDF_CLASS_MISUSE, 0, 0, routine, here, NULL, "%s %s (%s, step %lu)", routine, what, here,
+             (unsigned long)sched_steps());
+}
+
+static int in_wait(ULONG_PTR c) { return (c & EX_RUNDOWN_ACTIVE) && c != EX_RUNDOWN_ACTIVE; }
+
+VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
+{
+    /* Not a yield point: initialisation precedes publication of the object. */
+    RunRef->Count = 0;
+}
+
+VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
+{
+    ke_yield();
+    ULONG_PTR c = RunRef->Count;
+    if (c == 0)
+        misuse("ExReInitializeRundownProtection", "without a prior ExWaitForRundownProtectionRelease");
+    else if (in_wait(c))
+        misuse("ExReInitializeRundownProtection", "while ExWaitForRundownProtectionRelease is still waiting");
+    else if (!(c & EX_RUNDOWN_ACTIVE))
+        misuse("ExReInitializeRundownProtection", "while the rundown is active with holders (not run down)");
+    SCHED_TRACE0("rundown reinit");
+    RunRef->Count = 0;
+}
+
+BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
+{
+    ke_yield();
+    if (ke_irql() > DISPATCH_LEVEL)
+        misuse("ExAcquireRundownProtection", "above DISPATCH_LEVEL");
+    ULONG_PTR c = RunRef->Count;
+    if (c & EX_RUNDOWN_ACTIVE) {
+        SCHED_TRACE0("rundown acquire -> FALSE (run down)");
+        return FALSE;
+    }
+    RunRef->Count = c + (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
+    TDF_HB_ACQUIRE(RunRef);
+    SCHED_TRACE1("rundown acquire -> TRUE (%lu held)", (unsigned long)(RunRef->Count >> 1));
+    return TRUE;
+}
+
+BOOLEAN ExAcquireRundownProtection(PEX_RUNDOWN_REF RunRef) { return ExAcquireRundownProtectionEx(RunRef, 1); }
+
+VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
+{
+    ke_yield();
+    ULONG_PTR c = RunRef->Count;
+    TDF_HB_RELEASE(RunRef);
+    if (c == EX_RUNDOWN_ACTIVE) {
+        misuse("ExReleaseRundownProtection", "after the rundown completed (no holder can exist)");
+        return;
+    }
+    if (in_wait(c)) {
+        rundown_wait_block_t *wb = (rundown_wait_block_t *)(c & ~EX_RUNDOWN_ACTIVE);
+        if (wb->count < Count) {
+            misuse("ExReleaseRundownProtection", "without a matching acquire");
+            return;
+        }
+        wb->count -= Count;
+        SCHED_TRACE1("rundown release (waiter pending, %lu left)", (unsigned long)wb->count);
+        if (wb->count == 0)
+            KeSetEvent(&wb->wake, IO_NO_INCREMENT, FALSE); /* last holder wakes the waiter */
+        return;
+    }
+    if ((c >> 1) < Count) {
+        misuse("ExReleaseRundownProtection", "without a matching acquire");
+        return;
+    }
+    RunRef->Count = c - (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
+    SCHED_TRACE1("rundown release (%lu held)", (unsigned long)(RunRef->Count >> 1));
+}
+
+VOID ExReleaseRundownProtection(PEX_RUNDOWN_REF RunRef) { ExReleaseRundownProtectionEx(RunRef, 1); }
+
+VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
+{
+    ke_yield();
+    if (ke_irql() > APC_LEVEL)
+        misuse("ExWaitForRundownProtectionRelease", "above APC_LEVEL (it blocks)");
+    ULONG_PTR c = RunRef->Count;
+    if (c == EX_RUNDOWN_ACTIVE) {
+        SCHED_TRACE0("rundown wait: already run down");
+        return; /* documented: no effect, not an error */
+    }
+    if (in_wait(c)) {
+        misuse("ExWaitForRundownProtectionRelease", "while another wait on the same rundown is in progress");
+        return;
+    }
+    if (c == 0) {
+        RunRef->Count = EX_RUNDOWN_ACTIVE;
+        TDF_HB_ACQUIRE(RunRef);
+        SCHED_TRACE0("rundown wait: no holders, run down");
+        return;
+    }
+    rundown_wait_block_t wb = {.count = c >> 1};
+    KeInitializeEvent(&wb.wake, NotificationEvent, FALSE);
+    RunRef->Count = (ULONG_PTR)&wb | EX_RUNDOWN_ACTIVE;
+    SCHED_TRACE1("rundown wait: %lu holder(s) to drain", (unsigned long)wb.count);
+    KeWaitForSingleObject(&wb.wake, Executive, KernelMode, FALSE, NULL);
+    RunRef->Count = EX_RUNDOWN_ACTIVE;
+    TDF_HB_ACQUIRE(RunRef);
+    SCHED_TRACE0("rundown wait: drained, run down");
+}
+
+VOID ExRundownCompleted(PEX_RUNDOWN_REF RunRef)
+{
+    ke_yield();
+    ULONG_PTR c = RunRef->Count;
+    if (!(c & EX_RUNDOWN_ACTIVE))
+        misuse("ExRundownCompleted", "before ExWaitForRundownProtectionRelease");
+    else if (in_wait(c))
+        misuse("ExRundownCompleted", "while ExWaitForRundownProtectionRelease is still waiting");
+    RunRef->Count = EX_RUNDOWN_ACTIVE;
+}

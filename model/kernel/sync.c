@@ -1,0 +1,178 @@
+/*
+ * Interlocked operations, shared plain reads/writes, spin locks and fast
+ * mutexes. Each is a yield point first: the instant before the memory access
+ * is where another CPU can get in.
+ */
+#include "kernel.h"
+#include "tsan_sync.h"
+
+#include <string.h>
+
+int ke_trace_detail = 1;
+
+#define RMW_YIELD(addr) \
+    do {                \
+        ke_yield();     \
+        TDF_HB_ACQUIRE(addr); \
+    } while (0)
+#define RMW_DONE(addr) TDF_HB_RELEASE(addr)
+
+LONG InterlockedIncrement(LONG volatile *Addend)
+{
+    RMW_YIELD(Addend);
+    LONG v = ++*Addend;
+    RMW_DONE(Addend);
+    return v;
+}
+
+LONG InterlockedDecrement(LONG volatile *Addend)
+{
+    RMW_YIELD(Addend);
+    LONG v = --*Addend;
+    RMW_DONE(Addend);
+    return v;
+}
+
+LONG InterlockedExchange(LONG volatile *Target, LONG Value)
+{
+    RMW_YIELD(Target);
+    LONG old = *Target;
+    *Target = Value;
+    RMW_DONE(Target);
+    return old;
+}
+
+LONG InterlockedCompareExchange(LONG volatile *Destination, LONG Exchange, LONG Comparand)
+{
+    RMW_YIELD(Destination);
+    LONG old = *Destination;
+    if (old == Comparand)
+        *Destination = Exchange;
+    RMW_DONE(Destination);
+    return old;
+}
+
+PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Value)
+{
+    RMW_YIELD(Target);
+    PVOID old = *Target;
+    *Target = Value;
+    RMW_DONE(Target);
+    return old;
+}
+
+PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Exchange, PVOID Comparand)
+{
+    RMW_YIELD(Destination);
+    PVOID old = *Destination;
+    if (old == Comparand)
+        *Destination = Exchange;
+    RMW_DONE(Destination);
+    return old;
+}
+
+/* NoFence accesses carry no happens-before (they are relaxed in the WDK too). */
+LONG ReadNoFence(LONG const volatile *Source)
+{
+    ke_yield();
+    return *Source;
+}
+VOID WriteNoFence(LONG volatile *Destination, LONG Value)
+{
+    ke_yield();
+    *Destination = Value;
+}
+ULONG ReadULongNoFence(ULONG const volatile *Source)
+{
+    ke_yield();
+    return *Source;
+}
+VOID WriteULongNoFence(ULONG volatile *Destination, ULONG Value)
+{
+    ke_yield();
+    *Destination = Value;
+}
+BOOLEAN ReadBooleanNoFence(BOOLEAN const volatile *Source)
+{
+    ke_yield();
+    return *Source;
+}
+VOID WriteBooleanNoFence(BOOLEAN volatile *Destination, BOOLEAN Value)
+{
+    ke_yield();
+    *Destination = Value;
+}
+PVOID ReadPointerNoFence(PVOID const volatile *Source)
+{
+    ke_yield();
+    return *Source;
+}
+VOID WritePointerNoFence(PVOID volatile *Destination, PVOID Value)
+{
+    ke_yield();
+    *Destination = Value;
+}
+
+/* ---- spin locks: value 0 free, else holder fiber + 1 ---------------------------- */
+static ULONG_PTR self_token(void) { return (ULONG_PTR)(sched_current() + 2); }
+
+VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) { *SpinLock = 0; }
+
+VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
+{
+    ke_yield();
+    if (*SpinLock == self_token())
+        TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_ALREADY_OWNED", "KeAcquireSpinLock on a spin lock this thread already holds");
+    while (*SpinLock != 0)
+        ke_block(SpinLock, "spin lock"); /* another CPU spins: modelled as a wait */
+    *SpinLock = self_token();
+    TDF_HB_ACQUIRE(SpinLock);
+    *OldIrql = ke_irql();
+    ke_set_irql(DISPATCH_LEVEL);
+}
+
+VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+    if (*SpinLock != self_token())
+        TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_NOT_OWNED", "KeReleaseSpinLock on a spin lock this thread does not hold");
+    TDF_HB_RELEASE(SpinLock);
+    *SpinLock = 0;
+    ke_set_irql(NewIrql);
+    sched_wake(SpinLock);
+    ke_yield();
+}
+
+VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex)
+{
+    FastMutex->Count = 1;
+    FastMutex->Owner = NULL;
+}
+
+VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
+{
+    ke_yield();
+    if (FastMutex->Count == 0 && FastMutex->Owner == (PVOID)self_token())
+        TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex on a mutex this thread already owns (self-deadlock)");
+    while (FastMutex->Count == 0)
+        ke_block(FastMutex, "fast mutex");
+    FastMutex->Count = 0;
+    FastMutex->Owner = (PVOID)self_token();
+    TDF_HB_ACQUIRE(FastMutex);
+    ke_set_irql(APC_LEVEL);
+}
+
+VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
+{
+    if (FastMutex->Count != 0 || FastMutex->Owner != (PVOID)self_token())
+        TDF_MISUSE("ExReleaseFastMutex", "ExReleaseFastMutex on a mutex this thread does not own");
+    TDF_HB_RELEASE(FastMutex);
+    FastMutex->Count = 1;
+    FastMutex->Owner = NULL;
+    ke_set_irql(PASSIVE_LEVEL);
+    sched_wake(FastMutex);
+    ke_yield();
+}
+
+BOOLEAN IsEqualGUID(const GUID *a, const GUID *b) { return memcmp(a, b, sizeof *a) == 0; }
+VOID RtlZeroMemory(PVOID Destination, SIZE_T Length) { memset(Destination, 0, Length); }
+VOID RtlCopyMemory(PVOID Destination, const void *Source, SIZE_T Length) { memmove(Destination, Source, Length); }

@@ -1,0 +1,22 @@
+/*
+ * Happens-before for the TSan build. Fiber switches carry no synchronisation
+ * (sched/sanitizer_fiber.h), so every modelled primitive that orders memory in
+ * the real kernel says so here: release on unlock/signal/rundown release,
+ * acquire on lock/wait/successful rundown acquire. Model code itself is built
+ * without TSan; driver images are built with it, so TSan reports exactly the
+ * races between driver routines that no modelled primitive orders.
+ */
+#ifndef TDF_KERNEL_TSAN_SYNC_H
+#define TDF_KERNEL_TSAN_SYNC_H
+
+#if defined(TDF_TSAN_RUNTIME)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define TDF_HB_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define TDF_HB_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define TDF_HB_ACQUIRE(p) ((void)(p))
+#define TDF_HB_RELEASE(p) ((void)(p))
+#endif
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * One exec of a target: reset every layer, run the PnP thread and whatever it
+ * starts until all model threads end, then judge the end state. Everything a
+ * run allocates is released by the next reset (libFuzzer runs millions of
+ * execs in one process).
+ */
+#include "pnp.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void pnp_reset(const tdf_target_desc_t *t);
+void pnp_spawn(const tdf_script_t *script);
+
+static const char *const k_generic_events[TDF_EV_GENERIC_COUNT] = {
+    [TDF_EV_SURPRISE_REMOVE] = "surprise_remove", [TDF_EV_REMOVE] = "remove", [TDF_EV_IDLE] = "idle",
+    [TDF_EV_WAKE] = "wake",                       [TDF_EV_ENABLE] = "enable",
+};
+
+static unsigned g_variant;
+static const tdf_script_t *g_script;
+static const tdf_target_desc_t *g_run_target;
+
+unsigned tdf_event_kind_count(const tdf_target_desc_t *t) { return TDF_EV_GENERIC_COUNT + t->stimulus_count; }
+
+const char *tdf_event_name(const tdf_target_desc_t *t, unsigned kind)
+{
+    if (kind < TDF_EV_GENERIC_COUNT)
+        return k_generic_events[kind];
+    kind -= TDF_EV_GENERIC_COUNT;
+    return kind < t->stimulus_count ? t->stimuli[kind].name : "?";
+}
+
+ULONG TdfVariant(void) { return g_variant; }
+
+ULONG TdfParam(const char *name)
+{
+    for (unsigned i = 0; i < g_run_target->param_count && i < TDF_MAX_PARAMS; i++)
+        if (strcmp(g_run_target->params[i].name, name) == 0)
+            return g_script->params[i];
+    TdfUnmodelled("TdfParam", name);
+}
+
+/* End state: every driver must have unloaded once every device is gone. */
+static void final_checks(const tdf_target_desc_t *t)
+{
+    for (unsigned i = 0; i < t->image_count; i++) {
+        struct tdf_image *img = t->images[i].image;
+        if (img->state != TDF_IMAGE_LOADED)
+            continue;
+        wdf_driver_t *drv = img->driver;
+        char where[64];
+        snprintf(where, sizeof where, "%s!unload", img->name);
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
+                 "device-reference",
+                 "driver '%s' cannot unload after every device was removed: %u device object(s) still referenced",
+                 img->name, drv ? drv->devices : 0);
+        return;
+    }
+}
+
+static void report_stuck(sched_outcome_t outcome)
+{
+    char blocked[300];
+    size_t used = 0;
+    blocked[0] = 0;
+    for (int f = 0; f < sched_fiber_count() && used + 1 < sizeof blocked; f++) {
+        if (sched_fiber_state(f) != SCHED_BLOCKED && !(outcome == SCHED_OUTCOME_HANG &&
+                                                       sched_fiber_state(f) == SCHED_RUNNABLE))
+            continue;
+        const char *why = sched_fiber_wait_reason(f);
+        used += (size_t)snprintf(blocked + used, sizeof blocked - used, "%s%s(%s)", used ? ", " : "",
+                                 sched_fiber_name(f), why ? why : "runnable");
+    }
+    if (outcome == SCHED_OUTCOME_DEADLOCK)
+        tdf_fail(TDF_CLASS_DEADLOCK, 0, 0, "DEADLOCK", "model", "threads",
+                 "no model thread can run; blocked: %s", blocked);
+    else
+        tdf_fail(TDF_CLASS_HANG, 0, 0, "STEP_CAP", "model", "threads",
+                 "step cap reached at step %lu; unfinished: %s", (unsigned long)sched_steps(), blocked);
+}
+
+tdf_class_t tdf_run(const tdf_target_desc_t *t, const tdf_script_t *script, const tdf_run_options_t *opts)
+{
+    sched_config_t cfg = {.source = script->schedule,
+                          .step_cap = opts->step_cap,
+                          .keep_full_trace = opts->full_trace};
+    for (unsigned i = 0; i < t->image_count; i++)
+        image_register(t->images[i].image);
+    g_variant = opts->variant;
+    g_script = script;
+    g_run_target = t;
+    sched_reset(&cfg);
+    kernel_reset();
+    wdf_reset();
+    pnp_reset(t);
+    pnp_spawn(script);
+    sched_outcome_t outcome = sched_run();
+    if (!tdf_failure()) {
+        if (outcome == SCHED_OUTCOME_DEADLOCK || outcome == SCHED_OUTCOME_HANG)
+            report_stuck(outcome);
+        else
+            final_checks(t);
+    }
+    const tdf_failure_t *f = tdf_failure();
+    return f ? f->cls : TDF_CLASS_NONE;
+}

@@ -1,0 +1,490 @@
+/*
+ * Deterministic fiber scheduler. One fiber runs at a time; control changes
+ * hands only at yield points, blocks and fiber exits, and the next fiber is
+ * picked by the choice source. The main (non-fiber) context runs sched_run()
+ * and gets control back once the run is over.
+ *
+ * This file is compiled without TSan instrumentation in the TSan build: its
+ * bookkeeping is touched by every fiber with no modelled happens-before, and
+ * must not be reported (DESIGN.md "Images", last paragraph).
+ */
+#include "sched.h"
+#include "context.h"
+#include "sanitizer_fiber.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define STACK_SIZE (256u * 1024u) /* sanitizer frames are large */
+#define CHOICE_LOG_MAX (1u << 17)
+#define FULL_TRACE_MAX (1u << 20)
+
+typedef struct fiber {
+    sched_ctx_t ctx;
+    sched_state_t state;
+    const char *name;
+    const char *owner;
+    sched_fiber_fn *fn;
+    void *arg;
+    const void *wait_object;
+    const char *wait_reason;
+    uint8_t wait_timed;
+    uint8_t timed_out;
+    void *slot;
+    unsigned pct_priority;
+    /* stack: mapped once per slot, reused by later runs */
+    void *stack_lo;
+    size_t stack_size;
+    void *asan_fake_stack;
+    void *tsan_fiber;
+} fiber_t;
+
+static struct {
+    sched_config_t config;
+    fiber_t fibers[SCHED_MAX_FIBERS];
+    int count;
+    int current; /* SCHED_NO_FIBER while main runs */
+    sched_ctx_t main_ctx;
+    const void *main_stack_bottom;
+    size_t main_stack_size;
+    void *main_asan_fake_stack;
+    void *main_tsan_fiber;
+    sched_outcome_t outcome;
+    uint32_t steps;
+    /* BYTES source */
+    size_t bytes_left;
+    uint32_t countdown;
+    /* RANDOM / PCT */
+    uint64_t rng;
+    uint32_t pct_change_points[8];
+    unsigned pct_next_low;
+    /* REPLAY */
+    size_t replay_pos;
+    /* log + trace */
+    sched_choice_t *log;
+    size_t log_len;
+    sched_trace_event_t ring[SCHED_TRACE_RING];
+    sched_trace_event_t *full;
+    size_t full_cap;
+    uint64_t trace_total;
+} S = {.current = SCHED_NO_FIBER};
+
+/* ---- randomness for the seeded sources ---------------------------------- */
+static uint64_t rng_next(void)
+{
+    /* xorshift64*: tiny, deterministic, good enough for schedule sampling */
+    uint64_t x = S.rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    S.rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned rng_below(unsigned n) { return (unsigned)(rng_next() % n); }
+
+/* ---- setup ------------------------------------------------------------- */
+static void fiber_stack_ensure(fiber_t *f)
+{
+    if (f->stack_lo)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    /* One inaccessible guard page below the stack: overflow faults at once. */
+    uint8_t *map = mmap(NULL, STACK_SIZE + page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+        fprintf(stderr, "==TDF== HARNESS fiber stack mmap failed\n");
+        abort();
+    }
+    mprotect(map, page, PROT_NONE);
+    f->stack_lo = map + page;
+    f->stack_size = STACK_SIZE;
+}
+
+void sched_reset(const sched_config_t *config)
+{
+    for (int i = 0; i < S.count; i++) {
+        fiber_t *f = &S.fibers[i];
+        tdf_tsan_destroy_fiber(f->tsan_fiber);
+        f->tsan_fiber = NULL;
+        f->state = SCHED_FREE;
+    }
+    S.config = *config;
+    if (S.config.step_cap == 0)
+        S.config.step_cap = 200000;
+    S.count = 0;
+    S.current = SCHED_NO_FIBER;
+    S.outcome = SCHED_OUTCOME_DONE;
+    S.steps = 0;
+    S.bytes_left = config->source.kind == SCHED_SOURCE_BYTES ? config->source.len : 0;
+    S.countdown = 0;
+    S.rng = config->source.seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
+    if (S.rng == 0)
+        S.rng = 1;
+    S.replay_pos = 0;
+    S.log_len = 0;
+    S.trace_total = 0;
+    if (!S.log)
+        S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
+    if (S.config.source.kind == SCHED_SOURCE_PCT) {
+        unsigned d = S.config.source.pct_depth ? S.config.source.pct_depth : 3;
+        if (d > 8)
+            d = 8;
+        S.config.source.pct_depth = d;
+        /* Change points spread over the first 4096 steps: the scale of one
+         * run of our targets (bench/ measures it). */
+        for (unsigned i = 0; i + 1 < d; i++)
+            S.pct_change_points[i] = 1 + rng_below(4096);
+        S.pct_next_low = d - 1;
+    }
+}
+
+int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
+
+/* The first code a new fiber runs. Never returns: a finished fiber switches
+ * away for good. */
+static void fiber_entry(void);
+
+int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg)
+{
+    if (S.count >= SCHED_MAX_FIBERS)
+        return SCHED_NO_FIBER;
+    int id = S.count++;
+    fiber_t *f = &S.fibers[id];
+    fiber_stack_ensure(f);
+    /* An abandoned fiber of an earlier run may have left ASan redzones
+     * poisoned on this stack. */
+    tdf_asan_unpoison(f->stack_lo, f->stack_size);
+    f->state = SCHED_RUNNABLE;
+    f->name = name;
+    f->owner = owner;
+    f->fn = fn;
+    f->arg = arg;
+    f->wait_object = NULL;
+    f->wait_reason = NULL;
+    f->wait_timed = 0;
+    f->timed_out = 0;
+    f->slot = NULL;
+    f->asan_fake_stack = NULL;
+    f->tsan_fiber = tdf_tsan_create_fiber();
+    f->pct_priority = 100 + (S.config.source.kind == SCHED_SOURCE_PCT ? rng_below(1000) : 0);
+    sched_ctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_entry);
+    return id;
+}
+
+/* ---- switching ---------------------------------------------------------- */
+/* Precondition: `to` differs from the running context. `dying` means the
+ * current fiber will never be resumed (ASan frees its fake stack). */
+static void switch_to(int to, int dying)
+{
+    int from = S.current;
+    sched_ctx_t *from_ctx = from == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[from].ctx;
+    void **fake_save = from == SCHED_NO_FIBER ? &S.main_asan_fake_stack : &S.fibers[from].asan_fake_stack;
+    const void *to_bottom;
+    size_t to_size;
+    void *to_tsan;
+
+    if (to == SCHED_NO_FIBER) {
+        to_bottom = S.main_stack_bottom;
+        to_size = S.main_stack_size;
+        to_tsan = S.main_tsan_fiber;
+    } else {
+        to_bottom = S.fibers[to].stack_lo;
+        to_size = S.fibers[to].stack_size;
+        to_tsan = S.fibers[to].tsan_fiber;
+    }
+    S.current = to;
+    tdf_asan_start_switch(dying ? NULL : fake_save, to_bottom, to_size);
+    tdf_tsan_switch_to_fiber(to_tsan);
+    sched_ctx_swap(from_ctx, to == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[to].ctx);
+    /* Resumed: S.current is us again. */
+    if (from == SCHED_NO_FIBER)
+        tdf_asan_finish_switch(S.main_asan_fake_stack, NULL, NULL);
+    else
+        tdf_asan_finish_switch(S.fibers[from].asan_fake_stack, NULL, NULL);
+}
+
+static void fiber_entry(void)
+{
+    /* First entry: learn the main stack's bounds from ASan (only main ever
+     * starts fibers that have not run, via switch_to). */
+    const void *old_bottom = NULL;
+    size_t old_size = 0;
+    tdf_asan_finish_switch(NULL, &old_bottom, &old_size);
+    if (old_bottom) {
+        /* The main context is the only non-fiber stack. */
+        int from_fiber = 0;
+        for (int i = 0; i < S.count; i++)
+            if (S.fibers[i].stack_lo == old_bottom)
+                from_fiber = 1;
+        if (!from_fiber) {
+            S.main_stack_bottom = old_bottom;
+            S.main_stack_size = old_size;
+        }
+    }
+    fiber_t *self = &S.fibers[S.current];
+    self->fn(self->arg);
+    sched_exit_fiber();
+}
+
+/* Chooses among the runnable fibers; returns SCHED_NO_FIBER if none. */
+static int pick_next(void)
+{
+    int runnable[SCHED_MAX_FIBERS];
+    unsigned n = 0, cur_index = (unsigned)-1;
+    for (int i = 0; i < S.count; i++) {
+        if (S.fibers[i].state == SCHED_RUNNABLE) {
+            if (i == S.current)
+                cur_index = n;
+            runnable[n++] = i;
+        }
+    }
+    if (n == 0)
+        return SCHED_NO_FIBER;
+    if (n == 1)
+        return runnable[0];
+
+    int cur_runnable = cur_index != (unsigned)-1;
+    unsigned idx = cur_runnable ? cur_index : 0;
+    switch (S.config.source.kind) {
+    case SCHED_SOURCE_BYTES:
+        /* A byte b means: go to runnable (b & 7) % n now, then stay for b >> 3
+         * further choice points. Countdown lets a short input place a
+         * preemption deep into a run; once bytes run out the current fiber
+         * keeps running (no preemption) and a blocked one hands over to the
+         * lowest id. */
+        if (cur_runnable && S.countdown > 0) {
+            S.countdown--;
+        } else if (S.bytes_left > 0) {
+            uint8_t b = S.config.source.bytes[--S.bytes_left];
+            idx = (b & 7u) % n;
+            S.countdown = b >> 3;
+        }
+        break;
+    case SCHED_SOURCE_RANDOM:
+        /* Preempt at a quarter of the choice points: long enough runs for
+         * multi-step windows, frequent enough switches to open them. */
+        if (!cur_runnable || rng_below(4) == 0)
+            idx = rng_below(n);
+        break;
+    case SCHED_SOURCE_PCT: {
+        /* Highest priority runs; at change point k the running fiber drops to
+         * priority k (below every initial priority). */
+        for (unsigned k = 0; k + 1 < S.config.source.pct_depth; k++) {
+            if (S.pct_change_points[k] == S.steps && cur_runnable)
+                S.fibers[S.current].pct_priority = S.pct_next_low - k;
+        }
+        unsigned best = 0;
+        for (unsigned k = 1; k < n; k++)
+            if (S.fibers[runnable[k]].pct_priority > S.fibers[runnable[best]].pct_priority)
+                best = k;
+        idx = best;
+        break;
+    }
+    case SCHED_SOURCE_REPLAY:
+        if (S.replay_pos < S.config.source.replay_len) {
+            const sched_choice_t *c = &S.config.source.replay[S.replay_pos++];
+            if (!c->is_data)
+                idx = c->index % n;
+        }
+        break;
+    }
+    if (S.log_len < CHOICE_LOG_MAX)
+        S.log[S.log_len++] = (sched_choice_t){.n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 0};
+    return runnable[idx];
+}
+
+/* Called when the current fiber cannot or may not continue right now. */
+static void reschedule(int dying)
+{
+    int next = pick_next();
+    if (next == SCHED_NO_FIBER) {
+        /* Virtual time passes only when nothing can run: expire one timed wait. */
+        for (int i = 0; i < S.count; i++) {
+            fiber_t *f = &S.fibers[i];
+            if (f->state == SCHED_BLOCKED && f->wait_timed) {
+                f->state = SCHED_RUNNABLE;
+                f->timed_out = 1;
+                f->wait_object = NULL;
+                next = i;
+                break;
+            }
+        }
+    }
+    if (next == SCHED_NO_FIBER) {
+        int blocked = 0;
+        for (int i = 0; i < S.count; i++)
+            blocked |= S.fibers[i].state == SCHED_BLOCKED;
+        S.outcome = blocked ? SCHED_OUTCOME_DEADLOCK : SCHED_OUTCOME_DONE;
+        switch_to(SCHED_NO_FIBER, dying);
+        return; /* only reached if main resumes us, which it never does */
+    }
+    if (next != S.current)
+        switch_to(next, dying);
+}
+
+static void count_step(void)
+{
+    if (++S.steps >= S.config.step_cap) {
+        S.outcome = SCHED_OUTCOME_HANG;
+        switch_to(SCHED_NO_FIBER, 0);
+    }
+}
+
+sched_outcome_t sched_run(void)
+{
+    S.main_tsan_fiber = tdf_tsan_get_current_fiber();
+    S.current = SCHED_NO_FIBER;
+    int first = pick_next();
+    if (first == SCHED_NO_FIBER)
+        return SCHED_OUTCOME_DONE;
+    switch_to(first, 0);
+    /* Back in main: the run is over (done, deadlock, hang or abort). */
+    S.current = SCHED_NO_FIBER;
+    return S.outcome;
+}
+
+void sched_yield_point(void)
+{
+    if (S.current == SCHED_NO_FIBER)
+        return; /* model code run from main (setup, final checks) never yields */
+    count_step();
+    reschedule(0);
+}
+
+static int block(const void *object, const char *what, int timed)
+{
+    fiber_t *f = &S.fibers[S.current];
+    f->state = SCHED_BLOCKED;
+    f->wait_object = object;
+    f->wait_reason = what;
+    f->wait_timed = (uint8_t)timed;
+    f->timed_out = 0;
+    count_step();
+    reschedule(0);
+    f->wait_timed = 0;
+    return f->timed_out;
+}
+
+void sched_block(const void *object, const char *what) { (void)block(object, what, 0); }
+
+int sched_block_timed(const void *object, const char *what) { return block(object, what, 1); }
+
+void sched_wake(const void *object)
+{
+    for (int i = 0; i < S.count; i++) {
+        fiber_t *f = &S.fibers[i];
+        if (f->state == SCHED_BLOCKED && f->wait_object == object) {
+            f->state = SCHED_RUNNABLE;
+            f->wait_object = NULL;
+            f->wait_reason = NULL;
+        }
+    }
+}
+
+unsigned sched_choose(unsigned n)
+{
+    if (n <= 1)
+        return 0;
+    unsigned idx = 0;
+    switch (S.config.source.kind) {
+    case SCHED_SOURCE_BYTES:
+        if (S.bytes_left > 0)
+            idx = S.config.source.bytes[--S.bytes_left] % n;
+        break;
+    case SCHED_SOURCE_RANDOM:
+    case SCHED_SOURCE_PCT:
+        idx = rng_below(n);
+        break;
+    case SCHED_SOURCE_REPLAY:
+        if (S.replay_pos < S.config.source.replay_len)
+            idx = S.config.source.replay[S.replay_pos++].index % n;
+        break;
+    }
+    if (n > 65535)
+        n = 65535;
+    if (S.log_len < CHOICE_LOG_MAX)
+        S.log[S.log_len++] = (sched_choice_t){.n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 1};
+    return idx;
+}
+
+void sched_abort_run(void)
+{
+    S.outcome = SCHED_OUTCOME_ABORTED;
+    switch_to(SCHED_NO_FIBER, 0);
+    abort(); /* unreachable: main never resumes an aborted fiber */
+}
+
+void sched_exit_fiber(void)
+{
+    S.fibers[S.current].state = SCHED_DONE;
+    reschedule(1);
+    abort(); /* unreachable */
+}
+
+/* ---- queries ------------------------------------------------------------- */
+int sched_current(void) { return S.current; }
+uint32_t sched_steps(void) { return S.steps; }
+int sched_fiber_count(void) { return S.count; }
+const char *sched_fiber_name(int id) { return id >= 0 && id < S.count ? S.fibers[id].name : "main"; }
+const char *sched_fiber_owner(int id) { return id >= 0 && id < S.count ? S.fibers[id].owner : "harness"; }
+sched_state_t sched_fiber_state(int id) { return S.fibers[id].state; }
+const char *sched_fiber_wait_reason(int id) { return S.fibers[id].wait_reason; }
+void **sched_fiber_slot(int id) { return &S.fibers[id].slot; }
+
+const sched_choice_t *sched_choice_log(size_t *count)
+{
+    *count = S.log_len;
+    return S.log;
+}
+
+size_t sched_bytes_consumed(void)
+{
+    return S.config.source.kind == SCHED_SOURCE_BYTES ? S.config.source.len - S.bytes_left : 0;
+}
+
+/* ---- trace ---------------------------------------------------------------- */
+void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3)
+{
+    sched_trace_event_t ev = {.step = S.steps, .fiber = (int16_t)S.current, .fmt = fmt, .arg = {a0, a1, a2, a3}};
+    if (S.config.keep_full_trace) {
+        if (S.trace_total >= S.full_cap) {
+            if (S.full_cap >= FULL_TRACE_MAX)
+                return; /* the report says the trace was cut */
+            S.full_cap = S.full_cap ? S.full_cap * 2 : 4096;
+            S.full = realloc(S.full, S.full_cap * sizeof *S.full);
+            if (!S.full)
+                abort();
+        }
+        S.full[S.trace_total] = ev;
+    } else {
+        S.ring[S.trace_total % SCHED_TRACE_RING] = ev;
+    }
+    S.trace_total++;
+}
+
+size_t sched_trace_count(void)
+{
+    if (S.config.keep_full_trace)
+        return S.trace_total < S.full_cap ? S.trace_total : S.full_cap;
+    return S.trace_total < SCHED_TRACE_RING ? S.trace_total : SCHED_TRACE_RING;
+}
+
+const sched_trace_event_t *sched_trace_at(size_t i)
+{
+    if (S.config.keep_full_trace)
+        return &S.full[i];
+    size_t first = S.trace_total < SCHED_TRACE_RING ? 0 : S.trace_total - SCHED_TRACE_RING;
+    return &S.ring[(first + i) % SCHED_TRACE_RING];
+}
+
+void sched_trace_format(const sched_trace_event_t *ev, char *buf, size_t size)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(buf, size, ev->fmt, ev->arg[0], ev->arg[1], ev->arg[2], ev->arg[3]);
+#pragma GCC diagnostic pop
+}

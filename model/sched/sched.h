@@ -1,0 +1,151 @@
+/*
+ * model/sched — deterministic fibers, choice sources and the trace.
+ *
+ * Knows nothing of drivers (docs/STYLE.md §3): it sees fibers with a name and
+ * an owner label, yield points, wait objects (opaque pointers) and choices.
+ * Exactly one fiber runs at a time; the only source of nondeterminism is the
+ * choice source, so the same choices give the same run, step for step.
+ */
+#ifndef TDF_SCHED_H
+#define TDF_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCHED_MAX_FIBERS 64
+#define SCHED_NO_FIBER (-1)
+
+typedef enum sched_state {
+    SCHED_FREE = 0,
+    SCHED_RUNNABLE,
+    SCHED_BLOCKED,
+    SCHED_DONE,
+} sched_state_t;
+
+typedef void sched_fiber_fn(void *arg);
+
+/* How a run ended; the numbering is internal, exit codes live in pnp/report. */
+typedef enum sched_outcome {
+    SCHED_OUTCOME_DONE = 0,  /* every fiber returned */
+    SCHED_OUTCOME_ABORTED,   /* an oracle called sched_abort_run() */
+    SCHED_OUTCOME_DEADLOCK,  /* fibers blocked, none runnable */
+    SCHED_OUTCOME_HANG,      /* step cap reached (livelock or a wait that never ends) */
+} sched_outcome_t;
+
+/* ---- choice sources ------------------------------------------------------ */
+typedef enum sched_source_kind {
+    SCHED_SOURCE_BYTES = 0, /* fuzzer bytes, read from the END of a buffer backwards */
+    SCHED_SOURCE_RANDOM,    /* seeded xorshift: --schedule random:SEED */
+    SCHED_SOURCE_REPLAY,    /* a recorded list of choice indices (sched_choice_log) */
+    SCHED_SOURCE_PCT,       /* PCT, depth d: random priorities and d-1 change points */
+} sched_source_kind_t;
+
+/*
+ * A choice point is a yield with n >= 2 runnable fibers (or a data choice with
+ * n >= 2 values). Every choice point is logged as (n, index); a log replays
+ * exactly with SCHED_SOURCE_REPLAY, and a systematic explorer can replay a
+ * prefix of it and vary the next index (depth-first, preemption-bounded).
+ */
+typedef struct sched_choice {
+    uint16_t n;
+    uint16_t index;
+    uint8_t is_data; /* 1: data choice, 0: which fiber runs next */
+} sched_choice_t;
+
+typedef struct sched_source {
+    sched_source_kind_t kind;
+    /* BYTES: [bytes, bytes+len) is consumed from the end towards the start. */
+    const uint8_t *bytes;
+    size_t len;
+    /* RANDOM / PCT */
+    uint64_t seed;
+    unsigned pct_depth;
+    /* REPLAY */
+    const sched_choice_t *replay;
+    size_t replay_len;
+} sched_source_t;
+
+typedef struct sched_config {
+    sched_source_t source;
+    uint32_t step_cap; /* yield points before the run counts as a hang */
+    int keep_full_trace; /* 1: record every trace event (repro); 0: only a ring */
+} sched_config_t;
+
+/* ---- lifecycle --------------------------------------------------------- */
+/* Precondition: no run in progress. Frees nothing of the previous run's fibers'
+ * stacks (they are pooled), resets every counter. */
+void sched_reset(const sched_config_t *config);
+/* New fiber, runnable at once. Returns its id (0..SCHED_MAX_FIBERS-1), or
+ * SCHED_NO_FIBER when the table is full (reported by the caller). */
+int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
+/* Runs fibers until all are done or the run stops. Called from the main
+ * (non-fiber) context only. */
+sched_outcome_t sched_run(void);
+
+/* ---- from inside a fiber ------------------------------------------------ */
+/* A yield point: the choice source may switch to another runnable fiber. */
+void sched_yield_point(void);
+/* Block the current fiber on `object` until sched_wake(object). Returns after a
+ * wake; the caller re-checks its condition (waits are always in a loop). */
+void sched_block(const void *object, const char *what);
+/* Like sched_block, but the wait may time out. Virtual time: a timed wait
+ * expires only when no fiber is runnable (every other fiber is blocked or
+ * done), the lowest id first. Returns 1 if it timed out, 0 if woken. */
+int sched_block_timed(const void *object, const char *what);
+/* Makes every fiber blocked on `object` runnable. Not a yield point itself. */
+void sched_wake(const void *object);
+/* A data choice in [0, n): recorded like a fiber choice. n <= 1 returns 0
+ * without consuming anything. */
+unsigned sched_choose(unsigned n);
+/* Stops the run from inside a fiber: the oracle has already reported. Never
+ * returns; the fiber is abandoned and sched_run() returns ABORTED. */
+__attribute__((noreturn)) void sched_abort_run(void);
+/* Ends the current fiber (as if its function returned). */
+__attribute__((noreturn)) void sched_exit_fiber(void);
+
+/* ---- queries ----------------------------------------------------------- */
+int sched_current(void); /* SCHED_NO_FIBER in the main context */
+uint32_t sched_steps(void);
+const char *sched_fiber_name(int id);
+const char *sched_fiber_owner(int id);
+sched_state_t sched_fiber_state(int id);
+const char *sched_fiber_wait_reason(int id);
+int sched_fiber_count(void); /* ids in use this run: 0..count-1 */
+/* Per-fiber slot for the layer above (the kernel's image stack); zeroed on spawn. */
+void **sched_fiber_slot(int id);
+const sched_choice_t *sched_choice_log(size_t *count);
+/* Bytes of the schedule part consumed so far (BYTES source). */
+size_t sched_bytes_consumed(void);
+
+/* ---- trace -------------------------------------------------------------- */
+/*
+ * Events are stored unformatted (a printf format with %s/%ld/%lu/%lx and up to
+ * four word-sized arguments) and formatted only when printed, so the exec path
+ * pays a few stores per event. Arguments must be deterministic: names and
+ * counters, never addresses.
+ */
+typedef struct sched_trace_event {
+    uint32_t step;
+    int16_t fiber;
+    const char *fmt;
+    uintptr_t arg[4];
+} sched_trace_event_t;
+
+#define SCHED_TRACE_RING 64
+
+void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3);
+#define SCHED_TRACE0(f) sched_trace((f), 0, 0, 0, 0)
+#define SCHED_TRACE1(f, a) sched_trace((f), (uintptr_t)(a), 0, 0, 0)
+#define SCHED_TRACE2(f, a, b) sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), 0, 0)
+#define SCHED_TRACE3(f, a, b, c) sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), 0)
+#define SCHED_TRACE4(f, a, b, c, d) \
+    sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), (uintptr_t)(d))
+
+/* Events in order: the full trace when keep_full_trace, else the ring's last
+ * SCHED_TRACE_RING events. */
+size_t sched_trace_count(void);
+const sched_trace_event_t *sched_trace_at(size_t i);
+/* Formats one event's text (without step/fiber) into buf. */
+void sched_trace_format(const sched_trace_event_t *ev, char *buf, size_t size);
+
+#endif

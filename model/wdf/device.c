@@ -1,0 +1,263 @@
+/*
+ * WDFDEVICE creation and the per-device callback sequences of KMDF
+ * (KERNEL-SEMANTICS §4). The PnP manager decides which sequence runs when and
+ * in which order across the stack; this file decides what one device does.
+ *
+ * Power state meaning: `power` is whether the hardware is powered, so that the
+ * register oracle can judge an access. It is D0 from the start IRP on
+ * (PrepareHardware runs in the uninitialized D0), stays D0 throughout
+ * D0Exit (the driver may save state there) and becomes the target state only
+ * once D0Exit returns.
+ */
+#include "wdf_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const k_power_names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "Hibernate", "?"};
+static const char *power_name(WDF_POWER_DEVICE_STATE s)
+{
+    return k_power_names[s < WdfPowerDeviceMaximum ? s : WdfPowerDeviceMaximum];
+}
+
+/* ---- creation --------------------------------------------------------------- */
+VOID WdfDeviceInitSetPnpPowerEventCallbacks(PWDFDEVICE_INIT DeviceInit, PWDF_PNPPOWER_EVENT_CALLBACKS cb)
+{
+    DeviceInit->cb = *cb;
+}
+
+VOID WdfFdoInitSetFilter(PWDFDEVICE_INIT DeviceInit)
+{
+    (void)DeviceInit;
+    TdfUnmodelled("WdfFdoInitSetFilter", "filter drivers are not modelled yet (one FDO per stack)");
+}
+
+PWDFDEVICE_INIT WdfPdoInitAllocate(WDFDEVICE ParentDevice)
+{
+    ke_yield();
+    wdf_device_t *parent = wdf_device_checked(ParentDevice, "WdfPdoInitAllocate");
+    PWDFDEVICE_INIT init = pool_alloc_model(sizeof *init);
+    init->is_pdo = 1;
+    init->parent = parent;
+    init->driver = parent->driver;
+    return init;
+}
+
+NTSTATUS WdfPdoInitAssignDeviceID(PWDFDEVICE_INIT DeviceInit, PCUNICODE_STRING DeviceID)
+{
+    size_t chars = DeviceID->Length / sizeof(WCHAR);
+    WCHAR *copy = pool_alloc_model((chars + 1) * sizeof(WCHAR));
+    memcpy(copy, DeviceID->Buffer, chars * sizeof(WCHAR));
+    DeviceInit->device_id = copy;
+    return STATUS_SUCCESS;
+}
+
+VOID WdfDeviceInitFree(PWDFDEVICE_INIT DeviceInit) { DeviceInit->consumed = 1; }
+
+NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES DeviceAttributes, WDFDEVICE *Device)
+{
+    ke_yield();
+    PWDFDEVICE_INIT init = *DeviceInit;
+    if (!init || init->consumed)
+        TdfUnmodelled("WdfDeviceCreate", "DeviceInit already used or freed");
+    wdf_device_t *d = pool_alloc_model(sizeof *d);
+    wdf_object_init(&d->obj, OBJ_DEVICE, DeviceAttributes);
+    d->is_pdo = init->is_pdo;
+    d->driver = init->driver ? init->driver : wdf_current_driver();
+    d->obj.image = d->driver->image;
+    d->node = init->node;
+    d->parent_fdo = init->parent;
+    d->cb = init->cb;
+    d->device_id = init->device_id;
+    d->power = WdfPowerDeviceD3Final;
+    snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
+    d->driver->devices++;
+    init->consumed = 1;
+    init->created = d;
+    *DeviceInit = NULL; /* as KMDF: the init structure belongs to the framework now */
+    *Device = (WDFDEVICE)d;
+    SCHED_TRACE2("WdfDeviceCreate %s (%s)", d->is_pdo ? "PDO" : "FDO", d->driver->image->name);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfFdoAddStaticChild(WDFDEVICE Fdo, WDFDEVICE Child)
+{
+    ke_yield();
+    wdf_device_t *fdo = wdf_device_checked(Fdo, "WdfFdoAddStaticChild");
+    wdf_device_t *child = wdf_device_checked(Child, "WdfFdoAddStaticChild");
+    if (fdo->static_child_count >= MAX_STATIC_CHILDREN)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    fdo->static_children[fdo->static_child_count++] = child;
+    return STATUS_SUCCESS;
+}
+
+WDFDEVICE WdfPdoGetParent(WDFDEVICE Device)
+{
+    wdf_device_t *d = wdf_device_checked(Device, "WdfPdoGetParent");
+    return (WDFDEVICE)d->parent_fdo;
+}
+
+/* ---- hardware -------------------------------------------------------------------- */
+static const char *hw_check(tdf_hw_block_t *block, char *detail, size_t size)
+{
+    wdf_device_t *d = (wdf_device_t *)block;
+    if (!d->hw_prepared) {
+        snprintf(detail, size, "%s released its hardware at step %lu (ReleaseHardware)", d->name,
+                 (unsigned long)d->release_step);
+        return "AFTER_RELEASE_HARDWARE";
+    }
+    if (d->power != WdfPowerDeviceD0) {
+        snprintf(detail, size, "%s is in %s (D0Exit returned at step %lu)", d->name, power_name(d->power),
+                 (unsigned long)d->d0exit_step);
+        return "NOT_IN_D0";
+    }
+    return NULL;
+}
+
+void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys)
+{
+    d->phys = phys;
+    wdf_reslist_t *r = pool_alloc_model(sizeof *r);
+    r->obj.kind = OBJ_RESLIST;
+    r->obj.refs = 1;
+    r->count = 1;
+    r->desc[0].Type = CmResourceTypeMemory;
+    r->desc[0].u.Memory.Start.QuadPart = (LONGLONG)phys;
+    r->desc[0].u.Memory.Length = 0x1000;
+    d->resources = r;
+    hw_register_block((tdf_hw_block_t *)d, phys, 0x1000, hw_check, d->name);
+}
+
+ULONG WdfCmResourceListGetCount(WDFCMRESLIST List)
+{
+    wdf_reslist_t *r = (wdf_reslist_t *)List;
+    return r ? r->count : 0;
+}
+
+PCM_PARTIAL_RESOURCE_DESCRIPTOR WdfCmResourceListGetDescriptor(WDFCMRESLIST List, ULONG Index)
+{
+    wdf_reslist_t *r = (wdf_reslist_t *)List;
+    return r && Index < r->count ? &r->desc[Index] : NULL;
+}
+
+/* ---- sequences ------------------------------------------------------------------- */
+#define CALLBACK_STATUS(d, name, ...) ((d)->cb.name ? (d)->cb.name(__VA_ARGS__) : STATUS_SUCCESS)
+#define CALLBACK_VOID(d, name, ...)  \
+    do {                             \
+        if ((d)->cb.name)            \
+            (d)->cb.name(__VA_ARGS__); \
+    } while (0)
+
+static void trace_cb(wdf_device_t *d, const char *what) { SCHED_TRACE2("%s: %s", d->name, what); }
+
+NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
+{
+    if (d->power == WdfPowerDeviceD0 && d->smio == SMIO_RUNNING)
+        return STATUS_SUCCESS;
+    d->power = WdfPowerDeviceD0; /* powered before D0Entry: it programs the hardware */
+    trace_cb(d, "EvtDeviceD0Entry");
+    NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Entry, (WDFDEVICE)d, previous);
+    if (!NT_SUCCESS(st))
+        return st;
+    if (d->smio == SMIO_NONE) {
+        trace_cb(d, "EvtDeviceSelfManagedIoInit");
+        st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoInit, (WDFDEVICE)d);
+        d->smio = SMIO_RUNNING;
+    } else if (d->smio == SMIO_SUSPENDED) {
+        trace_cb(d, "EvtDeviceSelfManagedIoRestart");
+        st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoRestart, (WDFDEVICE)d);
+        d->smio = SMIO_RUNNING;
+    }
+    return st;
+}
+
+void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
+{
+    if (d->power != WdfPowerDeviceD0)
+        return; /* KERNEL-SEMANTICS §4: idle in Dx -> no second D0Exit */
+    if (d->smio == SMIO_RUNNING) {
+        trace_cb(d, "EvtDeviceSelfManagedIoSuspend");
+        (void)CALLBACK_STATUS(d, EvtDeviceSelfManagedIoSuspend, (WDFDEVICE)d);
+        d->smio = SMIO_SUSPENDED;
+    }
+    trace_cb(d, target == WdfPowerDeviceD3Final ? "EvtDeviceD0Exit(D3Final)" : "EvtDeviceD0Exit(D3)");
+    (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
+    d->power = target;
+    d->d0exit_step = sched_steps();
+}
+
+NTSTATUS wdf_device_start(wdf_device_t *d)
+{
+    d->power = WdfPowerDeviceD0; /* the uninitialized D0 of the start IRP */
+    trace_cb(d, "EvtDevicePrepareHardware");
+    NTSTATUS st = CALLBACK_STATUS(d, EvtDevicePrepareHardware, (WDFDEVICE)d, (WDFCMRESLIST)d->resources,
+                                  (WDFCMRESLIST)d->resources);
+    if (!NT_SUCCESS(st)) {
+        d->power = WdfPowerDeviceD3Final;
+        return st;
+    }
+    d->hw_prepared = 1;
+    d->power = WdfPowerDeviceD3Final;
+    st = wdf_device_power_up(d, WdfPowerDeviceD3Final);
+    if (NT_SUCCESS(st))
+        d->pnp = PNP_STARTED;
+    return st;
+}
+
+static void release_hardware(wdf_device_t *d)
+{
+    if (!d->hw_prepared)
+        return;
+    trace_cb(d, "EvtDeviceReleaseHardware");
+    (void)CALLBACK_STATUS(d, EvtDeviceReleaseHardware, (WDFDEVICE)d, (WDFCMRESLIST)d->resources);
+    d->hw_prepared = 0;
+    d->release_step = sched_steps();
+}
+
+static void flush(wdf_device_t *d)
+{
+    if (d->smio != SMIO_RUNNING && d->smio != SMIO_SUSPENDED)
+        return;
+    trace_cb(d, "EvtDeviceSelfManagedIoFlush");
+    CALLBACK_VOID(d, EvtDeviceSelfManagedIoFlush, (WDFDEVICE)d);
+    d->smio = SMIO_FLUSHED;
+}
+
+void wdf_device_surprise_remove(wdf_device_t *d)
+{
+    d->pnp = PNP_SURPRISE_REMOVED;
+    d->surprise_step = sched_steps();
+    trace_cb(d, "EvtDeviceSurpriseRemoval");
+    CALLBACK_VOID(d, EvtDeviceSurpriseRemoval, (WDFDEVICE)d);
+    wdf_device_power_down(d, WdfPowerDeviceD3Final);
+    release_hardware(d);
+    flush(d);
+}
+
+NTSTATUS wdf_device_query_remove(wdf_device_t *d)
+{
+    trace_cb(d, "EvtDeviceQueryRemove");
+    return CALLBACK_STATUS(d, EvtDeviceQueryRemove, (WDFDEVICE)d);
+}
+
+void wdf_device_remove(wdf_device_t *d, int delete_object)
+{
+    if (d->pnp != PNP_SURPRISE_REMOVED) {
+        wdf_device_power_down(d, WdfPowerDeviceD3Final);
+        release_hardware(d);
+        flush(d);
+    }
+    if (d->smio != SMIO_NONE && d->smio != SMIO_CLEANED) {
+        trace_cb(d, "EvtDeviceSelfManagedIoCleanup");
+        CALLBACK_VOID(d, EvtDeviceSelfManagedIoCleanup, (WDFDEVICE)d);
+        d->smio = SMIO_CLEANED;
+    }
+    d->pnp = PNP_REMOVED;
+    if (delete_object) {
+        d->pnp = PNP_DELETED;
+        trace_cb(d, "deleted");
+        wdf_object_delete(&d->obj);
+    }
+}
+
+void wdf_reset(void) {}

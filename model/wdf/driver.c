@@ -1,0 +1,83 @@
+/*
+ * Driver images: load (DriverEntry, WdfDriverCreate) and unload once the last
+ * device object of the driver is destroyed (KERNEL-SEMANTICS §4, "Unload":
+ * only with no device objects; KMDF: EvtDriverUnload, then the WDFDRIVER's
+ * cleanup and destroy).
+ */
+#include "wdf_internal.h"
+
+
+wdf_driver_t *wdf_current_driver(void)
+{
+    struct tdf_image *img = image_current();
+    return img ? img->driver : NULL;
+}
+
+wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
+{
+    struct tdf_image *img = desc->image;
+    if (img->state == TDF_IMAGE_LOADED)
+        return img->driver;
+    wdf_driver_t *drv = pool_alloc_model(sizeof *drv);
+    drv->obj.kind = OBJ_DRIVER;
+    drv->obj.refs = 1;
+    drv->obj.image = img;
+    drv->image = img;
+    drv->desc = desc;
+    image_load(img);
+    img->driver = drv;
+    static UNICODE_STRING registry_path = RTL_CONSTANT_STRING(L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\tdf");
+    NTSTATUS st = desc->DriverEntry((PDRIVER_OBJECT)drv, &registry_path);
+    SCHED_TRACE2("DriverEntry %s -> 0x%lx", img->name, (unsigned long)(uint32_t)st);
+    if (!NT_SUCCESS(st) || !drv->config.EvtDriverDeviceAdd) {
+        image_unload(img);
+        img->driver = NULL;
+        return NULL;
+    }
+    return drv;
+}
+
+void wdf_driver_maybe_unload(wdf_driver_t *drv)
+{
+    struct tdf_image *img = drv->image;
+    if (drv->devices > 0 || img->state != TDF_IMAGE_LOADED || img->driver != drv)
+        return;
+    SCHED_TRACE1("unloading driver %s (last device gone)", img->name);
+    if (drv->config.EvtDriverUnload)
+        drv->config.EvtDriverUnload((WDFDRIVER)drv);
+    drv->obj.deleted = 1;
+    if (drv->obj.cleanup)
+        drv->obj.cleanup((WDFOBJECT)drv);
+    drv->obj.destroyed = 1;
+    if (drv->obj.destroy)
+        drv->obj.destroy((WDFOBJECT)drv);
+    if (drv->obj.context) {
+        pool_free_deferred(drv->obj.context);
+        drv->obj.context = NULL;
+    }
+    image_unload(img);
+}
+
+NTSTATUS WdfDriverCreate(PDRIVER_OBJECT DriverObject, PCUNICODE_STRING RegistryPath,
+                         PWDF_OBJECT_ATTRIBUTES DriverAttributes, PWDF_DRIVER_CONFIG DriverConfig, WDFDRIVER *Driver)
+{
+    (void)RegistryPath;
+    ke_yield();
+    wdf_driver_t *drv = (wdf_driver_t *)DriverObject;
+    drv->config = *DriverConfig;
+    if (DriverAttributes) {
+        wdf_object_init(&drv->obj, OBJ_DRIVER, DriverAttributes);
+        drv->obj.image = drv->image;
+    }
+    if (Driver)
+        *Driver = (WDFDRIVER)drv;
+    return STATUS_SUCCESS;
+}
+
+WDFDRIVER WdfGetDriver(void) { return (WDFDRIVER)wdf_current_driver(); }
+
+WDFDRIVER WdfDeviceGetDriver(WDFDEVICE Device)
+{
+    wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceGetDriver");
+    return (WDFDRIVER)d->driver;
+}
