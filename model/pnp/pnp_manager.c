@@ -100,15 +100,17 @@ static void start_node(devnode_t *n)
         return;
     struct WDFDEVICE_INIT init = {.node = n, .driver = drv};
     SCHED_TRACE1("%s: EvtDriverDeviceAdd", n->name);
+    wdf_driver_pin(drv);
     NTSTATUS st = drv->config.EvtDriverDeviceAdd((WDFDRIVER)drv, &init);
     wdf_device_t *fdo = init.created;
     if (!NT_SUCCESS(st) || !fdo) {
         SCHED_TRACE2("%s: AddDevice failed 0x%lx", n->name, (unsigned long)(uint32_t)st);
         if (fdo)
             wdf_device_remove(fdo, 1);
-        wdf_driver_maybe_unload(drv);
+        wdf_driver_unpin(drv);
         return;
     }
+    wdf_driver_unpin(drv); /* the new FDO keeps it loaded from here on */
     n->fdo = fdo;
     fdo->node = n;
     fdo->lower = n->pdo;

@@ -40,7 +40,7 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
 void wdf_driver_maybe_unload(wdf_driver_t *drv)
 {
     struct tdf_image *img = drv->image;
-    if (drv->devices > 0 || img->state != TDF_IMAGE_LOADED || img->driver != drv)
+    if (drv->devices > 0 || drv->pins > 0 || img->state != TDF_IMAGE_LOADED || img->driver != drv)
         return;
     SCHED_TRACE1("unloading driver %s (last device gone)", img->name);
     if (drv->config.EvtDriverUnload)
@@ -72,6 +72,14 @@ NTSTATUS WdfDriverCreate(PDRIVER_OBJECT DriverObject, PCUNICODE_STRING RegistryP
     if (Driver)
         *Driver = (WDFDRIVER)drv;
     return STATUS_SUCCESS;
+}
+
+void wdf_driver_pin(wdf_driver_t *drv) { drv->pins++; }
+
+void wdf_driver_unpin(wdf_driver_t *drv)
+{
+    drv->pins--;
+    wdf_driver_maybe_unload(drv);
 }
 
 WDFDRIVER WdfGetDriver(void) { return (WDFDRIVER)wdf_current_driver(); }

@@ -29,6 +29,7 @@ typedef struct wdf_driver {
     struct tdf_image *image;
     const tdf_image_desc_t *desc;
     unsigned devices; /* device objects not yet destroyed: unload waits for 0 */
+    unsigned pins;    /* the PnP manager's references while it calls AddDevice */
 } wdf_driver_t;
 
 typedef enum pnp_state {
@@ -110,6 +111,10 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc);
 /* Unloads once no device of the driver is left (EvtDriverUnload, then image
  * checks). Safe to call at any time: does nothing while devices remain. */
 void wdf_driver_maybe_unload(wdf_driver_t *drv);
+/* The PnP manager keeps the driver loaded across AddDevice, as the I/O
+ * manager references the driver object while it calls into it. */
+void wdf_driver_pin(wdf_driver_t *drv);
+void wdf_driver_unpin(wdf_driver_t *drv);
 wdf_driver_t *wdf_current_driver(void);
 
 /* ---- devices: the per-device callback sequences (KERNEL-SEMANTICS §4) -------- */

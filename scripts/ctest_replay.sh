@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Used by ctest (registered per target by tdf_add_target), not by hand:
+#   ctest_replay.sh corpus      RUNNER DIR   every input runs clean on the correct variant
+#   ctest_replay.sh determinism RUNNER DIR   every input replays to a byte-identical report+trace
+#   ctest_replay.sh repro       RUNNER DIR   every *.txt reproduces its "# expect-signature"
+#                                            on its "# expect-variant", with the class's exit code,
+#                                            and replays deterministically
+set -uo pipefail
+mode=$1 runner=$2 dir=$3
+pass=0 fail=0
+shopt -s nullglob
+case "$mode" in
+corpus)
+    files=("$dir"/*)
+    if [ ${#files[@]} -gt 0 ]; then
+        out=$("$runner" --quiet "${files[@]}")
+        rc=$?
+        pass=$(grep -c 'class=NONE' <<<"$out")
+        fail=$(grep -c '^==TDF== RESULT' <<<"$out")
+        fail=$((fail - pass))
+        [ $rc -eq 0 ] || grep -B2 'RESULT.*class=[A-Z]' <<<"$out" | grep -v 'class=NONE'
+    fi
+    ;;
+determinism)
+    files=("$dir"/*)
+    if [ ${#files[@]} -gt 0 ]; then
+        out=$("$runner" --determinism "${files[@]}")
+        pass=$(grep -c 'DETERMINISM OK' <<<"$out")
+        fail=$(grep -c 'DETERMINISM DIFFERS' <<<"$out")
+        grep 'DIFFERS' <<<"$out"
+    fi
+    ;;
+repro)
+    for f in "$dir"/*.txt; do
+        v=$(sed -n 's/^# expect-variant //p' "$f")
+        sig=$(sed -n 's/^# expect-signature //p' "$f")
+        out=$("$runner" --variant="$v" --quiet "$f")
+        rc=$?
+        if grep -qF "==TDF== SIGNATURE $sig" <<<"$out" && [ $rc -ge 10 ] &&
+            "$runner" --variant="$v" --determinism "$f" | grep -q 'DETERMINISM OK'; then
+            pass=$((pass + 1))
+        else
+            fail=$((fail + 1))
+            echo "FAIL $f (variant $v, exit $rc): expected $sig"
+            echo "$out" | head -5
+        fi
+    done
+    ;;
+*) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ $((pass + fail)) -gt 0 ]
