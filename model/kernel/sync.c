@@ -72,46 +72,31 @@ PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Excha
 }
 
 /* NoFence accesses carry no happens-before (they are relaxed in the WDK too). */
-LONG ReadNoFence(LONG const volatile *Source)
-{
-    ke_yield();
-    return *Source;
-}
-VOID WriteNoFence(LONG volatile *Destination, LONG Value)
-{
-    ke_yield();
-    *Destination = Value;
-}
-ULONG ReadULongNoFence(ULONG const volatile *Source)
-{
-    ke_yield();
-    return *Source;
-}
-VOID WriteULongNoFence(ULONG volatile *Destination, ULONG Value)
-{
-    ke_yield();
-    *Destination = Value;
-}
-BOOLEAN ReadBooleanNoFence(BOOLEAN const volatile *Source)
-{
-    ke_yield();
-    return *Source;
-}
-VOID WriteBooleanNoFence(BOOLEAN volatile *Destination, BOOLEAN Value)
-{
-    ke_yield();
-    *Destination = Value;
-}
-PVOID ReadPointerNoFence(PVOID const volatile *Source)
-{
-    ke_yield();
-    return *Source;
-}
-VOID WritePointerNoFence(PVOID volatile *Destination, PVOID Value)
-{
-    ke_yield();
-    *Destination = Value;
-}
+/* Traced with the value for integers; pointers only as null / non-null
+ * (addresses differ between builds and runs). */
+#define SHARED_READ(T, name, fmt, shown)       \
+    T name(T const volatile *Source)           \
+    {                                          \
+        ke_yield();                            \
+        T value = *Source;                     \
+        SCHED_TRACE1(#name " -> " fmt, shown); \
+        return value;                          \
+    }
+#define SHARED_WRITE(T, name, fmt, shown)        \
+    VOID name(T volatile *Destination, T Value)  \
+    {                                            \
+        ke_yield();                              \
+        *Destination = Value;                    \
+        SCHED_TRACE1(#name " " fmt, shown);      \
+    }
+SHARED_READ(LONG, ReadNoFence, "%ld", (long)value)
+SHARED_WRITE(LONG, WriteNoFence, "%ld", (long)Value)
+SHARED_READ(ULONG, ReadULongNoFence, "%lu", (unsigned long)value)
+SHARED_WRITE(ULONG, WriteULongNoFence, "%lu", (unsigned long)Value)
+SHARED_READ(BOOLEAN, ReadBooleanNoFence, "%lu", (unsigned long)value)
+SHARED_WRITE(BOOLEAN, WriteBooleanNoFence, "%lu", (unsigned long)Value)
+SHARED_READ(PVOID, ReadPointerNoFence, "%s", value ? "non-NULL" : "NULL")
+SHARED_WRITE(PVOID, WritePointerNoFence, "%s", Value ? "non-NULL" : "NULL")
 
 /* ---- spin locks: value 0 free, else holder fiber + 1 ---------------------------- */
 static ULONG_PTR self_token(void) { return (ULONG_PTR)(sched_current() + 2); }

@@ -184,8 +184,10 @@ static VOID Child_ProcessRequest(PCHILD_CONTEXT context)
 {
     PBUS_CHILD_INTERFACE bus = &context->BusInterface;
     if (IS_VARIANT(VARIANT_CHILD_FLAG_D0)) {
-        if (ReadBooleanNoFence(&context->InD0)) /* bug: check-then-call, nothing holds D0 */
-            WRITE_REGISTER_ULONG(&context->Registers[1], bus->ReadBusStatus(bus->InterfaceHeader.Context));
+        if (ReadBooleanNoFence(&context->InD0)) { /* bug: check-then-call, nothing holds D0 */
+            ULONG status = bus->ReadBusStatus(bus->InterfaceHeader.Context);
+            WRITE_REGISTER_ULONG(&context->Registers[1], status);
+        }
         return;
     }
     if (ExAcquireRundownProtection(&context->D0Rundown)) {
