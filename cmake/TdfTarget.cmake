@@ -128,6 +128,9 @@ function(tdf_add_target name)
     endif()
     if(EXISTS ${TDF_ROOT}/repro/${name})
       add_test(NAME ${name}.repro COMMAND ${replay} repro ${runner} ${TDF_ROOT}/repro/${name})
+      if(TDF_SANITIZER STREQUAL "tsan")
+        set_tests_properties(${name}.repro PROPERTIES ENVIRONMENT TDF_REPRO_ALLOW_SANITIZER=1)
+      endif()
     endif()
     # Any byte string is an input: seeded random ones must never fault the
     # harness (a model failure is fine, a crash of the runner is not).

@@ -151,6 +151,25 @@ static void on_fault(int sig)
     _exit(16); /* TDF_EXIT_FAULT */
 }
 
+/* Sanitizer reports end the run with the SANITIZER class's exit code. */
+#if defined(TDF_TSAN_RUNTIME)
+/* TSan calls this for every report it prints (weak default in the runtime). */
+void __tsan_on_report(void *report);
+void __tsan_on_report(void *report)
+{
+    (void)report;
+    print_context_raw("SANITIZER", "data-race");
+}
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "halt_on_error=1:exitcode=15:report_signal_unsafe=0:ignore_interceptors_accesses=1"; }
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "exitcode=15:detect_leaks=1"; }
+#endif
+#endif
+
 void tdf_install_crash_handlers(int libfuzzer)
 {
 #if defined(REPORT_SANITIZER) && defined(__has_feature)

@@ -178,6 +178,7 @@ static void thread_main(void *arg)
 {
     struct _KTHREAD *t = arg;
     *sched_fiber_slot(sched_current()) = t;
+    TDF_HB_ACQUIRE(&t->Header); /* everything before PsCreateSystemThread is visible */
     t->start(t->context); /* driver code: entered through the image hook */
     SCHED_TRACE0("thread exits");
     signal(&t->Header);

@@ -47,6 +47,7 @@ VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
     else if (!(c & EX_RUNDOWN_ACTIVE))
         misuse("ExReInitializeRundownProtection", "while the rundown is active with holders (not run down)");
     SCHED_TRACE0("rundown reinit");
+    TDF_HB_RELEASE(RunRef); /* interlocked in the kernel: publishes what came before */
     RunRef->Count = 0;
 }
 

@@ -5,6 +5,9 @@
  * acquire on lock/wait/successful rundown acquire. Model code itself is built
  * without TSan; driver images are built with it, so TSan reports exactly the
  * races between driver routines that no modelled primitive orders.
+ * Model code calls intercepted libc (memset, free, snprintf) on driver memory
+ * as bookkeeping: the runner sets ignore_interceptors_accesses=1 so those are
+ * not reported (fuzz/report.c); driver memory errors are ASan's job.
  */
 #ifndef TDF_KERNEL_TSAN_SYNC_H
 #define TDF_KERNEL_TSAN_SYNC_H

@@ -89,9 +89,18 @@ static unsigned rng_below(unsigned n) { return (unsigned)(rng_next() % n); }
 /* ---- setup ------------------------------------------------------------- */
 static void fiber_stack_ensure(fiber_t *f)
 {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+#ifdef TDF_TSAN
+    /* TSan keeps shadow state for stack memory: a reused stack would look
+     * like another fiber's frames racing with the old ones. A fresh mapping
+     * (munmap/mmap are intercepted) starts with clean shadow. */
+    if (f->stack_lo) {
+        munmap((uint8_t *)f->stack_lo - page, f->stack_size + page);
+        f->stack_lo = NULL;
+    }
+#endif
     if (f->stack_lo)
         return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     /* One inaccessible guard page below the stack: overflow faults at once. */
     uint8_t *map = mmap(NULL, STACK_SIZE + page, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

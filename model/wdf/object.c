@@ -5,6 +5,7 @@
  * destroy (ASan reports a stale context pointer).
  */
 #include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
 
 #include <string.h>
 
@@ -68,8 +69,13 @@ void wdf_object_release(wdf_object_t *o)
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "object dereferenced with no references left");
         return;
     }
-    if (--o->refs == 0)
+    /* Reference counts order memory like the kernel's interlocked
+     * ObDereferenceObject: every release happens-before the destruction. */
+    TDF_HB_RELEASE(o);
+    if (--o->refs == 0) {
+        TDF_HB_ACQUIRE(o);
         destroy(o);
+    }
 }
 
 void wdf_object_delete(wdf_object_t *o)
