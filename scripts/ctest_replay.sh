@@ -34,7 +34,7 @@ repro)
     for f in "$dir"/*.txt; do
         v=$(sed -n 's/^# expect-variant //p' "$f")
         sig=$(sed -n 's/^# expect-signature //p' "$f")
-        out=$("$runner" --variant="$v" --quiet "$f")
+        out=$("$runner" --variant="$v" --quiet "$f" 2>&1)
         rc=$?
         if grep -qF "==TDF== SIGNATURE $sig" <<<"$out" && [ $rc -ge 10 ] &&
             "$runner" --variant="$v" --determinism "$f" | grep -q 'DETERMINISM OK'; then
