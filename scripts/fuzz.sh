@@ -29,7 +29,7 @@ tdf_log "fuzzing $target variant=$variant for ${seconds}s (corpus $corpus)"
 set +e
 TDF_VARIANT=$variant "$build/bin/$target" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$artifacts/$variant-" -max_len=512 "$corpus" 2>&1 |
-    grep --line-buffered -E '^#[0-9]+ +(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)'
+    grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)'
 rc=${PIPESTATUS[0]}
 set -e
 
