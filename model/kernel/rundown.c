@@ -28,11 +28,22 @@ static void misuse(const char *routine, const char *what)
              (unsigned long)sched_steps());
 }
 
-static int in_wait(ULONG_PTR c) { return (c & EX_RUNDOWN_ACTIVE) && c != EX_RUNDOWN_ACTIVE; }
+/* After a wait that had to drain holders, the kernel leaves Count pointing at
+ * the waiter's (now dead) stack wait block | EX_RUNDOWN_ACTIVE until
+ * ExRundownCompleted or ExReInitializeRundownProtection. The model stores
+ * this marker instead of the dead address, so every later use of the stale
+ * block is reported instead of read. */
+static rundown_wait_block_t g_stale_wait_block;
+#define RUNDOWN_DRAINED ((ULONG_PTR)&g_stale_wait_block | EX_RUNDOWN_ACTIVE)
+
+static int in_wait(ULONG_PTR c) { return (c & EX_RUNDOWN_ACTIVE) && c != EX_RUNDOWN_ACTIVE && c != RUNDOWN_DRAINED; }
+static int run_down(ULONG_PTR c) { return c == EX_RUNDOWN_ACTIVE || c == RUNDOWN_DRAINED; }
 
 VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
 {
     /* Not a yield point: initialisation precedes publication of the object. */
+    if (ke_irql() > APC_LEVEL)
+        misuse("ExInitializeRundownProtection", "above APC_LEVEL");
     RunRef->Count = 0;
 }
 
@@ -74,7 +85,7 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     ke_yield();
     ULONG_PTR c = RunRef->Count;
     TDF_HB_RELEASE(RunRef);
-    if (c == EX_RUNDOWN_ACTIVE) {
+    if (run_down(c)) {
         misuse("ExReleaseRundownProtection", "after the rundown completed (no holder can exist)");
         return;
     }
@@ -110,6 +121,11 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
         SCHED_TRACE0("rundown wait: already run down");
         return; /* documented: no effect, not an error */
     }
+    if (c == RUNDOWN_DRAINED) {
+        misuse("ExWaitForRundownProtectionRelease",
+               "again after a wait that drained holders, without ExRundownCompleted (stale wait block)");
+        return;
+    }
     if (in_wait(c)) {
         misuse("ExWaitForRundownProtectionRelease", "while another wait on the same rundown is in progress");
         return;
@@ -125,7 +141,7 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
     RunRef->Count = (ULONG_PTR)&wb | EX_RUNDOWN_ACTIVE;
     SCHED_TRACE1("rundown wait: %lu holder(s) to drain", (unsigned long)wb.count);
     KeWaitForSingleObject(&wb.wake, Executive, KernelMode, FALSE, NULL);
-    RunRef->Count = EX_RUNDOWN_ACTIVE;
+    RunRef->Count = RUNDOWN_DRAINED;
     TDF_HB_ACQUIRE(RunRef);
     SCHED_TRACE0("rundown wait: drained, run down");
 }
