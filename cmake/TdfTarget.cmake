@@ -54,6 +54,21 @@ function(tdf_add_image name)
   cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
   set(lib tdf_image_${name}_objects)
   add_library(${lib} STATIC ${ARG_SOURCES})
+  # The include rule (docs/WRITING-A-TARGET.md): checked before the image compiles.
+  set(abs_sources "")
+  foreach(src ${ARG_SOURCES})
+    get_filename_component(abs ${src} ABSOLUTE)
+    list(APPEND abs_sources ${abs})
+  endforeach()
+  set(stamp ${CMAKE_CURRENT_BINARY_DIR}/tdf_image_${name}.includes_ok)
+  add_custom_command(OUTPUT ${stamp}
+    COMMAND ${CMAKE_COMMAND} -DCOMPILER=${CMAKE_C_COMPILER} -DTDF_ROOT=${TDF_ROOT} -DIMAGE=${name}
+      -DSTAMP=${stamp} "-DSOURCES=${abs_sources}" -P ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
+    DEPENDS ${abs_sources} ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
+    IMPLICIT_DEPENDS C ${abs_sources}
+    COMMENT "image ${name}: checking that driver code includes only the public API")
+  add_custom_target(tdf_image_${name}_includes DEPENDS ${stamp})
+  add_dependencies(${lib} tdf_image_${name}_includes)
   target_include_directories(${lib} PRIVATE ${TDF_ROOT}/include)
   target_compile_options(${lib} PRIVATE -finstrument-functions ${TDF_SAN_FLAGS} ${TDF_COV_FLAGS}
     -Werror=implicit-function-declaration)
@@ -119,15 +134,18 @@ function(tdf_add_target name)
     set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   endforeach()
   # Every target's corpus and repro inputs are tests of every build.
+  # corpus/<target>/ and repro/<target>/ live in the project that defines the
+  # target: this tree for the built-in ones, the team's project otherwise.
+  set(project_dir ${CMAKE_SOURCE_DIR})
   if(TDF_BUILD_TESTS)
     set(runner $<TARGET_FILE:${name}_run>)
     set(replay ${TDF_ROOT}/scripts/ctest_replay.sh)
-    if(EXISTS ${TDF_ROOT}/corpus/${name})
-      add_test(NAME ${name}.corpus COMMAND ${replay} corpus ${runner} ${TDF_ROOT}/corpus/${name})
-      add_test(NAME ${name}.corpus_determinism COMMAND ${replay} determinism ${runner} ${TDF_ROOT}/corpus/${name})
+    if(EXISTS ${project_dir}/corpus/${name})
+      add_test(NAME ${name}.corpus COMMAND ${replay} corpus ${runner} ${project_dir}/corpus/${name})
+      add_test(NAME ${name}.corpus_determinism COMMAND ${replay} determinism ${runner} ${project_dir}/corpus/${name})
     endif()
-    if(EXISTS ${TDF_ROOT}/repro/${name})
-      add_test(NAME ${name}.repro COMMAND ${replay} repro ${runner} ${TDF_ROOT}/repro/${name})
+    if(EXISTS ${project_dir}/repro/${name})
+      add_test(NAME ${name}.repro COMMAND ${replay} repro ${runner} ${project_dir}/repro/${name})
       if(TDF_SANITIZER STREQUAL "tsan")
         set_tests_properties(${name}.repro PROPERTIES ENVIRONMENT TDF_REPRO_ALLOW_SANITIZER=1)
       endif()

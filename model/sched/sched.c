@@ -89,7 +89,9 @@ static unsigned rng_below(unsigned n) { return (unsigned)(rng_next() % n); }
 /* ---- setup ------------------------------------------------------------- */
 static void fiber_stack_ensure(fiber_t *f)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    static size_t page;
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
 #ifdef TDF_TSAN
     /* TSan keeps shadow state for stack memory: a reused stack would look
      * like another fiber's frames racing with the old ones. A fresh mapping
