@@ -10,10 +10,12 @@
 set(TDF_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. CACHE INTERNAL "")
 # Random inputs per target per build in ctest: 100k through the plain build,
 # fewer where sanitizers make each exec slower.
+# (CACHE INTERNAL: the functions below are called from a team's own project
+# too, whose scope does not see this directory's normal variables.)
 if(TDF_SANITIZER STREQUAL "none")
-  set(TDF_RANDOM_INPUTS 100000)
+  set(TDF_RANDOM_INPUTS 100000 CACHE INTERNAL "")
 else()
-  set(TDF_RANDOM_INPUTS 10000)
+  set(TDF_RANDOM_INPUTS 10000 CACHE INTERNAL "")
 endif()
 find_program(TDF_OBJCOPY NAMES objcopy llvm-objcopy-14 llvm-objcopy REQUIRED)
 
@@ -21,16 +23,17 @@ if(TDF_SANITIZER STREQUAL "asan")
   # pointer-overflow off: driver code computing &ctx->Regs[n] from a NULL
   # mapping is the real bug the model reports as 0x50 (READ_REGISTER on no I/O
   # space), the same in every build; UBSan would stop first with less context.
-  set(TDF_SAN_FLAGS -fsanitize=address,undefined -fno-sanitize=pointer-overflow -fno-sanitize-recover=undefined)
+  set(TDF_SAN_FLAGS -fsanitize=address,undefined -fno-sanitize=pointer-overflow -fno-sanitize-recover=undefined
+      CACHE INTERNAL "")
 elseif(TDF_SANITIZER STREQUAL "tsan")
-  set(TDF_SAN_FLAGS -fsanitize=thread)
+  set(TDF_SAN_FLAGS -fsanitize=thread CACHE INTERNAL "")
 else()
-  set(TDF_SAN_FLAGS)
+  set(TDF_SAN_FLAGS "" CACHE INTERNAL "")
 endif()
 if(TDF_LIBFUZZER)
-  set(TDF_COV_FLAGS -fsanitize=fuzzer-no-link)
+  set(TDF_COV_FLAGS -fsanitize=fuzzer-no-link CACHE INTERNAL "")
 else()
-  set(TDF_COV_FLAGS)
+  set(TDF_COV_FLAGS "" CACHE INTERNAL "")
 endif()
 
 # Model code: ASan/UBSan and coverage as everything else; under TSan it is NOT

@@ -232,11 +232,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    unsigned variant = tdf_variant_resolve(tdf_target, g_opt.variant); /* exits 2 on a bad name */
     if (g_opt.list) {
         tdf_print_variants(tdf_target);
         return 0;
     }
-    unsigned variant = tdf_variant_resolve(tdf_target, g_opt.variant);
     tdf_install_crash_handlers(0);
 
     if (g_opt.from_text) {

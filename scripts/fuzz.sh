@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [TARGET] [SECONDS]   fuzz one target (default fuzz_bus_child, 60 s)
 # scripts/fuzz.sh --list              one line per "TARGET VARIANT  what the variant is"
-# TDF_VARIANT=<variant> selects a mutant (default: correct).
-# Corpus: corpus/<target>/; crashes: artifacts/<target>/. Exit status: 0 when
-# nothing was found, else the failure class's exit code (docs/REPORTS.md).
+# scripts/fuzz.sh --project DIR ...   the same for a team's own project (docs/WRITING-A-TARGET.md)
+# TDF_VARIANT=<variant> selects a variant (default: the target's first, its correct protocol).
+# Corpus: corpus/<target>/; crashes: artifacts/<target>/ (in the project). Exit status:
+# 0 when nothing was found, else the failure class's exit code (docs/REPORTS.md).
 source "$(dirname "$0")/lib.sh"
 
+if tdf_take_project_flag "$@"; then shift 2; fi
 tdf_ensure_deps
-build=$(tdf_build asan)
+build=$(tdf_build asan "$TDF_PROJECT")
 
 if [ "${1:-}" = "--list" ]; then
     for t in $(tdf_targets "$build"); do "$build/bin/${t}_run" --list; done
     exit 0
 fi
 
-target=${1:-fuzz_bus_child}
+target=${1:-$(head -n 1 "$build/tdf_targets.txt")}
 seconds=${2:-60}
-variant=${TDF_VARIANT:-correct}
 [ -x "$build/bin/$target" ] || { tdf_log "no target '$target'; try: scripts/fuzz.sh --list"; exit 2; }
-"$build/bin/${target}_run" --variant="$variant" --list >/dev/null # validates the variant name
+# Default variant: the target's first, its correct protocol. A bad name exits 2 with the list.
+variant=${TDF_VARIANT:-$("$build/bin/${target}_run" --list | head -n 1 | cut -f1 | cut -d' ' -f2)}
+"$build/bin/${target}_run" --variant="$variant" --list >/dev/null
 
-corpus="$TDF_ROOT/corpus/$target"
-artifacts="$TDF_ROOT/artifacts/$target"
+corpus="$TDF_PROJECT/corpus/$target"
+artifacts="$TDF_PROJECT/artifacts/$target"
 mkdir -p "$corpus" "$artifacts"
 stamp=$(mktemp)
 tdf_log "fuzzing $target variant=$variant for ${seconds}s (corpus $corpus)"
@@ -48,6 +51,8 @@ for c in $crashes; do
     code=$?
     set -e
     echo
-    echo "reproduce:  TDF_VARIANT=$variant scripts/repro.sh $target $c"
+    project_flag=""
+    [ "$TDF_PROJECT" != "$TDF_ROOT" ] && project_flag="--project $TDF_PROJECT "
+    echo "reproduce:  TDF_VARIANT=$variant $TDF_ROOT/scripts/repro.sh $project_flag$target $c"
 done
 exit "$code"

@@ -28,10 +28,13 @@ tdf_ensure_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# tdf_build CONFIG: plain | asan | tsan. Prints the build directory.
+# tdf_build CONFIG [PROJECT_DIR]: CONFIG is plain | asan | tsan; PROJECT_DIR is a
+# team's own project that uses teardown-fuzz (default: this tree). Builds in
+# PROJECT_DIR/build/CONFIG and prints that directory.
 tdf_build() {
-    local config=$1 dir="$TDF_ROOT/build/$1"
-    local args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    local config=$1 src=${2:-$TDF_ROOT}
+    local dir="$src/build/$config"
+    local args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTDF_DIR="$TDF_ROOT")
     case "$config" in
         plain) args+=(-DCMAKE_C_COMPILER=gcc -DTDF_SANITIZER=none) ;;
         asan) args+=(-DCMAKE_C_COMPILER=$TDF_CLANG -DTDF_SANITIZER=asan -DTDF_LIBFUZZER=ON) ;;
@@ -39,11 +42,21 @@ tdf_build() {
         *) tdf_log "unknown build '$config' (plain | asan | tsan)"; return 2 ;;
     esac
     if [ ! -f "$dir/build.ninja" ]; then
-        cmake -S "$TDF_ROOT" -B "$dir" "${args[@]}" >/dev/null
+        cmake -S "$src" -B "$dir" "${args[@]}" >/dev/null
     fi
     ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
     echo "$dir"
 }
 
-# Targets in this tree: the list CMake wrote (target name = binary = corpus dir).
+# Targets of a build: the list CMake wrote (target name = binary = corpus dir).
 tdf_targets() { cat "$1/tdf_targets.txt"; }
+
+# --project DIR, accepted first by fuzz.sh and repro.sh: sets TDF_PROJECT.
+TDF_PROJECT=$TDF_ROOT
+tdf_take_project_flag() {
+    if [ "${1:-}" = "--project" ]; then
+        TDF_PROJECT=$(cd "$2" && pwd)
+        return 0
+    fi
+    return 1
+}
