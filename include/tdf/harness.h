@@ -41,8 +41,12 @@ typedef EVT_TDF_STIMULUS *PFN_TDF_STIMULUS;
 typedef struct tdf_stimulus_desc {
     const char *name;        /* event name in the text form: "bus_notify" */
     struct tdf_image *image; /* delivered to a started device of this driver */
-    PFN_TDF_STIMULUS routine;
+    PFN_TDF_STIMULUS routine; /* NULL: an I/O request instead, see ioctl */
     const char *doc;
+    /* With routine NULL: a DeviceIoControl request with this code, sent to
+     * the device's default queue as a user-mode client would; the model
+     * thread waits for its completion. */
+    ULONG ioctl;
 } tdf_stimulus_desc_t;
 
 typedef struct tdf_variant_desc {

@@ -222,6 +222,247 @@ typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
 ULONG WdfCmResourceListGetCount(_In_ WDFCMRESLIST List);
 PCM_PARTIAL_RESOURCE_DESCRIPTOR WdfCmResourceListGetDescriptor(_In_ WDFCMRESLIST List, _In_ ULONG Index);
 
+
+/* ---- I/O: memory, queues, requests, I/O targets (KERNEL-SEMANTICS §4-§5) ---- */
+typedef struct WDFQUEUE__ *WDFQUEUE;
+typedef struct WDFREQUEST__ *WDFREQUEST;
+typedef struct WDFIOTARGET__ *WDFIOTARGET;
+typedef struct WDFMEMORY__ *WDFMEMORY;
+typedef PVOID WDFCONTEXT;
+
+typedef enum _WDF_TRI_STATE { WdfFalse = 0, WdfTrue = 1, WdfUseDefault = 2 } WDF_TRI_STATE;
+typedef enum _WDF_IO_QUEUE_DISPATCH_TYPE {
+    WdfIoQueueDispatchInvalid = 0,
+    WdfIoQueueDispatchSequential,
+    WdfIoQueueDispatchParallel,
+    WdfIoQueueDispatchManual,
+} WDF_IO_QUEUE_DISPATCH_TYPE;
+typedef enum _WDF_REQUEST_TYPE {
+    WdfRequestTypeRead = 3,
+    WdfRequestTypeWrite = 4,
+    WdfRequestTypeDeviceControl = 14,
+    WdfRequestTypeDeviceControlInternal = 15,
+} WDF_REQUEST_TYPE;
+typedef enum _WDF_REQUEST_STOP_ACTION_FLAGS {
+    WdfRequestStopActionInvalid = 0,
+    WdfRequestStopActionSuspend = 0x01,
+    WdfRequestStopActionPurge = 0x2,
+    WdfRequestStopRequestCancelable = 0x10000000,
+} WDF_REQUEST_STOP_ACTION_FLAGS;
+
+typedef VOID EVT_WDF_IO_QUEUE_IO_DEFAULT(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef VOID EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request,
+                                               _In_ size_t OutputBufferLength, _In_ size_t InputBufferLength,
+                                               _In_ ULONG IoControlCode);
+typedef EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
+typedef VOID EVT_WDF_IO_QUEUE_IO_STOP(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ ULONG ActionFlags);
+typedef VOID EVT_WDF_IO_QUEUE_IO_RESUME(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef VOID EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
+typedef VOID EVT_WDF_REQUEST_CANCEL(_In_ WDFREQUEST Request);
+typedef EVT_WDF_IO_QUEUE_IO_DEFAULT *PFN_WDF_IO_QUEUE_IO_DEFAULT;
+typedef EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL *PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
+typedef EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL *PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
+typedef EVT_WDF_IO_QUEUE_IO_STOP *PFN_WDF_IO_QUEUE_IO_STOP;
+typedef EVT_WDF_IO_QUEUE_IO_RESUME *PFN_WDF_IO_QUEUE_IO_RESUME;
+typedef EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE *PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE;
+typedef EVT_WDF_REQUEST_CANCEL *PFN_WDF_REQUEST_CANCEL;
+
+typedef struct _WDF_IO_QUEUE_CONFIG {
+    ULONG Size;
+    WDF_IO_QUEUE_DISPATCH_TYPE DispatchType;
+    WDF_TRI_STATE PowerManaged; /* WdfUseDefault: TRUE for an FDO, FALSE for a PDO... as KMDF */
+    BOOLEAN AllowZeroLengthRequests;
+    BOOLEAN DefaultQueue;
+    PFN_WDF_IO_QUEUE_IO_DEFAULT EvtIoDefault;
+    PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL EvtIoDeviceControl;
+    PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL EvtIoInternalDeviceControl;
+    PFN_WDF_IO_QUEUE_IO_STOP EvtIoStop;
+    PFN_WDF_IO_QUEUE_IO_RESUME EvtIoResume;
+    PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE EvtIoCanceledOnQueue;
+} WDF_IO_QUEUE_CONFIG, *PWDF_IO_QUEUE_CONFIG;
+
+static inline VOID WDF_IO_QUEUE_CONFIG_INIT(PWDF_IO_QUEUE_CONFIG c, WDF_IO_QUEUE_DISPATCH_TYPE dispatch)
+{
+    RtlZeroMemory(c, sizeof(*c));
+    c->Size = sizeof(*c);
+    c->DispatchType = dispatch;
+    c->PowerManaged = WdfUseDefault;
+}
+static inline VOID WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(PWDF_IO_QUEUE_CONFIG c, WDF_IO_QUEUE_DISPATCH_TYPE dispatch)
+{
+    WDF_IO_QUEUE_CONFIG_INIT(c, dispatch);
+    c->DefaultQueue = TRUE;
+}
+
+NTSTATUS WdfIoQueueCreate(_In_ WDFDEVICE Device, _In_ PWDF_IO_QUEUE_CONFIG Config,
+                          _In_opt_ PWDF_OBJECT_ATTRIBUTES QueueAttributes, _Out_opt_ WDFQUEUE *Queue);
+WDFDEVICE WdfIoQueueGetDevice(_In_ WDFQUEUE Queue);
+/* Manual queues: STATUS_NO_MORE_ENTRIES when empty. */
+NTSTATUS WdfIoQueueRetrieveNextRequest(_In_ WDFQUEUE Queue, _Out_ WDFREQUEST *OutRequest);
+NTSTATUS WdfRequestForwardToIoQueue(_In_ WDFREQUEST Request, _In_ WDFQUEUE DestinationQueue);
+#define STATUS_NO_MORE_ENTRIES ((NTSTATUS)0x8000001AL)
+
+typedef struct _WDF_REQUEST_PARAMETERS {
+    USHORT Size;
+    UCHAR MinorFunction;
+    WDF_REQUEST_TYPE Type;
+    union {
+        struct {
+            size_t OutputBufferLength;
+            size_t InputBufferLength;
+            ULONG IoControlCode;
+            PVOID Type3InputBuffer;
+        } DeviceIoControl;
+    } Parameters;
+} WDF_REQUEST_PARAMETERS, *PWDF_REQUEST_PARAMETERS;
+static inline VOID WDF_REQUEST_PARAMETERS_INIT(PWDF_REQUEST_PARAMETERS p)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+}
+
+VOID WdfRequestComplete(_In_ WDFREQUEST Request, _In_ NTSTATUS Status);
+VOID WdfRequestCompleteWithInformation(_In_ WDFREQUEST Request, _In_ NTSTATUS Status, _In_ ULONG_PTR Information);
+VOID WdfRequestSetInformation(_In_ WDFREQUEST Request, _In_ ULONG_PTR Information);
+VOID WdfRequestGetParameters(_In_ WDFREQUEST Request, _Out_ PWDF_REQUEST_PARAMETERS Parameters);
+NTSTATUS WdfRequestRetrieveInputBuffer(_In_ WDFREQUEST Request, _In_ size_t MinimumRequiredLength,
+                                       _Outptr_ PVOID *Buffer, _Out_opt_ size_t *Length);
+NTSTATUS WdfRequestRetrieveOutputBuffer(_In_ WDFREQUEST Request, _In_ size_t MinimumRequiredSize,
+                                        _Outptr_ PVOID *Buffer, _Out_opt_ size_t *Length);
+WDFQUEUE WdfRequestGetIoQueue(_In_ WDFREQUEST Request);
+/* STATUS_CANCELLED: the request was already canceled; the routine is not set
+ * and the driver must complete it itself. */
+NTSTATUS WdfRequestMarkCancelableEx(_In_ WDFREQUEST Request, _In_ PFN_WDF_REQUEST_CANCEL EvtRequestCancel);
+/* STATUS_CANCELLED: the cancel routine runs or ran; the driver must NOT complete. */
+NTSTATUS WdfRequestUnmarkCancelable(_In_ WDFREQUEST Request);
+BOOLEAN WdfRequestIsCanceled(_In_ WDFREQUEST Request);
+VOID WdfRequestStopAcknowledge(_In_ WDFREQUEST Request, _In_ BOOLEAN Requeue);
+NTSTATUS WdfRequestGetStatus(_In_ WDFREQUEST Request);
+ULONG_PTR WdfRequestGetInformation(_In_ WDFREQUEST Request);
+
+/* sender side */
+NTSTATUS WdfRequestCreate(_In_opt_ PWDF_OBJECT_ATTRIBUTES RequestAttributes, _In_opt_ WDFIOTARGET IoTarget,
+                          _Out_ WDFREQUEST *Request);
+typedef struct _WDF_REQUEST_COMPLETION_PARAMS {
+    ULONG Size;
+    WDF_REQUEST_TYPE Type;
+    NTSTATUS IoStatus_Status;
+    ULONG_PTR IoStatus_Information;
+} WDF_REQUEST_COMPLETION_PARAMS, *PWDF_REQUEST_COMPLETION_PARAMS;
+typedef VOID EVT_WDF_REQUEST_COMPLETION_ROUTINE(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target,
+                                                 _In_ PWDF_REQUEST_COMPLETION_PARAMS Params, _In_ WDFCONTEXT Context);
+typedef EVT_WDF_REQUEST_COMPLETION_ROUTINE *PFN_WDF_REQUEST_COMPLETION_ROUTINE;
+VOID WdfRequestSetCompletionRoutine(_In_ WDFREQUEST Request, _In_opt_ PFN_WDF_REQUEST_COMPLETION_ROUTINE CompletionRoutine,
+                                    _In_opt_ WDFCONTEXT CompletionContext);
+typedef enum _WDF_REQUEST_SEND_OPTIONS_FLAGS {
+    WDF_REQUEST_SEND_OPTION_TIMEOUT = 0x1,
+    WDF_REQUEST_SEND_OPTION_SYNCHRONOUS = 0x2,
+    WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE = 0x4,
+    WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET = 0x8,
+} WDF_REQUEST_SEND_OPTIONS_FLAGS;
+typedef struct _WDF_REQUEST_SEND_OPTIONS {
+    ULONG Size;
+    ULONG Flags;
+    LONGLONG Timeout;
+} WDF_REQUEST_SEND_OPTIONS, *PWDF_REQUEST_SEND_OPTIONS;
+static inline VOID WDF_REQUEST_SEND_OPTIONS_INIT(PWDF_REQUEST_SEND_OPTIONS o, ULONG Flags)
+{
+    RtlZeroMemory(o, sizeof(*o));
+    o->Size = sizeof(*o);
+    o->Flags = Flags;
+}
+/* FALSE: not sent (target stopped/purged/closed, see WdfRequestGetStatus);
+ * the completion routine is not called. */
+BOOLEAN WdfRequestSend(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target, _In_opt_ PWDF_REQUEST_SEND_OPTIONS Options);
+/* Reuse a completed driver-created request for another send. */
+typedef struct _WDF_REQUEST_REUSE_PARAMS {
+    ULONG Size;
+    ULONG Flags;
+    NTSTATUS Status;
+} WDF_REQUEST_REUSE_PARAMS, *PWDF_REQUEST_REUSE_PARAMS;
+static inline VOID WDF_REQUEST_REUSE_PARAMS_INIT(PWDF_REQUEST_REUSE_PARAMS p, ULONG Flags, NTSTATUS Status)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+    p->Flags = Flags;
+    p->Status = Status;
+}
+#define WDF_REQUEST_REUSE_NO_FLAGS 0
+NTSTATUS WdfRequestReuse(_In_ WDFREQUEST Request, _In_ PWDF_REQUEST_REUSE_PARAMS ReuseParams);
+
+/* memory */
+NTSTATUS WdfMemoryCreatePreallocated(_In_opt_ PWDF_OBJECT_ATTRIBUTES Attributes, _In_ PVOID Buffer,
+                                     _In_ size_t BufferSize, _Out_ WDFMEMORY *Memory);
+PVOID WdfMemoryGetBuffer(_In_ WDFMEMORY Memory, _Out_opt_ size_t *BufferSize);
+
+/* remote I/O targets */
+typedef NTSTATUS EVT_WDF_IO_TARGET_QUERY_REMOVE(_In_ WDFIOTARGET IoTarget);
+typedef VOID EVT_WDF_IO_TARGET_REMOVE_CANCELED(_In_ WDFIOTARGET IoTarget);
+typedef VOID EVT_WDF_IO_TARGET_REMOVE_COMPLETE(_In_ WDFIOTARGET IoTarget);
+typedef EVT_WDF_IO_TARGET_QUERY_REMOVE *PFN_WDF_IO_TARGET_QUERY_REMOVE;
+typedef EVT_WDF_IO_TARGET_REMOVE_CANCELED *PFN_WDF_IO_TARGET_REMOVE_CANCELED;
+typedef EVT_WDF_IO_TARGET_REMOVE_COMPLETE *PFN_WDF_IO_TARGET_REMOVE_COMPLETE;
+typedef enum _WDF_IO_TARGET_OPEN_TYPE { WdfIoTargetOpenUseExistingDevice = 1, WdfIoTargetOpenByName = 2 } WDF_IO_TARGET_OPEN_TYPE;
+typedef struct _WDF_IO_TARGET_OPEN_PARAMS {
+    ULONG Size;
+    WDF_IO_TARGET_OPEN_TYPE Type;
+    PFN_WDF_IO_TARGET_QUERY_REMOVE EvtIoTargetQueryRemove;
+    PFN_WDF_IO_TARGET_REMOVE_CANCELED EvtIoTargetRemoveCanceled;
+    PFN_WDF_IO_TARGET_REMOVE_COMPLETE EvtIoTargetRemoveComplete;
+    UNICODE_STRING TargetDeviceName;
+    ACCESS_MASK DesiredAccess;
+} WDF_IO_TARGET_OPEN_PARAMS, *PWDF_IO_TARGET_OPEN_PARAMS;
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OPEN_PARAMS p,
+                                                              PCUNICODE_STRING TargetDeviceName,
+                                                              ACCESS_MASK DesiredAccess)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+    p->Type = WdfIoTargetOpenByName;
+    p->TargetDeviceName = *TargetDeviceName;
+    p->DesiredAccess = DesiredAccess;
+}
+#define GENERIC_READ 0x80000000u
+#define GENERIC_WRITE 0x40000000u
+#define FILE_ANY_ACCESS 0
+typedef enum _WDF_IO_TARGET_SENT_IO_ACTION {
+    WdfIoTargetSentIoUndefined = 0,
+    WdfIoTargetCancelSentIo,
+    WdfIoTargetWaitForSentIoToComplete,
+    WdfIoTargetLeaveSentIoPending,
+} WDF_IO_TARGET_SENT_IO_ACTION;
+typedef enum _WDF_IO_TARGET_PURGE_IO_ACTION {
+    WdfIoTargetPurgeIoUndefined = 0,
+    WdfIoTargetPurgeIoAndWait,
+    WdfIoTargetPurgeIo,
+} WDF_IO_TARGET_PURGE_IO_ACTION;
+
+/* A device is found by name once it created a symbolic link (in D0 or not). */
+NTSTATUS WdfDeviceCreateSymbolicLink(_In_ WDFDEVICE Device, _In_ PCUNICODE_STRING SymbolicLinkName);
+NTSTATUS WdfIoTargetCreate(_In_ WDFDEVICE Device, _In_opt_ PWDF_OBJECT_ATTRIBUTES IoTargetAttributes,
+                           _Out_ WDFIOTARGET *IoTarget);
+/* STATUS_NO_SUCH_DEVICE if no started device has that name. */
+NTSTATUS WdfIoTargetOpen(_In_ WDFIOTARGET IoTarget, _In_ PWDF_IO_TARGET_OPEN_PARAMS OpenParams);
+VOID WdfIoTargetCloseForQueryRemove(_In_ WDFIOTARGET IoTarget);
+VOID WdfIoTargetClose(_In_ WDFIOTARGET IoTarget);
+NTSTATUS WdfIoTargetStart(_In_ WDFIOTARGET IoTarget);
+VOID WdfIoTargetStop(_In_ WDFIOTARGET IoTarget, _In_ WDF_IO_TARGET_SENT_IO_ACTION Action);
+VOID WdfIoTargetPurge(_In_ WDFIOTARGET IoTarget, _In_ WDF_IO_TARGET_PURGE_IO_ACTION Action);
+WDFDEVICE WdfIoTargetGetDevice(_In_ WDFIOTARGET IoTarget);
+NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(_In_ WDFIOTARGET IoTarget, _In_ WDFREQUEST Request,
+                                                  _In_ ULONG IoctlCode, _In_opt_ WDFMEMORY InputBuffer,
+                                                  _In_opt_ PVOID InputBufferOffset, _In_opt_ WDFMEMORY OutputBuffer,
+                                                  _In_opt_ PVOID OutputBufferOffset);
+NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID InterfaceType,
+                                      _Out_ PINTERFACE Interface, _In_ USHORT Size, _In_ USHORT Version,
+                                      _In_opt_ PVOID InterfaceSpecificData);
+/* Internal IOCTL codes (CTL_CODE as in the WDK). */
+#define FILE_DEVICE_UNKNOWN 0x00000022
+#define METHOD_BUFFERED 0
+#define METHOD_NEITHER 3
+#define CTL_CODE(DeviceType, Function, Method, Access) \
+    (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+
 #ifdef __cplusplus
 }
 #endif

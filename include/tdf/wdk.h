@@ -265,6 +265,51 @@ VOID MmUnmapIoSpace(_In_ PVOID BaseAddress, _In_ SIZE_T NumberOfBytes);
 ULONG READ_REGISTER_ULONG(_In_ volatile ULONG *Register);
 VOID WRITE_REGISTER_ULONG(_In_ volatile ULONG *Register, _In_ ULONG Value);
 
+/* ---- remove locks (KERNEL-SEMANTICS §2) ---------------------------------- */
+/*
+ * Embedded in the device context and initialised once, in AddDevice. Common
+ * has the WDK's layout; Dbg is the model's stand-in for the checked build's /
+ * Driver Verifier's tracking: a fixed table of (tag, count) per lock, so a
+ * Release with a tag that holds nothing is 0xC4/0xD5 and a
+ * ReleaseAndWait with one is 0xC4/0xD6. Acquisitions beyond the table are
+ * counted without their tag (like the kernel's LowMemoryCount when a
+ * tracking block cannot be allocated): a release of an unknown tag then
+ * consumes one of them and is not checked. A lock is one-shot: a second
+ * IoReleaseRemoveLockAndWait or any re-initialisation is 0xC4/0xD7.
+ * Drivers use the routines only, never the fields.
+ */
+#define IO_REMOVE_LOCK_TAG_SLOTS 16
+typedef struct _IO_REMOVE_LOCK_COMMON_BLOCK {
+    BOOLEAN Removed;
+    BOOLEAN Reserved[3];
+    volatile LONG IoCount; /* 1 (bias) + acquisitions; the bias is dropped at removal */
+    KEVENT RemoveEvent;    /* set by the release that brings IoCount to 0 after removal */
+} IO_REMOVE_LOCK_COMMON_BLOCK;
+typedef struct _IO_REMOVE_LOCK_TAG_SLOT {
+    PVOID Tag;
+    LONG Count; /* 0: free slot */
+} IO_REMOVE_LOCK_TAG_SLOT;
+typedef struct _IO_REMOVE_LOCK_DBG_BLOCK { /* model fields */
+    ULONG Signature;      /* set by IoInitializeRemoveLock: a lock lives in fresh (zeroed) memory */
+    UCHAR State;          /* 0 in use, 1 IoReleaseRemoveLockAndWait waiting, 2 removed */
+    ULONG AllocateTag;    /* stored, not used */
+    ULONG MaxLockedMinutes; /* stored, not checked (no wall time in the model) */
+    ULONG HighWatermark;  /* stored, not checked beyond its range */
+    LONG UntrackedCount;  /* acquisitions beyond the tag table */
+    IO_REMOVE_LOCK_TAG_SLOT Tags[IO_REMOVE_LOCK_TAG_SLOTS];
+} IO_REMOVE_LOCK_DBG_BLOCK;
+typedef struct _IO_REMOVE_LOCK {
+    IO_REMOVE_LOCK_COMMON_BLOCK Common;
+    IO_REMOVE_LOCK_DBG_BLOCK Dbg;
+} IO_REMOVE_LOCK, *PIO_REMOVE_LOCK;
+
+/* In the WDK these are macros over the ...Ex routines; same calls here. */
+VOID IoInitializeRemoveLock(_Out_ PIO_REMOVE_LOCK Lock, _In_ ULONG AllocateTag, _In_ ULONG MaxLockedMinutes,
+                            _In_ ULONG HighWatermark);
+NTSTATUS IoAcquireRemoveLock(_Inout_ PIO_REMOVE_LOCK RemoveLock, _In_opt_ PVOID Tag);
+VOID IoReleaseRemoveLock(_Inout_ PIO_REMOVE_LOCK RemoveLock, _In_opt_ PVOID Tag);
+VOID IoReleaseRemoveLockAndWait(_Inout_ PIO_REMOVE_LOCK RemoveLock, _In_opt_ PVOID Tag);
+
 /* ---- debugging -------------------------------------------------------------- */
 /* Goes to the trace (and the swimlanes), not to stdout: keeps runs quiet. */
 ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));

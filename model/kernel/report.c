@@ -69,7 +69,7 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
 {
     /* The key leaves out steps, fibers and variant: the same bug found by a
      * different schedule dedupes to one entry. */
-    char code[32];
+    char code[96];
     if (f->cls == TDF_CLASS_BUGCHECK) {
         if (f->subcode)
             snprintf(code, sizeof code, "0x%X/0x%X", f->code, f->subcode);

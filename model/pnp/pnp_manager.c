@@ -158,6 +158,9 @@ static void mark_gone(devnode_t *n)
     SCHED_TRACE1("%s: devnode gone", n->name);
 }
 
+static int orderly_remove_node(devnode_t *n, int keep_pdo);
+static void surprise_remove_node(devnode_t *n);
+
 static void surprise_subtree(devnode_t *n)
 {
     devnode_t *kids[TDF_MAX_NODES];
@@ -206,6 +209,105 @@ static NTSTATUS query_remove_subtree(devnode_t *n)
     return STATUS_SUCCESS;
 }
 
+/* ---- handles held on removed devices (remote I/O targets, KERNEL-SEMANTICS §5) ---- */
+#define MAX_NOTIFIED 32
+typedef struct target_list {
+    wdf_io_target_t *t[MAX_NOTIFIED];
+    unsigned n;
+} target_list_t;
+
+static void subtree_fdos(devnode_t *n, wdf_device_t **out, unsigned *count)
+{
+    devnode_t *kids[TDF_MAX_NODES];
+    unsigned k;
+    children_of(n, kids, &k);
+    for (unsigned i = 0; i < k; i++)
+        subtree_fdos(kids[i], out, count);
+    if (n->fdo && *count < TDF_MAX_NODES)
+        out[(*count)++] = n->fdo;
+}
+
+/* Handles open on the subtree's devices now (a copy: callbacks close them). */
+static void open_handles(devnode_t *n, target_list_t *list)
+{
+    wdf_device_t *fdos[TDF_MAX_NODES];
+    unsigned nf = 0;
+    subtree_fdos(n, fdos, &nf);
+    list->n = 0;
+    for (unsigned i = 0; i < nf; i++)
+        for (unsigned k = 0; k < fdos[i]->nopened_by && list->n < MAX_NOTIFIED; k++)
+            list->t[list->n++] = fdos[i]->opened_by[k];
+}
+
+/* GUID_TARGET_DEVICE_QUERY_REMOVE to every handle holder, before the IRP.
+ * Returns 0 on a veto, after telling the ones already asked (RemoveCanceled). */
+static int notify_query_remove(devnode_t *n, target_list_t *asked)
+{
+    target_list_t open;
+    open_handles(n, &open);
+    asked->n = 0;
+    for (unsigned i = 0; i < open.n; i++) {
+        wdf_io_target_t *t = open.t[i];
+        asked->t[asked->n++] = t;
+        NTSTATUS st = STATUS_SUCCESS;
+        SCHED_TRACE2("%s: query-remove notification to %s", t->remote->name, t->owner->name);
+        if (t->params.EvtIoTargetQueryRemove)
+            st = t->params.EvtIoTargetQueryRemove((WDFIOTARGET)t);
+        else
+            wdf_io_target_close(t, 1); /* KMDF default: close, keep the registration */
+        if (!NT_SUCCESS(st)) {
+            SCHED_TRACE1("query-remove vetoed by %s", t->owner->name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void notify_remove_canceled(target_list_t *asked)
+{
+    for (unsigned i = 0; i < asked->n; i++) {
+        wdf_io_target_t *t = asked->t[i];
+        if (t->params.EvtIoTargetRemoveCanceled)
+            t->params.EvtIoTargetRemoveCanceled((WDFIOTARGET)t);
+        else
+            wdf_io_target_reopen(t); /* KMDF default: reopen */
+    }
+}
+
+static void notify_remove_complete(target_list_t *list)
+{
+    for (unsigned i = 0; i < list->n; i++) {
+        wdf_io_target_t *t = list->t[i];
+        if (!t->open && !t->closed_for_query_remove)
+            continue; /* already closed for good */
+        SCHED_TRACE1("remove-complete notification to %s", t->owner->name);
+        if (t->params.EvtIoTargetRemoveComplete)
+            t->params.EvtIoTargetRemoveComplete((WDFIOTARGET)t);
+        else
+            wdf_io_target_close(t, 0); /* KMDF default */
+    }
+}
+
+/* IRP_MN_REMOVE_DEVICE goes out only once every handle is closed. */
+static int wait_handles_closed(devnode_t *n)
+{
+    wdf_device_t *fdos[TDF_MAX_NODES];
+    unsigned nf = 0;
+    subtree_fdos(n, fdos, &nf);
+    for (unsigned i = 0; i < nf; i++) {
+        wdf_device_t *d = fdos[i];
+        while (d->nopened_by > 0) {
+            if (ke_block_timed(&d->nopened_by, "REMOVE: open handles to close")) {
+                tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_HANDLES", d->name, d->opened_by[0]->owner->name,
+                         "removal of %s waits forever: %u handle(s) still open (I/O target of %s never closed)",
+                         d->name, d->nopened_by, d->opened_by[0]->owner->name);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 /* ---- power ----------------------------------------------------------------------- */
 static int node_in_d0(const devnode_t *n) { return n->fdo && n->fdo->power == WdfPowerDeviceD0; }
 
@@ -249,7 +351,18 @@ typedef struct arrival {
 static void arrival_main(void *p)
 {
     arrival_t *a = p;
-    a->stim->routine((WDFDEVICE)a->device, a->arg);
+    if (a->stim->routine) {
+        a->stim->routine((WDFDEVICE)a->device, a->arg);
+    } else if (a->device->default_queue) {
+        /* A user-mode client's DeviceIoControl: waits for the completion. */
+        enum { BUF = 64 };
+        wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, a->stim->ioctl, pool_alloc_model(BUF), BUF,
+                                           pool_alloc_model(BUF), BUF);
+        r->waiter = 1;
+        wdf_queue_deliver(a->device->default_queue, r);
+        while (!r->done)
+            ke_block(&r->done, "DeviceIoControl completion");
+    }
     /* The I/O manager's reference for the request ends here; it may be the
      * last one of a removed device, whose destruction can unload the driver. */
     wdf_object_release(&a->device->obj);
@@ -295,6 +408,42 @@ static void rescan(void)
         enumerate_children(&g_nodes[i]);
 }
 
+/* Surprise removal (KERNEL-SEMANTICS §6): no QUERY_REMOVE; the SR IRP is
+ * completed first, only then do handle holders hear REMOVE_COMPLETE, and the
+ * REMOVE IRP waits for their handles. The PDO was reported missing: it goes. */
+static void surprise_remove_node(devnode_t *n)
+{
+    surprise_subtree(n);
+    target_list_t open;
+    open_handles(n, &open);
+    notify_remove_complete(&open);
+    if (wait_handles_closed(n))
+        remove_subtree(n, 0);
+}
+
+/* Orderly remove: query-remove notifications, QUERY_REMOVE (either may veto:
+ * REMOVE_CANCELLED), wait for handles, REMOVE, REMOVE_COMPLETE. Returns 0 if
+ * vetoed. keep_pdo: a disabled device's PDO stays (still present). */
+static int orderly_remove_node(devnode_t *n, int keep_pdo)
+{
+    target_list_t asked;
+    if (!notify_query_remove(n, &asked)) {
+        notify_remove_canceled(&asked);
+        return 0;
+    }
+    NTSTATUS st = query_remove_subtree(n);
+    if (!NT_SUCCESS(st)) {
+        SCHED_TRACE2("%s: QUERY_REMOVE vetoed 0x%lx", n->name, (unsigned long)(uint32_t)st);
+        notify_remove_canceled(&asked);
+        return 0;
+    }
+    if (!wait_handles_closed(n))
+        return 0;
+    remove_subtree(n, keep_pdo);
+    notify_remove_complete(&asked);
+    return 1;
+}
+
 static void apply(const tdf_event_t *ev)
 {
     unsigned kinds = tdf_event_kind_count(g_target);
@@ -319,24 +468,15 @@ static void apply(const tdf_event_t *ev)
             done = 0;
             break;
         }
-        surprise_subtree(n);
-        /* No QUERY_REMOVE for SR; REMOVE once every handle is closed, which in
-         * the model is at once. The PDO was reported missing: it goes. */
-        remove_subtree(n, 0);
+        surprise_remove_node(n);
         break;
-    case TDF_EV_REMOVE: {
+    case TDF_EV_REMOVE:
         if (!node_started(n)) {
             done = 0;
             break;
         }
-        NTSTATUS st = query_remove_subtree(n);
-        if (!NT_SUCCESS(st)) {
-            SCHED_TRACE2("%s: QUERY_REMOVE vetoed 0x%lx", n->name, (unsigned long)(uint32_t)st);
-            break;
-        }
-        remove_subtree(n, 1);
+        orderly_remove_node(n, 1);
         break;
-    }
     case TDF_EV_IDLE:
         done = idle_node(n);
         break;
@@ -379,8 +519,8 @@ void pnp_main(void *p)
      * so every driver must tear down cleanly and unload. */
     SCHED_TRACE0("end of events: removing every device");
     for (unsigned i = 0; i < g_node_count; i++)
-        if (!g_nodes[i].parent && !g_nodes[i].gone)
-            remove_subtree(&g_nodes[i], 0);
+        if (!g_nodes[i].parent && !g_nodes[i].gone && !orderly_remove_node(&g_nodes[i], 0))
+            surprise_remove_node(&g_nodes[i]); /* vetoed: the system takes it away regardless */
 }
 
 /* The PnP thread's argument block lives in static storage: one run at a time. */

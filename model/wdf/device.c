@@ -13,11 +13,29 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 static const char *const k_power_names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "Hibernate", "?"};
 static const char *power_name(WDF_POWER_DEVICE_STATE s)
 {
     return k_power_names[s < WdfPowerDeviceMaximum ? s : WdfPowerDeviceMaximum];
+}
+
+/* Every device object of the run, for lookups by name (open by symbolic link). */
+#define MAX_DEVICES 64
+static wdf_device_t *g_devices[MAX_DEVICES];
+static unsigned g_ndevices;
+
+wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name)
+{
+    size_t chars = name->Length / sizeof(WCHAR);
+    for (unsigned i = 0; i < g_ndevices; i++) {
+        wdf_device_t *d = g_devices[i];
+        if (d->symbolic_link && d->pnp == PNP_STARTED && !d->obj.deleted &&
+            wcsncmp(d->symbolic_link, name->Buffer, chars) == 0 && d->symbolic_link[chars] == 0)
+            return d;
+    }
+    return NULL;
 }
 
 /* ---- creation --------------------------------------------------------------- */
@@ -74,6 +92,8 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->driver->devices++;
     init->consumed = 1;
     init->created = d;
+    if (g_ndevices < MAX_DEVICES)
+        g_devices[g_ndevices++] = d;
     *DeviceInit = NULL; /* as KMDF: the init structure belongs to the framework now */
     *Device = (WDFDEVICE)d;
     SCHED_TRACE2("WdfDeviceCreate %s (%s)", d->is_pdo ? "PDO" : "FDO", d->driver->image->name);
@@ -159,6 +179,7 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
     NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Entry, (WDFDEVICE)d, previous);
     if (!NT_SUCCESS(st))
         return st;
+    wdf_device_resume_queues(d); /* EvtIoResume, then queued requests dispatch */
     if (d->smio == SMIO_NONE) {
         trace_cb(d, "EvtDeviceSelfManagedIoInit");
         st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoInit, (WDFDEVICE)d);
@@ -180,6 +201,7 @@ void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
         (void)CALLBACK_STATUS(d, EvtDeviceSelfManagedIoSuspend, (WDFDEVICE)d);
         d->smio = SMIO_SUSPENDED;
     }
+    wdf_device_hold_queues(d); /* EvtIoStop; wait for completion or acknowledgement */
     trace_cb(d, target == WdfPowerDeviceD3Final ? "EvtDeviceD0Exit(D3Final)" : "EvtDeviceD0Exit(D3)");
     (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
     d->power = target;
@@ -188,6 +210,7 @@ void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
 
 NTSTATUS wdf_device_start(wdf_device_t *d)
 {
+    d->io_held = 1;              /* power-managed queues wait for D0Entry */
     d->power = WdfPowerDeviceD0; /* the uninitialized D0 of the start IRP */
     trace_cb(d, "EvtDevicePrepareHardware");
     NTSTATUS st = CALLBACK_STATUS(d, EvtDevicePrepareHardware, (WDFDEVICE)d, (WDFCMRESLIST)d->resources,
@@ -231,6 +254,7 @@ void wdf_device_surprise_remove(wdf_device_t *d)
     CALLBACK_VOID(d, EvtDeviceSurpriseRemoval, (WDFDEVICE)d);
     wdf_device_power_down(d, WdfPowerDeviceD3Final);
     release_hardware(d);
+    wdf_device_purge_queues(d, 1);
     flush(d);
 }
 
@@ -245,8 +269,10 @@ void wdf_device_remove(wdf_device_t *d, int delete_object)
     if (d->pnp != PNP_SURPRISE_REMOVED) {
         wdf_device_power_down(d, WdfPowerDeviceD3Final);
         release_hardware(d);
+        wdf_device_purge_queues(d, 1);
         flush(d);
     }
+    wdf_device_purge_queues(d, 0); /* non-power-managed queues: after the children, before cleanup */
     if (d->smio != SMIO_NONE && d->smio != SMIO_CLEANED) {
         trace_cb(d, "EvtDeviceSelfManagedIoCleanup");
         CALLBACK_VOID(d, EvtDeviceSelfManagedIoCleanup, (WDFDEVICE)d);
@@ -255,9 +281,13 @@ void wdf_device_remove(wdf_device_t *d, int delete_object)
     d->pnp = PNP_REMOVED;
     if (delete_object) {
         d->pnp = PNP_DELETED;
+        /* I/O targets are children of the device: deleting it closes them
+         * (cancel sent I/O, wait, release the handle). */
+        for (unsigned i = 0; i < d->ntargets; i++)
+            wdf_io_target_close(d->targets[i], 0);
         trace_cb(d, "deleted");
         wdf_object_delete(&d->obj);
     }
 }
 
-void wdf_reset(void) {}
+void wdf_reset(void) { g_ndevices = 0; }

@@ -1,1 +1,268 @@
-/* (being written) */
+/*
+ * Remote I/O targets (KERNEL-SEMANTICS §5): a driver opens another stack's
+ * device by name, holds a handle on it (which keeps that device's removal
+ * from completing), sends requests and queries interfaces through it, and
+ * hears about the remote device's removal through EvtIoTargetQueryRemove /
+ * RemoveCanceled / RemoveComplete. Close and purge cancel every sent request
+ * and wait for them; stop/purge make later sends fail until Start.
+ */
+#include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+static wdf_io_target_t *target_checked(WDFIOTARGET h, const char *routine)
+{
+    return (wdf_io_target_t *)wdf_object_checked((WDFOBJECT)h, OBJ_IOTARGET, routine);
+}
+
+NTSTATUS WdfDeviceCreateSymbolicLink(WDFDEVICE Device, PCUNICODE_STRING SymbolicLinkName)
+{
+    ke_yield();
+    wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceCreateSymbolicLink");
+    size_t chars = SymbolicLinkName->Length / sizeof(WCHAR);
+    d->symbolic_link = pool_alloc_model((chars + 1) * sizeof(WCHAR));
+    memcpy(d->symbolic_link, SymbolicLinkName->Buffer, chars * sizeof(WCHAR));
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttributes, WDFIOTARGET *IoTarget)
+{
+    ke_yield();
+    wdf_device_t *d = wdf_device_checked(Device, "WdfIoTargetCreate");
+    if (d->ntargets >= MAX_TARGETS)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    wdf_io_target_t *t = pool_alloc_model(sizeof *t);
+    wdf_object_init(&t->obj, OBJ_IOTARGET, IoTargetAttributes);
+    t->owner = d;
+    d->targets[d->ntargets++] = t;
+    *IoTarget = (WDFIOTARGET)t;
+    return STATUS_SUCCESS;
+}
+
+static void attach(wdf_io_target_t *t, wdf_device_t *remote)
+{
+    t->remote = remote;
+    t->open = 1;
+    t->closed_for_query_remove = 0;
+    t->stopped = t->purged = 0;
+    remote->obj.refs++; /* the handle keeps the device object */
+    if (remote->nopened_by < MAX_TARGETS)
+        remote->opened_by[remote->nopened_by++] = t;
+}
+
+NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenParams)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetOpen");
+    if (OpenParams->Type != WdfIoTargetOpenByName)
+        TdfUnmodelled("WdfIoTargetOpen", "only WdfIoTargetOpenByName is modelled");
+    if (t->open)
+        return STATUS_INVALID_DEVICE_STATE;
+    wdf_device_t *remote = wdf_device_by_symbolic_link(&OpenParams->TargetDeviceName);
+    if (!remote) {
+        SCHED_TRACE0("WdfIoTargetOpen -> STATUS_NO_SUCH_DEVICE");
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    t->params = *OpenParams;
+    attach(t, remote);
+    SCHED_TRACE2("WdfIoTargetOpen %s -> %s", t->owner->name, remote->name);
+    return STATUS_SUCCESS;
+}
+
+void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
+void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r)
+{
+    for (unsigned i = 0; i < t->nsent; i++) {
+        if (t->sent[i] == r) {
+            t->sent[i] = t->sent[--t->nsent];
+            break;
+        }
+    }
+    sched_wake(&t->nsent);
+}
+
+/* Cancels every sent request and waits until all have completed. */
+static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
+{
+    if (cancel) {
+        for (unsigned i = 0; i < t->nsent; i++) {
+            unsigned before = t->nsent;
+            wdf_request_cancel(t->sent[i]);
+            if (t->nsent < before)
+                i = (unsigned)-1; /* completed synchronously: the array changed */
+        }
+    }
+    while (t->nsent > 0) {
+        if (ke_block_timed(&t->nsent, "I/O target: sent requests to complete")) {
+            tdf_fail(TDF_CLASS_HANG, 0, 0, "SENT_IO_NEVER_COMPLETES", t->remote ? t->remote->name : "target",
+                     t->owner->name, "%s waits forever for %u request(s) sent to %s (canceled, never completed)",
+                     t->owner->name, t->nsent, t->remote ? t->remote->name : "?");
+            return;
+        }
+    }
+}
+
+static void detach(wdf_io_target_t *t)
+{
+    wdf_device_t *remote = t->remote;
+    for (unsigned i = 0; i < remote->nopened_by; i++)
+        if (remote->opened_by[i] == t)
+            remote->opened_by[i] = remote->opened_by[--remote->nopened_by];
+    t->open = 0;
+    sched_wake(&remote->nopened_by);
+    SCHED_TRACE2("handle on %s closed by %s", remote->name, t->owner->name);
+    wdf_object_release(&remote->obj); /* may be the last reference of a removed device */
+}
+
+void wdf_io_target_close(wdf_io_target_t *t, int keep_registration)
+{
+    if (!t->open)
+        return;
+    cancel_sent_and_wait(t, 1);
+    if (!t->open)
+        return;
+    wdf_device_t *remote = t->remote;
+    detach(t);
+    t->closed_for_query_remove = keep_registration;
+    if (!keep_registration)
+        t->remote = NULL;
+    else
+        t->remote = remote; /* remembered for RemoveCanceled's reopen */
+}
+
+void wdf_io_target_reopen(wdf_io_target_t *t)
+{
+    if (t->closed_for_query_remove && t->remote && !t->open)
+        attach(t, t->remote);
+}
+
+VOID WdfIoTargetCloseForQueryRemove(WDFIOTARGET IoTarget)
+{
+    ke_yield();
+    wdf_io_target_close(target_checked(IoTarget, "WdfIoTargetCloseForQueryRemove"), 1);
+}
+
+VOID WdfIoTargetClose(WDFIOTARGET IoTarget)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetClose");
+    wdf_io_target_close(t, 0);
+    t->closed_for_query_remove = 0;
+    t->remote = NULL;
+}
+
+NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetStart");
+    t->stopped = t->purged = 0;
+    return t->open ? STATUS_SUCCESS : STATUS_INVALID_DEVICE_STATE;
+}
+
+VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetStop");
+    t->stopped = 1;
+    if (Action == WdfIoTargetCancelSentIo || Action == WdfIoTargetWaitForSentIoToComplete)
+        cancel_sent_and_wait(t, Action == WdfIoTargetCancelSentIo);
+}
+
+VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetPurge");
+    t->purged = 1;
+    SCHED_TRACE1("WdfIoTargetPurge (%s)", Action == WdfIoTargetPurgeIoAndWait ? "and wait" : "no wait");
+    if (Action == WdfIoTargetPurgeIoAndWait) {
+        cancel_sent_and_wait(t, 1);
+    } else {
+        for (unsigned i = 0; i < t->nsent; i++) {
+            unsigned before = t->nsent;
+            wdf_request_cancel(t->sent[i]);
+            if (t->nsent < before)
+                i = (unsigned)-1;
+        }
+    }
+}
+
+WDFDEVICE WdfIoTargetGetDevice(WDFIOTARGET IoTarget)
+{
+    return (WDFDEVICE)target_checked(IoTarget, "WdfIoTargetGetDevice")->owner;
+}
+
+NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(WDFIOTARGET IoTarget, WDFREQUEST Request, ULONG IoctlCode,
+                                                  WDFMEMORY InputBuffer, PVOID InputBufferOffset,
+                                                  WDFMEMORY OutputBuffer, PVOID OutputBufferOffset)
+{
+    ke_yield();
+    (void)target_checked(IoTarget, "WdfIoTargetFormatRequestForInternalIoctl");
+    if (InputBufferOffset || OutputBufferOffset)
+        TdfUnmodelled("WdfIoTargetFormatRequestForInternalIoctl", "buffer offsets");
+    wdf_request_t *r = wdf_request_checked(Request, "WdfIoTargetFormatRequestForInternalIoctl");
+    if (r->state != REQ_IDLE && r->state != REQ_COMPLETED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "formatting a request that is still pending");
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    wdf_memory_t *in = InputBuffer ? (wdf_memory_t *)wdf_object_checked((WDFOBJECT)InputBuffer, OBJ_MEMORY, "format") : NULL;
+    wdf_memory_t *out =
+        OutputBuffer ? (wdf_memory_t *)wdf_object_checked((WDFOBJECT)OutputBuffer, OBJ_MEMORY, "format") : NULL;
+    r->type = WdfRequestTypeDeviceControlInternal;
+    r->ioctl = IoctlCode;
+    r->in = in ? in->buffer : NULL;
+    r->in_len = in ? in->size : 0;
+    r->out = out ? out->buffer : NULL;
+    r->out_len = out ? out->size : 0;
+    return STATUS_SUCCESS;
+}
+
+BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND_OPTIONS Options)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestSend");
+    wdf_io_target_t *t = target_checked(Target, "WdfRequestSend");
+    ULONG flags = Options ? Options->Flags : 0;
+    if (r->state == REQ_QUEUED || r->state == REQ_OWNED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestSend of a request that is still pending");
+        return FALSE;
+    }
+    if (!t->open || ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE)) ||
+        t->nsent >= MAX_SENT) {
+        r->status = t->open ? STATUS_INVALID_DEVICE_STATE : STATUS_INVALID_DEVICE_STATE;
+        SCHED_TRACE0("WdfRequestSend -> FALSE (target not started)");
+        return FALSE;
+    }
+    wdf_device_t *remote = t->remote;
+    if (!remote->default_queue) {
+        r->status = STATUS_INVALID_DEVICE_STATE;
+        return FALSE;
+    }
+    r->target = t;
+    r->done = 0;
+    r->cancel_requested = r->cancel_taken = 0;
+    t->sent[t->nsent++] = r;
+    TDF_HB_RELEASE(r);
+    SCHED_TRACE2("WdfRequestSend %s -> %s", t->owner->name, remote->name);
+    wdf_queue_deliver(remote->default_queue, r); /* KMDF dispatches on the sender's thread */
+    if (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) {
+        while (!r->done)
+            ke_block(&r->done, "synchronous WdfRequestSend");
+        TDF_HB_ACQUIRE(r);
+    }
+    return TRUE;
+}
+
+NTSTATUS WdfIoTargetQueryForInterface(WDFIOTARGET IoTarget, LPCGUID InterfaceType, PINTERFACE Interface, USHORT Size,
+                                      USHORT Version, PVOID InterfaceSpecificData)
+{
+    ke_yield();
+    wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetQueryForInterface");
+    if (!t->open)
+        return STATUS_INVALID_DEVICE_STATE;
+    Interface->Size = Size;
+    Interface->Version = Version;
+    return wdf_query_stack(t->remote, InterfaceType, Interface, Size, Version, InterfaceSpecificData);
+}

@@ -82,10 +82,17 @@ NTSTATUS WdfFdoQueryForInterface(WDFDEVICE Fdo, LPCGUID InterfaceType, PINTERFAC
         TdfUnmodelled("WdfFdoQueryForInterface", "called with a PDO handle");
     Interface->Size = Size;
     Interface->Version = Version;
-    /* IRP_MN_QUERY_INTERFACE goes to the top of the stack: FDO, then PDO. */
-    NTSTATUS st = answer(fdo, InterfaceType, Interface, Size, Version, InterfaceSpecificData);
-    if (st == STATUS_NOT_SUPPORTED && fdo->lower)
-        st = answer(fdo->lower, InterfaceType, Interface, Size, Version, InterfaceSpecificData);
+    NTSTATUS st = wdf_query_stack(fdo, InterfaceType, Interface, Size, Version, InterfaceSpecificData);
     SCHED_TRACE1("WdfFdoQueryForInterface -> 0x%lx", (unsigned long)(uint32_t)st);
+    return st;
+}
+
+NTSTATUS wdf_query_stack(wdf_device_t *top, LPCGUID type, PINTERFACE iface, USHORT size, USHORT version,
+                         PVOID specific)
+{
+    /* IRP_MN_QUERY_INTERFACE goes to the top of the stack: FDO, then PDO. */
+    NTSTATUS st = answer(top, type, iface, size, version, specific);
+    if (st == STATUS_NOT_SUPPORTED && top->lower)
+        st = answer(top->lower, type, iface, size, version, specific);
     return st;
 }

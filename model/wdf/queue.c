@@ -1,1 +1,288 @@
-/* (being written) */
+/*
+ * WDFQUEUE: requests queued until the driver can take them, dispatched to its
+ * EvtIo* callbacks on the thread that makes dispatch possible (the sender's,
+ * or the one that resumes the queue), as KMDF does.
+ *
+ * Power-managed queues (KERNEL-SEMANTICS §4): held from the start of every
+ * power-down (after SelfManagedIoSuspend) until D0Entry has run; requests the
+ * driver owns get EvtIoStop and must be completed or acknowledged before the
+ * power-down goes on (0x9F otherwise). Remove and surprise removal purge the
+ * queues: queued requests are canceled, cancelable owned ones are canceled,
+ * and the remove waits for the rest; afterwards new requests fail with
+ * STATUS_INVALID_DEVICE_STATE.
+ */
+#include "wdf_internal.h"
+
+#include <stdio.h>
+
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
+
+static wdf_queue_t *queue_checked(WDFQUEUE h, const char *routine)
+{
+    return (wdf_queue_t *)wdf_object_checked((WDFOBJECT)h, OBJ_QUEUE, routine);
+}
+
+NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OBJECT_ATTRIBUTES QueueAttributes,
+                          WDFQUEUE *Queue)
+{
+    ke_yield();
+    wdf_device_t *d = wdf_device_checked(Device, "WdfIoQueueCreate");
+    if (d->nqueues >= MAX_QUEUES || (Config->DefaultQueue && d->default_queue))
+        return STATUS_INVALID_DEVICE_STATE;
+    wdf_queue_t *q = pool_alloc_model(sizeof *q);
+    wdf_object_init(&q->obj, OBJ_QUEUE, QueueAttributes);
+    q->device = d;
+    q->cfg = *Config;
+    /* KMDF's default is power-managed (filters excepted, which are not modelled). */
+    q->power_managed = Config->PowerManaged != WdfFalse;
+    d->queues[d->nqueues++] = q;
+    if (Config->DefaultQueue)
+        d->default_queue = q;
+    if (Queue)
+        *Queue = (WDFQUEUE)q;
+    return STATUS_SUCCESS;
+}
+
+WDFDEVICE WdfIoQueueGetDevice(WDFQUEUE Queue) { return (WDFDEVICE)queue_checked(Queue, "WdfIoQueueGetDevice")->device; }
+
+static int held(const wdf_queue_t *q) { return q->power_managed && q->device->io_held; }
+
+static void own(wdf_queue_t *q, wdf_request_t *r)
+{
+    r->state = REQ_OWNED;
+    r->queue = q;
+    if (q->nowned < TDF_ARRAY_SIZE(q->owned))
+        q->owned[q->nowned++] = r;
+}
+
+static wdf_request_t *pop(wdf_queue_t *q)
+{
+    wdf_request_t *r = q->head;
+    if (r) {
+        q->head = r->next;
+        if (!q->head)
+            q->tail = NULL;
+        r->next = NULL;
+    }
+    return r;
+}
+
+static void dispatch(wdf_queue_t *q)
+{
+    while (q->head && !held(q) && !q->purged && q->cfg.DispatchType != WdfIoQueueDispatchManual) {
+        if (q->cfg.DispatchType == WdfIoQueueDispatchSequential && q->nowned > 0)
+            return;
+        wdf_request_t *r = pop(q);
+        own(q, r);
+        SCHED_TRACE2("%s: dispatch request (ioctl 0x%lx)", q->device->name, (unsigned long)r->ioctl);
+        if (r->type == WdfRequestTypeDeviceControl && q->cfg.EvtIoDeviceControl)
+            q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
+        else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
+            q->cfg.EvtIoInternalDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
+        else if (q->cfg.EvtIoDefault)
+            q->cfg.EvtIoDefault((WDFQUEUE)q, (WDFREQUEST)r);
+        else
+            wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
+}
+
+void wdf_queue_deliver(wdf_queue_t *q, wdf_request_t *r)
+{
+    if (q->purged) {
+        wdf_request_finish(r, STATUS_INVALID_DEVICE_STATE, 0);
+        return;
+    }
+    r->state = REQ_QUEUED;
+    r->queue = q;
+    r->next = NULL;
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    dispatch(q);
+}
+
+void wdf_queue_dispatch_all(wdf_device_t *d)
+{
+    for (unsigned i = 0; i < d->nqueues; i++)
+        dispatch(d->queues[i]);
+}
+
+/* Called by request.c when an owned request leaves the driver. */
+void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
+void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r)
+{
+    for (unsigned i = 0; i < q->nowned; i++) {
+        if (q->owned[i] == r) {
+            q->owned[i] = q->owned[--q->nowned];
+            break;
+        }
+    }
+    sched_wake(&q->device->io_held);
+    dispatch(q); /* a sequential queue may take the next one now */
+}
+
+/* Removes r from q's pending list (a cancel of a queued request). */
+void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
+void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r)
+{
+    wdf_request_t **pp = &q->head, *prev = NULL;
+    for (; *pp; prev = *pp, pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            if (q->tail == r)
+                q->tail = prev;
+            r->next = NULL;
+            return;
+        }
+    }
+}
+
+NTSTATUS WdfIoQueueRetrieveNextRequest(WDFQUEUE Queue, WDFREQUEST *OutRequest)
+{
+    ke_yield();
+    wdf_queue_t *q = queue_checked(Queue, "WdfIoQueueRetrieveNextRequest");
+    *OutRequest = NULL;
+    if (held(q))
+        return STATUS_NO_MORE_ENTRIES; /* a held power-managed queue presents nothing */
+    wdf_request_t *r = pop(q);
+    if (!r)
+        return q->purged ? STATUS_INVALID_DEVICE_STATE : STATUS_NO_MORE_ENTRIES;
+    own(q, r);
+    *OutRequest = (WDFREQUEST)r;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfRequestForwardToIoQueue(WDFREQUEST Request, WDFQUEUE DestinationQueue)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestForwardToIoQueue");
+    wdf_queue_t *dst = queue_checked(DestinationQueue, "WdfRequestForwardToIoQueue");
+    if (r->state != REQ_OWNED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestForwardToIoQueue on a request the driver does not own");
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    if (dst->purged)
+        return STATUS_INVALID_DEVICE_STATE; /* the driver still owns it */
+    wdf_queue_t *src = r->queue;
+    for (unsigned i = 0; i < src->nowned; i++)
+        if (src->owned[i] == r)
+            src->owned[i] = src->owned[--src->nowned];
+    sched_wake(&src->device->io_held);
+    wdf_queue_deliver(dst, r);
+    return STATUS_SUCCESS;
+}
+
+/* ---- power ------------------------------------------------------------------------- */
+static unsigned g_pending_stop; /* scratch for the wait below (one PnP thread) */
+
+static unsigned count_unstopped(wdf_device_t *d)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < d->nqueues; i++) {
+        wdf_queue_t *q = d->queues[i];
+        if (!q->power_managed)
+            continue;
+        for (unsigned k = 0; k < q->nowned; k++)
+            n += !q->owned[k]->stop_acked;
+    }
+    return n;
+}
+
+void wdf_device_hold_queues(wdf_device_t *d)
+{
+    d->io_held = 1;
+    for (unsigned i = 0; i < d->nqueues; i++) {
+        wdf_queue_t *q = d->queues[i];
+        if (!q->power_managed)
+            continue;
+        for (unsigned k = 0; k < q->nowned; k++) {
+            wdf_request_t *r = q->owned[k];
+            if (r->stop_notified || !q->cfg.EvtIoStop)
+                continue;
+            r->stop_notified = 1;
+            ULONG flags = WdfRequestStopActionSuspend | (r->cancel ? WdfRequestStopRequestCancelable : 0);
+            SCHED_TRACE1("%s: EvtIoStop (suspend)", d->name);
+            q->cfg.EvtIoStop((WDFQUEUE)q, (WDFREQUEST)r, flags);
+            k = (unsigned)-1; /* the callback may have completed requests: rescan */
+            if (q->nowned == 0)
+                break;
+        }
+    }
+    for (;;) {
+        g_pending_stop = count_unstopped(d);
+        if (g_pending_stop == 0)
+            return;
+        if (ke_block_timed(&d->io_held, "power-down: requests to complete or acknowledge")) {
+            char detail[200];
+            snprintf(detail, sizeof detail,
+                     "power-down of %s waits for %u request(s) the driver neither completes nor acknowledges "
+                     "(EvtIoStop / WdfRequestStopAcknowledge)",
+                     d->name, g_pending_stop);
+            tdf_fail(TDF_CLASS_BUGCHECK, 0x9F, 0x3, "DRIVER_POWER_STATE_FAILURE", d->name, "power", "%s", detail);
+            return;
+        }
+    }
+}
+
+void wdf_device_resume_queues(wdf_device_t *d)
+{
+    d->io_held = 0;
+    for (unsigned i = 0; i < d->nqueues; i++) {
+        wdf_queue_t *q = d->queues[i];
+        for (unsigned k = 0; k < q->nowned; k++) {
+            wdf_request_t *r = q->owned[k];
+            if (!r->stop_acked)
+                continue;
+            r->stop_acked = r->stop_notified = 0;
+            if (q->cfg.EvtIoResume) {
+                SCHED_TRACE1("%s: EvtIoResume", d->name);
+                q->cfg.EvtIoResume((WDFQUEUE)q, (WDFREQUEST)r);
+            }
+        }
+    }
+    wdf_queue_dispatch_all(d);
+}
+
+void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
+{
+    static unsigned owned_total;
+    for (unsigned i = 0; i < d->nqueues; i++) {
+        wdf_queue_t *q = d->queues[i];
+        if (q->power_managed != power_managed || q->purged)
+            continue;
+        q->purged = 1;
+        SCHED_TRACE1("%s: purge queue", d->name);
+        wdf_request_t *r;
+        while ((r = pop(q)) != NULL) {
+            if (q->cfg.EvtIoCanceledOnQueue) {
+                own(q, r); /* the driver completes it from the callback */
+                q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+            } else {
+                wdf_request_finish(r, STATUS_CANCELLED, 0);
+            }
+        }
+        for (unsigned k = 0; k < q->nowned; k++) {
+            r = q->owned[k];
+            if (r->cancel && !r->cancel_taken) {
+                wdf_request_cancel(r);
+                k = (unsigned)-1; /* the cancel routine may have completed any of them */
+            }
+        }
+    }
+    for (;;) {
+        owned_total = 0;
+        for (unsigned i = 0; i < d->nqueues; i++)
+            if (d->queues[i]->power_managed == power_managed)
+                owned_total += d->queues[i]->nowned;
+        if (owned_total == 0)
+            return;
+        if (ke_block_timed(&d->io_held, "purge: owned requests to complete")) {
+            tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_REQUESTS", d->name, "requests",
+                     "removal of %s waits forever for %u request(s) the driver owns and never completes", d->name,
+                     owned_total);
+            return;
+        }
+    }
+}

@@ -1,1 +1,290 @@
-/* (being written) */
+/*
+ * WDFREQUEST: ownership, completion, cancellation (KERNEL-SEMANTICS §5).
+ *
+ * Cancellation follows the I/O manager's handshake: the canceler (IoCancelIrp,
+ * here wdf_request_cancel) takes the cancel routine atomically; a request
+ * still in a queue is completed by the framework; a request the driver owns
+ * is completed by the driver's EvtRequestCancel. WdfRequestUnmarkCancelable
+ * returns STATUS_CANCELLED when the cancel routine has the request, and then
+ * the driver must not complete it. Completing twice is 0x10D; completing with
+ * the cancel routine still set is 0xC9.
+ */
+#include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
+
+#include <string.h>
+
+void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
+void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
+void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
+
+wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine)
+{
+    return (wdf_request_t *)wdf_object_checked((WDFOBJECT)h, OBJ_REQUEST, routine);
+}
+
+wdf_request_t *wdf_request_new(WDF_REQUEST_TYPE type, ULONG ioctl, void *in, size_t in_len, void *out, size_t out_len)
+{
+    wdf_request_t *r = pool_alloc_model(sizeof *r);
+    wdf_object_init(&r->obj, OBJ_REQUEST, NULL);
+    r->type = type;
+    r->ioctl = ioctl;
+    r->in = in;
+    r->in_len = in_len;
+    r->out = out;
+    r->out_len = out_len;
+    return r;
+}
+
+void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
+{
+    wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
+    r->state = REQ_COMPLETED;
+    r->status = status;
+    r->information = information;
+    r->cancel = NULL;
+    TDF_HB_RELEASE(r); /* completion publishes the receiver's writes to the sender */
+    SCHED_TRACE1("request completed 0x%lx", (unsigned long)(uint32_t)status);
+    if (q)
+        wdf_queue_release_owned(q, r);
+    wdf_io_target_t *t = r->target;
+    if (t) {
+        r->target = NULL;
+        wdf_io_target_sent_done(t, r);
+        if (r->completion) {
+            WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
+            TDF_HB_ACQUIRE(r);
+            /* The sender's routine, in the sender's image: after its unload, 0xCE. */
+            r->completion((WDFREQUEST)r, (WDFIOTARGET)t, &params, r->completion_context);
+        }
+    }
+    r->done = 1;
+    sched_wake(&r->done);
+}
+
+static int complete_checks(wdf_request_t *r, const char *routine)
+{
+    if (r->state == REQ_COMPLETED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s on a request that was already completed%s", routine,
+                     r->cancel_taken ? " (by its cancel routine)" : "");
+        return 0;
+    }
+    if (r->state != REQ_OWNED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s on a request the driver does not own", routine);
+        return 0;
+    }
+    if (r->cancel) {
+        TDF_BUGCHECK(0xC9, 0, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "%s with the cancel routine still set (marked cancelable, never unmarked)", routine);
+        return 0;
+    }
+    return 1;
+}
+
+VOID WdfRequestCompleteWithInformation(WDFREQUEST Request, NTSTATUS Status, ULONG_PTR Information)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestComplete");
+    if (complete_checks(r, "WdfRequestComplete"))
+        wdf_request_finish(r, Status, Information);
+}
+
+VOID WdfRequestComplete(WDFREQUEST Request, NTSTATUS Status)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestComplete");
+    WdfRequestCompleteWithInformation(Request, Status, r ? r->information : 0);
+}
+
+VOID WdfRequestSetInformation(WDFREQUEST Request, ULONG_PTR Information)
+{
+    wdf_request_checked(Request, "WdfRequestSetInformation")->information = Information;
+}
+
+void wdf_request_cancel(wdf_request_t *r)
+{
+    if (r->state == REQ_COMPLETED || r->state == REQ_IDLE)
+        return;
+    r->cancel_requested = 1;
+    if (r->state == REQ_QUEUED) {
+        wdf_queue_t *q = r->queue;
+        wdf_queue_unlink(q, r);
+        if (q->cfg.EvtIoCanceledOnQueue) {
+            r->state = REQ_OWNED;
+            if (q->nowned < TDF_ARRAY_SIZE(q->owned))
+                q->owned[q->nowned++] = r;
+            q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+        } else {
+            wdf_request_finish(r, STATUS_CANCELLED, 0);
+        }
+        return;
+    }
+    PFN_WDF_REQUEST_CANCEL routine = r->cancel;
+    if (!routine || r->cancel_taken)
+        return; /* not cancelable now: the driver sees WdfRequestIsCanceled / MarkCancelableEx */
+    r->cancel_taken = 1; /* taken atomically, as IoCancelIrp's exchange of the routine */
+    r->cancel = NULL;
+    SCHED_TRACE0("cancel routine runs");
+    routine((WDFREQUEST)r); /* the receiver's EvtRequestCancel: it must complete the request */
+}
+
+NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL EvtRequestCancel)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestMarkCancelableEx");
+    if (r->state != REQ_OWNED) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestMarkCancelableEx on a request the driver does not own");
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    if (r->cancel_requested) {
+        SCHED_TRACE0("MarkCancelableEx -> STATUS_CANCELLED (already canceled)");
+        return STATUS_CANCELLED;
+    }
+    r->cancel = EvtRequestCancel;
+    r->cancel_taken = 0;
+    SCHED_TRACE0("MarkCancelableEx");
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfRequestUnmarkCancelable(WDFREQUEST Request)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestUnmarkCancelable");
+    if (r->cancel_taken) {
+        SCHED_TRACE0("UnmarkCancelable -> STATUS_CANCELLED (cancel routine has it)");
+        return STATUS_CANCELLED;
+    }
+    r->cancel = NULL;
+    SCHED_TRACE0("UnmarkCancelable");
+    return STATUS_SUCCESS;
+}
+
+BOOLEAN WdfRequestIsCanceled(WDFREQUEST Request)
+{
+    ke_yield();
+    return (BOOLEAN)wdf_request_checked(Request, "WdfRequestIsCanceled")->cancel_requested;
+}
+
+VOID WdfRequestStopAcknowledge(WDFREQUEST Request, BOOLEAN Requeue)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestStopAcknowledge");
+    if (r->state != REQ_OWNED)
+        return;
+    if (Requeue) {
+        wdf_queue_t *q = r->queue;
+        r->stop_notified = 0;
+        for (unsigned i = 0; i < q->nowned; i++)
+            if (q->owned[i] == r)
+                q->owned[i] = q->owned[--q->nowned];
+        r->state = REQ_QUEUED;
+        r->next = q->head; /* back to the head: first dispatched on resume */
+        q->head = r;
+        if (!q->tail)
+            q->tail = r;
+    } else {
+        r->stop_acked = 1;
+    }
+    sched_wake(&r->queue->device->io_held);
+}
+
+VOID WdfRequestGetParameters(WDFREQUEST Request, PWDF_REQUEST_PARAMETERS Parameters)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestGetParameters");
+    Parameters->Type = r->type;
+    Parameters->Parameters.DeviceIoControl.IoControlCode = r->ioctl;
+    Parameters->Parameters.DeviceIoControl.InputBufferLength = r->in_len;
+    Parameters->Parameters.DeviceIoControl.OutputBufferLength = r->out_len;
+}
+
+static NTSTATUS retrieve(void *buf, size_t len, size_t min, PVOID *out, size_t *out_len)
+{
+    *out = NULL;
+    if (!buf || len < min)
+        return STATUS_INVALID_BUFFER_SIZE;
+    *out = buf;
+    if (out_len)
+        *out_len = len;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfRequestRetrieveInputBuffer(WDFREQUEST Request, size_t Min, PVOID *Buffer, size_t *Length)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestRetrieveInputBuffer");
+    return retrieve(r->in, r->in_len, Min, Buffer, Length);
+}
+
+NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t Min, PVOID *Buffer, size_t *Length)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestRetrieveOutputBuffer");
+    return retrieve(r->out, r->out_len, Min, Buffer, Length);
+}
+
+WDFQUEUE WdfRequestGetIoQueue(WDFREQUEST Request)
+{
+    return (WDFQUEUE)wdf_request_checked(Request, "WdfRequestGetIoQueue")->queue;
+}
+
+NTSTATUS WdfRequestGetStatus(WDFREQUEST Request) { return wdf_request_checked(Request, "WdfRequestGetStatus")->status; }
+
+ULONG_PTR WdfRequestGetInformation(WDFREQUEST Request)
+{
+    return wdf_request_checked(Request, "WdfRequestGetInformation")->information;
+}
+
+/* ---- sender side ------------------------------------------------------------------- */
+NTSTATUS WdfRequestCreate(PWDF_OBJECT_ATTRIBUTES RequestAttributes, WDFIOTARGET IoTarget, WDFREQUEST *Request)
+{
+    (void)IoTarget;
+    ke_yield();
+    wdf_request_t *r = pool_alloc_model(sizeof *r);
+    wdf_object_init(&r->obj, OBJ_REQUEST, RequestAttributes);
+    r->state = REQ_IDLE;
+    *Request = (WDFREQUEST)r;
+    return STATUS_SUCCESS;
+}
+
+VOID WdfRequestSetCompletionRoutine(WDFREQUEST Request, PFN_WDF_REQUEST_COMPLETION_ROUTINE CompletionRoutine,
+                                    WDFCONTEXT CompletionContext)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestSetCompletionRoutine");
+    r->completion = CompletionRoutine;
+    r->completion_context = CompletionContext;
+}
+
+NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReuseParams)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestReuse");
+    if (r->state != REQ_COMPLETED && r->state != REQ_IDLE) {
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestReuse on a request that is still pending");
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    PFN_WDF_REQUEST_COMPLETION_ROUTINE completion = r->completion;
+    WDFCONTEXT context = r->completion_context;
+    wdf_object_t obj = r->obj;
+    memset(r, 0, sizeof *r);
+    r->obj = obj;
+    r->completion = completion;
+    r->completion_context = context;
+    r->status = ReuseParams->Status;
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS WdfMemoryCreatePreallocated(PWDF_OBJECT_ATTRIBUTES Attributes, PVOID Buffer, size_t BufferSize,
+                                     WDFMEMORY *Memory)
+{
+    wdf_memory_t *m = pool_alloc_model(sizeof *m);
+    wdf_object_init(&m->obj, OBJ_MEMORY, Attributes);
+    m->buffer = Buffer;
+    m->size = BufferSize;
+    *Memory = (WDFMEMORY)m;
+    return STATUS_SUCCESS;
+}
+
+PVOID WdfMemoryGetBuffer(WDFMEMORY Memory, size_t *BufferSize)
+{
+    wdf_memory_t *m = (wdf_memory_t *)wdf_object_checked((WDFOBJECT)Memory, OBJ_MEMORY, "WdfMemoryGetBuffer");
+    if (BufferSize)
+        *BufferSize = m->size;
+    return m->buffer;
+}

@@ -9,7 +9,15 @@
 #include "../kernel/kernel.h"
 #include "tdf/harness.h"
 
-typedef enum obj_kind { OBJ_DRIVER = 0x44525652, OBJ_DEVICE = 0x44455643, OBJ_RESLIST = 0x52534c53 } obj_kind_t;
+typedef enum obj_kind {
+    OBJ_DRIVER = 0x44525652,
+    OBJ_DEVICE = 0x44455643,
+    OBJ_RESLIST = 0x52534c53,
+    OBJ_QUEUE = 0x51554555,
+    OBJ_REQUEST = 0x52455155,
+    OBJ_IOTARGET = 0x494f5447,
+    OBJ_MEMORY = 0x4d454d4f,
+} obj_kind_t;
 
 typedef struct wdf_object {
     obj_kind_t kind;
@@ -53,6 +61,67 @@ typedef struct query_interface {
 } query_interface_t;
 
 struct devnode;
+struct wdf_device;
+typedef struct wdf_queue wdf_queue_t;
+typedef struct wdf_io_target wdf_io_target_t;
+
+typedef enum req_state { REQ_IDLE = 0, REQ_QUEUED, REQ_OWNED, REQ_COMPLETED } req_state_t;
+
+typedef struct wdf_request {
+    wdf_object_t obj;
+    req_state_t state;
+    WDF_REQUEST_TYPE type;
+    ULONG ioctl;
+    void *in, *out;
+    size_t in_len, out_len;
+    NTSTATUS status;
+    ULONG_PTR information;
+    wdf_queue_t *queue;             /* receiving queue while queued or owned */
+    PFN_WDF_REQUEST_CANCEL cancel;  /* set while marked cancelable */
+    int cancel_requested;           /* IoCancelIrp ran */
+    int cancel_taken;               /* the cancel routine claimed the request */
+    int stop_notified, stop_acked;  /* EvtIoStop delivered / acknowledged */
+    /* sender side */
+    wdf_io_target_t *target;        /* sent to, until completion */
+    PFN_WDF_REQUEST_COMPLETION_ROUTINE completion;
+    WDFCONTEXT completion_context;
+    int waiter;                     /* a thread blocks on &done until completion */
+    int done;
+    struct wdf_request *next;       /* queue order */
+} wdf_request_t;
+
+struct wdf_queue {
+    wdf_object_t obj;
+    struct wdf_device *device;
+    WDF_IO_QUEUE_CONFIG cfg;
+    int power_managed;
+    int purged;                   /* new requests fail STATUS_INVALID_DEVICE_STATE */
+    wdf_request_t *head, *tail;   /* queued, not yet dispatched */
+    wdf_request_t *owned[16];     /* dispatched to the driver, not completed */
+    unsigned nowned;
+};
+
+#define MAX_SENT 32
+struct wdf_io_target {
+    wdf_object_t obj;
+    struct wdf_device *owner;  /* the device that created it (a child object) */
+    struct wdf_device *remote; /* the opened device, while open or closed-for-query-remove */
+    int open;
+    int closed_for_query_remove;
+    int stopped, purged;
+    WDF_IO_TARGET_OPEN_PARAMS params;
+    wdf_request_t *sent[MAX_SENT];
+    unsigned nsent;
+};
+
+typedef struct wdf_memory {
+    wdf_object_t obj;
+    void *buffer;
+    size_t size;
+} wdf_memory_t;
+
+#define MAX_QUEUES 4
+#define MAX_TARGETS 8
 
 typedef struct wdf_device {
     wdf_object_t obj;
@@ -76,6 +145,16 @@ typedef struct wdf_device {
     /* hardware (FDOs): a register block with its own physical range */
     ULONGLONG phys;
     struct wdf_reslist *resources;
+    /* I/O */
+    wdf_queue_t *queues[MAX_QUEUES];
+    unsigned nqueues;
+    wdf_queue_t *default_queue;
+    int io_held; /* power-managed queues hold: powering down or in Dx */
+    PWCH symbolic_link;
+    wdf_io_target_t *opened_by[MAX_TARGETS]; /* targets holding a handle on this device */
+    unsigned nopened_by;
+    wdf_io_target_t *targets[MAX_TARGETS]; /* targets this device created */
+    unsigned ntargets;
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -129,5 +208,33 @@ void wdf_device_remove(wdf_device_t *d, int delete_object);
 void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys);
 
 void wdf_reset(void);
+
+/* ---- I/O (queue.c, request.c, io_target.c) ------------------------------------- */
+wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine);
+wdf_request_t *wdf_request_new(WDF_REQUEST_TYPE type, ULONG ioctl, void *in, size_t in_len, void *out,
+                               size_t out_len);
+/* Delivers a request to a queue (dispatching it if the queue can). */
+void wdf_queue_deliver(wdf_queue_t *q, wdf_request_t *r);
+void wdf_queue_dispatch_all(wdf_device_t *d);
+/* Power-down: hold power-managed queues, EvtIoStop per owned request, wait
+ * until each completes or is acknowledged (0x9F if never). */
+void wdf_device_hold_queues(wdf_device_t *d);
+/* Power-up, after D0Entry: EvtIoResume for acknowledged requests, dispatch. */
+void wdf_device_resume_queues(wdf_device_t *d);
+/* Remove/surprise: purge (power-managed or the others), wait for owned requests. */
+void wdf_device_purge_queues(wdf_device_t *d, int power_managed);
+/* IoCancelIrp: the queue or the driver's cancel routine completes it. */
+void wdf_request_cancel(wdf_request_t *r);
+/* Completes (status, information): to the sender's completion routine, a
+ * waiting thread, or nobody. */
+void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information);
+/* Query a stack from `top` down (FDO, then its PDO). */
+NTSTATUS wdf_query_stack(wdf_device_t *top, LPCGUID type, PINTERFACE iface, USHORT size, USHORT version,
+                         PVOID specific);
+/* Closes (cancels sent I/O, waits, releases the handle); keep_registration for
+ * close-for-query-remove. */
+void wdf_io_target_close(wdf_io_target_t *t, int keep_registration);
+void wdf_io_target_reopen(wdf_io_target_t *t);
+wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name);
 
 #endif
