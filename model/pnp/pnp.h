@@ -19,6 +19,10 @@ typedef enum tdf_event_kind {
     TDF_EV_IDLE,                /* idle power-down: D0Exit(D3), leaves before parents */
     TDF_EV_WAKE,                /* back to D0: parents first */
     TDF_EV_ENABLE,              /* restart a removed device whose PDO is still present */
+    TDF_EV_STOP,                /* rebalance: QUERY_STOP (veto possible), STOP, then restart */
+    TDF_EV_SLEEP,               /* system S3 and back: every device D3 leaves first, then D0 parents first */
+    TDF_EV_HIBERNATE,           /* system S4 and back: target state PrepareForHibernation */
+    TDF_EV_REMOVE_VETOED,       /* a remove someone else vetoes: QUERY_REMOVE, then REMOVE_CANCELLED */
     TDF_EV_GENERIC_COUNT
 } tdf_event_kind_t;
 

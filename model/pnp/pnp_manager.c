@@ -25,13 +25,13 @@ const devnode_t *pnp_node(unsigned i) { return &g_nodes[i]; }
 
 const char *pnp_state_name(pnp_state_t s)
 {
-    static const char *const names[] = {"Added", "Started", "SurpriseRemoved", "Removed", "Deleted"};
+    static const char *const names[] = {"Added", "Started", "Stopped", "SurpriseRemoved", "Removed", "Deleted"};
     return s <= PNP_DELETED ? names[s] : "?";
 }
 
 const char *pnp_power_name(WDF_POWER_DEVICE_STATE s)
 {
-    static const char *const names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "Hibernate"};
+    static const char *const names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "PrepareForHibernation"};
     return s < WdfPowerDeviceMaximum ? names[s] : "?";
 }
 
@@ -408,6 +408,92 @@ static void rescan(void)
         enumerate_children(&g_nodes[i]);
 }
 
+/* Rebalance (KERNEL-SEMANTICS §4 "Stop/rebalance"): QUERY_STOP to the subtree,
+ * leaves first (a veto ends it); STOP leaves first; restart parents first. */
+static NTSTATUS query_stop_subtree(devnode_t *n)
+{
+    devnode_t *kids[TDF_MAX_NODES];
+    unsigned k;
+    children_of(n, kids, &k);
+    for (unsigned i = k; i-- > 0;) {
+        NTSTATUS st = query_stop_subtree(kids[i]);
+        if (!NT_SUCCESS(st))
+            return st;
+    }
+    return node_started(n) ? wdf_device_query_stop(n->fdo) : STATUS_SUCCESS;
+}
+
+static void stop_subtree(devnode_t *n)
+{
+    devnode_t *kids[TDF_MAX_NODES];
+    unsigned k;
+    children_of(n, kids, &k);
+    for (unsigned i = k; i-- > 0;)
+        stop_subtree(kids[i]);
+    if (node_started(n)) {
+        wdf_device_stop(n->fdo);
+        if (n->pdo && n->pdo->pnp == PNP_STARTED)
+            wdf_device_stop(n->pdo);
+    }
+}
+
+static void restart_subtree(devnode_t *n)
+{
+    if (n->gone)
+        return;
+    if (n->pdo && n->pdo->pnp == PNP_STOPPED)
+        (void)wdf_device_start(n->pdo);
+    if (n->fdo && n->fdo->pnp == PNP_STOPPED && !NT_SUCCESS(wdf_device_start(n->fdo)))
+        SCHED_TRACE1("%s: restart failed", n->name);
+    devnode_t *kids[TDF_MAX_NODES];
+    unsigned k;
+    children_of(n, kids, &k);
+    for (unsigned i = 0; i < k; i++)
+        restart_subtree(kids[i]);
+}
+
+static int rebalance_node(devnode_t *n)
+{
+    if (!node_started(n))
+        return 0;
+    NTSTATUS st = query_stop_subtree(n);
+    if (!NT_SUCCESS(st)) {
+        SCHED_TRACE2("%s: QUERY_STOP vetoed 0x%lx", n->name, (unsigned long)(uint32_t)st);
+        return 1;
+    }
+    if (n->parent && !wake_node(n->parent))
+        return 0;
+    stop_subtree(n);
+    restart_subtree(n);
+    return 1;
+}
+
+/* System sleep (KERNEL-SEMANTICS §4: Sx leaves first, parents first up). Each
+ * started device goes down to `target`, every device in creation order
+ * reversed (children were created after their parents); then all return to D0
+ * in creation order. A device already idle in Dx gets no second D0Exit. */
+static void system_sleep(WDF_POWER_DEVICE_STATE target)
+{
+    SCHED_TRACE1("system %s", target == WdfPowerDevicePrepareForHibernation ? "S4 (hibernate)" : "S3 (sleep)");
+    for (unsigned i = g_node_count; i-- > 0;) {
+        devnode_t *n = &g_nodes[i];
+        if (!node_started(n))
+            continue;
+        wdf_device_power_down(n->fdo, target);
+        if (n->pdo)
+            wdf_device_power_down(n->pdo, target);
+    }
+    SCHED_TRACE0("system S0 (resume)");
+    for (unsigned i = 0; i < g_node_count; i++) {
+        devnode_t *n = &g_nodes[i];
+        if (!node_started(n))
+            continue;
+        if (n->pdo)
+            (void)wdf_device_power_up(n->pdo, n->pdo->power);
+        (void)wdf_device_power_up(n->fdo, n->fdo->power);
+    }
+}
+
 /* Surprise removal (KERNEL-SEMANTICS §6): no QUERY_REMOVE; the SR IRP is
  * completed first, only then do handle holders hear REMOVE_COMPLETE, and the
  * REMOVE IRP waits for their handles. The PDO was reported missing: it goes. */
@@ -483,6 +569,29 @@ static void apply(const tdf_event_t *ev)
     case TDF_EV_WAKE:
         done = node_started(n) && !node_in_d0(n) && wake_node(n);
         break;
+    case TDF_EV_STOP:
+        done = rebalance_node(n);
+        break;
+    case TDF_EV_SLEEP:
+        system_sleep(WdfPowerDeviceD3);
+        break;
+    case TDF_EV_HIBERNATE:
+        system_sleep(WdfPowerDevicePrepareForHibernation);
+        break;
+    case TDF_EV_REMOVE_VETOED: {
+        /* Someone else (an application holding a handle, another driver)
+         * vetoes: everybody asked so far hears REMOVE_CANCELLED. */
+        if (!node_started(n)) {
+            done = 0;
+            break;
+        }
+        target_list_t asked;
+        if (notify_query_remove(n, &asked))
+            (void)query_remove_subtree(n);
+        SCHED_TRACE1("%s: remove vetoed, REMOVE_CANCELLED", n->name);
+        notify_remove_canceled(&asked);
+        break;
+    }
     case TDF_EV_ENABLE:
         if (n->fdo || !n->pdo || n->pdo->pnp != PNP_REMOVED || !n->parent || !node_started(n->parent)) {
             done = 0;

@@ -15,6 +15,8 @@ void pnp_spawn(const tdf_script_t *script);
 static const char *const k_generic_events[TDF_EV_GENERIC_COUNT] = {
     [TDF_EV_SURPRISE_REMOVE] = "surprise_remove", [TDF_EV_REMOVE] = "remove", [TDF_EV_IDLE] = "idle",
     [TDF_EV_WAKE] = "wake",                       [TDF_EV_ENABLE] = "enable",
+    [TDF_EV_STOP] = "stop",                       [TDF_EV_SLEEP] = "sleep",
+    [TDF_EV_HIBERNATE] = "hibernate",             [TDF_EV_REMOVE_VETOED] = "remove_vetoed",
 };
 
 static unsigned g_variant;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <wchar.h>
 
-static const char *const k_power_names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "Hibernate", "?"};
+static const char *const k_power_names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "PrepareForHibernation", "?"};
 static const char *power_name(WDF_POWER_DEVICE_STATE s)
 {
     return k_power_names[s < WdfPowerDeviceMaximum ? s : WdfPowerDeviceMaximum];
@@ -202,7 +202,9 @@ void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
         d->smio = SMIO_SUSPENDED;
     }
     wdf_device_hold_queues(d); /* EvtIoStop; wait for completion or acknowledgement */
-    trace_cb(d, target == WdfPowerDeviceD3Final ? "EvtDeviceD0Exit(D3Final)" : "EvtDeviceD0Exit(D3)");
+    trace_cb(d, target == WdfPowerDeviceD3Final ? "EvtDeviceD0Exit(D3Final)"
+                : target == WdfPowerDevicePrepareForHibernation ? "EvtDeviceD0Exit(PrepareForHibernation)"
+                                                                 : "EvtDeviceD0Exit(D3)");
     (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
     d->power = target;
     d->d0exit_step = sched_steps();
@@ -262,6 +264,19 @@ NTSTATUS wdf_device_query_remove(wdf_device_t *d)
 {
     trace_cb(d, "EvtDeviceQueryRemove");
     return CALLBACK_STATUS(d, EvtDeviceQueryRemove, (WDFDEVICE)d);
+}
+
+NTSTATUS wdf_device_query_stop(wdf_device_t *d)
+{
+    trace_cb(d, "EvtDeviceQueryStop");
+    return CALLBACK_STATUS(d, EvtDeviceQueryStop, (WDFDEVICE)d);
+}
+
+void wdf_device_stop(wdf_device_t *d)
+{
+    wdf_device_power_down(d, WdfPowerDeviceD3Final);
+    release_hardware(d);
+    d->pnp = PNP_STOPPED;
 }
 
 void wdf_device_remove(wdf_device_t *d, int delete_object)

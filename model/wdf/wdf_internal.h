@@ -43,6 +43,7 @@ typedef struct wdf_driver {
 typedef enum pnp_state {
     PNP_ADDED = 0,
     PNP_STARTED,
+    PNP_STOPPED, /* IRP_MN_STOP_DEVICE: hardware released, to be restarted */
     PNP_SURPRISE_REMOVED,
     PNP_REMOVED, /* REMOVE processed; a PDO that is still present stays here */
     PNP_DELETED,
@@ -203,6 +204,10 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous);
 void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target);
 void wdf_device_surprise_remove(wdf_device_t *d);
 NTSTATUS wdf_device_query_remove(wdf_device_t *d);
+NTSTATUS wdf_device_query_stop(wdf_device_t *d);
+/* STOP (rebalance): power-down core to D3Final, ReleaseHardware. Restart with
+ * wdf_device_start (PrepareHardware, D0Entry, SelfManagedIoRestart). */
+void wdf_device_stop(wdf_device_t *d);
 /* REMOVE: the remaining teardown; `delete_object` = 0 keeps a present PDO. */
 void wdf_device_remove(wdf_device_t *d, int delete_object);
 void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys);

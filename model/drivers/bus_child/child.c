@@ -25,6 +25,7 @@ typedef struct _CHILD_CONTEXT {
     BOOLEAN HaveBusInterface;
     EX_RUNDOWN_REF D0Rundown; /* held by the I/O thread around calls into the bus */
     BOOLEAN InD0;             /* what the child_flag_d0 mutant checks instead */
+    BOOLEAN CallbacksArmed;   /* hibernate_armed: skips re-arming what it never disarmed */
     KEVENT WorkEvent;
     KEVENT StopEvent;
     PKTHREAD IoThread;
@@ -91,7 +92,10 @@ static NTSTATUS Child_EvtDevicePrepareHardware(WDFDEVICE Device, WDFCMRESLIST Re
     PCM_PARTIAL_RESOURCE_DESCRIPTOR d = WdfCmResourceListGetDescriptor(ResourcesTranslated, 0);
     if (!d || d->Type != CmResourceTypeMemory)
         return STATUS_DEVICE_NOT_READY;
-    context->Registers = MmMapIoSpaceEx(d->u.Memory.Start, d->u.Memory.Length, PAGE_READWRITE | PAGE_NOCACHE);
+    /* Bug (stale_mapping): "map once" -- a restart after STOP keeps the old,
+     * unmapped pointer. Resources can change on a rebalance: always remap. */
+    if (!IS_VARIANT(VARIANT_STALE_MAPPING) || !context->Registers)
+        context->Registers = MmMapIoSpaceEx(d->u.Memory.Start, d->u.Memory.Length, PAGE_READWRITE | PAGE_NOCACHE);
     if (!context->Registers)
         return STATUS_INSUFFICIENT_RESOURCES;
 
@@ -122,7 +126,8 @@ static NTSTATUS Child_EvtDeviceReleaseHardware(WDFDEVICE Device, WDFCMRESLIST Re
     }
     if (context->Registers) {
         MmUnmapIoSpace((PVOID)context->Registers, 0x1000);
-        context->Registers = NULL;
+        if (!IS_VARIANT(VARIANT_STALE_MAPPING))
+            context->Registers = NULL;
     }
     return STATUS_SUCCESS;
 }
@@ -136,17 +141,23 @@ static NTSTATUS Child_EvtDeviceD0Entry(WDFDEVICE Device, WDF_POWER_DEVICE_STATE 
         WriteBooleanNoFence(&context->InD0, TRUE);
     else
         ExReInitializeRundownProtection(&context->D0Rundown);
-    if (!IS_VARIANT(VARIANT_DISABLE_LATE))
+    if (!IS_VARIANT(VARIANT_DISABLE_LATE) && !(IS_VARIANT(VARIANT_HIBERNATE_ARMED) && context->CallbacksArmed))
         context->BusInterface.EnableCallbacks(context->BusInterface.InterfaceHeader.Context);
+    context->CallbacksArmed = TRUE;
     return STATUS_SUCCESS;
 }
 
 static NTSTATUS Child_EvtDeviceD0Exit(WDFDEVICE Device, WDF_POWER_DEVICE_STATE TargetState)
 {
     PCHILD_CONTEXT context = ChildGetContext(Device);
-    UNREFERENCED_PARAMETER(TargetState);
-    if (!IS_VARIANT(VARIANT_DISABLE_LATE))
+    /* Bug (hibernate_armed): a switch on the target state that forgot
+     * WdfPowerDevicePrepareForHibernation. Every D0Exit must disarm. */
+    BOOLEAN disarm = !IS_VARIANT(VARIANT_HIBERNATE_ARMED) || TargetState == WdfPowerDeviceD3 ||
+                     TargetState == WdfPowerDeviceD3Final;
+    if (!IS_VARIANT(VARIANT_DISABLE_LATE) && disarm) {
         context->BusInterface.DisableCallbacks(context->BusInterface.InterfaceHeader.Context);
+        context->CallbacksArmed = FALSE;
+    }
     if (IS_VARIANT(VARIANT_CHILD_FLAG_D0))
         WriteBooleanNoFence(&context->InD0, FALSE); /* bug: a call already past the check goes on */
     else

@@ -41,6 +41,10 @@ static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
                                    "child signals its I/O thread to stop but unloads without waiting for it"},
     [VARIANT_CHILD_FLAG_D0] = {"child_flag_d0",
                                "child I/O checks an InD0 flag instead of holding rundown; bus powers down mid-call"},
+    [VARIANT_HIBERNATE_ARMED] = {"hibernate_armed",
+                                 "child's D0Exit disarms bus callbacks for D3/D3Final only: hibernate leaves them armed"},
+    [VARIANT_STALE_MAPPING] = {"stale_mapping",
+                               "child maps registers only if not yet mapped, unmaps without forgetting: stale after a rebalance"},
 };
 
 static const tdf_param_desc_t params[] = {

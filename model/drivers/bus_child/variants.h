@@ -16,6 +16,8 @@ enum bus_child_variant {
     VARIANT_DISABLE_LATE,      /* child */
     VARIANT_THREAD_NOT_WAITED, /* child */
     VARIANT_CHILD_FLAG_D0,     /* child */
+    VARIANT_HIBERNATE_ARMED,   /* child: only the Sx/hibernate path catches it */
+    VARIANT_STALE_MAPPING,     /* child: only stop/rebalance catches it */
     VARIANT_COUNT
 };
 
