@@ -38,6 +38,7 @@ void thread_reset(void) { memset(g_irql, 0, sizeof g_irql); }
 
 static void signal(DISPATCHER_HEADER *h)
 {
+    feedback_pair(h, FB_EVENT_SET);
     TDF_HB_RELEASE(h);
     h->SignalState = 1;
     sched_wake(h);
@@ -84,6 +85,7 @@ LONG KeReadStateEvent(PRKEVENT Event)
  * events) and returns 1, or returns 0 if the object is not signalled. */
 static int try_satisfy(DISPATCHER_HEADER *h)
 {
+    feedback_pair(h, FB_EVENT_WAIT);
     if (h->SignalState <= 0)
         return 0;
     if (h->Type == OBJ_SYNCHRONIZATION_EVENT)

@@ -70,6 +70,7 @@ void kernel_reset(void)
     g_unload_generation = 1;
     thread_reset();
     hw_reset();
+    feedback_reset();
     pool_reset();
     tdf_failure_reset();
 }

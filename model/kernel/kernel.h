@@ -126,6 +126,16 @@ void hw_reset(void);
 /* ---- threads --------------------------------------------------------------------- */
 void thread_reset(void);
 
+/* ---- feedback (feedback.c) ------------------------------------------------------- */
+/* A state transition of some model entity, e.g. a device's lifecycle tuple. */
+void feedback_transition(uint32_t role, uint32_t from, uint32_t to);
+/* An operation `op` on a shared object; a pair by two threads in a row counts. */
+void feedback_pair(const void *object, uint8_t op);
+void feedback_reset(void);
+enum { FB_RUNDOWN_ACQUIRE = 1, FB_RUNDOWN_RELEASE, FB_RUNDOWN_WAIT, FB_RUNDOWN_REINIT, FB_EVENT_SET, FB_EVENT_WAIT,
+       FB_LOCK_ACQUIRE, FB_LOCK_RELEASE, FB_INTERLOCKED, FB_SHARED_READ, FB_SHARED_WRITE, FB_REMLOCK_ACQUIRE,
+       FB_REMLOCK_RELEASE, FB_REMLOCK_WAIT };
+
 /* harness.h's run-time error, also used by shim routines */
 __attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *what);
 

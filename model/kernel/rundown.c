@@ -57,6 +57,7 @@ VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
         misuse("ExReInitializeRundownProtection", "while ExWaitForRundownProtectionRelease is still waiting");
     else if (!(c & EX_RUNDOWN_ACTIVE))
         misuse("ExReInitializeRundownProtection", "while the rundown is active with holders (not run down)");
+    feedback_pair(RunRef, FB_RUNDOWN_REINIT);
     SCHED_TRACE0("rundown reinit");
     TDF_HB_RELEASE(RunRef); /* interlocked in the kernel: publishes what came before */
     RunRef->Count = 0;
@@ -68,6 +69,7 @@ BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     if (ke_irql() > DISPATCH_LEVEL)
         misuse("ExAcquireRundownProtection", "above DISPATCH_LEVEL");
     ULONG_PTR c = RunRef->Count;
+    feedback_pair(RunRef, FB_RUNDOWN_ACQUIRE);
     if (c & EX_RUNDOWN_ACTIVE) {
         SCHED_TRACE0("rundown acquire -> FALSE (run down)");
         return FALSE;
@@ -84,6 +86,7 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
 {
     ke_yield();
     ULONG_PTR c = RunRef->Count;
+    feedback_pair(RunRef, FB_RUNDOWN_RELEASE);
     TDF_HB_RELEASE(RunRef);
     if (run_down(c)) {
         misuse("ExReleaseRundownProtection", "after the rundown completed (no holder can exist)");
@@ -117,6 +120,7 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
     if (ke_irql() > APC_LEVEL)
         misuse("ExWaitForRundownProtectionRelease", "above APC_LEVEL (it blocks)");
     ULONG_PTR c = RunRef->Count;
+    feedback_pair(RunRef, FB_RUNDOWN_WAIT);
     if (c == EX_RUNDOWN_ACTIVE) {
         SCHED_TRACE0("rundown wait: already run down");
         return; /* documented: no effect, not an error */

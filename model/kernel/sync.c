@@ -10,10 +10,11 @@
 
 int ke_trace_detail = 1;
 
-#define RMW_YIELD(addr) \
-    do {                \
-        ke_yield();     \
-        TDF_HB_ACQUIRE(addr); \
+#define RMW_YIELD(addr)                          \
+    do {                                         \
+        ke_yield();                              \
+        feedback_pair((const void *)(addr), FB_INTERLOCKED); \
+        TDF_HB_ACQUIRE(addr);                    \
     } while (0)
 #define RMW_DONE(addr) TDF_HB_RELEASE(addr)
 
@@ -78,6 +79,7 @@ PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Excha
     T name(T const volatile *Source)           \
     {                                          \
         ke_yield();                            \
+        feedback_pair((const void *)Source, FB_SHARED_READ); \
         T value = *Source;                     \
         SCHED_TRACE1(#name " -> " fmt, shown); \
         return value;                          \
@@ -86,6 +88,7 @@ PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Excha
     VOID name(T volatile *Destination, T Value)  \
     {                                            \
         ke_yield();                              \
+        feedback_pair((const void *)Destination, FB_SHARED_WRITE); \
         *Destination = Value;                    \
         SCHED_TRACE1(#name " " fmt, shown);      \
     }
@@ -111,6 +114,7 @@ VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
     while (*SpinLock != 0)
         ke_block(SpinLock, "spin lock"); /* another CPU spins: modelled as a wait */
     *SpinLock = self_token();
+    feedback_pair(SpinLock, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(SpinLock);
     *OldIrql = ke_irql();
     ke_set_irql(DISPATCH_LEVEL);
@@ -142,6 +146,7 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
         ke_block(FastMutex, "fast mutex");
     FastMutex->Count = 0;
     FastMutex->Owner = (PVOID)self_token();
+    feedback_pair(FastMutex, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(FastMutex);
     ke_set_irql(APC_LEVEL);
 }

@@ -168,7 +168,22 @@ PCM_PARTIAL_RESOURCE_DESCRIPTOR WdfCmResourceListGetDescriptor(WDFCMRESLIST List
             (d)->cb.name(__VA_ARGS__); \
     } while (0)
 
-static void trace_cb(wdf_device_t *d, const char *what) { SCHED_TRACE2("%s: %s", d->name, what); }
+/* The device's lifecycle tuple, for the state-transition feedback. */
+static uint32_t lifecycle_state(const wdf_device_t *d)
+{
+    return (uint32_t)d->driver->image->state | (uint32_t)d->pnp << 2 | (uint32_t)d->power << 5 |
+           (uint32_t)d->smio << 8 | (uint32_t)d->io_held << 11 | (uint32_t)d->hw_prepared << 12;
+}
+
+/* Every callback the framework makes is a step of the lifecycle: the
+ * transition from the state before the previous callback to now counts. */
+static void trace_cb(wdf_device_t *d, const char *what)
+{
+    uint32_t now = lifecycle_state(d);
+    feedback_transition(d->is_pdo ? 1u : 2u, d->feedback_state, now);
+    d->feedback_state = now;
+    SCHED_TRACE2("%s: %s", d->name, what);
+}
 
 NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
 {

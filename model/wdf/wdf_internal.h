@@ -156,6 +156,7 @@ typedef struct wdf_device {
     unsigned nopened_by;
     wdf_io_target_t *targets[MAX_TARGETS]; /* targets this device created */
     unsigned ntargets;
+    uint32_t feedback_state; /* lifecycle tuple at the last callback (feedback.c) */
 } wdf_device_t;
 
 typedef struct wdf_reslist {

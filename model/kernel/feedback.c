@@ -1,0 +1,70 @@
+/*
+ * Feedback beyond code coverage (DESIGN.md "Fuzz input"): libFuzzer extra
+ * counters that light up for
+ *   - lifecycle transitions of a device: (driver image state, PnP state,
+ *     power state, self-managed I/O state, queues held) before -> after, per
+ *     device role, so reaching a new corner of the lifecycle is progress even
+ *     when it runs no new driver code;
+ *   - ordered pairs of operations on the same synchronisation object from two
+ *     different model threads (e.g. a rundown release by one thread right
+ *     after a wait by another), the interleavings where teardown races live.
+ * libFuzzer finds the array through the __libfuzzer_extra_counters section
+ * and clears it before every input. TDF_STATE_FEEDBACK=0 turns it off (for
+ * measuring what it is worth: bench/README in docs/BENCHMARKS.md).
+ */
+#include "kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COUNTERS 8192
+#define PAIR_SLOTS 256
+
+__attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t tdf_extra_counters[COUNTERS];
+
+static int g_enabled = -1;
+static struct {
+    const void *object;
+    int fiber;
+    uint8_t op;
+} g_last[PAIR_SLOTS];
+
+static int enabled(void)
+{
+    if (g_enabled < 0) {
+        const char *v = getenv("TDF_STATE_FEEDBACK");
+        g_enabled = !(v && strcmp(v, "0") == 0);
+    }
+    return g_enabled;
+}
+
+static void bump(uint32_t key)
+{
+    key ^= key >> 16;
+    key *= 0x7feb352dU;
+    key ^= key >> 15;
+    uint8_t *c = &tdf_extra_counters[key % COUNTERS];
+    if (*c < 255)
+        (*c)++;
+}
+
+void feedback_transition(uint32_t role, uint32_t from, uint32_t to)
+{
+    if (from != to && enabled())
+        bump((role << 24) ^ (from << 12) ^ to);
+}
+
+void feedback_pair(const void *object, uint8_t op)
+{
+    if (!enabled())
+        return;
+    size_t slot = ((uintptr_t)object >> 3) % PAIR_SLOTS;
+    int fiber = sched_current();
+    if (g_last[slot].object == object && g_last[slot].fiber != fiber)
+        bump(0x5A000000u ^ ((uint32_t)g_last[slot].op << 8) ^ op);
+    g_last[slot].object = object;
+    g_last[slot].fiber = fiber;
+    g_last[slot].op = op;
+}
+
+void feedback_reset(void) { memset(g_last, 0, sizeof g_last); }
