@@ -215,7 +215,8 @@ static int random_inputs(unsigned variant)
 int main(int argc, char **argv)
 {
     static uint8_t data[MAX_INPUT];
-    const char *files[256];
+    /* Inputs are the non-flag arguments, compacted to the front of argv. */
+    const char **files = (const char **)argv;
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) == 0) {
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
-        } else if (nfiles < 256) {
+        } else {
             files[nfiles++] = argv[i];
         }
     }
