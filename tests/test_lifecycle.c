@@ -1,0 +1,711 @@
+/*
+ * KMDF lifecycle order: one test per ordering rule of KERNEL-SEMANTICS §4-§6
+ * (the table in docs/LIFECYCLE.md names each). A recorder bus/child pair
+ * (tests/lifecycle/) logs every callback it registers with DbgPrint; each test
+ * drives tdf_run() with a scripted input, collects those lines from the full
+ * trace and asserts their exact order.
+ *
+ * Segments: the PnP thread traces a marker at every event ("event <name> <node>",
+ * "stimulus <name> -> <device>", "event <name>: skipped (no ...)") and at the
+ * final teardown ("end of events ..."). Segment 0 is the start of the tree,
+ * segment i+1 is event i, the last one the teardown. PNP-only selections keep
+ * the lines of the "pnp" model thread (fiber 0): the PnP/power callbacks; I/O
+ * dispatched on a stimulus thread is left out.
+ *
+ * Schedules: NO_PREEMPT (no schedule bytes: the PnP thread runs until it blocks
+ * or ends; a stimulus thread runs only then) and STIM_FIRST (bytes 0x01: at
+ * every choice point runnable thread #1 runs, i.e. while the PnP thread (#0)
+ * is runnable, the oldest stimulus thread: a stimulus happens as soon as the
+ * PnP thread reaches a yield point, and runs until it blocks or ends).
+ * stim_first(n) gives only n such bytes, then no preemption.
+ *
+ * LIFECYCLE_TRACE=1 prints every run's trace (segment, thread, text; "| "
+ * marks a recorder line).
+ */
+#include "../model/pnp/pnp.h"
+#include "lifecycle/rec.h"
+#include "tdf_test.h"
+
+/* ---- the test-only target ---------------------------------------------------- */
+TDF_DECLARE_IMAGE(recbus);
+TDF_DECLARE_IMAGE(recchild);
+DRIVER_INITIALIZE RecBus_DriverEntry;
+DRIVER_INITIALIZE RecChild_DriverEntry;
+EVT_TDF_STIMULUS RecChild_StimulusTouchHardware;
+
+static const tdf_image_desc_t k_images[] = {
+    {TDF_IMAGE(recbus), RecBus_DriverEntry, {REC_BUS_HARDWARE_ID}},
+    {TDF_IMAGE(recchild), RecChild_DriverEntry, {REC_CHILD_HARDWARE_ID_TEXT}},
+};
+
+static const tdf_stimulus_desc_t k_stimuli[] = {
+    {"io_complete", TDF_IMAGE(recchild), NULL, "DeviceIoControl the child completes at once", IOCTL_REC_COMPLETE},
+    {"io_hold", TDF_IMAGE(recchild), NULL, "DeviceIoControl the child keeps (cancelable)", IOCTL_REC_HOLD},
+    {"touch_hw", TDF_IMAGE(recchild), RecChild_StimulusTouchHardware, "reads the child's register", 0},
+};
+
+static const tdf_variant_desc_t k_variants[REC_VARIANT_COUNT] = {
+    [REC_VARIANT_CORRECT] = {"correct", "logs every callback, succeeds"},
+    [REC_VARIANT_VETO_QUERY_REMOVE] = {"veto_query_remove", "child0's FDO fails EvtDeviceQueryRemove"},
+    [REC_VARIANT_VETO_QUERY_STOP] = {"veto_query_stop", "child0's FDO fails EvtDeviceQueryStop"},
+    [REC_VARIANT_NEVER_ACK_STOP] = {"never_ack_stop", "EvtIoStop neither completes nor acknowledges"},
+    [REC_VARIANT_TOUCH_AFTER_RELEASE] = {"touch_after_release", "reads the unmapped register in Flush"},
+    [REC_VARIANT_MARK_CANCELABLE_LATE] = {"mark_cancelable_late", "marks a held request cancelable after ReleaseHardware"},
+};
+
+static const tdf_param_desc_t k_params[] = {{"children", 1, 3}};
+
+static const tdf_target_desc_t k_target = {
+    .name = "lifecycle_recorder",
+    .doc = "test-only recorder bus/child (tests/lifecycle): every KMDF callback logs one line",
+    .images = k_images,
+    .image_count = TDF_ARRAY_SIZE(k_images),
+    .root_hardware_ids = {REC_BUS_HARDWARE_ID},
+    .stimuli = k_stimuli,
+    .stimulus_count = TDF_ARRAY_SIZE(k_stimuli),
+    .variants = k_variants,
+    .variant_count = REC_VARIANT_COUNT,
+    .params = k_params,
+    .param_count = TDF_ARRAY_SIZE(k_params),
+};
+TDF_TARGET(k_target);
+
+/* Event kinds (docs/INPUT.md): generic, then the stimuli above. */
+enum { EV_IO_COMPLETE = TDF_EV_GENERIC_COUNT, EV_IO_HOLD, EV_TOUCH_HW };
+/* Device arguments: index among live devnodes, in creation order. */
+enum { N_BUS = 0, N_CHILD0 = 1, N_CHILD1 = 2 };
+#define EV(kind, arg) ((tdf_event_t){(uint8_t)(kind), (uint8_t)(arg)})
+
+static const sched_source_t NO_PREEMPT = {.kind = SCHED_SOURCE_BYTES};
+static uint8_t g_stim_first_bytes[1024];
+static sched_source_t stim_first(size_t bytes)
+{
+    memset(g_stim_first_bytes, 0x01, sizeof g_stim_first_bytes);
+    return (sched_source_t){.kind = SCHED_SOURCE_BYTES, .bytes = g_stim_first_bytes,
+                            .len = bytes < sizeof g_stim_first_bytes ? bytes : sizeof g_stim_first_bytes};
+}
+#define STIM_FIRST stim_first(sizeof g_stim_first_bytes)
+
+/* ---- running, and the lines of the trace -------------------------------------- */
+#define PNP_FIBER 0
+#define MAX_LINES 20000
+#define ANY_SEG (~0u)
+
+typedef struct line {
+    char text[256]; /* DbgPrint text without "DbgPrint: ", or the model's trace text */
+    int fiber;
+    int dbg;      /* a DbgPrint line of the recorder */
+    unsigned seg; /* segment: 0 start, i+1 event i, last: teardown */
+} line_t;
+
+static line_t g_lines[MAX_LINES];
+static unsigned g_nlines, g_nevents;
+static tdf_script_t g_script;
+
+static int is_marker(const char *t)
+{
+    if (strncmp(t, "event ", 6) == 0)
+        return strstr(t, ": skipped (not legal") == NULL; /* follows its own "event <name> <node>" */
+    return strncmp(t, "stimulus ", 9) == 0 || strncmp(t, "end of events", 13) == 0;
+}
+
+static void collect(void)
+{
+    char buf[256];
+    unsigned seg = 0;
+    g_nlines = 0;
+    for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
+        const sched_trace_event_t *ev = sched_trace_at(i);
+        sched_trace_format(ev, buf, sizeof buf);
+        if (is_marker(buf))
+            seg++;
+        line_t *l = &g_lines[g_nlines++];
+        l->dbg = strncmp(buf, "DbgPrint: ", 10) == 0;
+        snprintf(l->text, sizeof l->text, "%s", l->dbg ? buf + 10 : buf);
+        l->fiber = ev->fiber;
+        l->seg = seg;
+    }
+    if (getenv("LIFECYCLE_TRACE")) /* debugging a test: every run's lines, "segment fiber text" */
+        printf("== run in %s\n", tdf_test_state.current);
+    if (getenv("LIFECYCLE_TRACE"))
+        for (unsigned i = 0; i < g_nlines; i++)
+            printf("  %2u f%d %s%s\n", g_lines[i].seg, g_lines[i].fiber, g_lines[i].dbg ? "| " : "", g_lines[i].text);
+}
+
+static tdf_class_t run_events(unsigned variant, unsigned children, sched_source_t schedule, const tdf_event_t *ev,
+                              unsigned n)
+{
+    memset(&g_script, 0, sizeof g_script);
+    g_script.params[0] = (uint8_t)children;
+    g_script.event_count = n;
+    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
+        g_script.events[i] = ev[i];
+    g_script.schedule = schedule;
+    g_nevents = n;
+    tdf_run_options_t opts = {.variant = variant, .full_trace = 1};
+    tdf_class_t cls = tdf_run(&k_target, &g_script, &opts);
+    collect();
+    return cls;
+}
+
+#define EVENTS(...) (const tdf_event_t[]){__VA_ARGS__}, \
+                    (unsigned)(sizeof((const tdf_event_t[]){__VA_ARGS__}) / sizeof(tdf_event_t))
+#define RUN(variant, children, schedule, ...) run_events((variant), (children), (schedule), EVENTS(__VA_ARGS__))
+#define RUN_NO_EVENTS(variant, children) run_events((variant), (children), NO_PREEMPT, NULL, 0)
+
+#define SEG_START 0u
+#define SEG_EVENT(i) ((unsigned)(i) + 1u)
+#define SEG_END (g_nevents + 1u)
+
+/* A run that must end with no finding. */
+static void check_clean(tdf_class_t cls, int line)
+{
+    const tdf_failure_t *f = tdf_failure();
+    if (!tdf_check(cls == TDF_CLASS_NONE, __FILE__, line, "the run ends with no finding") && f)
+        printf("    %s %s: %s\n", tdf_class_name(f->cls), f->name, f->detail);
+}
+#define CHECK_CLEAN(result) check_clean((result), __LINE__)
+
+/* Recorder lines of segment `seg` (ANY_SEG: all), of the PnP thread only if
+ * pnp_only, containing `filter` if not NULL. */
+static unsigned select_lines(unsigned seg, int pnp_only, const char *filter, const char **out, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < g_nlines && n < max; i++) {
+        const line_t *l = &g_lines[i];
+        if (!l->dbg || (seg != ANY_SEG && l->seg != seg) || (pnp_only && l->fiber != PNP_FIBER))
+            continue;
+        if (filter && !strstr(l->text, filter))
+            continue;
+        out[n++] = l->text;
+    }
+    return n;
+}
+
+static void print_list(const char *title, const char *const *v, unsigned n)
+{
+    printf("    %s (%u):\n", title, n);
+    for (unsigned i = 0; i < n; i++)
+        printf("      %s\n", v[i]);
+}
+
+/* The selected lines are exactly `want` (NULL-terminated), in order. */
+static int expect_lines(unsigned seg, int pnp_only, const char *filter, const char *const *want, int line)
+{
+    const char *got[512];
+    unsigned ngot = select_lines(seg, pnp_only, filter, got, 512), nwant = 0;
+    while (want[nwant])
+        nwant++;
+    int ok = ngot == nwant;
+    for (unsigned i = 0; ok && i < nwant; i++)
+        ok = strcmp(got[i], want[i]) == 0;
+    if (!tdf_check(ok, __FILE__, line, "recorder lines in this order, and no others")) {
+        printf("    segment %d%s%s%s\n", seg == ANY_SEG ? -1 : (int)seg, pnp_only ? ", PnP thread" : "",
+               filter ? ", containing " : "", filter ? filter : "");
+        print_list("want", want, nwant);
+        print_list("got", got, ngot);
+    }
+    return ok;
+}
+#define EXPECT(seg, pnp_only, filter, ...) \
+    expect_lines((seg), (pnp_only), (filter), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
+#define EXPECT_NONE(seg, pnp_only, filter) \
+    expect_lines((seg), (pnp_only), (filter), (const char *const[]){NULL}, __LINE__)
+
+/* `want` (NULL-terminated) appears in this order among the selected lines,
+ * others may come in between. */
+static int expect_subsequence(unsigned seg, int pnp_only, const char *const *want, int line)
+{
+    const char *got[512];
+    unsigned ngot = select_lines(seg, pnp_only, NULL, got, 512), k = 0;
+    for (unsigned i = 0; i < ngot && want[k]; i++)
+        if (strcmp(got[i], want[k]) == 0)
+            k++;
+    int ok = want[k] == NULL;
+    if (!tdf_check(ok, __FILE__, line, "recorder lines appear in this order")) {
+        printf("    first missing: %s\n", want[k]);
+        print_list("got", got, ngot);
+    }
+    return ok;
+}
+#define EXPECT_IN_ORDER(seg, pnp_only, ...) \
+    expect_subsequence((seg), (pnp_only), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
+
+/* Index in g_lines of the first line (recorder line if dbg) equal to text, or -1. */
+static int find(const char *text, int dbg)
+{
+    for (unsigned i = 0; i < g_nlines; i++)
+        if (g_lines[i].dbg == dbg && strcmp(g_lines[i].text, text) == 0)
+            return (int)i;
+    return -1;
+}
+static int pos(const char *text) { return find(text, 1); }
+
+/* Both recorder lines are there, the first one earlier. */
+static int before_at(const char *a, const char *b, int line)
+{
+    int pa = pos(a), pb = pos(b);
+    int ok = pa >= 0 && pb >= 0 && pa < pb;
+    if (!tdf_check(ok, __FILE__, line, "first line comes before the second"))
+        printf("    \"%s\" at %d, \"%s\" at %d (-1: missing)\n", a, pa, b, pb);
+    return ok;
+}
+#define BEFORE(a, b) before_at((a), (b), __LINE__)
+
+static unsigned count(const char *text)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < g_nlines; i++)
+        n += g_lines[i].dbg && strcmp(g_lines[i].text, text) == 0;
+    return n;
+}
+
+/* The recorder line that follows line index i, or -1. */
+static int next_dbg(int i)
+{
+    for (unsigned k = (unsigned)i + 1; i >= 0 && k < g_nlines; k++)
+        if (g_lines[k].dbg)
+            return (int)k;
+    return -1;
+}
+
+static int last_dbg(void)
+{
+    for (unsigned k = g_nlines; k-- > 0;)
+        if (g_lines[k].dbg)
+            return (int)k;
+    return -1;
+}
+
+/* ==== start (KERNEL-SEMANTICS §4 "Resume", "Across stack") ===================== */
+
+TEST(start_prepare_hardware_then_d0entry_d3final_then_self_managed_io_init)
+{
+    CHECK_CLEAN(RUN_NO_EVENTS(REC_VARIANT_CORRECT, 1));
+    EXPECT(SEG_START, 1, "bus FDO", "bus FDO PrepareHardware", "bus FDO D0Entry(D3Final)", "bus FDO SelfManagedIoInit");
+    EXPECT(SEG_START, 1, "child0 PDO", "child0 PDO PrepareHardware", "child0 PDO D0Entry(D3Final)",
+           "child0 PDO SelfManagedIoInit");
+    EXPECT(SEG_START, 1, "child0 FDO", "child0 FDO PrepareHardware", "child0 FDO D0Entry(D3Final)",
+           "child0 FDO SelfManagedIoInit");
+}
+
+TEST(start_pdo_before_fdo)
+{
+    CHECK_CLEAN(RUN_NO_EVENTS(REC_VARIANT_CORRECT, 1));
+    EXPECT(SEG_START, 1, NULL, "recbus DriverEntry", "recbus EvtDriverDeviceAdd", "bus FDO PrepareHardware",
+           "bus FDO D0Entry(D3Final)", "bus FDO SelfManagedIoInit", "child0 PDO PrepareHardware",
+           "child0 PDO D0Entry(D3Final)", "child0 PDO SelfManagedIoInit", "recchild DriverEntry",
+           "recchild EvtDriverDeviceAdd", "child0 FDO PrepareHardware", "child0 FDO D0Entry(D3Final)",
+           "child0 FDO SelfManagedIoInit");
+}
+
+TEST(start_parent_before_child)
+{
+    CHECK_CLEAN(RUN_NO_EVENTS(REC_VARIANT_CORRECT, 2));
+    EXPECT(SEG_START, 1, "Init", "bus FDO SelfManagedIoInit", "child0 PDO SelfManagedIoInit",
+           "child0 FDO SelfManagedIoInit", "child1 PDO SelfManagedIoInit", "child1 FDO SelfManagedIoInit");
+    /* The bus is fully started before its first child's stack gets anything. */
+    BEFORE("bus FDO SelfManagedIoInit", "child0 PDO PrepareHardware");
+    BEFORE("bus FDO SelfManagedIoInit", "child1 PDO PrepareHardware");
+}
+
+TEST(self_managed_io_init_only_on_first_start_restart_afterwards)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_WAKE, N_CHILD0),
+                    EV(TDF_EV_STOP, N_CHILD0)));
+    EXPECT(ANY_SEG, 1, "child0 FDO SelfManagedIo", "child0 FDO SelfManagedIoInit",
+           "child0 FDO SelfManagedIoSuspend", "child0 FDO SelfManagedIoRestart", /* idle, wake */
+           "child0 FDO SelfManagedIoSuspend", "child0 FDO SelfManagedIoRestart", /* stop, restart */
+           "child0 FDO SelfManagedIoSuspend", "child0 FDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup");
+    EXPECT(ANY_SEG, 1, "child0 PDO SelfManagedIo", "child0 PDO SelfManagedIoInit",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO SelfManagedIoRestart",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO SelfManagedIoRestart",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO SelfManagedIoFlush", "child0 PDO SelfManagedIoCleanup");
+}
+
+/* ==== power (§4 "Power-down core", "Resume", "Across stack") ==================== */
+
+TEST(power_down_self_managed_io_suspend_then_evtiostop_then_d0exit)
+{
+    /* A held request: owned by the driver when the power-down starts. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_IDLE, N_CHILD0)));
+    BEFORE("child0 FDO EvtIoDeviceControl(hold)", "child0 FDO SelfManagedIoSuspend");
+    EXPECT(SEG_EVENT(1), 1, NULL, "child0 FDO SelfManagedIoSuspend", "child0 FDO EvtIoStop(Suspend,Cancelable)",
+           "child0 FDO D0Exit(D3)", "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3)");
+}
+
+TEST(resume_d0entry_previous_then_evtioresume_then_self_managed_io_restart)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_IDLE, N_CHILD0),
+                    EV(TDF_EV_WAKE, N_CHILD0)));
+    EXPECT(SEG_EVENT(2), 1, NULL, "child0 PDO D0Entry(D3)", "child0 PDO SelfManagedIoRestart",
+           "child0 FDO D0Entry(D3)", "child0 FDO EvtIoResume", "child0 FDO SelfManagedIoRestart");
+}
+
+TEST(idle_leaves_before_parents)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS)));
+    EXPECT(SEG_EVENT(0), 1, NULL, "child0 FDO SelfManagedIoSuspend", "child0 FDO D0Exit(D3)",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3)");
+    EXPECT(SEG_EVENT(1), 1, NULL, "bus FDO SelfManagedIoSuspend", "bus FDO D0Exit(D3)");
+}
+
+TEST(idle_parent_with_a_child_in_d0_does_not_idle)
+{
+    /* child1 stays in D0: its power reference keeps the bus up. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS)));
+    EXPECT(SEG_EVENT(0), 1, "D0Exit", "child0 FDO D0Exit(D3)", "child0 PDO D0Exit(D3)");
+    EXPECT_NONE(SEG_EVENT(1), 0, NULL);
+    CHECK(find("event idle: skipped (not legal in this state)", 0) >= 0);
+}
+
+TEST(wake_parents_first)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
+                    EV(TDF_EV_WAKE, N_CHILD0)));
+    EXPECT(SEG_EVENT(2), 1, NULL, "bus FDO D0Entry(D3)", "bus FDO SelfManagedIoRestart", "child0 PDO D0Entry(D3)",
+           "child0 PDO SelfManagedIoRestart", "child0 FDO D0Entry(D3)", "child0 FDO SelfManagedIoRestart");
+}
+
+/* ==== stop / rebalance (§4 "Stop/rebalance") ==================================== */
+
+TEST(stop_query_stop_then_power_down_d3final_release_then_restart)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_STOP, N_CHILD0)));
+    EXPECT(SEG_EVENT(0), 1, NULL, "child0 FDO QueryStop",
+           /* STOP: top-down, FDO before PDO */
+           "child0 FDO SelfManagedIoSuspend", "child0 FDO D0Exit(D3Final)", "child0 FDO ReleaseHardware",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3Final)", "child0 PDO ReleaseHardware",
+           /* restart: bottom-up */
+           "child0 PDO PrepareHardware", "child0 PDO D0Entry(D3Final)", "child0 PDO SelfManagedIoRestart",
+           "child0 FDO PrepareHardware", "child0 FDO D0Entry(D3Final)", "child0 FDO SelfManagedIoRestart");
+}
+
+TEST(stop_query_stop_descendants_first_and_a_veto_ends_it)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_VETO_QUERY_STOP, 2, NO_PREEMPT, EV(TDF_EV_STOP, N_BUS)));
+    EXPECT(SEG_EVENT(0), 0, NULL, "child1 FDO QueryStop", "child0 FDO QueryStop(veto)");
+}
+
+/* ==== orderly remove (§4 "Orderly remove", "PDO", "Across stack") =============== */
+
+TEST(remove_query_remove_descendants_first_before_any_remove)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, EV(TDF_EV_REMOVE, N_BUS)));
+    const char *got[64];
+    unsigned n = select_lines(SEG_EVENT(0), 1, NULL, got, 64);
+    if (CHECK(n >= 3)) {
+        CHECK(strcmp(got[0], "child1 FDO QueryRemove") == 0);
+        CHECK(strcmp(got[1], "child0 FDO QueryRemove") == 0);
+        CHECK(strcmp(got[2], "bus FDO QueryRemove") == 0);
+    }
+    EXPECT(SEG_EVENT(0), 1, "QueryRemove", "child1 FDO QueryRemove", "child0 FDO QueryRemove", "bus FDO QueryRemove");
+}
+
+TEST(remove_query_remove_veto_ends_it)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_VETO_QUERY_REMOVE, 2, NO_PREEMPT, EV(TDF_EV_REMOVE, N_BUS)));
+    EXPECT(SEG_EVENT(0), 0, NULL, "child1 FDO QueryRemove", "child0 FDO QueryRemove(veto)");
+}
+
+TEST(remove_children_first_fdo_before_pdo)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, EV(TDF_EV_REMOVE, N_BUS)));
+    EXPECT(SEG_EVENT(0), 1, "D0Exit", "child1 FDO D0Exit(D3Final)", "child1 PDO D0Exit(D3Final)",
+           "child0 FDO D0Exit(D3Final)", "child0 PDO D0Exit(D3Final)", "bus FDO D0Exit(D3Final)");
+    EXPECT(SEG_EVENT(0), 1, "ReleaseHardware", "child1 FDO ReleaseHardware", "child1 PDO ReleaseHardware",
+           "child0 FDO ReleaseHardware", "child0 PDO ReleaseHardware", "bus FDO ReleaseHardware");
+}
+
+TEST(remove_d0exit_d3final_release_purge_flush_cleanup_evtcleanupcallback)
+{
+    /* A held (cancelable) request: the purge of the power-managed queue cancels it. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_REMOVE, N_CHILD0)));
+    EXPECT(SEG_EVENT(1), 1, "child0 FDO", "child0 FDO QueryRemove", "child0 FDO SelfManagedIoSuspend",
+           "child0 FDO EvtIoStop(Suspend,Cancelable)", "child0 FDO D0Exit(D3Final)", "child0 FDO ReleaseHardware",
+           "child0 FDO EvtRequestCancel", "child0 FDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup",
+           "child0 FDO EvtCleanupCallback");
+    /* The purge is the framework's, between ReleaseHardware and Flush. */
+    int purge = find("recchild0/FDO: purge queue", 0);
+    CHECK(pos("child0 FDO ReleaseHardware") >= 0 && purge > pos("child0 FDO ReleaseHardware"));
+    CHECK(purge >= 0 && purge < pos("child0 FDO EvtRequestCancel"));
+}
+
+TEST(remove_parent_deletes_its_present_child_pdos_after_its_flush)
+{
+    /* §4: a child PDO that is still present survives its own REMOVE; the
+     * parent's removal deletes it ("children removed"), between the parent's
+     * SelfManagedIoFlush and its SelfManagedIoCleanup. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_REMOVE, N_BUS)));
+    BEFORE("child0 PDO SelfManagedIoFlush", "bus FDO D0Exit(D3Final)");
+    BEFORE("bus FDO SelfManagedIoFlush", "child0 PDO SelfManagedIoCleanup");
+    BEFORE("child0 PDO SelfManagedIoCleanup", "bus FDO SelfManagedIoCleanup");
+    BEFORE("bus FDO SelfManagedIoFlush", "child0 PDO EvtCleanupCallback");
+    BEFORE("child0 PDO EvtCleanupCallback", "bus FDO EvtCleanupCallback");
+}
+
+TEST(remove_keeps_a_present_pdo_and_enable_restarts_it)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_REMOVE, N_CHILD0), EV(TDF_EV_ENABLE, N_CHILD0)));
+    /* disable: the FDO goes, the PDO is removed but not deleted */
+    EXPECT_IN_ORDER(SEG_EVENT(0), 1, "child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload",
+                    "child0 PDO D0Exit(D3Final)", "child0 PDO ReleaseHardware");
+    EXPECT_NONE(SEG_EVENT(0), 0, "child0 PDO EvtCleanupCallback");
+    /* deleted (and its devnode gone) only at the teardown */
+    CHECK(pos("child0 PDO EvtCleanupCallback") >= 0);
+    CHECK(find("recchild0: devnode gone", 0) > pos("child0 PDO EvtCleanupCallback"));
+    /* enable: the same PDO starts again, a new FDO (and a reloaded driver) on it */
+    EXPECT_IN_ORDER(SEG_EVENT(1), 1, "child0 PDO PrepareHardware", "child0 PDO D0Entry(D3Final)",
+                    "recchild DriverEntry", "recchild EvtDriverDeviceAdd", "child0 FDO PrepareHardware",
+                    "child0 FDO D0Entry(D3Final)", "child0 FDO SelfManagedIoInit");
+    CHECK_EQ(count("child0 PDO EvtCleanupCallback"), 1);
+}
+
+TEST(removed_present_pdo_is_flushed_not_cleaned_up_and_restarts_with_self_managed_io_restart)
+{
+    /* §4 "PDO": still present -> object kept, Cleanup only when deleted;
+     * "SelfManagedIoInit only first start" (KMDF: Flushed + start -> Restart). */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_REMOVE, N_CHILD0), EV(TDF_EV_ENABLE, N_CHILD0)));
+    EXPECT(SEG_EVENT(0), 1, "child0 PDO", "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3Final)",
+           "child0 PDO ReleaseHardware", "child0 PDO SelfManagedIoFlush");
+    EXPECT(SEG_EVENT(1), 1, "child0 PDO", "child0 PDO PrepareHardware", "child0 PDO D0Entry(D3Final)",
+           "child0 PDO SelfManagedIoRestart");
+}
+
+/* ==== surprise removal (§4 "Surprise removal", §6) ============================== */
+
+TEST(surprise_removal_then_d0exit_d3final_release_flush_no_query_remove_pdo_deleted)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    EXPECT(SEG_EVENT(0), 1, NULL,
+           /* SURPRISE_REMOVAL, top-down */
+           "child0 FDO SurpriseRemoval", "child0 FDO SelfManagedIoSuspend", "child0 FDO D0Exit(D3Final)",
+           "child0 FDO ReleaseHardware", "child0 FDO SelfManagedIoFlush", "child0 PDO SurpriseRemoval",
+           "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3Final)", "child0 PDO ReleaseHardware",
+           "child0 PDO SelfManagedIoFlush",
+           /* REMOVE: the FDO, then the PDO reported missing is deleted */
+           "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload",
+           "child0 PDO SelfManagedIoCleanup", "child0 PDO EvtCleanupCallback");
+    CHECK(pos("child0 PDO EvtCleanupCallback") >= 0);
+    CHECK(find("recchild0: devnode gone", 0) > pos("child0 PDO EvtCleanupCallback"));
+    EXPECT_NONE(SEG_EVENT(0), 0, "QueryRemove");
+}
+
+TEST(surprise_removal_while_idle_no_second_d0exit)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0),
+                    EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    EXPECT(SEG_EVENT(1), 1, NULL, "child0 FDO SurpriseRemoval", "child0 FDO ReleaseHardware",
+           "child0 FDO SelfManagedIoFlush", "child0 PDO SurpriseRemoval", "child0 PDO ReleaseHardware",
+           "child0 PDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback",
+           "recchild EvtDriverUnload", "child0 PDO SelfManagedIoCleanup", "child0 PDO EvtCleanupCallback");
+    CHECK_EQ(count("child0 FDO D0Exit(D3)"), 1);
+    CHECK_EQ(count("child0 FDO D0Exit(D3Final)"), 0);
+}
+
+/* ==== system power (§4 "Across stack": Sx leaves first, parents first up) ====== */
+
+TEST(sleep_every_device_d0exit_d3_leaves_first_then_d0entry_parents_first)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, EV(TDF_EV_SLEEP, 0)));
+    EXPECT(SEG_EVENT(0), 1, NULL, "child1 FDO SelfManagedIoSuspend", "child1 FDO D0Exit(D3)",
+           "child1 PDO SelfManagedIoSuspend", "child1 PDO D0Exit(D3)", "child0 FDO SelfManagedIoSuspend",
+           "child0 FDO D0Exit(D3)", "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3)",
+           "bus FDO SelfManagedIoSuspend", "bus FDO D0Exit(D3)",
+           /* S0 */
+           "bus FDO D0Entry(D3)", "bus FDO SelfManagedIoRestart", "child0 PDO D0Entry(D3)",
+           "child0 PDO SelfManagedIoRestart", "child0 FDO D0Entry(D3)", "child0 FDO SelfManagedIoRestart",
+           "child1 PDO D0Entry(D3)", "child1 PDO SelfManagedIoRestart", "child1 FDO D0Entry(D3)",
+           "child1 FDO SelfManagedIoRestart");
+}
+
+TEST(hibernate_target_state_prepare_for_hibernation)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_HIBERNATE, 0)));
+    EXPECT(SEG_EVENT(0), 1, "D0Exit", "child0 FDO D0Exit(PrepareForHibernation)",
+           "child0 PDO D0Exit(PrepareForHibernation)", "bus FDO D0Exit(PrepareForHibernation)");
+}
+
+/* ==== unload (§4 "Unload") ======================================================= */
+
+TEST(unload_only_after_the_drivers_last_device_object_is_destroyed)
+{
+    CHECK_CLEAN(RUN_NO_EVENTS(REC_VARIANT_CORRECT, 2));
+    /* recchild: two FDOs; it unloads when the second one goes, at once. */
+    BEFORE("child1 FDO EvtCleanupCallback", "child0 FDO EvtCleanupCallback");
+    BEFORE("child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload");
+    CHECK_EQ(next_dbg(pos("child0 FDO EvtCleanupCallback")), pos("recchild EvtDriverUnload"));
+    CHECK_EQ(count("recchild EvtDriverUnload"), 1);
+    /* recbus: the bus FDO and both PDOs; the last line of the run. */
+    BEFORE("bus FDO EvtCleanupCallback", "recbus EvtDriverUnload");
+    BEFORE("child0 PDO EvtCleanupCallback", "recbus EvtDriverUnload");
+    BEFORE("child1 PDO EvtCleanupCallback", "recbus EvtDriverUnload");
+    CHECK_EQ(pos("recbus EvtDriverUnload"), last_dbg());
+}
+
+TEST(unload_delayed_by_a_stimulus_holding_a_device_reference)
+{
+    /* The request's thread holds child0's FDO and runs only after the PnP
+     * thread removed everything: the driver unloads when it lets go. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(EV_IO_COMPLETE, 0)));
+    int cleanup = pos("child0 FDO EvtCleanupCallback"), u = pos("recchild EvtDriverUnload");
+    BEFORE("child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload");
+    BEFORE("recbus EvtDriverUnload", "recchild EvtDriverUnload");
+    CHECK(next_dbg(cleanup) != u);
+    if (CHECK(u >= 0 && cleanup >= 0)) {
+        CHECK(g_lines[u].fiber != PNP_FIBER); /* on the stimulus's thread, as it drops the reference */
+        int failed = find("request completed 0xc0000184", 0); /* STATUS_INVALID_DEVICE_STATE: queue purged */
+        CHECK(failed > cleanup && failed < u && g_lines[failed].fiber == g_lines[u].fiber);
+    }
+}
+
+/* ==== power-managed queues (§4, §5) ============================================== */
+
+TEST(queue_request_arriving_while_held_is_dispatched_only_after_d0entry)
+{
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
+                    EV(TDF_EV_WAKE, N_CHILD0)));
+    EXPECT(SEG_EVENT(2), 0, NULL, "child0 PDO D0Entry(D3)", "child0 PDO SelfManagedIoRestart",
+           "child0 FDO D0Entry(D3)", "child0 FDO EvtIoDeviceControl(complete)", "child0 FDO SelfManagedIoRestart");
+    /* Dispatched by the resume on the PnP thread: it was queued while held. */
+    int io = pos("child0 FDO EvtIoDeviceControl(complete)");
+    if (CHECK(io >= 0))
+        CHECK_EQ(g_lines[io].fiber, PNP_FIBER);
+}
+
+TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
+{
+    tdf_class_t cls = RUN(REC_VARIANT_NEVER_ACK_STOP, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_IDLE, N_CHILD0));
+    CHECK_EQ(cls, TDF_CLASS_BUGCHECK);
+    const tdf_failure_t *f = tdf_failure();
+    if (CHECK(f != NULL)) {
+        CHECK_EQ(f->code, 0x9F);
+        CHECK(strcmp(f->name, "DRIVER_POWER_STATE_FAILURE") == 0);
+        CHECK_STR_CONTAINS(f->detail, "neither completes nor acknowledges");
+    }
+    EXPECT(SEG_EVENT(1), 1, NULL, "child0 FDO SelfManagedIoSuspend", "child0 FDO EvtIoStop(Suspend,Cancelable)");
+}
+
+TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
+{
+    /* One schedule byte: request A runs at the first choice point (queued:
+     * child0 is idle), request B only after the PnP thread is done. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, stim_first(1), EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
+                    EV(EV_IO_COMPLETE, 0)));
+    EXPECT_NONE(ANY_SEG, 0, "EvtIoDeviceControl");
+    int purge = find("recchild0/FDO: purge queue", 0);
+    int canceled = find("request completed 0xc0000120", 0); /* STATUS_CANCELLED */
+    int refused = find("request completed 0xc0000184", 0);  /* STATUS_INVALID_DEVICE_STATE */
+    CHECK(pos("child0 FDO ReleaseHardware") >= 0 && purge > pos("child0 FDO ReleaseHardware"));
+    CHECK(purge >= 0 && canceled > purge && canceled < pos("child0 FDO SelfManagedIoFlush"));
+    if (CHECK(canceled >= 0))
+        CHECK_EQ(g_lines[canceled].fiber, PNP_FIBER);
+    CHECK(refused > purge);
+    if (CHECK(refused >= 0))
+        CHECK_EQ(g_lines[refused].fiber, 2); /* B: pnp is 0, A is 1 */
+}
+
+TEST(queue_request_marked_cancelable_while_the_purge_runs_is_canceled)
+{
+    /* KMDF >= 1.11: once a purge started (FxIoQueue m_CancelDispatchedRequests),
+     * WdfRequestMarkCancelableEx returns STATUS_CANCELLED and the driver
+     * completes the request; otherwise the purge would wait for it forever.
+     * One schedule byte: the request is dispatched at the first choice point;
+     * its thread then waits for ReleaseHardware, which runs just before the purge. */
+    CHECK_CLEAN(RUN(REC_VARIANT_MARK_CANCELABLE_LATE, 1, stim_first(1), EV(EV_IO_HOLD, 0),
+                    EV(TDF_EV_REMOVE, N_CHILD0)));
+    EXPECT_IN_ORDER(SEG_EVENT(1), 0, "child0 FDO EvtIoDeviceControl(hold)", "child0 FDO ReleaseHardware",
+                    "child0 FDO MarkCancelableEx(STATUS_CANCELLED)", "child0 FDO SelfManagedIoFlush");
+}
+
+/* ==== hardware oracle (model spec invariant 10) =================================== */
+
+TEST(hardware_access_inside_d0exit_is_fine)
+{
+    /* The recorder writes its register in every D0Exit. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_WAKE, N_CHILD0)));
+    CHECK_EQ(count("child0 FDO D0Exit(D3)"), 1);
+    CHECK_EQ(count("child0 FDO D0Exit(D3Final)"), 1);
+}
+
+TEST(hardware_access_after_d0exit_returned_is_not_in_d0)
+{
+    tdf_class_t cls = RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_TOUCH_HW, 0));
+    CHECK_EQ(cls, TDF_CLASS_HARDWARE);
+    if (CHECK(tdf_failure() != NULL)) {
+        CHECK(strcmp(tdf_failure()->name, "NOT_IN_D0") == 0);
+        CHECK_STR_CONTAINS(tdf_failure()->detail, "recchild0/FDO is in D3");
+    }
+    BEFORE("child0 FDO D0Exit(D3)", "child0 FDO touch_hw");
+}
+
+TEST(hardware_access_after_release_hardware_unmapped_is_after_unmap)
+{
+    tdf_class_t cls = RUN(REC_VARIANT_TOUCH_AFTER_RELEASE, 1, NO_PREEMPT, EV(TDF_EV_REMOVE, N_CHILD0));
+    CHECK_EQ(cls, TDF_CLASS_HARDWARE);
+    if (CHECK(tdf_failure() != NULL))
+        CHECK(strcmp(tdf_failure()->name, "AFTER_UNMAP") == 0);
+    BEFORE("child0 FDO ReleaseHardware", "child0 FDO SelfManagedIoFlush");
+    CHECK_EQ(last_dbg(), pos("child0 FDO SelfManagedIoFlush"));
+}
+
+/* ==== one state-changing PnP IRP at a time (§5 0x10D/0xC; spec invariant 8) ===== */
+
+/* The PnP/power callbacks (not the I/O ones, which stimulus threads run). */
+static int is_pnp_callback(const char *t)
+{
+    static const char *const k[] = {"PrepareHardware", "ReleaseHardware", "D0Entry", "D0Exit", "SelfManagedIo",
+                                    "SurpriseRemoval", "QueryRemove", "QueryStop", "EvtCleanupCallback",
+                                    "EvtDriverDeviceAdd"};
+    for (unsigned i = 0; i < TDF_ARRAY_SIZE(k); i++)
+        if (strstr(t, k[i]))
+            return 1;
+    return 0;
+}
+
+/* Per segment, the PnP callback lines joined: "seg|line|line...". */
+static size_t pnp_signature(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < g_nlines && used + 1 < size; i++)
+        if (g_lines[i].dbg && is_pnp_callback(g_lines[i].text))
+            used += (size_t)snprintf(buf + used, size - used, "%u|%s\n", g_lines[i].seg, g_lines[i].text);
+    return used;
+}
+
+TEST(pnp_one_state_changing_irp_at_a_time_even_with_a_preempting_schedule)
+{
+    /* By construction: one PnP thread applies the events one after another.
+     * Under random preemption (stimulus threads dispatch I/O into the queues
+     * while the devices power down, stop, go away) every PnP/power callback
+     * still runs on that thread, inside its own event's segment, and each
+     * event's callbacks are exactly those of the unpreempted run.
+     * (io_hold is left out: a held request dispatched just before a purge
+     * hangs the remove, see queue_request_marked_cancelable_while_the_purge_runs_is_canceled.) */
+#define LIFECYCLE_EVENTS                                                                                       \
+    EV(EV_IO_COMPLETE, 0), EV(EV_IO_COMPLETE, 1), EV(TDF_EV_IDLE, N_CHILD1), EV(EV_IO_COMPLETE, 1),            \
+        EV(TDF_EV_WAKE, N_CHILD1), EV(TDF_EV_STOP, N_CHILD0), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_SLEEP, 0),       \
+        EV(EV_IO_COMPLETE, 1), EV(TDF_EV_REMOVE, N_CHILD1), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_ENABLE, N_CHILD1), \
+        EV(TDF_EV_HIBERNATE, 0), EV(EV_IO_COMPLETE, 1), EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),       \
+        EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)
+    static char reference[32768], preempted[32768];
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, LIFECYCLE_EVENTS));
+    CHECK(pnp_signature(reference, sizeof reference) + 1 < sizeof reference);
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, LIFECYCLE_EVENTS));
+        size_t choices;
+        (void)sched_choice_log(&choices);
+        CHECK(choices > 0); /* there were other threads to switch to */
+        for (unsigned i = 0; i < g_nlines; i++)
+            if (g_lines[i].dbg && is_pnp_callback(g_lines[i].text) && !CHECK_EQ(g_lines[i].fiber, PNP_FIBER))
+                printf("    seed %lu: %s\n", (unsigned long)seed, g_lines[i].text);
+        pnp_signature(preempted, sizeof preempted);
+        if (!CHECK(strcmp(reference, preempted) == 0))
+            printf("    seed %lu changed the PnP callback sequence\n", (unsigned long)seed);
+    }
+#undef LIFECYCLE_EVENTS
+}
+
+int main(void) { return tdf_test_main(); }
