@@ -85,7 +85,6 @@ static void enumerate_children(devnode_t *n);
 static void start_node(devnode_t *n)
 {
     if (n->pdo) {
-        n->pdo->smio = SMIO_NONE; /* a restarted PDO starts over (SelfManagedIoInit again) */
         if (!NT_SUCCESS(wdf_device_start(n->pdo))) {
             SCHED_TRACE1("%s: PDO start failed", n->name);
             return;
@@ -181,15 +180,29 @@ static void remove_subtree(devnode_t *n, int keep_pdo)
     devnode_t *kids[TDF_MAX_NODES];
     unsigned k;
     children_of(n, kids, &k);
+    /* Children first; their PDOs stay (still present) until this device's
+     * REMOVE deletes them (KERNEL-SEMANTICS §4: "... SelfManagedIoFlush ->
+     * children removed -> purge non-power-managed -> SelfManagedIoCleanup"). */
     for (unsigned i = k; i-- > 0;)
-        remove_subtree(kids[i], 0); /* parent going away: child PDOs are deleted */
+        remove_subtree(kids[i], 1);
     if (n->fdo) {
         wdf_device_t *fdo = n->fdo;
         n->fdo = NULL;
-        wdf_device_remove(fdo, 1);
+        wdf_device_remove_begin(fdo);
+        for (unsigned i = k; i-- > 0;) {
+            if (kids[i]->pdo && kids[i]->pdo->pnp != PNP_DELETED)
+                wdf_device_remove_end(kids[i]->pdo);
+            if (!kids[i]->gone)
+                mark_gone(kids[i]);
+        }
+        wdf_device_remove_end(fdo);
     }
-    if (n->pdo && n->pdo->pnp != PNP_DELETED)
-        wdf_device_remove(n->pdo, !keep_pdo);
+    if (n->pdo && n->pdo->pnp != PNP_DELETED) {
+        if (n->pdo->pnp != PNP_REMOVED)
+            wdf_device_remove_begin(n->pdo);
+        if (!keep_pdo)
+            wdf_device_remove_end(n->pdo);
+    }
     if (!keep_pdo || !n->pdo)
         mark_gone(n);
 }

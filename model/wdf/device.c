@@ -199,7 +199,9 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
         trace_cb(d, "EvtDeviceSelfManagedIoInit");
         st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoInit, (WDFDEVICE)d);
         d->smio = SMIO_RUNNING;
-    } else if (d->smio == SMIO_SUSPENDED) {
+    } else if (d->smio == SMIO_SUSPENDED || d->smio == SMIO_FLUSHED) {
+        /* FLUSHED: a disabled PDO that stayed present starts again (KMDF's
+         * self-managed I/O state machine: Flushed -> Restarting). */
         trace_cb(d, "EvtDeviceSelfManagedIoRestart");
         st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoRestart, (WDFDEVICE)d);
         d->smio = SMIO_RUNNING;
@@ -294,7 +296,7 @@ void wdf_device_stop(wdf_device_t *d)
     d->pnp = PNP_STOPPED;
 }
 
-void wdf_device_remove(wdf_device_t *d, int delete_object)
+void wdf_device_remove_begin(wdf_device_t *d)
 {
     if (d->pnp != PNP_SURPRISE_REMOVED) {
         wdf_device_power_down(d, WdfPowerDeviceD3Final);
@@ -302,22 +304,31 @@ void wdf_device_remove(wdf_device_t *d, int delete_object)
         wdf_device_purge_queues(d, 1);
         flush(d);
     }
+    d->pnp = PNP_REMOVED;
+}
+
+void wdf_device_remove_end(wdf_device_t *d)
+{
     wdf_device_purge_queues(d, 0); /* non-power-managed queues: after the children, before cleanup */
     if (d->smio != SMIO_NONE && d->smio != SMIO_CLEANED) {
         trace_cb(d, "EvtDeviceSelfManagedIoCleanup");
         CALLBACK_VOID(d, EvtDeviceSelfManagedIoCleanup, (WDFDEVICE)d);
         d->smio = SMIO_CLEANED;
     }
-    d->pnp = PNP_REMOVED;
-    if (delete_object) {
-        d->pnp = PNP_DELETED;
-        /* I/O targets are children of the device: deleting it closes them
-         * (cancel sent I/O, wait, release the handle). */
-        for (unsigned i = 0; i < d->ntargets; i++)
-            wdf_io_target_close(d->targets[i], 0);
-        trace_cb(d, "deleted");
-        wdf_object_delete(&d->obj);
-    }
+    d->pnp = PNP_DELETED;
+    /* I/O targets are children of the device: deleting it closes them
+     * (cancel sent I/O, wait, release the handle). */
+    for (unsigned i = 0; i < d->ntargets; i++)
+        wdf_io_target_close(d->targets[i], 0);
+    trace_cb(d, "deleted");
+    wdf_object_delete(&d->obj);
+}
+
+void wdf_device_remove(wdf_device_t *d, int delete_object)
+{
+    wdf_device_remove_begin(d);
+    if (delete_object)
+        wdf_device_remove_end(d);
 }
 
 void wdf_reset(void) { g_ndevices = 0; }

@@ -16,6 +16,7 @@
 
 void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
+void wdf_device_hold_for_callback(struct wdf_device *d);
 void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
 
 wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine)
@@ -50,13 +51,21 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     wdf_io_target_t *t = r->target;
     if (t) {
         r->target = NULL;
-        wdf_io_target_sent_done(t, r);
         if (r->completion) {
             WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
             TDF_HB_ACQUIRE(r);
             /* The sender's routine, in the sender's image: after its unload, 0xCE. */
             r->completion((WDFREQUEST)r, (WDFIOTARGET)t, &params, r->completion_context);
         }
+        /* Only now does the request stop counting as sent I/O: KMDF's
+         * FxIoTarget::RequestCompletionRoutine calls the driver's completion
+         * routine (CompleteRequest) before it sets m_SentIoEvent and drops
+         * the target's I/O count, so WdfIoTargetClose / Purge(AndWait) / the
+         * device's deletion return only after every completion routine has
+         * returned (KERNEL-SEMANTICS §5 "Close cancels sent I/O, ... waits").
+         * Waking the waiter first let the sender unload while its routine
+         * was still running on the completing thread (a false 0xCE). */
+        wdf_io_target_sent_done(t, r);
     }
     r->done = 1;
     sched_wake(&r->done);
@@ -112,7 +121,9 @@ void wdf_request_cancel(wdf_request_t *r)
             r->state = REQ_OWNED;
             if (q->nowned < TDF_ARRAY_SIZE(q->owned))
                 q->owned[q->nowned++] = r;
+            wdf_device_hold_for_callback(q->device); /* as for every queue callback (queue.c dispatch) */
             q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+            wdf_object_release(&q->device->obj);
         } else {
             wdf_request_finish(r, STATUS_CANCELLED, 0);
         }
@@ -124,7 +135,14 @@ void wdf_request_cancel(wdf_request_t *r)
     r->cancel_taken = 1; /* taken atomically, as IoCancelIrp's exchange of the routine */
     r->cancel = NULL;
     SCHED_TRACE0("cancel routine runs");
+    /* KMDF invokes EvtRequestCancel from its queue's event processing, with
+     * the queue referenced (queue.c dispatch): the receiver's device and image
+     * outlive the routine, even when it completes the request (the sender's
+     * close returns) before it returns. */
+    wdf_device_t *d = r->queue->device;
+    wdf_device_hold_for_callback(d);
     routine((WDFREQUEST)r); /* the receiver's EvtRequestCancel: it must complete the request */
+    wdf_object_release(&d->obj);
 }
 
 NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL EvtRequestCancel)
@@ -135,8 +153,10 @@ NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL E
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestMarkCancelableEx on a request the driver does not own");
         return STATUS_INVALID_DEVICE_STATE;
     }
-    if (r->cancel_requested) {
-        SCHED_TRACE0("MarkCancelableEx -> STATUS_CANCELLED (already canceled)");
+    /* KMDF 1.11+: once the request's queue is being purged, marking it
+     * cancelable fails too, and the driver completes it itself. */
+    if (r->cancel_requested || (r->queue && r->queue->purged)) {
+        SCHED_TRACE0("MarkCancelableEx -> STATUS_CANCELLED (already canceled or queue purged)");
         return STATUS_CANCELLED;
     }
     r->cancel = EvtRequestCancel;
@@ -149,6 +169,17 @@ NTSTATUS WdfRequestUnmarkCancelable(WDFREQUEST Request)
 {
     ke_yield();
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestUnmarkCancelable");
+    if (r->state != REQ_OWNED) {
+        /* A completed request is gone from the receiver's point of view: KMDF
+         * frees the WDFREQUEST of an I/O-manager IRP at completion (and its
+         * WdfRequestUnmarkCancelable refuses m_Completed requests), so the
+         * handle is stale; as WdfRequestMarkCancelableEx above, 0x10D. Without
+         * this, a cancel_taken left over from the completed request made the
+         * call look like a clean STATUS_CANCELLED. */
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestUnmarkCancelable on a request the driver does not own%s",
+                     r->state == REQ_COMPLETED ? " (already completed)" : "");
+        return STATUS_INVALID_DEVICE_STATE;
+    }
     if (r->cancel_taken) {
         SCHED_TRACE0("UnmarkCancelable -> STATUS_CANCELLED (cancel routine has it)");
         return STATUS_CANCELLED;

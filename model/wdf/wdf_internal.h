@@ -209,8 +209,14 @@ NTSTATUS wdf_device_query_stop(wdf_device_t *d);
 /* STOP (rebalance): power-down core to D3Final, ReleaseHardware. Restart with
  * wdf_device_start (PrepareHardware, D0Entry, SelfManagedIoRestart). */
 void wdf_device_stop(wdf_device_t *d);
-/* REMOVE: the remaining teardown; `delete_object` = 0 keeps a present PDO. */
-void wdf_device_remove(wdf_device_t *d, int delete_object);
+/* REMOVE (KERNEL-SEMANTICS §4 "Orderly remove"), in two halves because a bus
+ * deletes its children in between: begin = power-down core D3Final,
+ * ReleaseHardware, purge power-managed queues, SelfManagedIoFlush; end =
+ * purge the other queues, SelfManagedIoCleanup, delete. A still-present PDO
+ * gets only the first half on its own REMOVE; its parent's REMOVE ends it. */
+void wdf_device_remove_begin(wdf_device_t *d);
+void wdf_device_remove_end(wdf_device_t *d);
+void wdf_device_remove(wdf_device_t *d, int delete_object); /* begin, then end if delete_object */
 void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys);
 
 void wdf_reset(void);
