@@ -45,6 +45,9 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
 
 WDFDEVICE WdfIoQueueGetDevice(WDFQUEUE Queue) { return (WDFDEVICE)queue_checked(Queue, "WdfIoQueueGetDevice")->device; }
 
+void wdf_device_hold_for_callback(wdf_device_t *d);
+void wdf_device_hold_for_callback(wdf_device_t *d) { d->obj.refs++; }
+
 static int held(const wdf_queue_t *q) { return q->power_managed && q->device->io_held; }
 
 static void own(wdf_queue_t *q, wdf_request_t *r)
@@ -75,6 +78,14 @@ static void dispatch(wdf_queue_t *q)
         wdf_request_t *r = pop(q);
         own(q, r);
         SCHED_TRACE2("%s: dispatch request (ioctl 0x%lx)", q->device->name, (unsigned long)r->ioctl);
+        /* A reference on the device across the callback: KMDF holds one on
+         * the queue (a child of the device) around every callback into the
+         * driver, and FxIoQueue::Dispose "will not actually complete deleting
+         * until return from any outstanding event callbacks". So the device
+         * and its driver's image outlive a dispatch running on the sender's
+         * thread even if the request is canceled and the device removed
+         * before the callback returns. */
+        wdf_device_hold_for_callback(q->device);
         if (r->type == WdfRequestTypeDeviceControl && q->cfg.EvtIoDeviceControl)
             q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
@@ -83,6 +94,7 @@ static void dispatch(wdf_queue_t *q)
             q->cfg.EvtIoDefault((WDFQUEUE)q, (WDFREQUEST)r);
         else
             wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
+        wdf_object_release(&q->device->obj); /* may be the last reference: destroy, unload */
     }
 }
 
