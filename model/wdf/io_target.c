@@ -259,6 +259,11 @@ NTSTATUS WdfIoTargetQueryForInterface(WDFIOTARGET IoTarget, LPCGUID InterfaceTyp
                                       USHORT Version, PVOID InterfaceSpecificData)
 {
     ke_yield();
+    /* KERNEL-SEMANTICS §3: WdfFdoQueryForInterface and WdfIoTargetQueryForInterface
+     * are both PASSIVE_LEVEL (IRP_MN_QUERY_INTERFACE); the Fdo variant already
+     * checked it, this one did not. */
+    if (ke_irql() != PASSIVE_LEVEL)
+        TDF_MISUSE("WdfIoTargetQueryForInterface", "WdfIoTargetQueryForInterface above PASSIVE_LEVEL");
     wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetQueryForInterface");
     if (!t->open)
         return STATUS_INVALID_DEVICE_STATE;
