@@ -76,6 +76,7 @@ typedef union _LARGE_INTEGER {
 #define STATUS_DELETE_PENDING ((NTSTATUS)0xC0000056L)
 #define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009AL)
 #define STATUS_DEVICE_NOT_READY ((NTSTATUS)0xC00000A3L)
+#define STATUS_DEVICE_BUSY ((NTSTATUS)0x80000011L)
 #define STATUS_NOT_SUPPORTED ((NTSTATUS)0xC00000BBL)
 #define STATUS_CANCELLED ((NTSTATUS)0xC0000120L)
 #define STATUS_INVALID_DEVICE_STATE ((NTSTATUS)0xC0000184L)
@@ -221,6 +222,7 @@ KIRQL KeGetCurrentIrql(void);
 typedef struct _FAST_MUTEX {
     volatile LONG Count; /* model: 1 free, 0 owned */
     PVOID Owner;
+    ULONG OldIrql; /* the owner's IRQL before the acquire, restored by the release */
 } FAST_MUTEX, *PFAST_MUTEX, KGUARDED_MUTEX, *PKGUARDED_MUTEX;
 VOID ExInitializeFastMutex(_Out_ PFAST_MUTEX FastMutex);
 VOID ExAcquireFastMutex(_Inout_ PFAST_MUTEX FastMutex);

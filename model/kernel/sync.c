@@ -140,6 +140,8 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     ke_yield();
+    if (ke_irql() > APC_LEVEL)
+        TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex above APC_LEVEL");
     if (FastMutex->Count == 0 && FastMutex->Owner == (PVOID)self_token())
         TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex on a mutex this thread already owns (self-deadlock)");
     while (FastMutex->Count == 0)
@@ -148,6 +150,7 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
     FastMutex->Owner = (PVOID)self_token();
     feedback_pair(FastMutex, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(FastMutex);
+    FastMutex->OldIrql = ke_irql(); /* nested mutexes: the inner release restores APC_LEVEL */
     ke_set_irql(APC_LEVEL);
 }
 
@@ -158,7 +161,7 @@ VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
     TDF_HB_RELEASE(FastMutex);
     FastMutex->Count = 1;
     FastMutex->Owner = NULL;
-    ke_set_irql(PASSIVE_LEVEL);
+    ke_set_irql((KIRQL)FastMutex->OldIrql);
     sched_wake(FastMutex);
     ke_yield();
 }
