@@ -208,6 +208,13 @@ NTSTATUS WdfFdoQueryForInterface(_In_ WDFDEVICE Fdo, _In_ LPCGUID InterfaceType,
 VOID WdfDeviceInterfaceReferenceNoOp(_In_ PVOID Context);
 VOID WdfDeviceInterfaceDereferenceNoOp(_In_ PVOID Context);
 
+/* ---- wait locks (PASSIVE_LEVEL; a KMDF wrapper of a synchronization event) ---- */
+typedef struct WDFWAITLOCK__ *WDFWAITLOCK;
+NTSTATUS WdfWaitLockCreate(_In_opt_ PWDF_OBJECT_ATTRIBUTES LockAttributes, _Out_ WDFWAITLOCK *Lock);
+/* Timeout NULL: wait forever (STATUS_SUCCESS); see KeWaitForSingleObject. */
+NTSTATUS WdfWaitLockAcquire(_In_ WDFWAITLOCK Lock, _In_opt_ PLONGLONG Timeout);
+VOID WdfWaitLockRelease(_In_ WDFWAITLOCK Lock);
+
 /* ---- resources --------------------------------------------------------------------- */
 #define CmResourceTypeMemory 3
 typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
@@ -371,6 +378,7 @@ static inline VOID WDF_REQUEST_SEND_OPTIONS_INIT(PWDF_REQUEST_SEND_OPTIONS o, UL
     o->Size = sizeof(*o);
     o->Flags = Flags;
 }
+#define WDF_NO_SEND_OPTIONS NULL
 /* FALSE: not sent (target stopped/purged/closed, see WdfRequestGetStatus);
  * the completion routine is not called. */
 BOOLEAN WdfRequestSend(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target, _In_opt_ PWDF_REQUEST_SEND_OPTIONS Options);
@@ -402,7 +410,11 @@ typedef VOID EVT_WDF_IO_TARGET_REMOVE_COMPLETE(_In_ WDFIOTARGET IoTarget);
 typedef EVT_WDF_IO_TARGET_QUERY_REMOVE *PFN_WDF_IO_TARGET_QUERY_REMOVE;
 typedef EVT_WDF_IO_TARGET_REMOVE_CANCELED *PFN_WDF_IO_TARGET_REMOVE_CANCELED;
 typedef EVT_WDF_IO_TARGET_REMOVE_COMPLETE *PFN_WDF_IO_TARGET_REMOVE_COMPLETE;
-typedef enum _WDF_IO_TARGET_OPEN_TYPE { WdfIoTargetOpenUseExistingDevice = 1, WdfIoTargetOpenByName = 2 } WDF_IO_TARGET_OPEN_TYPE;
+typedef enum _WDF_IO_TARGET_OPEN_TYPE {
+    WdfIoTargetOpenUseExistingDevice = 1,
+    WdfIoTargetOpenByName = 2,
+    WdfIoTargetOpenReopen = 3,
+} WDF_IO_TARGET_OPEN_TYPE;
 typedef struct _WDF_IO_TARGET_OPEN_PARAMS {
     ULONG Size;
     WDF_IO_TARGET_OPEN_TYPE Type;
@@ -421,6 +433,12 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OP
     p->Type = WdfIoTargetOpenByName;
     p->TargetDeviceName = *TargetDeviceName;
     p->DesiredAccess = DesiredAccess;
+}
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PARAMS p)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+    p->Type = WdfIoTargetOpenReopen;
 }
 #define GENERIC_READ 0x80000000u
 #define GENERIC_WRITE 0x40000000u

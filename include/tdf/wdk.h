@@ -46,7 +46,7 @@ typedef uint8_t UCHAR, *PUCHAR;
 typedef uint16_t USHORT, *PUSHORT;
 typedef int32_t LONG, *PLONG;
 typedef uint32_t ULONG, *PULONG;
-typedef int64_t LONGLONG, LONG64;
+typedef int64_t LONGLONG, LONG64, *PLONGLONG;
 typedef uint64_t ULONGLONG, ULONG64;
 typedef uintptr_t ULONG_PTR, *PULONG_PTR;
 typedef intptr_t LONG_PTR;

@@ -57,10 +57,17 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
 {
     ke_yield();
     wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetOpen");
-    if (OpenParams->Type != WdfIoTargetOpenByName)
-        TdfUnmodelled("WdfIoTargetOpen", "only WdfIoTargetOpenByName is modelled");
     if (t->open)
         return STATUS_INVALID_DEVICE_STATE;
+    if (OpenParams->Type == WdfIoTargetOpenReopen) {
+        /* Reopen with the parameters of the last open (EvtIoTargetRemoveCanceled). */
+        if (!t->params.Size)
+            return STATUS_INVALID_DEVICE_STATE;
+        WDF_IO_TARGET_OPEN_PARAMS again = t->params;
+        return WdfIoTargetOpen(IoTarget, &again);
+    }
+    if (OpenParams->Type != WdfIoTargetOpenByName)
+        TdfUnmodelled("WdfIoTargetOpen", "only WdfIoTargetOpenByName and WdfIoTargetOpenReopen are modelled");
     wdf_device_t *remote = wdf_device_by_symbolic_link(&OpenParams->TargetDeviceName);
     if (!remote) {
         SCHED_TRACE0("WdfIoTargetOpen -> STATUS_NO_SUCH_DEVICE");
@@ -119,9 +126,11 @@ static void detach(wdf_io_target_t *t)
 
 void wdf_io_target_close(wdf_io_target_t *t, int keep_registration)
 {
-    if (!t->open)
+    if (!t->open || t->closing)
         return;
+    t->closing = 1; /* from here on WdfRequestSend fails: nothing new slips in while we wait */
     cancel_sent_and_wait(t, 1);
+    t->closing = 0;
     if (!t->open)
         return;
     wdf_device_t *remote = t->remote;
@@ -229,7 +238,8 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestSend of a request that is still pending");
         return FALSE;
     }
-    if (!t->open || ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE)) ||
+    if (!t->open || t->closing ||
+        ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE)) ||
         t->nsent >= MAX_SENT) {
         r->status = t->open ? STATUS_INVALID_DEVICE_STATE : STATUS_INVALID_DEVICE_STATE;
         SCHED_TRACE0("WdfRequestSend -> FALSE (target not started)");

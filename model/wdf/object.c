@@ -92,7 +92,7 @@ PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE
 {
     /* Not a yield point: KMDF computes the address from the handle. */
     wdf_object_t *o = (wdf_object_t *)Handle;
-    if (!o || o->destroyed || (o->kind != OBJ_DEVICE && o->kind != OBJ_DRIVER && o->kind != OBJ_RESLIST)) {
+    if (!o || o->destroyed) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfObjectGetTypedContext on a destroyed or invalid handle");
         return NULL;
     }

@@ -17,6 +17,7 @@ typedef enum obj_kind {
     OBJ_REQUEST = 0x52455155,
     OBJ_IOTARGET = 0x494f5447,
     OBJ_MEMORY = 0x4d454d4f,
+    OBJ_WAITLOCK = 0x574c434b,
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -108,6 +109,7 @@ struct wdf_io_target {
     struct wdf_device *owner;  /* the device that created it (a child object) */
     struct wdf_device *remote; /* the opened device, while open or closed-for-query-remove */
     int open;
+    int closing; /* a close is canceling and waiting: new sends fail (KMDF marks it closed first) */
     int closed_for_query_remove;
     int stopped, purged;
     WDF_IO_TARGET_OPEN_PARAMS params;
