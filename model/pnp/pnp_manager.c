@@ -254,9 +254,19 @@ static void open_handles(devnode_t *n, target_list_t *list)
 
 /* GUID_TARGET_DEVICE_QUERY_REMOVE to every handle holder, before the IRP.
  * Returns 0 on a veto, after telling the ones already asked (RemoveCanceled). */
+static void set_remove_pending(devnode_t *n, int pending)
+{
+    wdf_device_t *fdos[TDF_MAX_NODES];
+    unsigned nf = 0;
+    subtree_fdos(n, fdos, &nf);
+    for (unsigned i = 0; i < nf; i++)
+        fdos[i]->remove_pending = pending;
+}
+
 static int notify_query_remove(devnode_t *n, target_list_t *asked)
 {
     target_list_t open;
+    set_remove_pending(n, 1); /* from the first notification on, new opens fail */
     open_handles(n, &open);
     asked->n = 0;
     for (unsigned i = 0; i < open.n; i++) {
@@ -276,8 +286,9 @@ static int notify_query_remove(devnode_t *n, target_list_t *asked)
     return 1;
 }
 
-static void notify_remove_canceled(target_list_t *asked)
+static void notify_remove_canceled(devnode_t *n, target_list_t *asked)
 {
+    set_remove_pending(n, 0);
     for (unsigned i = 0; i < asked->n; i++) {
         wdf_io_target_t *t = asked->t[i];
         if (t->params.EvtIoTargetRemoveCanceled)
@@ -512,6 +523,7 @@ static void system_sleep(WDF_POWER_DEVICE_STATE target)
  * REMOVE IRP waits for their handles. The PDO was reported missing: it goes. */
 static void surprise_remove_node(devnode_t *n)
 {
+    set_remove_pending(n, 1);
     surprise_subtree(n);
     target_list_t open;
     open_handles(n, &open);
@@ -527,13 +539,13 @@ static int orderly_remove_node(devnode_t *n, int keep_pdo)
 {
     target_list_t asked;
     if (!notify_query_remove(n, &asked)) {
-        notify_remove_canceled(&asked);
+        notify_remove_canceled(n, &asked);
         return 0;
     }
     NTSTATUS st = query_remove_subtree(n);
     if (!NT_SUCCESS(st)) {
         SCHED_TRACE2("%s: QUERY_REMOVE vetoed 0x%lx", n->name, (unsigned long)(uint32_t)st);
-        notify_remove_canceled(&asked);
+        notify_remove_canceled(n, &asked);
         return 0;
     }
     if (!wait_handles_closed(n))
@@ -602,7 +614,7 @@ static void apply(const tdf_event_t *ev)
         if (notify_query_remove(n, &asked))
             (void)query_remove_subtree(n);
         SCHED_TRACE1("%s: remove vetoed, REMOVE_CANCELLED", n->name);
-        notify_remove_canceled(&asked);
+        notify_remove_canceled(n, &asked);
         break;
     }
     case TDF_EV_ENABLE:

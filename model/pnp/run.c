@@ -66,6 +66,18 @@ static void report_stuck(sched_outcome_t outcome)
     char blocked[300];
     size_t used = 0;
     blocked[0] = 0;
+    /* Signature sides: the innermost driver frames of the first two stuck
+     * threads (deterministic: fiber order), so deadlocks dedupe by where. */
+    char sides[2][400];
+    int nsides = 0;
+    for (int f = 0; f < sched_fiber_count() && nsides < 2; f++) {
+        if (sched_fiber_state(f) != SCHED_BLOCKED)
+            continue;
+        char stack[400];
+        image_fiber_stack(f, stack, sizeof stack);
+        const char *last = strrchr(stack, '>');
+        snprintf(sides[nsides++], sizeof sides[0], "%s", last ? last + 2 : stack);
+    }
     for (int f = 0; f < sched_fiber_count() && used + 1 < sizeof blocked; f++) {
         if (sched_fiber_state(f) != SCHED_BLOCKED && !(outcome == SCHED_OUTCOME_HANG &&
                                                        sched_fiber_state(f) == SCHED_RUNNABLE))
@@ -75,8 +87,8 @@ static void report_stuck(sched_outcome_t outcome)
                                  sched_fiber_name(f), why ? why : "runnable");
     }
     if (outcome == SCHED_OUTCOME_DEADLOCK)
-        tdf_fail(TDF_CLASS_DEADLOCK, 0, 0, "DEADLOCK", "model", "threads",
-                 "no model thread can run; blocked: %s", blocked);
+        tdf_fail(TDF_CLASS_DEADLOCK, 0, 0, "DEADLOCK", nsides > 0 ? sides[0] : "model",
+                 nsides > 1 ? sides[1] : "threads", "no model thread can run; blocked: %s", blocked);
     else
         tdf_fail(TDF_CLASS_HANG, 0, 0, "STEP_CAP", "model", "threads",
                  "step cap reached at step %lu; unfinished: %s", (unsigned long)sched_steps(), blocked);

@@ -31,7 +31,7 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name)
     size_t chars = name->Length / sizeof(WCHAR);
     for (unsigned i = 0; i < g_ndevices; i++) {
         wdf_device_t *d = g_devices[i];
-        if (d->symbolic_link && d->pnp == PNP_STARTED && !d->obj.deleted &&
+        if (d->symbolic_link && (d->pnp == PNP_STARTED || d->pnp == PNP_STOPPED) && !d->obj.deleted &&
             wcsncmp(d->symbolic_link, name->Buffer, chars) == 0 && d->symbolic_link[chars] == 0)
             return d;
     }

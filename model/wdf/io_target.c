@@ -73,6 +73,12 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
         SCHED_TRACE0("WdfIoTargetOpen -> STATUS_NO_SUCH_DEVICE");
         return STATUS_NO_SUCH_DEVICE;
     }
+    if (remote->remove_pending) {
+        /* The I/O manager fails creates on a device whose removal started
+         * (remove pending): no handle can slip in after the notifications. */
+        SCHED_TRACE0("WdfIoTargetOpen -> STATUS_DELETE_PENDING");
+        return STATUS_DELETE_PENDING;
+    }
     t->params = *OpenParams;
     attach(t, remote);
     SCHED_TRACE2("WdfIoTargetOpen %s -> %s", t->owner->name, remote->name);

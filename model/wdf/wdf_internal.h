@@ -159,6 +159,7 @@ typedef struct wdf_device {
     wdf_io_target_t *targets[MAX_TARGETS]; /* targets this device created */
     unsigned ntargets;
     uint32_t feedback_state; /* lifecycle tuple at the last callback (feedback.c) */
+    int remove_pending;      /* query-remove or surprise removal under way: new opens fail */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
