@@ -27,7 +27,7 @@ one_run() {
     end=$(date +%s.%N)
     if grep -q 'Test unit written' "$log"; then
         local execs
-        execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+        execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#' || true)
         echo "$(echo "$end - $start" | bc) ${execs:-0}"
     else
         echo "$max inf"
