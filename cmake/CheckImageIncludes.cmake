@@ -8,7 +8,7 @@ set(forbidden "${TDF_ROOT}/model/sched/" "${TDF_ROOT}/model/kernel/" "${TDF_ROOT
               "${TDF_ROOT}/model/pnp/" "${TDF_ROOT}/fuzz/")
 set(errors "")
 foreach(src ${SOURCES})
-  execute_process(COMMAND ${COMPILER} -MM -I${TDF_ROOT}/include ${src}
+  execute_process(COMMAND ${COMPILER} -MM -DTDF_DRIVER_IMAGE=1 -I${TDF_ROOT}/include ${src}
                   OUTPUT_VARIABLE deps ERROR_VARIABLE err RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "image ${IMAGE}: cannot scan ${src}:\n${err}")

@@ -78,9 +78,11 @@ void tdf_print_failure(FILE *out)
     }
 }
 
+int tdf_swimlanes_on_crash; /* the runner's --trace: print the lanes from a sanitizer report too */
+
 void tdf_print_swimlanes(FILE *out)
 {
-    enum { LANE = 34 };
+    enum { LANE = 44 };
     int lanes = sched_fiber_count() + 1; /* lane 0: main/harness */
     fprintf(out, "%6s", "step");
     for (int l = 0; l < lanes; l++) {
@@ -131,8 +133,11 @@ static void print_context_raw(const char *cls, const char *what)
 #ifdef REPORT_SANITIZER
 #include <sanitizer/common_interface_defs.h>
 void __asan_set_error_report_callback(void (*callback)(const char *));
+extern int tdf_swimlanes_on_crash;
 static void on_sanitizer_report(const char *report)
 {
+    if (tdf_swimlanes_on_crash)
+        tdf_print_swimlanes(stderr); /* the process dies after this report */
     const char *kind = strstr(report, "ERROR: AddressSanitizer: ");
     char what[64] = "report";
     if (kind) {
@@ -147,6 +152,8 @@ static void on_death(void) { fflush(stderr); }
 
 static void on_fault(int sig)
 {
+    if (tdf_swimlanes_on_crash)
+        tdf_print_swimlanes(stderr);
     print_context_raw("FAULT", sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGILL");
     _exit(16); /* TDF_EXIT_FAULT */
 }
@@ -155,9 +162,12 @@ static void on_fault(int sig)
 #if defined(TDF_TSAN_RUNTIME)
 /* TSan calls this for every report it prints (weak default in the runtime). */
 void __tsan_on_report(void *report);
+extern int tdf_swimlanes_on_crash;
 void __tsan_on_report(void *report)
 {
     (void)report;
+    if (tdf_swimlanes_on_crash)
+        tdf_print_swimlanes(stderr);
     print_context_raw("SANITIZER", "data-race");
 }
 const char *__tsan_default_options(void);

@@ -234,6 +234,8 @@ int main(int argc, char **argv)
         return 0;
     }
     unsigned variant = tdf_variant_resolve(tdf_target, g_opt.variant); /* exits 2 on a bad name */
+    extern int tdf_swimlanes_on_crash;
+    tdf_swimlanes_on_crash = g_opt.trace != 0;
     if (g_opt.list) {
         tdf_print_variants(tdf_target);
         return 0;
@@ -241,6 +243,14 @@ int main(int argc, char **argv)
     tdf_install_crash_handlers(0);
 
     if (g_opt.from_text) {
+        static uint8_t head[32];
+        long h = read_file(g_opt.from_text, head, sizeof head);
+        if (h >= 0 && !tdf_is_text(head, (size_t)h)) {
+            fprintf(stderr, "==TDF== %s is not in text form: its first line must be "
+                            "'# teardown-fuzz ...' or 'target <name>' (docs/INPUT.md)\n",
+                    g_opt.from_text);
+            return 2;
+        }
         long n = load_input(g_opt.from_text, data, sizeof data);
         FILE *f = n >= 0 && g_opt.out ? fopen(g_opt.out, "wb") : NULL;
         if (!f) {

@@ -41,10 +41,11 @@ tdf_build() {
         tsan) args+=(-DCMAKE_C_COMPILER=$TDF_CLANG -DTDF_SANITIZER=tsan) ;;
         *) tdf_log "unknown build '$config' (plain | asan | tsan)"; return 2 ;;
     esac
+    # Output goes to stderr: callers capture stdout (the directory).
     if [ ! -f "$dir/build.ninja" ]; then
-        cmake -S "$src" -B "$dir" "${args[@]}" >/dev/null
+        cmake -S "$src" -B "$dir" "${args[@]}" >/dev/null || { tdf_log "cmake configure of $dir failed"; return 1; }
     fi
-    ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+    ninja -C "$dir" >/dev/null 2>&1 || { ninja -C "$dir" >&2; tdf_log "build of $dir failed"; return 1; }
     echo "$dir"
 }
 

@@ -27,7 +27,10 @@ struct tdf_image; /* defined by tdf_add_image() in CMake (hooks + name) */
 #define TDF_MAX_HARDWARE_IDS 4
 typedef struct tdf_image_desc {
     struct tdf_image *image;        /* TDF_IMAGE(name) */
-    PDRIVER_INITIALIZE DriverEntry; /* called at each load, with fresh globals */
+    /* Called at each load. Static globals of the driver are NOT reset between
+     * loads or runs: keep state in the WDFDRIVER / device contexts, or set
+     * every global in DriverEntry (docs/WRITING-A-TARGET.md). */
+    PDRIVER_INITIALIZE DriverEntry;
     PCWSTR hardware_ids[TDF_MAX_HARDWARE_IDS]; /* devices this driver is the FDO of */
 } tdf_image_desc_t;
 

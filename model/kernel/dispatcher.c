@@ -112,8 +112,10 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     check_wait_irql(Timeout);
     ke_yield();
     for (;;) {
-        if (try_satisfy(h))
+        if (try_satisfy(h)) {
+            SCHED_TRACE1("KeWaitForSingleObject: %s signalled", h->Type == OBJ_THREAD ? "thread" : "event");
             return STATUS_SUCCESS;
+        }
         if (Timeout && Timeout->QuadPart == 0)
             return STATUS_TIMEOUT;
         const char *what = h->Type == OBJ_THREAD ? "wait for thread" : "KeWaitForSingleObject";
@@ -137,9 +139,12 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
     ke_yield();
     for (;;) {
         if (WaitType == WaitAny) {
-            for (ULONG i = 0; i < Count; i++)
-                if (try_satisfy(Object[i]))
+            for (ULONG i = 0; i < Count; i++) {
+                if (try_satisfy(Object[i])) {
+                    SCHED_TRACE1("KeWaitForMultipleObjects: object %lu signalled", (unsigned long)i);
                     return STATUS_WAIT_0 + (NTSTATUS)i;
+                }
+            }
         } else {
             ULONG ready = 0;
             for (ULONG i = 0; i < Count; i++)

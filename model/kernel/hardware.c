@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define MAX_BLOCKS 16
-#define MAX_MAPPINGS 32
+#define MAX_MAPPINGS 256
 
 typedef struct hw_range {
     tdf_hw_block_t *block;
@@ -62,9 +62,21 @@ PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULO
     for (unsigned i = 0; i < g_nranges; i++) {
         hw_range_t *r = &g_ranges[i];
         ULONGLONG pa = (ULONGLONG)PhysicalAddress.QuadPart;
-        if (pa < r->phys || pa + NumberOfBytes > r->phys + r->length || g_nmaps >= MAX_MAPPINGS)
+        if (pa < r->phys || pa + NumberOfBytes > r->phys + r->length)
             continue;
-        mapping_t *m = &g_maps[g_nmaps++];
+        mapping_t *m = NULL;
+        if (g_nmaps < MAX_MAPPINGS) {
+            m = &g_maps[g_nmaps++];
+        } else {
+            /* Table full (a long run of stops/restarts): reuse the oldest
+             * unmapped slot; only an access through that very old stale
+             * pointer goes unrecognised (0x50 instead of AFTER_UNMAP). */
+            for (unsigned k = 0; k < MAX_MAPPINGS && !m; k++)
+                if (g_maps[k].unmapped)
+                    m = &g_maps[k];
+            if (!m)
+                TdfUnmodelled("MmMapIoSpaceEx", "more than 256 live mappings");
+        }
         /* Registers are model memory: zero at power-on, same in every run. */
         m->va = pool_alloc_model(NumberOfBytes);
         m->length = NumberOfBytes;

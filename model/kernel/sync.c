@@ -118,6 +118,7 @@ VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
     TDF_HB_ACQUIRE(SpinLock);
     *OldIrql = ke_irql();
     ke_set_irql(DISPATCH_LEVEL);
+    SCHED_TRACE0("KeAcquireSpinLock");
 }
 
 VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
@@ -125,6 +126,7 @@ VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     if (*SpinLock != self_token())
         TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_NOT_OWNED", "KeReleaseSpinLock on a spin lock this thread does not hold");
     TDF_HB_RELEASE(SpinLock);
+    SCHED_TRACE0("KeReleaseSpinLock");
     *SpinLock = 0;
     ke_set_irql(NewIrql);
     sched_wake(SpinLock);
@@ -152,6 +154,7 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
     TDF_HB_ACQUIRE(FastMutex);
     FastMutex->OldIrql = ke_irql(); /* nested mutexes: the inner release restores APC_LEVEL */
     ke_set_irql(APC_LEVEL);
+    SCHED_TRACE0("ExAcquireFastMutex");
 }
 
 VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
@@ -159,6 +162,7 @@ VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
     if (FastMutex->Count != 0 || FastMutex->Owner != (PVOID)self_token())
         TDF_MISUSE("ExReleaseFastMutex", "ExReleaseFastMutex on a mutex this thread does not own");
     TDF_HB_RELEASE(FastMutex);
+    SCHED_TRACE0("ExReleaseFastMutex");
     FastMutex->Count = 1;
     FastMutex->Owner = NULL;
     ke_set_irql((KIRQL)FastMutex->OldIrql);

@@ -58,6 +58,8 @@ static NTSTATUS Toaster_EvtPrepareHardware(WDFDEVICE Device, WDFCMRESLIST Raw, W
     if (!d || d->Type != CmResourceTypeMemory)
         return STATUS_DEVICE_NOT_READY;
     context->Registers = MmMapIoSpaceEx(d->u.Memory.Start, d->u.Memory.Length, PAGE_READWRITE | PAGE_NOCACHE);
+    if (!context->Registers)
+        return STATUS_INSUFFICIENT_RESOURCES;
     NTSTATUS status = WdfFdoQueryForInterface(Device, &GUID_TOASTER_STATUS_INTERFACE, &context->Bus.InterfaceHeader,
                                               sizeof(context->Bus), TOASTER_STATUS_INTERFACE_VERSION, NULL);
     context->HaveBus = NT_SUCCESS(status);
@@ -72,8 +74,10 @@ static NTSTATUS Toaster_EvtReleaseHardware(WDFDEVICE Device, WDFCMRESLIST Transl
         context->Bus.InterfaceHeader.InterfaceDereference(context->Bus.InterfaceHeader.Context);
         context->HaveBus = FALSE;
     }
-    MmUnmapIoSpace((PVOID)context->Registers, 0x1000);
-    context->Registers = NULL;
+    if (context->Registers) {
+        MmUnmapIoSpace((PVOID)context->Registers, 0x1000);
+        context->Registers = NULL;
+    }
     return STATUS_SUCCESS;
 }
 
