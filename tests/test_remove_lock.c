@@ -9,6 +9,7 @@
  * Multi-fiber tests rely on that order and also assert it via g_log.
  */
 #include "../model/kernel/kernel.h"
+#include "fiber_harness.h"
 #include "tdf_test.h"
 
 #define TAG_A ((PVOID)&g_tag_objects[0])
@@ -34,11 +35,8 @@ static void log_ev(const char *s)
  * first: it is static storage reused across runs, and initialising a lock that
  * is already initialised is 0xC4/0xD7 (a driver's lock lives in a fresh device
  * context). */
-static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_source_t src)
+static void reset_globals(void)
 {
-    sched_config_t cfg = {.source = src, .step_cap = 10000, .keep_full_trace = 1};
-    sched_reset(&cfg);
-    kernel_reset();
     memset(&g_lock, 0, sizeof g_lock);
     memset(g_val, 0xEE, sizeof g_val);
     memset(g_status, 0xEE, sizeof g_status);
@@ -46,9 +44,11 @@ static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_
     g_log[0] = 0;
     KeInitializeEvent(&g_go, NotificationEvent, FALSE);
     KeInitializeEvent(&g_never, NotificationEvent, FALSE);
-    for (unsigned i = 0; i < n; i++)
-        sched_spawn("test", "test", fns[i], NULL);
-    return sched_run();
+}
+
+static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_source_t src)
+{
+    return fh_run(fns, n, src, reset_globals);
 }
 
 static sched_outcome_t run(sched_fiber_fn *const *fns, unsigned n)
@@ -58,16 +58,7 @@ static sched_outcome_t run(sched_fiber_fn *const *fns, unsigned n)
 
 static sched_outcome_t run1(sched_fiber_fn *fn) { return run(&fn, 1); }
 
-static int trace_has(const char *text)
-{
-    char buf[256];
-    for (size_t i = 0; i < sched_trace_count(); i++) {
-        sched_trace_format(sched_trace_at(i), buf, sizeof buf);
-        if (strstr(buf, text))
-            return 1;
-    }
-    return 0;
-}
+#define trace_has fh_trace_has
 
 static void init_lock(void) { IoInitializeRemoveLock(&g_lock, 0x6B634C52u, 0, 0); }
 

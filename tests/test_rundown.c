@@ -9,6 +9,7 @@
  * Multi-fiber tests rely on that order and also assert it via g_log.
  */
 #include "../model/kernel/kernel.h"
+#include "fiber_harness.h"
 #include "tdf_test.h"
 
 static EX_RUNDOWN_REF g_ref;
@@ -26,11 +27,8 @@ static void log_ev(const char *s)
 }
 
 /* Resets every layer and runs fns[0..n) as fibers 0..n-1. */
-static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_source_t src)
+static void reset_globals(void)
 {
-    sched_config_t cfg = {.source = src, .step_cap = 10000, .keep_full_trace = 1};
-    sched_reset(&cfg);
-    kernel_reset();
     ExInitializeRundownProtection(&g_ref); /* not a yield point: fine from main; fibers may start in any order */
     memset(g_count, 0xEE, sizeof g_count);
     memset(g_ok, 0xEE, sizeof g_ok);
@@ -38,9 +36,11 @@ static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_
     g_log[0] = 0;
     KeInitializeEvent(&g_go, NotificationEvent, FALSE);
     KeInitializeEvent(&g_never, NotificationEvent, FALSE);
-    for (unsigned i = 0; i < n; i++)
-        sched_spawn("test", "test", fns[i], NULL);
-    return sched_run();
+}
+
+static sched_outcome_t run_source(sched_fiber_fn *const *fns, unsigned n, sched_source_t src)
+{
+    return fh_run(fns, n, src, reset_globals);
 }
 
 static sched_outcome_t run(sched_fiber_fn *const *fns, unsigned n)
@@ -50,16 +50,7 @@ static sched_outcome_t run(sched_fiber_fn *const *fns, unsigned n)
 
 static sched_outcome_t run1(sched_fiber_fn *fn) { return run(&fn, 1); }
 
-static int trace_has(const char *text)
-{
-    char buf[256];
-    for (size_t i = 0; i < sched_trace_count(); i++) {
-        sched_trace_format(sched_trace_at(i), buf, sizeof buf);
-        if (strstr(buf, text))
-            return 1;
-    }
-    return 0;
-}
+#define trace_has fh_trace_has
 
 /* A run that must end cleanly. */
 #define CHECK_CLEAN(outcome)                                                                   \
