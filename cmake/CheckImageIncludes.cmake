@@ -7,8 +7,12 @@
 set(forbidden "${TDF_ROOT}/model/sched/" "${TDF_ROOT}/model/kernel/" "${TDF_ROOT}/model/wdf/"
               "${TDF_ROOT}/model/pnp/" "${TDF_ROOT}/fuzz/")
 set(errors "")
+set(include_flags -I${TDF_ROOT}/include)
+foreach(dir ${INCLUDE_DIRS})
+  list(APPEND include_flags -I${dir})
+endforeach()
 foreach(src ${SOURCES})
-  execute_process(COMMAND ${COMPILER} -MM -DTDF_DRIVER_IMAGE=1 -I${TDF_ROOT}/include ${src}
+  execute_process(COMMAND ${COMPILER} -MM -MG -DTDF_DRIVER_IMAGE=1 ${include_flags} ${src}
                   OUTPUT_VARIABLE deps ERROR_VARIABLE err RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "image ${IMAGE}: cannot scan ${src}:\n${err}")

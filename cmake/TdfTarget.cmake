@@ -52,11 +52,17 @@ function(_tdf_link_flags tgt)
   target_link_options(${tgt} PRIVATE ${TDF_SAN_FLAGS})
 endfunction()
 
-# tdf_add_image(NAME SOURCES src...)
+# tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...])
 function(tdf_add_image name)
-  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS" ${ARGN})
   set(lib tdf_image_${name}_objects)
   add_library(${lib} STATIC ${ARG_SOURCES})
+  set(abs_includes "")
+  foreach(dir ${ARG_INCLUDE_DIRS})
+    get_filename_component(abs ${dir} ABSOLUTE)
+    list(APPEND abs_includes ${abs})
+  endforeach()
+  target_include_directories(${lib} PRIVATE ${abs_includes})
   # The include rule (docs/WRITING-A-TARGET.md): checked before the image compiles.
   set(abs_sources "")
   foreach(src ${ARG_SOURCES})
@@ -66,7 +72,8 @@ function(tdf_add_image name)
   set(stamp ${CMAKE_CURRENT_BINARY_DIR}/tdf_image_${name}.includes_ok)
   add_custom_command(OUTPUT ${stamp}
     COMMAND ${CMAKE_COMMAND} -DCOMPILER=${CMAKE_C_COMPILER} -DTDF_ROOT=${TDF_ROOT} -DIMAGE=${name}
-      -DSTAMP=${stamp} "-DSOURCES=${abs_sources}" -P ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
+      -DSTAMP=${stamp} "-DSOURCES=${abs_sources}" "-DINCLUDE_DIRS=${abs_includes}"
+      -P ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
     DEPENDS ${abs_sources} ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
     IMPLICIT_DEPENDS C ${abs_sources}
     COMMENT "image ${name}: checking that driver code includes only the public API")

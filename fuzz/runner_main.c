@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "input.h"
 #include "report.h"
@@ -80,6 +81,12 @@ static long load_input(const char *path, uint8_t *buf, size_t cap)
     if (n < 0)
         return -1;
     if (!tdf_is_text(raw, (size_t)n)) {
+        int printable = n > 0;
+        for (long i = 0; i < n && printable; i++)
+            printable = (raw[i] >= 0x20 && raw[i] < 0x7f) || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t';
+        if (printable)
+            fprintf(stderr, "==TDF== note: %s looks like text but does not start with '# teardown-fuzz' or "
+                            "'target ': read as a binary input\n", path);
         memcpy(buf, raw, (size_t)n);
         return n;
     }
@@ -178,12 +185,15 @@ static void save_failure(const uint8_t *data, size_t len)
     snprintf(seen[nseen], sizeof seen[nseen], "%s", sig);
     snprintf(path, sizeof path, "%s/%s-%u.bin", g_opt.save_failures, tdf_class_name(tdf_failure()->cls), nseen);
     nseen++;
+    mkdir(g_opt.save_failures, 0777); /* EEXIST is fine */
     FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-        printf("==TDF== NEW %s -> %s\n", sig, path);
+    if (!f) {
+        fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
+        return;
     }
+    fwrite(data, 1, len, f);
+    fclose(f);
+    printf("==TDF== NEW %s -> %s\n", sig, path);
 }
 
 static int random_inputs(unsigned variant)
@@ -214,6 +224,9 @@ static int random_inputs(unsigned variant)
 
 int main(int argc, char **argv)
 {
+    /* Line-buffered: a sanitizer abort must not swallow what was printed
+     * before it (the input's text form) when output goes to a pipe. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     static uint8_t data[MAX_INPUT];
     /* Inputs are the non-flag arguments, compacted to the front of argv. */
     const char **files = (const char **)argv;
