@@ -81,12 +81,12 @@ static long load_input(const char *path, uint8_t *buf, size_t cap)
     if (n < 0)
         return -1;
     if (!tdf_is_text(raw, (size_t)n)) {
-        int printable = n > 0;
-        for (long i = 0; i < n && printable; i++)
-            printable = (raw[i] >= 0x20 && raw[i] < 0x7f) || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\t';
-        if (printable)
-            fprintf(stderr, "==TDF== note: %s looks like text but does not start with '# teardown-fuzz' or "
-                            "'target ': read as a binary input\n", path);
+        /* A text-form body behind a wrong first line (a free comment) is a
+         * likely mistake: say so. A fuzzer-made printable input is not. */
+        raw[n] = 0;
+        if (strstr((const char *)raw, "\nevent ") || strstr((const char *)raw, "\ntarget "))
+            fprintf(stderr, "==TDF== note: %s looks like the text form but does not start with "
+                            "'# teardown-fuzz' or 'target ': read as a binary input\n", path);
         memcpy(buf, raw, (size_t)n);
         return n;
     }
