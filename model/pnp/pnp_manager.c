@@ -11,6 +11,7 @@
  * and says so in the trace; it is never an error.
  */
 #include "pnp.h"
+#include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -375,6 +376,7 @@ typedef struct arrival {
 static void arrival_main(void *p)
 {
     arrival_t *a = p;
+    TDF_HB_ACQUIRE(a->device); /* the I/O manager reaches a device only after its start (device.c) */
     if (a->stim->routine) {
         a->stim->routine((WDFDEVICE)a->device, a->arg);
     } else if (a->device->default_queue) {

@@ -10,6 +10,7 @@
  * once D0Exit returns.
  */
 #include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -194,6 +195,9 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
     NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Entry, (WDFDEVICE)d, previous);
     if (!NT_SUCCESS(st))
         return st;
+    /* The framework's power state machine publishes everything up to D0Entry
+     * (PrepareHardware included) to whoever it later dispatches I/O to. */
+    TDF_HB_RELEASE(d);
     wdf_device_resume_queues(d); /* EvtIoResume, then queued requests dispatch */
     if (d->smio == SMIO_NONE) {
         trace_cb(d, "EvtDeviceSelfManagedIoInit");

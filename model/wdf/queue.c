@@ -12,6 +12,7 @@
  * STATUS_INVALID_DEVICE_STATE.
  */
 #include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
 
@@ -86,6 +87,7 @@ static void dispatch(wdf_queue_t *q)
          * thread even if the request is canceled and the device removed
          * before the callback returns. */
         wdf_device_hold_for_callback(q->device);
+        TDF_HB_ACQUIRE(q->device); /* dispatch follows the device's last D0Entry (device.c) */
         if (r->type == WdfRequestTypeDeviceControl && q->cfg.EvtIoDeviceControl)
             q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
