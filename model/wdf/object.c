@@ -47,9 +47,11 @@ wdf_device_t *wdf_device_checked(WDFDEVICE h, const char *routine)
 
 static void destroy(wdf_object_t *o)
 {
-    o->destroyed = 1;
+    /* EvtDestroyCallback may still read the context (KMDF documents it), so
+     * the handle turns invalid only after it returns. */
     if (o->destroy)
         o->destroy((WDFOBJECT)o);
+    o->destroyed = 1;
     if (o->context) {
         pool_free_deferred(o->context);
         o->context = NULL;
