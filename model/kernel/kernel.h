@@ -141,7 +141,5 @@ __attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *wh
 
 /* ---- run-wide ----------------------------------------------------------------------- */
 void kernel_reset(void);
-/* The per-run trace switch for noisy events (shared reads, interlocked ops). */
-extern int ke_trace_detail;
 
 #endif

@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-int ke_trace_detail = 1;
-
 #define RMW_YIELD(addr)                          \
     do {                                         \
         ke_yield();                              \
