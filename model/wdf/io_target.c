@@ -85,7 +85,6 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
     return STATUS_SUCCESS;
 }
 
-void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
 void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r)
 {
     for (unsigned i = 0; i < t->nsent; i++) {

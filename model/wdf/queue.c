@@ -46,7 +46,6 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
 
 WDFDEVICE WdfIoQueueGetDevice(WDFQUEUE Queue) { return (WDFDEVICE)queue_checked(Queue, "WdfIoQueueGetDevice")->device; }
 
-void wdf_device_hold_for_callback(wdf_device_t *d);
 void wdf_device_hold_for_callback(wdf_device_t *d) { d->obj.refs++; }
 
 static int held(const wdf_queue_t *q) { return q->power_managed && q->device->io_held; }
@@ -123,9 +122,7 @@ void wdf_queue_dispatch_all(wdf_device_t *d)
         dispatch(d->queues[i]);
 }
 
-/* Called by request.c when an owned request leaves the driver. */
-void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
-void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r)
+void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r)
 {
     for (unsigned i = 0; i < q->nowned; i++) {
         if (q->owned[i] == r) {
@@ -133,12 +130,16 @@ void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r)
             break;
         }
     }
-    sched_wake(&q->device->io_held);
+    sched_wake(&q->device->io_held); /* a power-down or purge may be waiting for it */
+}
+
+void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r)
+{
+    wdf_queue_forget_owned(q, r);
     dispatch(q); /* a sequential queue may take the next one now */
 }
 
 /* Removes r from q's pending list (a cancel of a queued request). */
-void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r)
 {
     wdf_request_t **pp = &q->head, *prev = NULL;
@@ -179,17 +180,12 @@ NTSTATUS WdfRequestForwardToIoQueue(WDFREQUEST Request, WDFQUEUE DestinationQueu
     }
     if (dst->purged)
         return STATUS_INVALID_DEVICE_STATE; /* the driver still owns it */
-    wdf_queue_t *src = r->queue;
-    for (unsigned i = 0; i < src->nowned; i++)
-        if (src->owned[i] == r)
-            src->owned[i] = src->owned[--src->nowned];
-    sched_wake(&src->device->io_held);
+    wdf_queue_forget_owned(r->queue, r);
     wdf_queue_deliver(dst, r);
     return STATUS_SUCCESS;
 }
 
 /* ---- power ------------------------------------------------------------------------- */
-static unsigned g_pending_stop; /* scratch for the wait below (one PnP thread) */
 
 static unsigned count_unstopped(wdf_device_t *d)
 {
@@ -225,15 +221,15 @@ void wdf_device_hold_queues(wdf_device_t *d)
         }
     }
     for (;;) {
-        g_pending_stop = count_unstopped(d);
-        if (g_pending_stop == 0)
+        unsigned pending = count_unstopped(d);
+        if (pending == 0)
             return;
         if (ke_block_timed(&d->io_held, "power-down: requests to complete or acknowledge")) {
             char detail[200];
             snprintf(detail, sizeof detail,
                      "power-down of %s waits for %u request(s) the driver neither completes nor acknowledges "
                      "(EvtIoStop / WdfRequestStopAcknowledge)",
-                     d->name, g_pending_stop);
+                     d->name, pending);
             tdf_fail(TDF_CLASS_BUGCHECK, 0x9F, 0x3, "DRIVER_POWER_STATE_FAILURE", d->name, "power", "%s", detail);
             return;
         }
@@ -261,7 +257,6 @@ void wdf_device_resume_queues(wdf_device_t *d)
 
 void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
 {
-    static unsigned owned_total;
     for (unsigned i = 0; i < d->nqueues; i++) {
         wdf_queue_t *q = d->queues[i];
         if (q->power_managed != power_managed || q->purged)
@@ -286,7 +281,7 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
         }
     }
     for (;;) {
-        owned_total = 0;
+        unsigned owned_total = 0;
         for (unsigned i = 0; i < d->nqueues; i++)
             if (d->queues[i]->power_managed == power_managed)
                 owned_total += d->queues[i]->nowned;

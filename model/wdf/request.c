@@ -14,10 +14,6 @@
 
 #include <string.h>
 
-void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
-void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
-void wdf_device_hold_for_callback(struct wdf_device *d);
-void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
 
 wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine)
 {
@@ -204,9 +200,7 @@ VOID WdfRequestStopAcknowledge(WDFREQUEST Request, BOOLEAN Requeue)
     if (Requeue) {
         wdf_queue_t *q = r->queue;
         r->stop_notified = 0;
-        for (unsigned i = 0; i < q->nowned; i++)
-            if (q->owned[i] == r)
-                q->owned[i] = q->owned[--q->nowned];
+        wdf_queue_forget_owned(q, r);
         r->state = REQ_QUEUED;
         r->next = q->head; /* back to the head: first dispatched on resume */
         q->head = r;

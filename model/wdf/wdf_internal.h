@@ -238,6 +238,16 @@ void wdf_device_hold_queues(wdf_device_t *d);
 void wdf_device_resume_queues(wdf_device_t *d);
 /* Remove/surprise: purge (power-managed or the others), wait for owned requests. */
 void wdf_device_purge_queues(wdf_device_t *d, int power_managed);
+/* An owned request leaves the driver: forget it (wakes power-down/purge
+ * waiters); release also lets a sequential queue dispatch the next one. */
+void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r);
+void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
+/* Removes a queued (not yet dispatched) request from its queue. */
+void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
+/* A reference on the device across a framework callback into its driver. */
+void wdf_device_hold_for_callback(wdf_device_t *d);
+/* A sent request completed: it no longer counts as the target's sent I/O. */
+void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
 /* IoCancelIrp: the queue or the driver's cancel routine completes it. */
 void wdf_request_cancel(wdf_request_t *r);
 /* Completes (status, information): to the sender's completion routine, a
