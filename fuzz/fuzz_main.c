@@ -29,6 +29,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tdf_script_t script;
+    /* The runner reads an input that looks like text as text: so does this
+     * entry, so an artifact replays the same in both, and the stored text
+     * corpus can seed libFuzzer directly. Text that does not parse is rejected
+     * (-1: not added to the corpus), as the runner rejects it. */
+    static uint8_t bin[TDF_TEXT_MAX_FILE];
+    if (tdf_is_text(data, size)) {
+        char err[8];
+        long n = tdf_parse_text(tdf_target, (const char *)data, size, bin, sizeof bin, NULL, err, sizeof err);
+        if (n < 0)
+            return -1;
+        data = bin;
+        size = (size_t)n;
+    }
     tdf_decode(tdf_target, data, size, &script);
     if (tdf_run(tdf_target, &script, &g_options) != TDF_CLASS_NONE) {
         fflush(stdout);

@@ -1,6 +1,9 @@
 /*
- * The fuzz input (docs/INPUT.md). Any byte string is a valid input: decoding
- * never fails, it only runs out.
+ * The fuzz input (docs/INPUT.md), in two forms.
+ *
+ * Binary, the libFuzzer working form. Any byte string is a valid input:
+ * decoding never fails, it only runs out. It is tied to one build's alphabet
+ * (event kinds are indices into the target's list), so it is not stored.
  *
  *   [param bytes: one per target param] [event count] [event: kind, arg]... | schedule bytes
  *   \________________ front: what happens ________________________________/ \_ back: when _/
@@ -8,6 +11,9 @@
  * The schedule region is everything after the events and is consumed from
  * its END backwards, so a mutation inside the events does not shift the
  * schedule and vice versa.
+ *
+ * Text, the stored form (corpus/, repro/): events and params by name, a
+ * format line, strict parsing with line numbers.
  */
 #ifndef TDF_FUZZ_INPUT_H
 #define TDF_FUZZ_INPUT_H
@@ -18,14 +24,45 @@
 
 #define TDF_MAX_EVENT_COUNT 32
 
+/* The text form's version (its `format N` line; a file without one is format 1).
+ * Format 1 fixes: the keywords, params as values in min..max, events by name
+ * with an argument 0..255, and the schedule-byte meaning of docs/INPUT.md
+ * (bytes in the order they are used; run (b & 7) % runnable, stay b >> 3;
+ * data choices b % n). */
+#define TDF_TEXT_FORMAT 1
+/* Limits of the text form; a text input over any of them is rejected. */
+#define TDF_TEXT_MAX_FILE (1u << 20) /* bytes */
+#define TDF_TEXT_MAX_LINE 16384      /* characters, without the newline */
+#define TDF_TEXT_MAX_SCHEDULE 4096   /* schedule bytes */
+#define TDF_TEXT_MAX_SIGNATURE 320   /* an expect-signature value, with its NUL */
+
+/* What a text input says about itself, from its comment lines. */
+typedef struct tdf_text_meta {
+    unsigned format;
+    char expect_variant[64]; /* "" if the input names none */
+    unsigned expect_variant_line;
+    char expect_signature[TDF_TEXT_MAX_SIGNATURE]; /* "" if none; "NONE" = no failure */
+    unsigned expect_signature_line;
+} tdf_text_meta_t;
+
 /* Fills script (schedule = bytes source over the schedule region). */
 void tdf_decode(const tdf_target_desc_t *t, const uint8_t *data, size_t size, tdf_script_t *script);
-/* Text form of a decoded input, one item per line. */
+/* Text form of a decoded input, one item per line. A schedule over
+ * TDF_TEXT_MAX_SCHEDULE bytes is written but would not parse back: callers
+ * that store the text check tdf_text_fits first. */
 void tdf_write_text(const tdf_target_desc_t *t, const tdf_script_t *script, FILE *out);
-/* Parses the text form into the binary form. Returns the size written to
- * out (capacity cap), or -1 with a message in err. */
-long tdf_parse_text(const tdf_target_desc_t *t, const char *text, uint8_t *out, size_t cap, char *err, size_t errsz);
-/* Whether the data looks like the text form (starts with "# teardown-fuzz" or "target "). */
+/* Whether the script's text form parses back; else a message in err. */
+int tdf_text_fits(const tdf_script_t *script, char *err, size_t errsz);
+/* Parses the text form (len bytes, NULs included) into the binary form.
+ * Returns the size written to out (capacity cap), or -1 with a message that
+ * names the line in err (input bytes in it are escaped). meta may be NULL. */
+long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, uint8_t *out, size_t cap,
+                    tdf_text_meta_t *meta, char *err, size_t errsz);
+/* Whether the data looks like the text form (starts with "# teardown-fuzz",
+ * "format " or "target "). */
 int tdf_is_text(const uint8_t *data, size_t size);
+/* Copies at most max input bytes of s into out as printable ASCII (\xNN for
+ * anything else), with "..." if cut; out always ends with a NUL. */
+void tdf_escape(const char *s, size_t n, size_t max, char *out, size_t outsz);
 
 #endif

@@ -1,10 +1,14 @@
 /*
  * Standalone runner: replays inputs without libFuzzer (every build, plain gcc
  * included), converts between binary and text form, checks determinism and
- * runs seeded random inputs. Exit code: the class of the first failure
- * (docs/REPORTS.md), 0 if none, 2 for usage errors.
+ * runs seeded random inputs. Exit codes (docs/REPORTS.md): 0 no failure, the
+ * class code of the first failure, 1 a determinism check differed, 2 a usage
+ * error or a bad input (nothing is run then), 3 an input's expectation was not
+ * met.
  */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,113 +18,240 @@
 #include "report.h"
 #include "target_env.h"
 
-#define MAX_INPUT (1u << 20)
+#define MAX_INPUT TDF_TEXT_MAX_FILE /* bytes of one input file, either form */
+#define EXIT_DIFFERS 1
+#define EXIT_USAGE 2
+#define EXIT_EXPECTATION 3
 
 typedef struct options {
 #define TDF_FLAG_STR_T const char *
 #define TDF_FLAG_INT_T long
-#define TDF_FLAG(kind, name, dflt, help) TDF_FLAG_##kind##_T name;
+#define TDF_FLAG_BOOL_T int
+#define TDF_FLAG(kind, name, dflt, lo, hi, help) TDF_FLAG_##kind##_T name;
 #include "flags.def"
 #undef TDF_FLAG
 } options_t;
 
 static options_t g_opt = {
-#define TDF_FLAG(kind, name, dflt, help) .name = dflt,
+#define TDF_FLAG(kind, name, dflt, lo, hi, help) .name = dflt,
 #include "flags.def"
 #undef TDF_FLAG
 };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: %s_run [--flag=value ...] INPUT...\n", tdf_target->name);
-#define TDF_FLAG(kind, name, dflt, help) fprintf(out, "  --%-16s %s\n", #name, help);
+/* Which flags the command line gave (for conflicts and overrides). */
+static struct {
+#define TDF_FLAG(kind, name, dflt, lo, hi, help) int name;
 #include "flags.def"
 #undef TDF_FLAG
+} g_given;
+
+static sched_source_t g_schedule; /* kind SCHED_SOURCE_BYTES: the input's own */
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: %s_run [--flag=value | --flag value ...] INPUT...\n", tdf_target->name);
+#define TDF_FLAG(kind, name, dflt, lo, hi, help) fprintf(out, "  --%-16s %s\n", #name, help);
+#include "flags.def"
+#undef TDF_FLAG
+    fprintf(out, "INPUT: a file in text or binary form (docs/INPUT.md).\n"
+                 "exit: 0 no failure; 10..17 the class of the first failure (docs/REPORTS.md); 1 --determinism\n"
+                 "      differed; 2 usage error or bad input (nothing run); 3 an input's expect-signature not met\n");
 }
 
-static int parse_flag(const char *arg)
+/* An argument, escaped for a message (four rotating buffers). */
+static const char *esc(const char *s)
+{
+    static char buf[4][200];
+    static unsigned k;
+    char *b = buf[k++ % 4];
+    tdf_escape(s, strlen(s), 120, b, sizeof buf[0]);
+    return b;
+}
+
+/* Prints "==TDF== <message> (... --help lists the flags)"; returns 0. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "==TDF== ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (%s_run --help lists the flags)\n", tdf_target->name);
+    return 0;
+}
+
+/* Strict decimal into lo..hi; a sign, spaces or a suffix is not a number. */
+static int parse_int(const char *flag, const char *v, long lo, long hi, long *out)
+{
+    unsigned long long x = 0;
+    int ok = *v != 0;
+    for (const char *p = v; *p && ok; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (*p < '0' || *p > '9' || x > ((unsigned long long)hi - d) / 10)
+            ok = 0; /* not a digit, or above hi (never overflows) */
+        else
+            x = x * 10 + d;
+    }
+    if (!ok || x < (unsigned long long)lo || x > (unsigned long long)hi)
+        return usage_error("--%s=%s: expected a whole number in %ld..%ld", flag, esc(v), lo, hi);
+    *out = (long)x;
+    return 1;
+}
+
+/* One flag; *consumed is set when it took the next argument as its value. */
+static int parse_flag(const char *arg, const char *next, int *consumed)
 {
     char name[64];
     const char *eq = strchr(arg, '=');
     size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-    if (n >= sizeof name)
-        return 0;
+    *consumed = 0;
+    if (n == 0 || n >= sizeof name)
+        return usage_error("unknown flag --%s", esc(arg));
     for (size_t i = 0; i < n; i++)
         name[i] = arg[i] == '-' ? '_' : arg[i];
     name[n] = 0;
-    const char *value = eq ? eq + 1 : "1";
-#define TDF_FLAG(kind, fname, dflt, help)                         \
-    if (strcmp(name, #fname) == 0) {                              \
-        TDF_FLAG_SET_##kind(g_opt.fname, value);                  \
-        return 1;                                                 \
+    const char *value = eq ? eq + 1 : NULL;
+/* Per kind: BOOL takes no value; INT and STR take "=VALUE" or the next argument. */
+#define TDF_TAKE_VALUE(fname)                                                                   \
+    if (!value) {                                                                               \
+        if (!next || (next[0] == '-' && next[1] == '-'))                                        \
+            return usage_error("--%s needs a value: --%s=VALUE or --%s VALUE", fname, fname, fname); \
+        value = next;                                                                           \
+        *consumed = 1;                                                                          \
     }
-#define TDF_FLAG_SET_STR(field, v) (field) = (v)
-#define TDF_FLAG_SET_INT(field, v) (field) = strtol((v), NULL, 0)
+#define TDF_PARSE_BOOL(fname, lo, hi)                                                      \
+    if (value)                                                                             \
+        return usage_error("--%s takes no value (got '%s')", #fname, esc(value));          \
+    g_opt.fname = 1;                                                                       \
+    return 1;
+#define TDF_PARSE_INT(fname, lo, hi) \
+    TDF_TAKE_VALUE(#fname)           \
+    return parse_int(#fname, value, (lo), (hi), &g_opt.fname);
+#define TDF_PARSE_STR(fname, lo, hi) \
+    TDF_TAKE_VALUE(#fname)           \
+    g_opt.fname = value;             \
+    return 1;
+#define TDF_FLAG(kind, fname, dflt, lo, hi, help) \
+    if (strcmp(name, #fname) == 0) {              \
+        g_given.fname = 1;                        \
+        TDF_PARSE_##kind(fname, lo, hi)           \
+    }
 #include "flags.def"
 #undef TDF_FLAG
-    return 0;
+    return usage_error("unknown flag --%s", esc(arg));
 }
 
-static long read_file(const char *path, uint8_t *buf, size_t cap)
+/* --schedule: input | random:SEED | pct:SEED[:DEPTH], every part checked. */
+static int parse_schedule(const char *s)
 {
+    g_schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
+    if (strcmp(s, "input") == 0)
+        return 1;
+    int pct = strncmp(s, "pct:", 4) == 0;
+    if (!pct && strncmp(s, "random:", 7) != 0)
+        return usage_error("--schedule '%s': expected input, random:SEED or pct:SEED[:DEPTH]", esc(s));
+    const char *p = s + (pct ? 4 : 7);
+    unsigned long long seed = 0, depth = 3;
+    int digits = 0, big = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (seed > (~0ull - 9) / 10)
+            big = 1;
+        seed = seed * 10 + (unsigned)(*p - '0');
+    }
+    if (!digits || big || (*p && !(pct && *p == ':')))
+        return usage_error("--schedule '%s': SEED must be a decimal number 0..18446744073709551615", esc(s));
+    if (pct && *p == ':') {
+        p++;
+        depth = 0;
+        digits = 0;
+        for (; *p >= '0' && *p <= '9' && depth <= 8; p++, digits++)
+            depth = depth * 10 + (unsigned)(*p - '0');
+        if (!digits || *p || depth < 1 || depth > 8)
+            return usage_error("--schedule '%s': DEPTH must be a number 1..8", esc(s));
+    }
+    g_schedule = (sched_source_t){
+        .kind = pct ? SCHED_SOURCE_PCT : SCHED_SOURCE_RANDOM, .seed = seed, .pct_depth = (unsigned)depth};
+    return 1;
+}
+
+/* One loaded input: binary data and what a text form said about itself. */
+typedef struct input {
+    long size;
+    int is_text;
+    tdf_text_meta_t meta;
+} input_t;
+
+static int read_file(const char *path, uint8_t *buf, size_t cap, long *size)
+{
+    struct stat st;
+    char show[300];
+    tdf_escape(path, strlen(path), 200, show, sizeof show);
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "==TDF== cannot open input %s: %s\n", show, strerror(errno));
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "==TDF== input %s is a directory: give the files in it (%s/*)\n", show, show);
+        return 0;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "==TDF== cannot open %s: %s\n", path, strerror(errno));
-        return -1;
+        fprintf(stderr, "==TDF== cannot open input %s: %s\n", show, strerror(errno));
+        return 0;
     }
     size_t n = fread(buf, 1, cap, f);
+    int bad = ferror(f);
     fclose(f);
-    return (long)n;
+    if (bad) {
+        fprintf(stderr, "==TDF== cannot read input %s\n", show);
+        return 0;
+    }
+    *size = (long)n;
+    return 1;
 }
 
-/* Loads an input file in either form into binary. */
-static long load_input(const char *path, uint8_t *buf, size_t cap)
+/* Loads an input file in either form into binary (cap MAX_INPUT). */
+static int load_input(const char *path, uint8_t *buf, input_t *in)
 {
-    static uint8_t raw[MAX_INPUT + 1];
-    long n = read_file(path, raw, MAX_INPUT);
-    if (n < 0)
-        return -1;
-    if (!tdf_is_text(raw, (size_t)n)) {
+    static uint8_t raw[MAX_INPUT + 2];
+    char show[300];
+    tdf_escape(path, strlen(path), 200, show, sizeof show);
+    memset(in, 0, sizeof *in);
+    long n;
+    if (!read_file(path, raw, MAX_INPUT + 1, &n)) /* one byte more: tells "over the limit" */
+        return 0;
+    in->is_text = tdf_is_text(raw, (size_t)n);
+    if (!in->is_text) {
+        if (n > (long)MAX_INPUT) {
+            fprintf(stderr, "==TDF== input %s is larger than the runner's limit of %u bytes\n", show, MAX_INPUT);
+            return 0;
+        }
         /* A text-form body behind a wrong first line (a free comment) is a
          * likely mistake: say so. A fuzzer-made printable input is not. */
         raw[n] = 0;
-        if (strstr((const char *)raw, "\nevent ") || strstr((const char *)raw, "\ntarget "))
+        if (memmem(raw, (size_t)n, "\nevent ", 7) || memmem(raw, (size_t)n, "\ntarget ", 8))
             fprintf(stderr, "==TDF== note: %s looks like the text form but does not start with "
-                            "'# teardown-fuzz' or 'target ': read as a binary input\n", path);
+                            "'# teardown-fuzz', 'format ' or 'target ': read as a binary input\n", show);
         memcpy(buf, raw, (size_t)n);
-        return n;
-    }
-    raw[n] = 0;
-    char err[200];
-    long m = tdf_parse_text(tdf_target, (const char *)raw, buf, cap, err, sizeof err);
-    if (m < 0)
-        fprintf(stderr, "==TDF== %s: %s\n", path, err);
-    return m;
-}
-
-static int apply_schedule_override(tdf_script_t *s)
-{
-    unsigned long seed = 0, depth = 3;
-    if (strcmp(g_opt.schedule, "input") == 0)
-        return 1;
-    if (sscanf(g_opt.schedule, "random:%lu", &seed) == 1) {
-        s->schedule = (sched_source_t){.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        in->size = n;
         return 1;
     }
-    if (sscanf(g_opt.schedule, "pct:%lu:%lu", &seed, &depth) >= 1) {
-        s->schedule = (sched_source_t){.kind = SCHED_SOURCE_PCT, .seed = seed, .pct_depth = (unsigned)depth};
-        return 1;
+    char err[512];
+    in->size = tdf_parse_text(tdf_target, (const char *)raw, (size_t)n, buf, MAX_INPUT, &in->meta, err, sizeof err);
+    if (in->size < 0) {
+        fprintf(stderr, "==TDF== %s: %s\n", show, err);
+        return 0;
     }
-    fprintf(stderr, "==TDF== bad --schedule '%s'\n", g_opt.schedule);
-    return 0;
+    return 1;
 }
 
 static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, int full_trace)
 {
     tdf_script_t script;
     tdf_decode(tdf_target, data, size, &script);
-    if (!apply_schedule_override(&script))
-        exit(2);
+    if (g_schedule.kind != SCHED_SOURCE_BYTES)
+        script.schedule = g_schedule;
     tdf_run_options_t opts = {.variant = variant, .full_trace = full_trace, .step_cap = (uint32_t)g_opt.step_cap};
     return tdf_run(tdf_target, &script, &opts);
 }
@@ -153,21 +284,25 @@ static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t s
     return cls;
 }
 
-static int determinism_check(const char *path, const uint8_t *data, size_t size, unsigned variant)
+/* Returns the class of the first run; *same says whether both runs printed the same. */
+static tdf_class_t determinism_check(const char *path, const uint8_t *data, size_t size, unsigned variant, int *same,
+                                     char *sig, size_t sigsz)
 {
     char *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
     FILE *fa = open_memstream(&a, &na);
-    run_and_print(path, data, size, variant, fa);
+    tdf_class_t cls = run_and_print(path, data, size, variant, fa);
+    if (cls != TDF_CLASS_NONE)
+        tdf_failure_signature(tdf_failure(), sig, sigsz); /* before the second run resets it */
     fclose(fa);
     FILE *fb = open_memstream(&b, &nb);
     run_and_print(path, data, size, variant, fb);
     fclose(fb);
-    int same = na == nb && memcmp(a, b, na) == 0;
-    printf("==TDF== DETERMINISM %s %s (%zu bytes of trace)\n", same ? "OK" : "DIFFERS", path, na);
+    *same = na == nb && memcmp(a, b, na) == 0;
+    printf("==TDF== DETERMINISM %s %s (%zu bytes of trace)\n", *same ? "OK" : "DIFFERS", path, na);
     free(a);
     free(b);
-    return same;
+    return cls;
 }
 
 /* Keeps the first input of each signature seen (up to 64 signatures). */
@@ -185,7 +320,6 @@ static void save_failure(const uint8_t *data, size_t len)
     snprintf(seen[nseen], sizeof seen[nseen], "%s", sig);
     snprintf(path, sizeof path, "%s/%s-%u.bin", g_opt.save_failures, tdf_class_name(tdf_failure()->cls), nseen);
     nseen++;
-    mkdir(g_opt.save_failures, 0777); /* EEXIST is fine */
     FILE *f = fopen(path, "wb");
     if (!f) {
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
@@ -222,6 +356,128 @@ static int random_inputs(unsigned variant)
     return 0;
 }
 
+/* A directory the runner writes into: created if missing, must be a directory. */
+static int output_dir(const char *flag, const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "==TDF== %s: cannot create directory %s: %s\n", flag, dir, strerror(errno));
+        return 0;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "==TDF== %s: %s exists and is not a directory\n", flag, dir);
+        return 0;
+    }
+    return 1;
+}
+
+/* DIR/<basename of path without .txt>. */
+static void binary_name(const char *path, char *out, size_t outsz)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".txt") == 0)
+        n -= 4;
+    snprintf(out, outsz, "%s/%.*s", g_opt.to_binary, (int)n, base);
+}
+
+static int write_file(const char *path, const uint8_t *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    return 1;
+}
+
+/* Flags that only make sense with a run, or with one mode: a conflict is a
+ * usage error, never silently ignored. */
+static int check_flag_combinations(int nfiles, const char *files0)
+{
+    static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "schedule", "step_cap"};
+    int run_given[] = {g_given.trace, g_given.print_trace, g_given.text, g_given.determinism, g_given.quiet,
+                       g_given.schedule, g_given.step_cap};
+    const char *mode = NULL;
+    int modes = 0;
+    if (g_given.list)
+        mode = "list", modes++;
+    if (g_given.from_text)
+        mode = "from_text", modes++;
+    if (g_given.to_text)
+        mode = "to_text", modes++;
+    if (g_given.to_binary)
+        mode = "to_binary", modes++;
+    if (g_given.random_inputs)
+        mode = "random_inputs", modes++;
+    if (modes > 1)
+        return usage_error("--list, --from_text, --to_text, --to_binary and --random_inputs exclude each other");
+    int converting = mode && strcmp(mode, "random_inputs") != 0;
+    for (unsigned i = 0; converting && i < sizeof run_only / sizeof run_only[0]; i++)
+        if (run_given[i])
+            return usage_error("--%s has no effect with --%s (nothing is run)", run_only[i], mode);
+    if (converting && g_given.variant && strcmp(mode, "list") != 0)
+        return usage_error("--variant has no effect with --%s (nothing is run)", mode);
+    if (g_given.out && !g_given.from_text)
+        return usage_error("--out is the output of --from_text only");
+    if (g_given.from_text && !g_given.out)
+        return usage_error("--from_text needs --out=PATH");
+    if ((g_given.save_failures || g_given.seed) && !g_given.random_inputs)
+        return usage_error("--%s is used with --random_inputs only", g_given.seed ? "seed" : "save_failures");
+    if (g_given.save_failures && !*g_opt.save_failures)
+        return usage_error("--save_failures needs a directory");
+    if (g_given.to_binary && !*g_opt.to_binary)
+        return usage_error("--to_binary needs a directory");
+    if (g_given.from_text && (!*g_opt.from_text || !*g_opt.out))
+        return usage_error("--from_text and --out need a path");
+    if (nfiles && (g_given.list || g_given.from_text || g_given.random_inputs))
+        return usage_error("--%s takes no INPUT arguments (got %d, the first '%s')", mode, nfiles, esc(files0));
+    return 1;
+}
+
+/* The variant an input runs on, and whether its expect-signature applies. */
+static unsigned input_variant(const char *path, const input_t *in, unsigned flag_variant, unsigned env_variant,
+                              int *check)
+{
+    const tdf_text_meta_t *m = &in->meta;
+    unsigned want = 0; /* an expectation without expect-variant is for the first variant */
+    if (m->expect_variant[0])
+        want = tdf_variant_resolve(tdf_target, m->expect_variant); /* the parser checked the name */
+    *check = m->expect_signature[0] != 0;
+    if (g_given.variant) {
+        if (flag_variant != want && (m->expect_variant[0] || *check)) {
+            fprintf(stderr, "==TDF== note: %s expects variant %s (line %u); --variant=%s overrides it: "
+                            "its expectations do not apply\n",
+                    path, tdf_target->variants[want].name, m->expect_variant[0] ? m->expect_variant_line : m->expect_signature_line,
+                    tdf_target->variants[flag_variant].name);
+            *check = 0;
+        }
+        return flag_variant;
+    }
+    if (!m->expect_variant[0])
+        return env_variant;
+    if (env_variant != want && getenv("TDF_VARIANT") && *getenv("TDF_VARIANT"))
+        fprintf(stderr, "==TDF== note: TDF_VARIANT=%s not used for %s: it names variant %s (line %u)\n",
+                tdf_target->variants[env_variant].name, path, m->expect_variant, m->expect_variant_line);
+    return want;
+}
+
+/* Compares the whole signature; prints and returns 0 on a mismatch. */
+static int check_expectation(const char *path, const input_t *in, tdf_class_t cls, const char *sig, unsigned variant)
+{
+    const char *want = in->meta.expect_signature;
+    const char *got = cls == TDF_CLASS_NONE ? "NONE" : sig;
+    if (strcmp(want, got) == 0)
+        return 1;
+    printf("==TDF== EXPECTATION FAILED expected %s got %s%s (%s line %u, variant %s)\n", want, got,
+           cls == TDF_CLASS_NONE ? " (no failure)" : "", path, in->meta.expect_signature_line,
+           tdf_target->variants[variant].name);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* Line-buffered: a sanitizer abort must not swallow what was printed
@@ -230,23 +486,33 @@ int main(int argc, char **argv)
     static uint8_t data[MAX_INPUT];
     /* Inputs are the non-flag arguments, compacted to the front of argv. */
     const char **files = (const char **)argv;
-    int nfiles = 0;
+    int nfiles = 0, flags_done = 0;
     for (int i = 1; i < argc; i++) {
-        if (strncmp(argv[i], "--", 2) == 0) {
-            if (!parse_flag(argv[i] + 2)) {
-                fprintf(stderr, "==TDF== unknown flag %s\n", argv[i]);
-                usage(stderr);
-                return 2;
-            }
+        const char *a = argv[i];
+        if (!flags_done && strcmp(a, "--") == 0) {
+            flags_done = 1; /* the rest are inputs, even if they start with - */
+        } else if (!flags_done && strncmp(a, "--", 2) == 0) {
+            int consumed;
+            if (!parse_flag(a + 2, i + 1 < argc ? argv[i + 1] : NULL, &consumed))
+                return EXIT_USAGE;
+            i += consumed;
+        } else if (!flags_done && a[0] == '-' && a[1]) {
+            usage_error("unknown flag %s: flags start with -- (an input named so: put -- before it)", esc(a));
+            return EXIT_USAGE;
         } else {
-            files[nfiles++] = argv[i];
+            files[nfiles++] = a;
         }
     }
     if (g_opt.help) {
         usage(stdout);
         return 0;
     }
-    unsigned variant = tdf_variant_resolve(tdf_target, g_opt.variant); /* exits 2 on a bad name */
+    if (!check_flag_combinations(nfiles, nfiles ? files[0] : "") || !parse_schedule(g_opt.schedule))
+        return EXIT_USAGE;
+    /* --variant= (empty) is the first variant, ignoring $TDF_VARIANT. */
+    unsigned flag_variant = g_given.variant ? tdf_variant_resolve(tdf_target, g_opt.variant) : 0; /* exits 2 on a bad name */
+    unsigned env_variant = tdf_variant_resolve(tdf_target, NULL);
+    unsigned variant = g_given.variant ? flag_variant : env_variant;
     extern int tdf_swimlanes_on_crash;
     tdf_swimlanes_on_crash = g_opt.trace != 0;
     if (g_opt.list) {
@@ -257,48 +523,98 @@ int main(int argc, char **argv)
 
     if (g_opt.from_text) {
         static uint8_t head[32];
-        long h = read_file(g_opt.from_text, head, sizeof head);
-        if (h >= 0 && !tdf_is_text(head, (size_t)h)) {
+        long h;
+        input_t in;
+        if (!read_file(g_opt.from_text, head, sizeof head, &h))
+            return EXIT_USAGE;
+        if (!tdf_is_text(head, (size_t)h)) {
             fprintf(stderr, "==TDF== %s is not in text form: its first line must be "
-                            "'# teardown-fuzz ...' or 'target <name>' (docs/INPUT.md)\n",
+                            "'# teardown-fuzz ...', 'format N' or 'target <name>' (docs/INPUT.md)\n",
                     g_opt.from_text);
-            return 2;
+            return EXIT_USAGE;
         }
-        long n = load_input(g_opt.from_text, data, sizeof data);
-        FILE *f = n >= 0 && g_opt.out ? fopen(g_opt.out, "wb") : NULL;
-        if (!f) {
-            fprintf(stderr, "==TDF== --from_text needs a valid text input and --out=PATH\n");
-            return 2;
-        }
-        fwrite(data, 1, (size_t)n, f);
-        fclose(f);
+        if (!load_input(g_opt.from_text, data, &in) || !write_file(g_opt.out, data, (size_t)in.size))
+            return EXIT_USAGE;
         return 0;
     }
-    if (g_opt.random_inputs > 0)
+    if (g_opt.random_inputs > 0) {
+        if (g_opt.save_failures && !output_dir("--save_failures", g_opt.save_failures))
+            return EXIT_USAGE;
         return random_inputs(variant);
-    if (nfiles == 0) {
-        usage(stderr);
-        return 2;
     }
-    int exit_code = 0;
+    if (nfiles == 0) {
+        fprintf(stderr, "==TDF== no INPUT given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    /* Every input is checked before any runs: a bad one is a usage error with
+     * nothing printed for the others. */
     for (int i = 0; i < nfiles; i++) {
-        long n = load_input(files[i], data, sizeof data);
-        if (n < 0)
-            return 2;
+        input_t in;
+        if (!load_input(files[i], data, &in))
+            return EXIT_USAGE;
+        tdf_script_t script;
+        char err[300];
+        tdf_decode(tdf_target, data, (size_t)in.size, &script);
+        if (g_opt.to_text && !tdf_text_fits(&script, err, sizeof err)) {
+            fprintf(stderr, "==TDF== %s has no text form: %s\n", files[i], err);
+            return EXIT_USAGE;
+        }
+        if (g_opt.to_binary) {
+            char out_i[1024], out_k[1024];
+            binary_name(files[i], out_i, sizeof out_i);
+            for (int k = 0; k < i; k++) {
+                binary_name(files[k], out_k, sizeof out_k);
+                if (strcmp(out_i, out_k) == 0) {
+                    fprintf(stderr, "==TDF== --to_binary: %s and %s would both be written to %s\n", files[k],
+                            files[i], out_i);
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    }
+    if (g_opt.to_binary && !output_dir("--to_binary", g_opt.to_binary))
+        return EXIT_USAGE;
+
+    int exit_code = 0, unmet = 0, differs = 0;
+    for (int i = 0; i < nfiles; i++) {
+        input_t in;
+        if (!load_input(files[i], data, &in)) /* changed since the check above */
+            return EXIT_USAGE;
         if (g_opt.to_text) {
             tdf_script_t script;
-            tdf_decode(tdf_target, data, (size_t)n, &script);
+            tdf_decode(tdf_target, data, (size_t)in.size, &script);
             tdf_write_text(tdf_target, &script, stdout);
             continue;
         }
-        if (g_opt.determinism) {
-            if (!determinism_check(files[i], data, (size_t)n, variant))
-                exit_code = 1;
+        if (g_opt.to_binary) {
+            char out[1024];
+            binary_name(files[i], out, sizeof out);
+            if (!write_file(out, data, (size_t)in.size))
+                return EXIT_USAGE;
             continue;
         }
-        tdf_class_t cls = run_and_print(files[i], data, (size_t)n, variant, stdout);
-        if (cls != TDF_CLASS_NONE && exit_code == 0)
-            exit_code = tdf_class_exit_code(cls);
+        int check;
+        unsigned v = input_variant(files[i], &in, flag_variant, env_variant, &check);
+        tdf_class_t cls;
+        char sig[320] = "";
+        if (g_opt.determinism) {
+            int same;
+            cls = determinism_check(files[i], data, (size_t)in.size, v, &same, sig, sizeof sig);
+            differs |= !same;
+        } else {
+            cls = run_and_print(files[i], data, (size_t)in.size, v, stdout);
+            if (cls != TDF_CLASS_NONE)
+                tdf_failure_signature(tdf_failure(), sig, sizeof sig);
+            if (cls != TDF_CLASS_NONE && exit_code == 0)
+                exit_code = tdf_class_exit_code(cls);
+        }
+        if (check && !check_expectation(files[i], &in, cls, sig, v))
+            unmet = 1;
     }
+    if (unmet)
+        return EXIT_EXPECTATION;
+    if (differs)
+        return EXIT_DIFFERS;
     return exit_code;
 }
