@@ -1,58 +1,146 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [TARGET] [SECONDS]   fuzz one target (default fuzz_bus_child, 60 s)
-# scripts/fuzz.sh --list              one line per "TARGET VARIANT  what the variant is"
-# scripts/fuzz.sh --project DIR ...   the same for a team's own project (docs/WRITING-A-TARGET.md)
-# TDF_VARIANT=<variant> selects a variant (default: the target's first, its correct protocol).
-# Corpus: corpus/<target>/; crashes: artifacts/<target>/ (in the project). Exit status:
-# 0 when nothing was found, else the failure class's exit code (docs/REPORTS.md).
+# scripts/fuzz.sh [--project DIR] [--corpus DIR] [TARGET] [SECONDS]
+#   Fuzzes one target (default: the first one, fuzz_bus_child; 60 s) with
+#   libFuzzer in the asan build. TDF_VARIANT=<variant> selects a variant
+#   (default: the target's first, its correct protocol).
+# scripts/fuzz.sh [--project DIR] --list   one line per "TARGET VARIANT  doc"
+#
+# Corpora: the committed corpus/<target>/ is the seed corpus and is only read.
+# libFuzzer works in the run corpus, <project>/work/corpus/<target>/ (git
+# ignored) or --corpus DIR, seeded from the committed inputs (converted to
+# binary by the runner's --to_binary) at every start. Crashes go to
+# <project>/artifacts/<target>/. Each crash is replayed with the asan runner,
+# the build that found it, and the printed reproduce command names that build.
+#
+# Exit status:
+#   0       nothing found in SECONDS
+#   1       a crash was found but its replay does not reproduce it, or the
+#           fuzzer failed with no artifact (its own exit code is printed)
+#   2       usage error: unknown option, extra argument, bad SECONDS, bad
+#           --project / --corpus, unknown target or variant
+#   10..17  a crash that reproduces: its failure class's code (README.md)
 source "$(dirname "$0")/lib.sh"
 
-if tdf_take_project_flag "$@"; then shift 2; fi
-tdf_ensure_deps
-build=$(tdf_build asan "$TDF_PROJECT")
+TDF_USAGE="scripts/fuzz.sh [--project DIR] [--corpus DIR] [TARGET] [SECONDS] | --list | --help
+  TARGET      a target of the project (scripts/fuzz.sh --list); default: the first
+  SECONDS     positive integer, default 60
+  --project   a team's own project directory (docs/WRITING-A-TARGET.md)
+  --corpus    libFuzzer's run corpus (default <project>/work/corpus/TARGET)
+  --list      print every target's variants and exit
+  TDF_VARIANT environment: the variant to fuzz (default: the target's first)
+exit: 0 nothing found, 1 crash not reproduced, 2 usage error, 10..17 the class of a reproduced crash"
 
-if [ "${1:-}" = "--list" ]; then
-    for t in $(tdf_targets "$build"); do "$build/bin/${t}_run" --list; done
+list=0 corpus="" args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) tdf_help ;;
+        --list) list=1; shift ;;
+        --project) tdf_need_value "$1" $#; tdf_set_project "$2"; shift 2 ;;
+        --project=*) tdf_set_project "${1#*=}"; shift ;;
+        --corpus) tdf_need_value "$1" $#; corpus=$2; shift 2 ;;
+        --corpus=*) corpus=${1#*=}; shift ;;
+        --) shift; args+=("$@"); break ;;
+        -*) tdf_usage_error "unknown option '$1'" ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+[ $list -eq 0 ] || [ ${#args[@]} -eq 0 ] || tdf_usage_error "--list takes no arguments (got '${args[*]}')"
+[ ${#args[@]} -le 2 ] || tdf_usage_error "too many arguments: '${args[*]:2}' (TARGET and SECONDS only)"
+target=${args[0]:-}
+seconds=${args[1]:-60}
+tdf_positive_int SECONDS "$seconds"
+if [ -n "$corpus" ]; then
+    [ ! -e "$corpus" ] || [ -d "$corpus" ] || tdf_usage_error "--corpus $corpus: not a directory"
+fi
+
+tdf_ensure_deps
+build=$(tdf_configure asan)
+[ -n "$target" ] || { all=$(tdf_targets "$build"); target=${all%%$'\n'*}; }
+[ $list -eq 1 ] || tdf_check_target "$build" "$target"
+build=$(tdf_build asan)
+
+if [ $list -eq 1 ]; then
+    for t in $(tdf_targets "$build"); do env -u TDF_VARIANT "$build/bin/${t}_run" --list; done
     exit 0
 fi
 
-target=${1:-$(head -n 1 "$build/tdf_targets.txt")}
-seconds=${2:-60}
-[ -x "$build/bin/$target" ] || { tdf_log "no target '$target'; try: scripts/fuzz.sh --list"; exit 2; }
-# Default variant: the target's first, its correct protocol. A bad name exits 2 with the list.
-variant=${TDF_VARIANT:-$("$build/bin/${target}_run" --list | head -n 1 | cut -f1 | cut -d' ' -f2)}
-"$build/bin/${target}_run" --variant="$variant" --list >/dev/null
+fuzzer="$build/bin/$target" runner="$build/bin/${target}_run"
+[ -x "$fuzzer" ] || { tdf_log "$build has no libFuzzer binary $target (an asan build with TDF_LIBFUZZER=ON)"; exit 2; }
+variant=${TDF_VARIANT:-}
+[ -n "$variant" ] || variant=$(tdf_default_variant "$runner")
+tdf_check_variant "$runner" "$variant"
 
-corpus="$TDF_PROJECT/corpus/$target"
+seeds="$TDF_PROJECT/corpus/$target"
+corpus=${corpus:-$TDF_PROJECT/work/corpus/$target}
 artifacts="$TDF_PROJECT/artifacts/$target"
 mkdir -p "$corpus" "$artifacts"
-stamp=$(mktemp)
-tdf_log "fuzzing $target variant=$variant for ${seconds}s (corpus $corpus)"
+# Seeding: the committed inputs (text form) in libFuzzer's binary form. Names
+# are the seeds' own, so seeding again overwrites rather than adds.
+shopt -s nullglob
+seed_files=("$seeds"/*)
+shopt -u nullglob
+if [ ${#seed_files[@]} -gt 0 ]; then
+    help=$(env -u TDF_VARIANT "$runner" --help)
+    if [[ "$help" == *--to_binary* ]]; then
+        env -u TDF_VARIANT "$runner" --to_binary="$corpus" "${seed_files[@]}" >/dev/null ||
+            { tdf_log "cannot seed $corpus from $seeds (runner --to_binary failed)"; exit 1; }
+    else
+        # A runner older than --to_binary: its corpora are still binary.
+        cp -- "${seed_files[@]}" "$corpus"/
+    fi
+fi
 
+stamp=$(mktemp)
+log=$(mktemp)
+trap 'rm -f "$stamp" "$log"' EXIT
+tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, seeds $seeds)"
+
+# awk reads all of the fuzzer's output (no SIGPIPE), keeps it in the log and
+# shows the progress and report lines as they come.
 set +e
-TDF_VARIANT=$variant "$build/bin/$target" -max_total_time="$seconds" -print_final_stats=1 \
+TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$artifacts/$variant-" -max_len=512 "$corpus" 2>&1 |
-    grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)'
+    awk -v logf="$log" '{ print > logf }
+        /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
 rc=${PIPESTATUS[0]}
 set -e
 
 crashes=$(find "$artifacts" -maxdepth 1 -type f -newer "$stamp" \( -name "$variant-crash-*" -o -name "$variant-timeout-*" -o -name "$variant-oom-*" \) | sort)
-rm -f "$stamp"
 if [ -z "$crashes" ]; then
-    [ "$rc" -eq 0 ] && tdf_log "no failure found in ${seconds}s" || tdf_log "fuzzer exited with $rc and no artifact"
-    exit "$rc"
+    if [ "$rc" -eq 0 ]; then
+        tdf_log "no failure found in ${seconds}s"
+        exit 0
+    fi
+    tdf_log "fuzzer exited with $rc and no artifact"
+    exit 1
 fi
-code=1
+# What the fuzzer saw: the last SIGNATURE line before it wrote the artifact.
+seen=$(sed -n 's/^==TDF== SIGNATURE //p' "$log")
+seen=${seen##*$'\n'}
+project_flag=""
+[ "$TDF_PROJECT" != "$TDF_ROOT" ] && project_flag="--project $TDF_PROJECT "
+code=0
 for c in $crashes; do
     echo
     tdf_log "found: $c"
     set +e
-    "$build/bin/${target}_run" --variant="$variant" --text "$c"
-    code=$?
+    "$runner" --variant="$variant" --text "$c"
     set -e
+    # The check behind the printed command: the same runner, quiet.
+    set +e
+    out=$("$runner" --variant="$variant" --quiet "$c" 2>&1)
+    got=$?
+    set -e
+    sig=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out")
+    sig=${sig%%$'\n'*}
     echo
-    project_flag=""
-    [ "$TDF_PROJECT" != "$TDF_ROOT" ] && project_flag="--project $TDF_PROJECT "
-    echo "reproduce:  TDF_VARIANT=$variant $TDF_ROOT/scripts/repro.sh $project_flag$target $c"
+    echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $c --build asan --variant $variant"
+    if [ "$got" -ge 10 ] && { [ -z "$seen" ] || [ "$sig" = "$seen" ]; }; then
+        tdf_log "reproduces: the asan runner replays it as $sig (exit $got)"
+        [ "$code" -ne 0 ] || code=$got
+    else
+        tdf_log "does NOT reproduce: the fuzzer saw '${seen:-a crash}', the asan runner gives '${sig:-no failure}' (exit $got)"
+        code=1
+    fi
 done
 exit "$code"

@@ -4,18 +4,69 @@
 # (keeping the same signature), checks that the plain and asan builds report
 # the same signature, and writes repro/<TARGET>/<NAME or VARIANT>.txt in text
 # form with the "# expect-variant" / "# expect-signature" lines ctest replays.
+# If the TSan build reports a sanitizer race first, add the
+# "# expect-tsan SIGNATURE" line by hand (scripts/ctest_replay.sh).
+#
+# Exit status:
+#   0  the repro was written
+#   1  the input does not fail on VARIANT, or plain and asan disagree
+#   2  usage error, bad --project, CRASH_INPUT missing / a directory /
+#      unreadable, unknown target or variant, bad NAME
 source "$(dirname "$0")/lib.sh"
 
-if tdf_take_project_flag "$@"; then shift 2; fi
-[ $# -ge 3 ] || { echo "usage: scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME]" >&2; exit 2; }
-target=$1 variant=$2 crash=$3 name=${4:-$2}
+TDF_USAGE="scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME] | --help
+  TARGET       a target of the project (scripts/fuzz.sh --list)
+  VARIANT      the variant the input fails on
+  CRASH_INPUT  the input (binary or text form), e.g. an artifact scripts/fuzz.sh wrote
+  NAME         file name in repro/TARGET/ (default: VARIANT), letters, digits, _ and -
+exit: 0 written, 1 input does not fail / builds disagree, 2 usage or input error"
+
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) tdf_help ;;
+        --project) tdf_need_value "$1" $#; tdf_set_project "$2"; shift 2 ;;
+        --project=*) tdf_set_project "${1#*=}"; shift ;;
+        --) shift; args+=("$@"); break ;;
+        -*) tdf_usage_error "unknown option '$1'" ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+[ ${#args[@]} -ge 3 ] || tdf_usage_error "TARGET, VARIANT and CRASH_INPUT are required"
+[ ${#args[@]} -le 4 ] || tdf_usage_error "too many arguments: '${args[*]:4}'"
+target=${args[0]} variant=${args[1]} crash=${args[2]} name=${args[3]:-${args[1]}}
+[[ "$name" =~ ^[A-Za-z0-9_-]+$ ]] || tdf_usage_error "NAME '$name': letters, digits, _ and - only"
+[ -e "$crash" ] || { tdf_log "$crash: no such file"; exit 2; }
+[ ! -d "$crash" ] || { tdf_log "$crash: is a directory, not an input file"; exit 2; }
+[ -f "$crash" ] || { tdf_log "$crash: not a regular file"; exit 2; }
+[ -r "$crash" ] || { tdf_log "$crash: not readable"; exit 2; }
+
 tdf_ensure_deps
-plain=$(tdf_build plain "$TDF_PROJECT")
-asan=$(tdf_build asan "$TDF_PROJECT")
-signature() { { "$1/bin/${target}_run" --variant="$variant" --quiet "$2" 2>&1 || true; } | sed -n 's/^==TDF== SIGNATURE //p' | head -n 1; }
+plain=$(tdf_configure plain)
+tdf_check_target "$plain" "$target"
+plain=$(tdf_build plain)
+tdf_check_variant "$plain/bin/${target}_run" "$variant"
+asan=$(tdf_build asan)
+
+# signature BUILD INPUT: the failure's signature, empty if the run is clean.
+# An input the runner rejects (exit 2) is an input error, not "no failure".
+signature() {
+    local out rc
+    set +e
+    out=$(env -u TDF_VARIANT "$1/bin/${target}_run" --variant="$variant" --quiet "$2" 2>&1)
+    rc=$?
+    set -e
+    if [ $rc -eq 2 ]; then
+        tdf_log "the runner rejects $2:"
+        printf '%s\n' "$out" >&2
+        exit 2
+    fi
+    out=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out")
+    printf '%s' "${out%%$'\n'*}"
+}
 
 want=$(signature "$plain" "$crash")
-[ -n "$want" ] || { tdf_log "$crash does not fail on variant $variant"; exit 1; }
+[ -n "$want" ] || { tdf_log "$crash does not fail on variant $variant (plain build: no failure)"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$crash" "$work/best"
@@ -25,16 +76,18 @@ if TDF_VARIANT=$variant "$asan/bin/$target" -minimize_crash=1 -max_total_time=20
     [ -f "$work/min" ] && [ "$(signature "$plain" "$work/min")" = "$want" ] && cp "$work/min" "$work/best"
 fi
 got=$(signature "$asan" "$work/best")
-[ "$got" = "$want" ] || { tdf_log "plain says '$want' but asan says '$got': pick another input"; exit 1; }
+[ "$got" = "$want" ] || { tdf_log "plain says '$want' but asan says '${got:-no failure}': pick another input"; exit 1; }
 
 out="$TDF_PROJECT/repro/$target/$name.txt"
 mkdir -p "$(dirname "$out")"
-doc=$("$plain/bin/${target}_run" --list | awk -v v="$variant" '$2 == v' | cut -f2)
+listing=$(env -u TDF_VARIANT "$plain/bin/${target}_run" --list)
+doc=$(awk -F'\t' -v v="$variant" '{ split($1, w, " ") } w[2] == v { print $2 }' <<<"$listing")
+text=$(env -u TDF_VARIANT "$plain/bin/${target}_run" --to_text "$work/best")
 {
     echo "# teardown-fuzz repro: found by fuzzing, minimized (scripts/make_repro.sh)"
     echo "# bug: $doc"
     echo "# expect-variant $variant"
     echo "# expect-signature $want"
-    "$plain/bin/${target}_run" --to_text "$work/best" | grep -v '^# teardown-fuzz input'
+    grep -v '^# teardown-fuzz input' <<<"$text"
 } >"$out"
 tdf_log "wrote $out ($want)"
