@@ -57,6 +57,10 @@ void tdf_print_failure(FILE *out)
             snprintf(code, sizeof code, "0x%X", f->code);
         fprintf(out, "==TDF== BUGCHECK %s %s %s step=%lu thread=%s\n", code, f->name, f->where,
                 (unsigned long)f->step, sched_fiber_name(f->fiber));
+    } else if (f->cls == TDF_CLASS_LIMIT) {
+        /* The headline names the capacity and its value (subcode). */
+        fprintf(out, "==TDF== LIMIT %s=%lu %s step=%lu thread=%s\n", f->name, (unsigned long)f->subcode, f->where,
+                (unsigned long)f->step, sched_fiber_name(f->fiber));
     } else
         fprintf(out, "==TDF== %s %s %s step=%lu thread=%s\n", tdf_class_name(f->cls), f->name, f->where,
                 (unsigned long)f->step, sched_fiber_name(f->fiber));

@@ -206,8 +206,12 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
     t->image = img;
     t->references = 1; /* the handle */
     t->fiber = sched_spawn(symbol_name((const void *)StartRoutine), img ? img->name : "kernel", thread_main, t);
-    if (t->fiber == SCHED_NO_FIBER)
-        return STATUS_INSUFFICIENT_RESOURCES;
+    if (t->fiber == SCHED_NO_FIBER) {
+        /* the kernel would create it: a failure status would be the model's lie */
+        TDF_LIMIT(SCHED_MAX_FIBERS, "model/sched/sched.h", "more model threads (PsCreateSystemThread %s)",
+                  symbol_name((const void *)StartRoutine));
+        return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
+    }
     TDF_HB_RELEASE(&t->Header); /* creation happens-before the thread's start */
     SCHED_TRACE1("PsCreateSystemThread %s", symbol_name((const void *)StartRoutine));
     *ThreadHandle = t;

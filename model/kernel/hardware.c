@@ -53,6 +53,9 @@ void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf
     }
     if (g_nranges < MAX_BLOCKS)
         g_ranges[g_nranges++] = (hw_range_t){block, phys, length, check, owner_name};
+    else /* an unregistered block could not be mapped: its accesses unchecked */
+        TDF_LIMIT(MAX_BLOCKS, "model/kernel/hardware.c", "more register blocks (devices with hardware), at %s",
+                  owner_name);
 }
 
 PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect)
@@ -64,19 +67,14 @@ PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULO
         ULONGLONG pa = (ULONGLONG)PhysicalAddress.QuadPart;
         if (pa < r->phys || pa + NumberOfBytes > r->phys + r->length)
             continue;
-        mapping_t *m = NULL;
-        if (g_nmaps < MAX_MAPPINGS) {
-            m = &g_maps[g_nmaps++];
-        } else {
-            /* Table full (a long run of stops/restarts): reuse the oldest
-             * unmapped slot; only an access through that very old stale
-             * pointer goes unrecognised (0x50 instead of AFTER_UNMAP). */
-            for (unsigned k = 0; k < MAX_MAPPINGS && !m; k++)
-                if (g_maps[k].unmapped)
-                    m = &g_maps[k];
-            if (!m)
-                TdfUnmodelled("MmMapIoSpaceEx", "more than 256 live mappings");
+        /* Unmapped entries stay: a stale pointer is recognised (AFTER_UNMAP)
+         * however old, so a full table stops the run instead of reusing one. */
+        if (g_nmaps >= MAX_MAPPINGS) {
+            TDF_LIMIT(MAX_MAPPINGS, "model/kernel/hardware.c", "more MmMapIoSpaceEx mappings in one run, at %s",
+                      r->owner_name);
+            return NULL; /* only from main, which stops the run */
         }
+        mapping_t *m = &g_maps[g_nmaps++];
         /* Registers are model memory: zero at power-on, same in every run. */
         m->va = pool_alloc_model(NumberOfBytes);
         m->length = NumberOfBytes;

@@ -11,10 +11,10 @@
 #include "kernel.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 48
-#define MAX_IMAGES 16
 #define MAIN_SLOT SCHED_MAX_FIBERS /* stack of the main (non-fiber) context */
 
 typedef struct frame {
@@ -29,8 +29,8 @@ typedef struct call_stack {
 } call_stack_t;
 
 static call_stack_t g_stacks[SCHED_MAX_FIBERS + 1];
-static struct tdf_image *g_images[MAX_IMAGES];
-static unsigned g_image_count;
+static struct tdf_image **g_images; /* grows: any number of images per target */
+static unsigned g_image_count, g_image_cap;
 static uint32_t g_unload_generation = 1;
 
 static call_stack_t *stack_of(int fiber) { return &g_stacks[fiber < 0 ? MAIN_SLOT : fiber]; }
@@ -54,8 +54,15 @@ void image_register(struct tdf_image *img)
     for (unsigned i = 0; i < g_image_count; i++)
         if (g_images[i] == img)
             return;
-    if (g_image_count < MAX_IMAGES)
-        g_images[g_image_count++] = img;
+    if (g_image_count == g_image_cap) {
+        g_image_cap = g_image_cap ? 2 * g_image_cap : 16;
+        g_images = realloc(g_images, g_image_cap * sizeof *g_images);
+        if (!g_images) {
+            fprintf(stderr, "==TDF== out of memory registering image '%s'\n", img->name);
+            abort();
+        }
+    }
+    g_images[g_image_count++] = img;
 }
 
 void kernel_reset(void)
@@ -235,6 +242,9 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
     }
     if (s->depth < MAX_DEPTH)
         s->frames[s->depth] = (frame_t){img, fn};
+    else /* deeper frames would be invisible to the unload check (0xCE) */
+        TDF_LIMIT(MAX_DEPTH, "model/kernel/image.c", "a thread's driver call stack is deeper, at %s!%s", img->name,
+                  symbol_name(fn));
     s->depth++;
     if (cross)
         SCHED_TRACE2("-> %s!%s", img->name, symbol_name(fn));

@@ -23,6 +23,7 @@ typedef enum tdf_class {
     TDF_CLASS_HANG,      /* step cap reached */
     TDF_CLASS_SANITIZER, /* ASan/UBSan/TSan report (exit code set via options) */
     TDF_CLASS_FAULT,     /* a signal in a build without ASan (e.g. NULL call) */
+    TDF_CLASS_LIMIT,     /* a fixed capacity of the harness ran out: not a driver finding */
     TDF_CLASS_COUNT
 } tdf_class_t;
 
@@ -36,6 +37,7 @@ enum {
     TDF_EXIT_HANG = 14,
     TDF_EXIT_SANITIZER = 15,
     TDF_EXIT_FAULT = 16,
+    TDF_EXIT_LIMIT = 17,
 };
 
 typedef struct tdf_failure {
@@ -61,6 +63,13 @@ void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name
 /* Bugcheck with the current driver frame as where: KeBugCheckEx-like. */
 #define TDF_BUGCHECK(code, sub, name, ...) tdf_fail(TDF_CLASS_BUGCHECK, (code), (sub), (name), NULL, NULL, __VA_ARGS__)
 #define TDF_MISUSE(name, ...) tdf_fail(TDF_CLASS_MISUSE, 0, 0, (name), NULL, NULL, __VA_ARGS__)
+/* A fixed capacity ran out: the run stops as LIMIT instead of dropping work
+ * (a dropped request or handle would hide real bugs). `constant` is the name
+ * of the capacity's #define, `value` its value, `defined_in` its file; the
+ * detail says what overflowed. Returns only when called from main. */
+void tdf_limit(const char *constant, unsigned long value, const char *defined_in, const char *what_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define TDF_LIMIT(constant, defined_in, ...) tdf_limit(#constant, (unsigned long)(constant), (defined_in), __VA_ARGS__)
 
 const tdf_failure_t *tdf_failure(void); /* NULL if the run has none */
 void tdf_failure_reset(void);

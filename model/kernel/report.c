@@ -1,6 +1,6 @@
 /*
  * The run's failure record. Oracles call tdf_fail() at the point of detection;
- * the runner prints the report after the run (fuzz/report_print.c), off the
+ * the runner prints the report after the run (fuzz/report.c), off the
  * exec path.
  */
 #include "kernel.h"
@@ -14,7 +14,7 @@ static int g_failed;
 static const char *const k_class_names[TDF_CLASS_COUNT] = {
     [TDF_CLASS_NONE] = "NONE",         [TDF_CLASS_BUGCHECK] = "BUGCHECK",   [TDF_CLASS_HARDWARE] = "HARDWARE",
     [TDF_CLASS_MISUSE] = "MISUSE",     [TDF_CLASS_DEADLOCK] = "DEADLOCK",   [TDF_CLASS_HANG] = "HANG",
-    [TDF_CLASS_SANITIZER] = "SANITIZER", [TDF_CLASS_FAULT] = "FAULT",
+    [TDF_CLASS_SANITIZER] = "SANITIZER", [TDF_CLASS_FAULT] = "FAULT",     [TDF_CLASS_LIMIT] = "LIMIT",
 };
 
 static const int k_exit_codes[TDF_CLASS_COUNT] = {
@@ -22,6 +22,7 @@ static const int k_exit_codes[TDF_CLASS_COUNT] = {
     [TDF_CLASS_HARDWARE] = TDF_EXIT_HARDWARE, [TDF_CLASS_MISUSE] = TDF_EXIT_MISUSE,
     [TDF_CLASS_DEADLOCK] = TDF_EXIT_DEADLOCK, [TDF_CLASS_HANG] = TDF_EXIT_HANG,
     [TDF_CLASS_SANITIZER] = TDF_EXIT_SANITIZER, [TDF_CLASS_FAULT] = TDF_EXIT_FAULT,
+    [TDF_CLASS_LIMIT] = TDF_EXIT_LIMIT,
 };
 
 const char *tdf_class_name(tdf_class_t cls) { return cls < TDF_CLASS_COUNT ? k_class_names[cls] : "?"; }
@@ -55,6 +56,21 @@ void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name
     }
     if (sched_current() != SCHED_NO_FIBER)
         sched_abort_run();
+}
+
+void tdf_limit(const char *constant, unsigned long value, const char *defined_in, const char *what_fmt, ...)
+{
+    char what[240];
+    va_list ap;
+    va_start(ap, what_fmt);
+    vsnprintf(what, sizeof what, what_fmt, ap);
+    va_end(ap);
+    /* subcode carries the value for the headline (fuzz/report.c); the
+     * signature keeps only the constant's name, so raising it does not
+     * change how the same overflow dedupes. */
+    tdf_fail(TDF_CLASS_LIMIT, 0, (uint32_t)value, constant, NULL, NULL,
+             "harness limit, not a driver finding: %s; %s is %lu (%s): raise it and rebuild", what, constant, value,
+             defined_in);
 }
 
 const tdf_failure_t *tdf_failure(void) { return g_failed ? &g_failure : NULL; }

@@ -54,8 +54,11 @@ static const tdf_image_desc_t *driver_for(PCWSTR hwid)
 
 static devnode_t *node_new(devnode_t *parent, wdf_device_t *pdo, PCWSTR hwid)
 {
-    if (g_node_count >= TDF_MAX_NODES)
-        return NULL;
+    if (g_node_count >= TDF_MAX_NODES) {
+        /* a device left out of the tree would never start nor be removed */
+        TDF_LIMIT(TDF_MAX_NODES, "model/pnp/pnp.h", "more devices in the tree (device nodes)");
+        return NULL; /* only from main, which stops the run */
+    }
     devnode_t *n = &g_nodes[g_node_count++];
     n->parent = parent;
     n->pdo = pdo;
@@ -249,8 +252,13 @@ static void open_handles(devnode_t *n, target_list_t *list)
     subtree_fdos(n, fdos, &nf);
     list->n = 0;
     for (unsigned i = 0; i < nf; i++)
-        for (unsigned k = 0; k < fdos[i]->nopened_by && list->n < MAX_NOTIFIED; k++)
+        for (unsigned k = 0; k < fdos[i]->nopened_by; k++) {
+            if (list->n >= MAX_NOTIFIED) { /* a handle left out would hear of no removal */
+                TDF_LIMIT(MAX_NOTIFIED, "model/pnp/pnp_manager.c", "more open handles on the devices being removed");
+                return; /* only from main, which stops the run */
+            }
             list->t[list->n++] = fdos[i]->opened_by[k];
+        }
 }
 
 /* GUID_TARGET_DEVICE_QUERY_REMOVE to every handle holder, before the IRP.
@@ -410,8 +418,10 @@ static int deliver_stimulus(const tdf_stimulus_desc_t *stim, uint8_t arg)
     a->arg = arg;
     d->obj.refs++; /* as the I/O manager holds the device object for an IRP */
     if (sched_spawn(stim->name, stim->image->name, arrival_main, a) == SCHED_NO_FIBER) {
+        /* a dropped stimulus would be input the run silently ignores */
+        TDF_LIMIT(SCHED_MAX_FIBERS, "model/sched/sched.h", "more model threads, starting stimulus %s", stim->name);
         d->obj.refs--;
-        return 0;
+        return 0; /* only from main, which stops the run */
     }
     SCHED_TRACE2("stimulus %s -> %s", stim->name, d->name);
     return 1;

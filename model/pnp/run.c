@@ -108,6 +108,10 @@ tdf_class_t tdf_run(const tdf_target_desc_t *t, const tdf_script_t *script, cons
     kernel_reset();
     wdf_reset();
     pnp_reset(t);
+    if (t->param_count > TDF_MAX_PARAMS) { /* the script holds TDF_MAX_PARAMS values */
+        TDF_LIMIT(TDF_MAX_PARAMS, "model/pnp/pnp.h", "target %s declares %u parameters", t->name, t->param_count);
+        return TDF_CLASS_LIMIT;
+    }
     pnp_spawn(script);
     sched_outcome_t outcome = sched_run();
     if (!tdf_failure()) {

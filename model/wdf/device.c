@@ -95,6 +95,8 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     init->created = d;
     if (g_ndevices < MAX_DEVICES)
         g_devices[g_ndevices++] = d;
+    else /* a device missing from the table cannot be opened by name */
+        TDF_LIMIT(MAX_DEVICES, "model/wdf/device.c", "more device objects created in one run");
     *DeviceInit = NULL; /* as KMDF: the init structure belongs to the framework now */
     *Device = (WDFDEVICE)d;
     SCHED_TRACE2("WdfDeviceCreate %s (%s)", d->is_pdo ? "PDO" : "FDO", d->driver->image->name);
@@ -106,8 +108,11 @@ NTSTATUS WdfFdoAddStaticChild(WDFDEVICE Fdo, WDFDEVICE Child)
     ke_yield();
     wdf_device_t *fdo = wdf_device_checked(Fdo, "WdfFdoAddStaticChild");
     wdf_device_t *child = wdf_device_checked(Child, "WdfFdoAddStaticChild");
-    if (fdo->static_child_count >= MAX_STATIC_CHILDREN)
-        return STATUS_INSUFFICIENT_RESOURCES;
+    if (fdo->static_child_count >= MAX_STATIC_CHILDREN) {
+        /* KMDF would succeed: a failure status here would be the model's lie. */
+        TDF_LIMIT(MAX_STATIC_CHILDREN, "model/wdf/wdf_internal.h", "%s adds more static children", fdo->name);
+        return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
+    }
     fdo->static_children[fdo->static_child_count++] = child;
     return STATUS_SUCCESS;
 }

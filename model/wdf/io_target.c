@@ -32,8 +32,10 @@ NTSTATUS WdfIoTargetCreate(WDFDEVICE Device, PWDF_OBJECT_ATTRIBUTES IoTargetAttr
 {
     ke_yield();
     wdf_device_t *d = wdf_device_checked(Device, "WdfIoTargetCreate");
-    if (d->ntargets >= MAX_TARGETS)
-        return STATUS_INSUFFICIENT_RESOURCES;
+    if (d->ntargets >= MAX_TARGETS) {
+        TDF_LIMIT(MAX_TARGETS, "model/wdf/wdf_internal.h", "%s creates more I/O targets", d->name);
+        return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
+    }
     wdf_io_target_t *t = pool_alloc_model(sizeof *t);
     wdf_object_init(&t->obj, OBJ_IOTARGET, IoTargetAttributes);
     t->owner = d;
@@ -51,6 +53,8 @@ static void attach(wdf_io_target_t *t, wdf_device_t *remote)
     remote->obj.refs++; /* the handle keeps the device object */
     if (remote->nopened_by < MAX_TARGETS)
         remote->opened_by[remote->nopened_by++] = t;
+    else /* an unlisted handle would get no query-remove notification */
+        TDF_LIMIT(MAX_TARGETS, "model/wdf/wdf_internal.h", "more open handles (I/O targets) on %s", remote->name);
 }
 
 NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenParams)
@@ -244,8 +248,7 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         return FALSE;
     }
     if (!t->open || t->closing ||
-        ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE)) ||
-        t->nsent >= MAX_SENT) {
+        ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE))) {
         r->status = t->open ? STATUS_INVALID_DEVICE_STATE : STATUS_INVALID_DEVICE_STATE;
         SCHED_TRACE0("WdfRequestSend -> FALSE (target not started)");
         return FALSE;
@@ -254,6 +257,16 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
     if (!remote->default_queue) {
         r->status = STATUS_INVALID_DEVICE_STATE;
         return FALSE;
+    }
+    if (t->nsent == t->sent_cap) {
+        /* KMDF has no bound (a fixed table failed sends: the model's lie).
+         * Model pool, released with the run; the old array stays until then. */
+        unsigned cap = t->sent_cap ? 2 * t->sent_cap : 32;
+        wdf_request_t **grown = pool_alloc_model(cap * sizeof *grown);
+        if (t->nsent)
+            memcpy(grown, t->sent, t->nsent * sizeof *grown);
+        t->sent = grown;
+        t->sent_cap = cap;
     }
     r->target = t;
     r->done = 0;

@@ -29,8 +29,12 @@ NTSTATUS WdfDeviceAddQueryInterface(WDFDEVICE Device, PWDF_QUERY_INTERFACE_CONFI
         return STATUS_INVALID_PARAMETER; /* import needs the callback (§3) */
     if (cfg->SendQueryToParentStack && !d->is_pdo)
         return STATUS_INVALID_PARAMETER;
-    if (!cfg->Interface || cfg->Interface->Size < sizeof(INTERFACE) || d->qi_count >= MAX_QUERY_INTERFACES)
+    if (!cfg->Interface || cfg->Interface->Size < sizeof(INTERFACE))
         return STATUS_INVALID_PARAMETER;
+    if (d->qi_count >= MAX_QUERY_INTERFACES) {
+        TDF_LIMIT(MAX_QUERY_INTERFACES, "model/wdf/wdf_internal.h", "%s adds more query interfaces", d->name);
+        return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
+    }
     query_interface_t *q = &d->qi[d->qi_count++];
     q->type = *cfg->InterfaceType;
     q->import = cfg->ImportInterface;

@@ -15,6 +15,7 @@
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
 
@@ -28,8 +29,12 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
 {
     ke_yield();
     wdf_device_t *d = wdf_device_checked(Device, "WdfIoQueueCreate");
-    if (d->nqueues >= MAX_QUEUES || (Config->DefaultQueue && d->default_queue))
+    if (Config->DefaultQueue && d->default_queue)
         return STATUS_INVALID_DEVICE_STATE;
+    if (d->nqueues >= MAX_QUEUES) {
+        TDF_LIMIT(MAX_QUEUES, "model/wdf/wdf_internal.h", "%s creates more queues", d->name);
+        return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
+    }
     wdf_queue_t *q = pool_alloc_model(sizeof *q);
     wdf_object_init(&q->obj, OBJ_QUEUE, QueueAttributes);
     q->device = d;
@@ -54,8 +59,21 @@ static void own(wdf_queue_t *q, wdf_request_t *r)
 {
     r->state = REQ_OWNED;
     r->queue = q;
-    if (q->nowned < TDF_ARRAY_SIZE(q->owned))
-        q->owned[q->nowned++] = r;
+    wdf_queue_add_owned(q, r);
+}
+
+void wdf_queue_add_owned(wdf_queue_t *q, wdf_request_t *r)
+{
+    if (q->nowned == q->owned_cap) {
+        /* Model pool, released with the run; the old array stays until then. */
+        unsigned cap = q->owned_cap ? 2 * q->owned_cap : 16;
+        wdf_request_t **grown = pool_alloc_model(cap * sizeof *grown);
+        if (q->nowned)
+            memcpy(grown, q->owned, q->nowned * sizeof *grown);
+        q->owned = grown;
+        q->owned_cap = cap;
+    }
+    q->owned[q->nowned++] = r;
 }
 
 static wdf_request_t *pop(wdf_queue_t *q)

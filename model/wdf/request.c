@@ -115,8 +115,7 @@ void wdf_request_cancel(wdf_request_t *r)
         wdf_queue_unlink(q, r);
         if (q->cfg.EvtIoCanceledOnQueue) {
             r->state = REQ_OWNED;
-            if (q->nowned < TDF_ARRAY_SIZE(q->owned))
-                q->owned[q->nowned++] = r;
+            wdf_queue_add_owned(q, r);
             wdf_device_hold_for_callback(q->device); /* as for every queue callback (queue.c dispatch) */
             q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
             wdf_object_release(&q->device->obj);

@@ -99,11 +99,10 @@ struct wdf_queue {
     int power_managed;
     int purged;                   /* new requests fail STATUS_INVALID_DEVICE_STATE */
     wdf_request_t *head, *tail;   /* queued, not yet dispatched */
-    wdf_request_t *owned[16];     /* dispatched to the driver, not completed */
-    unsigned nowned;
+    wdf_request_t **owned;        /* dispatched to the driver, not completed (grows) */
+    unsigned nowned, owned_cap;
 };
 
-#define MAX_SENT 32
 struct wdf_io_target {
     wdf_object_t obj;
     struct wdf_device *owner;  /* the device that created it (a child object) */
@@ -113,8 +112,8 @@ struct wdf_io_target {
     int closed_for_query_remove;
     int stopped, purged;
     WDF_IO_TARGET_OPEN_PARAMS params;
-    wdf_request_t *sent[MAX_SENT];
-    unsigned nsent;
+    wdf_request_t **sent; /* in flight (grows: KMDF has no bound) */
+    unsigned nsent, sent_cap;
 };
 
 typedef struct wdf_memory {
@@ -242,6 +241,9 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed);
  * waiters); release also lets a sequential queue dispatch the next one. */
 void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r);
 void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
+/* Records r as owned by q's driver: any number (a dropped one would be
+ * invisible to purge and EvtIoStop). */
+void wdf_queue_add_owned(wdf_queue_t *q, wdf_request_t *r);
 /* Removes a queued (not yet dispatched) request from its queue. */
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
 /* A reference on the device across a framework callback into its driver. */
