@@ -239,8 +239,10 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
                 continue;
             int is_variant = strcmp(tok[1], "expect-variant") == 0;
             int is_sig = strcmp(tok[1], "expect-signature") == 0;
-            if (!is_variant && !is_sig)
-                return fail(&ps, "unknown expectation '%s' (expect-variant or expect-signature)", SHOW(tok[1]));
+            int is_tsan = strcmp(tok[1], "expect-tsan") == 0;
+            if (!is_variant && !is_sig && !is_tsan)
+                return fail(&ps, "unknown expectation '%s' (expect-variant, expect-signature or expect-tsan)",
+                            SHOW(tok[1]));
             if (ntok != 3)
                 return fail(&ps, "expected '# %s VALUE' (one word)", tok[1]);
             if (is_variant) {
@@ -260,13 +262,14 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
                 snprintf(meta->expect_variant, sizeof meta->expect_variant, "%s", tok[2]);
                 meta->expect_variant_line = ps.lineno;
             } else {
-                if (meta->expect_signature_line)
-                    return fail(&ps, "a second expect-signature line (the first is line %u)",
-                                meta->expect_signature_line);
-                if (strlen(tok[2]) >= sizeof meta->expect_signature)
-                    return fail(&ps, "expect-signature longer than %zu characters", sizeof meta->expect_signature - 1);
-                snprintf(meta->expect_signature, sizeof meta->expect_signature, "%s", tok[2]);
-                meta->expect_signature_line = ps.lineno;
+                char *sig = is_sig ? meta->expect_signature : meta->expect_tsan;
+                unsigned *at = is_sig ? &meta->expect_signature_line : &meta->expect_tsan_line;
+                if (*at)
+                    return fail(&ps, "a second %s line (the first is line %u)", tok[1], *at);
+                if (strlen(tok[2]) >= TDF_TEXT_MAX_SIGNATURE)
+                    return fail(&ps, "%s longer than %d characters", tok[1], TDF_TEXT_MAX_SIGNATURE - 1);
+                snprintf(sig, TDF_TEXT_MAX_SIGNATURE, "%s", tok[2]);
+                *at = ps.lineno;
             }
             continue;
         }

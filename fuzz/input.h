@@ -43,6 +43,8 @@ typedef struct tdf_text_meta {
     unsigned expect_variant_line;
     char expect_signature[TDF_TEXT_MAX_SIGNATURE]; /* "" if none; "NONE" = no failure */
     unsigned expect_signature_line;
+    char expect_tsan[TDF_TEXT_MAX_SIGNATURE]; /* replaces expect_signature in a TSan build; "" if none */
+    unsigned expect_tsan_line;
 } tdf_text_meta_t;
 
 /* Fills script (schedule = bytes source over the schedule region). */

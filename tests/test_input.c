@@ -370,6 +370,9 @@ TEST(expectation_lines)
     CHECK_REJECTS("# expect-signature A B\ntarget test\n", "line 1: expected '# expect-signature VALUE' (one word)");
     CHECK_REJECTS("# expect-signature\ntarget test\n", "line 1: expected '# expect-signature VALUE'");
     CHECK_REJECTS("# expect-sig X\ntarget test\n", "line 1: unknown expectation 'expect-sig'");
+    CHECK(parse("# expect-tsan SANITIZER/data-race:a!B:thread:c\ntarget test\n", bin, sizeof bin, &m, err, sizeof err) == 2);
+    CHECK(strcmp(m.expect_tsan, "SANITIZER/data-race:a!B:thread:c") == 0 && m.expect_tsan_line == 1);
+    CHECK_REJECTS("# expect-tsan A\n# expect-tsan A\ntarget test\n", "line 2: a second expect-tsan line (the first is line 1)");
 }
 
 /* Issue 9 item 10: the same text read against a target whose alphabet grew
