@@ -94,6 +94,7 @@ static sched_source_t stim_first(size_t bytes)
 typedef struct line {
     char text[256]; /* DbgPrint text without "DbgPrint: ", or the model's trace text */
     int fiber;
+    int pnp_side; /* the PnP thread or a power-policy thread: framework callbacks */
     int dbg;      /* a DbgPrint line of the recorder */
     unsigned seg; /* segment: 0 start, i+1 event i, last: teardown */
 } line_t;
@@ -113,6 +114,10 @@ static void collect(void)
 {
     char buf[256];
     unsigned seg = 0;
+    /* A power-policy thread's lines belong to the event that posted it
+     * ("power request <kind> <node> on thread <id>"), wherever they land. */
+    unsigned fiber_seg[SCHED_MAX_FIBERS];
+    int fiber_has_seg[SCHED_MAX_FIBERS] = {0};
     g_nlines = 0;
     for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
@@ -123,7 +128,15 @@ static void collect(void)
         l->dbg = strncmp(buf, "DbgPrint: ", 10) == 0;
         snprintf(l->text, sizeof l->text, "%s", l->dbg ? buf + 10 : buf);
         l->fiber = ev->fiber;
+        l->pnp_side = ev->fiber == PNP_FIBER || strcmp(sched_fiber_owner(ev->fiber), "power-policy") == 0;
         l->seg = seg;
+        unsigned long posted;
+        if (sscanf(buf, "power request %*s %*s on thread %lu", &posted) == 1 && posted < SCHED_MAX_FIBERS) {
+            fiber_seg[posted] = seg;
+            fiber_has_seg[posted] = 1;
+        }
+        if (ev->fiber >= 0 && ev->fiber < SCHED_MAX_FIBERS && fiber_has_seg[ev->fiber])
+            l->seg = fiber_seg[ev->fiber];
     }
     if (getenv("LIFECYCLE_TRACE")) /* debugging a test: every run's lines, "segment fiber text" */
         printf("== run in %s\n", tdf_test_state.current);
@@ -173,7 +186,7 @@ static unsigned select_lines(unsigned seg, int pnp_only, const char *filter, con
     unsigned n = 0;
     for (unsigned i = 0; i < g_nlines && n < max; i++) {
         const line_t *l = &g_lines[i];
-        if (!l->dbg || (seg != ANY_SEG && l->seg != seg) || (pnp_only && l->fiber != PNP_FIBER))
+        if (!l->dbg || (seg != ANY_SEG && l->seg != seg) || (pnp_only && !l->pnp_side))
             continue;
         if (filter && !strstr(l->text, filter))
             continue;
@@ -356,7 +369,7 @@ TEST(idle_parent_with_a_child_in_d0_does_not_idle)
     CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS)));
     EXPECT(SEG_EVENT(0), 1, "D0Exit", "child0 FDO D0Exit(D3)", "child0 PDO D0Exit(D3)");
     EXPECT_NONE(SEG_EVENT(1), 0, NULL);
-    CHECK(find("event idle: skipped (not legal in this state)", 0) >= 0);
+    CHECK(find("power policy idle recbus: skipped (not legal in this state)", 0) >= 0);
 }
 
 TEST(wake_parents_first)
@@ -567,10 +580,11 @@ TEST(queue_request_arriving_while_held_is_dispatched_only_after_d0entry)
                     EV(TDF_EV_WAKE, N_CHILD0)));
     EXPECT(SEG_EVENT(2), 0, NULL, "child0 PDO D0Entry(D3)", "child0 PDO SelfManagedIoRestart",
            "child0 FDO D0Entry(D3)", "child0 FDO EvtIoDeviceControl(complete)", "child0 FDO SelfManagedIoRestart");
-    /* Dispatched by the resume on the PnP thread: it was queued while held. */
+    /* Dispatched by the resume on the power-policy thread that runs the
+     * wake: it was queued while held. */
     int io = pos("child0 FDO EvtIoDeviceControl(complete)");
     if (CHECK(io >= 0))
-        CHECK_EQ(g_lines[io].fiber, PNP_FIBER);
+        CHECK(g_lines[io].fiber != PNP_FIBER && g_lines[io].pnp_side);
 }
 
 TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
@@ -588,9 +602,14 @@ TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
 
 TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
 {
-    /* One schedule byte: request A runs at the first choice point (queued:
-     * child0 is idle), request B only after the PnP thread is done. */
-    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, stim_first(1), EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
+    /* Three schedule bytes, in use order 00 00 01 (stored reversed): the PnP
+     * thread goes on after posting the idle request, the idle finishes before
+     * the next event (flag clear), request A runs at the first choice point
+     * after it is posted (queued: child0 is idle), request B only after the
+     * PnP thread is done. */
+    static const uint8_t bytes[] = {0x01, 0x00, 0x00};
+    const sched_source_t schedule = {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes};
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, schedule, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
                     EV(EV_IO_COMPLETE, 0)));
     EXPECT_NONE(ANY_SEG, 0, "EvtIoDeviceControl");
     int purge = find("recchild0/FDO: purge queue", 0);
@@ -602,7 +621,7 @@ TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
         CHECK_EQ(g_lines[canceled].fiber, PNP_FIBER);
     CHECK(refused > purge);
     if (CHECK(refused >= 0))
-        CHECK_EQ(g_lines[refused].fiber, 2); /* B: pnp is 0, A is 1 */
+        CHECK_EQ(g_lines[refused].fiber, 3); /* B: pnp is 0, the idle request 1, A 2 */
 }
 
 TEST(queue_request_marked_cancelable_while_the_purge_runs_is_canceled)
@@ -681,13 +700,16 @@ TEST(pnp_one_state_changing_irp_at_a_time_even_with_a_preempting_schedule)
      * while the devices power down, stop, go away) every PnP/power callback
      * still runs on that thread, inside its own event's segment, and each
      * event's callbacks are exactly those of the unpreempted run.
-     * (io_hold is left out: a held request dispatched just before a purge
+     * (idle and wake are left out: they come from the power policy on
+     * threads of their own and may overlap the next event by design, see
+     * the concurrency tests below;
+     * io_hold is left out: a held request dispatched just before a purge
      * hangs the remove, see queue_request_marked_cancelable_while_the_purge_runs_is_canceled.) */
 #define LIFECYCLE_EVENTS                                                                                       \
-    EV(EV_IO_COMPLETE, 0), EV(EV_IO_COMPLETE, 1), EV(TDF_EV_IDLE, N_CHILD1), EV(EV_IO_COMPLETE, 1),            \
-        EV(TDF_EV_WAKE, N_CHILD1), EV(TDF_EV_STOP, N_CHILD0), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_SLEEP, 0),       \
+    EV(EV_IO_COMPLETE, 0), EV(EV_IO_COMPLETE, 1), EV(EV_IO_COMPLETE, 1),                                    \
+        EV(TDF_EV_STOP, N_CHILD0), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_SLEEP, 0),                                  \
         EV(EV_IO_COMPLETE, 1), EV(TDF_EV_REMOVE, N_CHILD1), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_ENABLE, N_CHILD1), \
-        EV(TDF_EV_HIBERNATE, 0), EV(EV_IO_COMPLETE, 1), EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),       \
+        EV(TDF_EV_HIBERNATE, 0), EV(EV_IO_COMPLETE, 1), EV(EV_IO_COMPLETE, 0),                                  \
         EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)
     static char reference[32768], preempted[32768];
     CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, NO_PREEMPT, LIFECYCLE_EVENTS));
@@ -706,6 +728,130 @@ TEST(pnp_one_state_changing_irp_at_a_time_even_with_a_preempting_schedule)
             printf("    seed %lu changed the PnP callback sequence\n", (unsigned long)seed);
     }
 #undef LIFECYCLE_EVENTS
+}
+
+/* ==== concurrency: what may overlap, what stays ordered (docs/LIFECYCLE.md "Concurrency") ==== */
+
+/* Index of the first recorder line at or after `from` with this text on a
+ * power-policy thread (pnp_side, not the PnP thread), or -1. */
+static int find_on_power_thread(const char *text, unsigned from)
+{
+    for (unsigned i = from; i < g_nlines; i++)
+        if (g_lines[i].dbg && g_lines[i].fiber != PNP_FIBER && g_lines[i].pnp_side && strcmp(g_lines[i].text, text) == 0)
+            return (int)i;
+    return -1;
+}
+
+TEST(concurrency_surprise_removal_callback_can_run_inside_an_idle_power_down)
+{
+    /* KMDF does not synchronize EvtDeviceSurpriseRemoval with the power
+     * callbacks: some schedule runs it between the idle thread's
+     * SelfManagedIoSuspend and its D0Exit of the same device. */
+    int found = 0;
+    for (uint64_t seed = 1; seed <= 400 && !found; seed++) {
+        sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+        int suspend = find_on_power_thread("child0 FDO SelfManagedIoSuspend", 0);
+        int sr = pos("child0 FDO SurpriseRemoval");
+        int exit = suspend >= 0 ? find_on_power_thread("child0 FDO D0Exit(D3)", (unsigned)suspend) : -1;
+        found = suspend >= 0 && sr > suspend && exit > sr && g_lines[sr].fiber == PNP_FIBER;
+    }
+    CHECK(found);
+}
+
+TEST(concurrency_no_other_pnp_callback_of_a_stack_inside_its_power_transition)
+{
+    /* The framework's per-device serialization: while the idle thread powers
+     * child0's stack down, the PnP thread runs nothing else of that stack but
+     * EvtDeviceSurpriseRemoval, under every schedule. */
+    unsigned overlapped = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_CHILD1), EV(TDF_EV_STOP, N_CHILD1), EV(TDF_EV_IDLE, N_CHILD0),
+                        EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+        int first = -1, last = -1;
+        for (unsigned i = 0; i < g_nlines; i++) {
+            if (!g_lines[i].dbg || g_lines[i].fiber == PNP_FIBER || !g_lines[i].pnp_side ||
+                strncmp(g_lines[i].text, "child0 ", 7) != 0)
+                continue;
+            if (first < 0 || g_lines[i].fiber != g_lines[first].fiber) { /* a new power transition */
+                first = (int)i;
+            }
+            last = (int)i;
+            for (int k = first + 1; k < last; k++) {
+                const line_t *l = &g_lines[k];
+                if (l->dbg && l->fiber == PNP_FIBER && strncmp(l->text, "child0 ", 7) == 0 && is_pnp_callback(l->text)) {
+                    if (!CHECK(strstr(l->text, "SurpriseRemoval") != NULL))
+                        printf("    seed %lu: '%s' inside the power transition\n", (unsigned long)seed, l->text);
+                    overlapped++;
+                }
+            }
+        }
+    }
+    (void)overlapped;
+}
+
+TEST(concurrency_idle_of_one_stack_overlaps_the_removal_of_another)
+{
+    /* child1's idle power-down and child0's removal are different devnodes:
+     * some schedule interleaves their callbacks. */
+    int found = 0;
+    for (uint64_t seed = 1; seed <= 400 && !found; seed++) {
+        sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD1), EV(TDF_EV_REMOVE, N_CHILD0)));
+        int suspend = find_on_power_thread("child1 FDO SelfManagedIoSuspend", 0);
+        int exit = suspend >= 0 ? find_on_power_thread("child1 FDO D0Exit(D3)", (unsigned)suspend) : -1;
+        for (int k = suspend + 1; suspend >= 0 && k < exit && !found; k++)
+            found = g_lines[k].dbg && g_lines[k].fiber == PNP_FIBER && strncmp(g_lines[k].text, "child0 ", 7) == 0;
+    }
+    CHECK(found);
+}
+
+TEST(concurrency_a_parent_never_leaves_d0_while_a_child_pdo_is_in_d0)
+{
+    /* Under every schedule: the child's power reference (wake holds the
+     * parent's lock until the child is up; idle checks the child's PDO). */
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
+                        EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_IDLE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0)));
+        int child_pdo_in_d0 = 1, bus_in_d0 = 1;
+        for (unsigned i = 0; i < g_nlines; i++) {
+            const char *t = g_lines[i].text;
+            if (!g_lines[i].dbg)
+                continue;
+            if (strncmp(t, "child0 PDO D0Entry", 18) == 0) {
+                if (!CHECK(bus_in_d0))
+                    printf("    seed %lu: child0 PDO powered up with the bus in Dx\n", (unsigned long)seed);
+                child_pdo_in_d0 = 1;
+            } else if (strncmp(t, "child0 PDO D0Exit", 17) == 0) {
+                child_pdo_in_d0 = 0;
+            } else if (strncmp(t, "bus FDO D0Entry", 15) == 0) {
+                bus_in_d0 = 1;
+            } else if (strcmp(t, "bus FDO D0Exit(D3)") == 0) {
+                if (!CHECK(!child_pdo_in_d0))
+                    printf("    seed %lu: bus idled with child0's PDO in D0\n", (unsigned long)seed);
+                bus_in_d0 = 0;
+            }
+        }
+    }
+}
+
+TEST(concurrency_next_event_waits_for_a_power_request_unless_the_schedule_overlaps_them)
+{
+    /* No schedule bytes: the idle request finishes before the next event. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    BEFORE("child0 PDO D0Exit(D3)", "child0 FDO SurpriseRemoval");
+    CHECK(find("next event after the power request on recchild0", 0) >= 0);
+    /* Flag set (bytes in use order: 00 keeps the PnP thread, 80 overlaps):
+     * the surprise removal starts before the idle thread has run at all. */
+    static const uint8_t bytes[] = {0x80, 0x00};
+    const sched_source_t overlap = {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes};
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, overlap, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    CHECK(find("next event while the power request on recchild0 runs", 0) >= 0);
+    BEFORE("child0 FDO SurpriseRemoval", "child0 FDO D0Exit(D3Final)");
 }
 
 int main(void) { return tdf_test_main(); }

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#define STATUS_INVALID_HANDLE ((NTSTATUS)0xC0000008L)
+
 enum { OBJ_NOTIFICATION_EVENT = NotificationEvent, OBJ_SYNCHRONIZATION_EVENT = SynchronizationEvent, OBJ_THREAD = 6 };
 
 struct _KTHREAD {
@@ -17,7 +19,18 @@ struct _KTHREAD {
     PVOID context;
     struct tdf_image *image;
     LONG references; /* handle + ObReferenceObjectByHandle references */
+    uint32_t magic;  /* THREAD_MAGIC: with Header.Type, tells a thread from other memory */
 };
+
+/* Threads are the only reference-counted kernel objects of the model. A
+ * pointer is one only if its first byte (the header's Type, readable in any
+ * object) says thread and the magic agrees; NULL otherwise. */
+#define THREAD_MAGIC 0x54485244u
+static struct _KTHREAD *as_thread(PVOID p)
+{
+    struct _KTHREAD *t = p;
+    return t && t->Header.Type == OBJ_THREAD && t->magic == THREAD_MAGIC ? t : NULL;
+}
 
 /* Woken on every signal: multi-object waits block on it and re-check. */
 static int g_any_signal;
@@ -58,6 +71,12 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     LONG previous = Event->Header.SignalState;
     signal(&Event->Header);
     SCHED_TRACE0("KeSetEvent");
+    /* A woken waiter may run on another processor at once, and the signalling
+     * thread may be preempted at any instruction after the signal: what the
+     * waiter does next (tear down, unload the signaller's image) can come
+     * before this thread's next instruction or its return (ARCHITECTURE.md,
+     * "Switch points"). */
+    ke_yield();
     return previous;
 }
 
@@ -200,6 +219,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
     struct _KTHREAD *t = pool_alloc_model(sizeof *t);
     struct tdf_image *img = image_current();
     t->Header.Type = OBJ_THREAD;
+    t->magic = THREAD_MAGIC;
     t->Header.SignalState = 0;
     t->start = StartRoutine;
     t->context = StartContext;
@@ -234,7 +254,10 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POB
 {
     (void)DesiredAccess, (void)ObjectType, (void)AccessMode, (void)HandleInformation;
     ke_yield();
-    struct _KTHREAD *t = Handle;
+    struct _KTHREAD *t = as_thread(Handle);
+    *Object = NULL;
+    if (!t)
+        return STATUS_INVALID_HANDLE; /* only thread handles exist in the model */
     t->references++;
     *Object = t;
     return STATUS_SUCCESS;
@@ -243,7 +266,16 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POB
 VOID ObDereferenceObject(PVOID Object)
 {
     ke_yield();
-    struct _KTHREAD *t = Object;
+    struct _KTHREAD *t = as_thread(Object);
+    if (!t) {
+        /* The kernel would decrement a pointer count in an object header that
+         * is not there (a KEVENT, driver memory): 0x18 at best, corruption
+         * otherwise; the model stops at the call. */
+        TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER",
+                     "ObDereferenceObject on %s, which is not a reference-counted object (no object header)",
+                     Object ? "a pointer" : "NULL");
+        return;
+    }
     if (t->references <= 0) {
         TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER", "ObDereferenceObject on an object with no references left");
         return;
@@ -253,6 +285,11 @@ VOID ObDereferenceObject(PVOID Object)
 
 NTSTATUS ZwClose(HANDLE Handle)
 {
+    if (!as_thread(Handle)) {
+        /* a kernel-mode close of a handle that is none: bugcheck 0x93 */
+        TDF_BUGCHECK(0x93, 0, "INVALID_KERNEL_HANDLE", "ZwClose of a handle that is not a thread handle");
+        return STATUS_INVALID_HANDLE;
+    }
     ObDereferenceObject(Handle);
     return STATUS_SUCCESS;
 }

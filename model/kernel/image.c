@@ -6,7 +6,7 @@
  * tdf_add_image), so each function entry and exit in driver code lands here
  * knowing its image. That catches a call through a raw function pointer into
  * an unloaded driver at the call itself, as the kernel's page fault would
- * (DESIGN.md "Images"; KERNEL-SEMANTICS §5 0xCE), with a full stack trace.
+ * (docs/ARCHITECTURE.md "Images"; KERNEL-SEMANTICS §5 0xCE), with a full stack trace.
  */
 #include "kernel.h"
 
@@ -214,9 +214,7 @@ int ke_block_timed(const void *object, const char *what)
     return timed_out;
 }
 
-/* ---- the hooks ------------------------------------------------------------------ */
-void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site);
-void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site);
+/* ---- the hooks (declared in image.h) ------------------------------------------- */
 
 void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
 {
@@ -256,6 +254,17 @@ void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
     call_stack_t *s = stack_of(sched_current());
     if (s->depth == 0)
         return; /* a frame entered before this run's reset: ignore */
+    /* Frames deeper than MAX_DEPTH are counted, not kept: no yield for them. */
+    const frame_t *self = s->depth <= MAX_DEPTH ? &s->frames[s->depth - 1] : NULL;
+    const frame_t *caller = self && s->depth >= 2 ? &s->frames[s->depth - 2] : NULL;
+    if (self && self->image == img && (!caller || caller->image != img)) {
+        /* A return across images (or into the framework/harness) is a yield
+         * point while the frame is still ours: the epilogue and the return
+         * instruction execute in this image, so an unload that another
+         * thread completes now catches this thread inside it (0xCE), as the
+         * kernel's page fault on the next instruction would. */
+        ke_yield();
+    }
     s->depth--;
     const frame_t *back = top_frame(s);
     if (back && back->image != img && back->image->state != TDF_IMAGE_LOADED) {

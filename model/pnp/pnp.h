@@ -52,6 +52,10 @@ typedef struct devnode {
     struct devnode *parent;
     const tdf_image_desc_t *desc; /* driver for the FDO, NULL if none matches */
     int gone;                     /* PDO deleted (reported missing or parent removed) */
+    /* One PnP or power transition of this stack at a time (pnp_manager.c,
+     * node_lock): the fiber that holds it and how often (re-entered). */
+    int lock_owner;
+    unsigned lock_depth;
 } devnode_t;
 
 /* The target this binary was built with (TDF_TARGET in the target's file). */

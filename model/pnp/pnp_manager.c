@@ -1,7 +1,10 @@
 /*
- * The PnP and power manager: one model thread ("pnp") that applies the input's
- * events in order, each as the kernel would send its IRPs across the device
- * tree (KERNEL-SEMANTICS §4 "Across stack"):
+ * The PnP and power manager. The PnP thread ("pnp") applies the input's device
+ * tree events in order, each as the kernel would send its IRPs across the
+ * device tree (KERNEL-SEMANTICS §4 "Across stack"); idle and wake requests come
+ * from each device's power policy on a model thread of their own
+ * ("power-policy"), concurrently with the PnP thread, as Windows sends them
+ * from the idle timer or the power policy owner, not from the PnP worker:
  *   - remove / surprise removal / stop: top-down, descendants first, in a
  *     stack FDO before PDO; QUERY_REMOVE to descendants first;
  *   - power-up: bottom-up (parents first, in a stack PDO before FDO);
@@ -9,6 +12,20 @@
  *     parent, so a parent idles only once its children are in Dx).
  * An event that is illegal in the current state is skipped deterministically
  * and says so in the trace; it is never an error.
+ *
+ * What stays serialized, and why (docs/LIFECYCLE.md "Concurrency"):
+ *   - tree events among themselves: Windows queues device-tree actions
+ *     (start, query-remove/remove, surprise removal, rebalance) to one PnP
+ *     worker; system sleep/hibernate lock the device tree against them;
+ *   - one transition per stack at a time (node_lock): KMDF's per-device PnP,
+ *     power and power-policy state machines process one event at a time and
+ *     the PnP machine waits for the power machine; the one exception is
+ *     EvtDeviceSurpriseRemoval, which KMDF calls from the PnP machine without
+ *     synchronizing it with the power callbacks, so it runs unlocked and may
+ *     overlap an idle power-down of the same device;
+ *   - parent before child: a child's power-up holds its parent's lock (its
+ *     power reference keeps the parent in D0), and locks nest only ancestor
+ *     before descendant, so they cannot deadlock.
  */
 #include "pnp.h"
 #include "../kernel/tsan_sync.h"
@@ -83,24 +100,63 @@ static devnode_t *node_new(devnode_t *parent, wdf_device_t *pdo, PCWSTR hwid)
 
 static int node_started(const devnode_t *n) { return !n->gone && n->fdo && n->fdo->pnp == PNP_STARTED; }
 
+/* ---- one transition per stack at a time ------------------------------------------ */
+/* Not a yield point by itself (a fiber that finds it taken blocks): the
+ * interleavings come from the driver code the transitions run. Unlock
+ * publishes the transition's writes to the next holder (TSan), as the
+ * framework's state-machine lock does. */
+static void node_lock(devnode_t *n)
+{
+    int me = sched_current();
+    if (n->lock_depth && n->lock_owner == me) {
+        n->lock_depth++;
+        return;
+    }
+    while (n->lock_depth)
+        ke_block(&n->lock_depth, "devnode busy: PnP/power transition in progress");
+    n->lock_owner = me;
+    n->lock_depth = 1;
+    TDF_HB_ACQUIRE(n);
+}
+
+static void node_unlock(devnode_t *n)
+{
+    if (--n->lock_depth)
+        return;
+    TDF_HB_RELEASE(n);
+    sched_wake(&n->lock_depth);
+}
+
 /* ---- start ------------------------------------------------------------------- */
 static void enumerate_children(devnode_t *n);
 
+static int start_stack(devnode_t *n);
+
 static void start_node(devnode_t *n)
+{
+    node_lock(n);
+    int started = start_stack(n);
+    node_unlock(n);
+    if (started)
+        enumerate_children(n);
+}
+
+/* Precondition: n locked. Returns 1 if the FDO started. */
+static int start_stack(devnode_t *n)
 {
     if (n->pdo) {
         if (!NT_SUCCESS(wdf_device_start(n->pdo))) {
             SCHED_TRACE1("%s: PDO start failed", n->name);
-            return;
+            return 0;
         }
     }
     if (!n->desc) {
         SCHED_TRACE1("%s: no driver for this hardware ID", n->name);
-        return;
+        return 0;
     }
     wdf_driver_t *drv = wdf_driver_load(n->desc);
     if (!drv)
-        return;
+        return 0;
     struct WDFDEVICE_INIT init = {.node = n, .driver = drv};
     SCHED_TRACE1("%s: EvtDriverDeviceAdd", n->name);
     wdf_driver_pin(drv);
@@ -111,7 +167,7 @@ static void start_node(devnode_t *n)
         if (fdo)
             wdf_device_remove(fdo, 1);
         wdf_driver_unpin(drv);
-        return;
+        return 0;
     }
     wdf_driver_unpin(drv); /* the new FDO keeps it loaded from here on */
     n->fdo = fdo;
@@ -124,9 +180,9 @@ static void start_node(devnode_t *n)
         SCHED_TRACE2("%s: start failed 0x%lx, removing", n->name, (unsigned long)(uint32_t)st);
         wdf_device_remove(fdo, 1);
         n->fdo = NULL;
-        return;
+        return 0;
     }
-    enumerate_children(n);
+    return 1;
 }
 
 /* QUERY_DEVICE_RELATIONS: static children not yet known become devnodes. */
@@ -171,10 +227,19 @@ static void surprise_subtree(devnode_t *n)
     children_of(n, kids, &k);
     for (unsigned i = k; i-- > 0;)
         surprise_subtree(kids[i]);
-    if (n->fdo && n->fdo->pnp == PNP_STARTED)
-        wdf_device_surprise_remove(n->fdo);
-    if (n->pdo && n->pdo->pnp == PNP_STARTED)
-        wdf_device_surprise_remove(n->pdo);
+    /* FDO, then PDO. EvtDeviceSurpriseRemoval before taking the stack's lock:
+     * an idle power-down of this device may be under way on a power-policy
+     * thread, and KMDF does not wait for it before that callback. */
+    wdf_device_t *devs[2] = {n->fdo, n->pdo};
+    for (unsigned i = 0; i < 2; i++) {
+        wdf_device_t *d = devs[i];
+        if (!d || d->pnp != PNP_STARTED)
+            continue;
+        wdf_device_surprise_notify(d);
+        node_lock(n);
+        wdf_device_surprise_teardown(d);
+        node_unlock(n);
+    }
 }
 
 /* REMOVE for a subtree; the PDO of `n` itself survives if keep_pdo (a
@@ -189,15 +254,18 @@ static void remove_subtree(devnode_t *n, int keep_pdo)
      * children removed -> purge non-power-managed -> SelfManagedIoCleanup"). */
     for (unsigned i = k; i-- > 0;)
         remove_subtree(kids[i], 1);
+    node_lock(n);
     if (n->fdo) {
         wdf_device_t *fdo = n->fdo;
         n->fdo = NULL;
         wdf_device_remove_begin(fdo);
         for (unsigned i = k; i-- > 0;) {
+            node_lock(kids[i]); /* ancestor before descendant */
             if (kids[i]->pdo && kids[i]->pdo->pnp != PNP_DELETED)
                 wdf_device_remove_end(kids[i]->pdo);
             if (!kids[i]->gone)
                 mark_gone(kids[i]);
+            node_unlock(kids[i]);
         }
         wdf_device_remove_end(fdo);
     }
@@ -209,6 +277,7 @@ static void remove_subtree(devnode_t *n, int keep_pdo)
     }
     if (!keep_pdo || !n->pdo)
         mark_gone(n);
+    node_unlock(n);
 }
 
 static NTSTATUS query_remove_subtree(devnode_t *n)
@@ -221,9 +290,12 @@ static NTSTATUS query_remove_subtree(devnode_t *n)
         if (!NT_SUCCESS(st))
             return st;
     }
+    NTSTATUS st = STATUS_SUCCESS;
+    node_lock(n);
     if (n->fdo && n->fdo->pnp == PNP_STARTED)
-        return wdf_device_query_remove(n->fdo);
-    return STATUS_SUCCESS;
+        st = wdf_device_query_remove(n->fdo);
+    node_unlock(n);
+    return st;
 }
 
 /* ---- handles held on removed devices (remote I/O targets, KERNEL-SEMANTICS §5) ---- */
@@ -344,33 +416,109 @@ static int wait_handles_closed(devnode_t *n)
 /* ---- power ----------------------------------------------------------------------- */
 static int node_in_d0(const devnode_t *n) { return n->fdo && n->fdo->power == WdfPowerDeviceD0; }
 
-static int wake_node(devnode_t *n)
+/* Precondition: n's ancestors are locked by the caller (wake_node). */
+static int wake_locked(devnode_t *n)
 {
     if (!node_started(n))
         return 0;
     if (node_in_d0(n))
         return 1;
-    if (n->parent && !wake_node(n->parent)) /* parents first */
-        return 0;
     if (n->pdo)
         (void)wdf_device_power_up(n->pdo, n->pdo->power);
     (void)wdf_device_power_up(n->fdo, n->fdo->power);
     return 1;
 }
 
+/* Parents first; each parent's lock is held until the child is up, as the
+ * child's power reference keeps the parent from idling in between. */
+static int wake_node(devnode_t *n)
+{
+    int ok = 1;
+    if (n->parent) {
+        node_lock(n->parent);
+        ok = wake_node(n->parent);
+    }
+    if (ok) {
+        node_lock(n);
+        ok = wake_locked(n);
+        node_unlock(n);
+    }
+    if (n->parent)
+        node_unlock(n->parent);
+    return ok;
+}
+
 static int idle_node(devnode_t *n)
 {
-    if (!node_started(n) || !node_in_d0(n))
+    node_lock(n);
+    int done = 0;
+    if (node_started(n) && node_in_d0(n)) {
+        devnode_t *kids[TDF_MAX_NODES];
+        unsigned k;
+        children_of(n, kids, &k);
+        done = 1;
+        /* A child whose PDO is in D0 holds its power reference on us, also
+         * while its own stack is being removed on another thread (the FDO
+         * pointer is already gone then, the PDO's power state is not). */
+        for (unsigned i = 0; i < k; i++)
+            if (kids[i]->pdo ? kids[i]->pdo->power == WdfPowerDeviceD0 : node_in_d0(kids[i]))
+                done = 0;
+        if (done) {
+            wdf_device_power_down(n->fdo, WdfPowerDeviceD3);
+            if (n->pdo)
+                wdf_device_power_down(n->pdo, WdfPowerDeviceD3);
+        }
+    }
+    node_unlock(n);
+    return done;
+}
+
+/* ---- power policy: idle and wake requests on their own model thread ----------------- */
+typedef struct power_request {
+    devnode_t *node;
+    uint8_t kind; /* TDF_EV_IDLE or TDF_EV_WAKE */
+    int done;     /* set by the power-policy thread as it ends */
+} power_request_t;
+
+static void power_policy_main(void *p)
+{
+    power_request_t *r = p;
+    int done;
+    if (r->kind == TDF_EV_IDLE) {
+        done = idle_node(r->node);
+    } else {
+        done = node_started(r->node) && !node_in_d0(r->node) && wake_node(r->node);
+    }
+    if (!done)
+        SCHED_TRACE2("power policy %s %s: skipped (not legal in this state)",
+                     r->kind == TDF_EV_IDLE ? "idle" : "wake", r->node->name);
+    r->done = 1;
+    sched_wake(&r->done);
+}
+
+/* Returns 0 if no model thread could be had (the request is dropped; traced). */
+static int post_power_request(devnode_t *n, uint8_t kind)
+{
+    power_request_t *r = pool_alloc_model(sizeof *r);
+    r->node = n;
+    r->kind = kind;
+    int fiber = sched_spawn(kind == TDF_EV_IDLE ? "idle-timer" : "power-policy", "power-policy", power_policy_main, r);
+    if (fiber == SCHED_NO_FIBER)
         return 0;
-    devnode_t *kids[TDF_MAX_NODES];
-    unsigned k;
-    children_of(n, kids, &k);
-    for (unsigned i = 0; i < k; i++)
-        if (node_started(kids[i]) && node_in_d0(kids[i]))
-            return 0; /* a child in D0 holds its power reference on us */
-    wdf_device_power_down(n->fdo, WdfPowerDeviceD3);
-    if (n->pdo)
-        wdf_device_power_down(n->pdo, WdfPowerDeviceD3);
+    SCHED_TRACE3("power request %s %s on thread %lu", kind == TDF_EV_IDLE ? "idle" : "wake", n->name,
+                 (unsigned long)fiber);
+    ke_yield(); /* the new thread may start on another processor right away */
+    /* When the input's next event comes is the world's timing, so it is a
+     * choice: "no" (also what an input whose schedule bytes ran out gets) lets
+     * the request finish first; "yes" goes on at once, so the next event's PnP
+     * work overlaps this power transition. */
+    if (!sched_choose_flag()) {
+        SCHED_TRACE1("next event after the power request on %s", n->name);
+        while (!r->done)
+            ke_block(&r->done, "power request to finish");
+    } else {
+        SCHED_TRACE1("next event while the power request on %s runs", n->name);
+    }
     return 1;
 }
 
@@ -456,7 +604,10 @@ static NTSTATUS query_stop_subtree(devnode_t *n)
         if (!NT_SUCCESS(st))
             return st;
     }
-    return node_started(n) ? wdf_device_query_stop(n->fdo) : STATUS_SUCCESS;
+    node_lock(n);
+    NTSTATUS st = node_started(n) ? wdf_device_query_stop(n->fdo) : STATUS_SUCCESS;
+    node_unlock(n);
+    return st;
 }
 
 static void stop_subtree(devnode_t *n)
@@ -466,21 +617,25 @@ static void stop_subtree(devnode_t *n)
     children_of(n, kids, &k);
     for (unsigned i = k; i-- > 0;)
         stop_subtree(kids[i]);
+    node_lock(n);
     if (node_started(n)) {
         wdf_device_stop(n->fdo);
         if (n->pdo && n->pdo->pnp == PNP_STARTED)
             wdf_device_stop(n->pdo);
     }
+    node_unlock(n);
 }
 
 static void restart_subtree(devnode_t *n)
 {
     if (n->gone)
         return;
+    node_lock(n);
     if (n->pdo && n->pdo->pnp == PNP_STOPPED)
         (void)wdf_device_start(n->pdo);
     if (n->fdo && n->fdo->pnp == PNP_STOPPED && !NT_SUCCESS(wdf_device_start(n->fdo)))
         SCHED_TRACE1("%s: restart failed", n->name);
+    node_unlock(n);
     devnode_t *kids[TDF_MAX_NODES];
     unsigned k;
     children_of(n, kids, &k);
@@ -513,20 +668,24 @@ static void system_sleep(WDF_POWER_DEVICE_STATE target)
     SCHED_TRACE1("system %s", target == WdfPowerDevicePrepareForHibernation ? "S4 (hibernate)" : "S3 (sleep)");
     for (unsigned i = g_node_count; i-- > 0;) {
         devnode_t *n = &g_nodes[i];
-        if (!node_started(n))
-            continue;
-        wdf_device_power_down(n->fdo, target);
-        if (n->pdo)
-            wdf_device_power_down(n->pdo, target);
+        node_lock(n);
+        if (node_started(n)) {
+            wdf_device_power_down(n->fdo, target);
+            if (n->pdo)
+                wdf_device_power_down(n->pdo, target);
+        }
+        node_unlock(n);
     }
     SCHED_TRACE0("system S0 (resume)");
     for (unsigned i = 0; i < g_node_count; i++) {
         devnode_t *n = &g_nodes[i];
-        if (!node_started(n))
-            continue;
-        if (n->pdo)
-            (void)wdf_device_power_up(n->pdo, n->pdo->power);
-        (void)wdf_device_power_up(n->fdo, n->fdo->power);
+        node_lock(n);
+        if (node_started(n)) {
+            if (n->pdo)
+                (void)wdf_device_power_up(n->pdo, n->pdo->power);
+            (void)wdf_device_power_up(n->fdo, n->fdo->power);
+        }
+        node_unlock(n);
     }
 }
 
@@ -601,10 +760,10 @@ static void apply(const tdf_event_t *ev)
         orderly_remove_node(n, 1);
         break;
     case TDF_EV_IDLE:
-        done = idle_node(n);
-        break;
     case TDF_EV_WAKE:
-        done = node_started(n) && !node_in_d0(n) && wake_node(n);
+        /* The power policy's request: it runs on its own thread, alongside
+         * whatever the PnP thread does next. */
+        done = post_power_request(n, (uint8_t)kind);
         break;
     case TDF_EV_STOP:
         done = rebalance_node(n);

@@ -6,7 +6,7 @@
  *
  * This file is compiled without TSan instrumentation in the TSan build: its
  * bookkeeping is touched by every fiber with no modelled happens-before, and
- * must not be reported (DESIGN.md "Images", last paragraph).
+ * must not be reported (docs/ARCHITECTURE.md "TSan").
  */
 #include "sched.h"
 #include "context.h"
@@ -420,6 +420,28 @@ unsigned sched_choose(unsigned n)
     if (S.log_len < CHOICE_LOG_MAX)
         S.log[S.log_len++] = (sched_choice_t){.n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 1};
     return idx;
+}
+
+int sched_choose_flag(void)
+{
+    unsigned v = 0;
+    switch (S.config.source.kind) {
+    case SCHED_SOURCE_BYTES:
+        if (S.bytes_left > 0)
+            v = S.config.source.bytes[--S.bytes_left] >> 7;
+        break;
+    case SCHED_SOURCE_RANDOM:
+    case SCHED_SOURCE_PCT:
+        v = rng_below(2);
+        break;
+    case SCHED_SOURCE_REPLAY:
+        if (S.replay_pos < S.config.source.replay_len)
+            v = S.config.source.replay[S.replay_pos++].index & 1u;
+        break;
+    }
+    if (S.log_len < CHOICE_LOG_MAX)
+        S.log[S.log_len++] = (sched_choice_t){.n = 2, .index = (uint16_t)v, .is_data = 1};
+    return (int)v;
 }
 
 void sched_abort_run(void)

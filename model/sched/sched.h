@@ -1,7 +1,7 @@
 /*
  * model/sched — deterministic fibers, choice sources and the trace.
  *
- * Knows nothing of drivers (docs/STYLE.md §3): it sees fibers with a name and
+ * Knows nothing of drivers (docs/ARCHITECTURE.md, "layers"): it sees fibers with a name and
  * an owner label, yield points, wait objects (opaque pointers) and choices.
  * Exactly one fiber runs at a time; the only source of nondeterminism is the
  * choice source, so the same choices give the same run, step for step.
@@ -97,6 +97,11 @@ void sched_wake(const void *object);
 /* A data choice in [0, n): recorded like a fiber choice. n <= 1 returns 0
  * without consuming anything. */
 unsigned sched_choose(unsigned n);
+/* A yes/no data choice, recorded as one with n = 2. The bytes source takes the
+ * TOP bit of its byte (b >> 7), so that small bytes, which pick fibers, say
+ * "no": a schedule made of thread choices does not turn on what the flag
+ * guards. Random and PCT draw it; replay reads it back. */
+int sched_choose_flag(void);
 /* Stops the run from inside a fiber: the oracle has already reported. Never
  * returns; the fiber is abandoned and sched_run() returns ABORTED. */
 __attribute__((noreturn)) void sched_abort_run(void);

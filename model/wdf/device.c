@@ -274,12 +274,16 @@ static void flush(wdf_device_t *d)
     d->smio = SMIO_FLUSHED;
 }
 
-void wdf_device_surprise_remove(wdf_device_t *d)
+void wdf_device_surprise_notify(wdf_device_t *d)
 {
     d->pnp = PNP_SURPRISE_REMOVED;
     d->surprise_step = sched_steps();
     trace_cb(d, "EvtDeviceSurpriseRemoval");
     CALLBACK_VOID(d, EvtDeviceSurpriseRemoval, (WDFDEVICE)d);
+}
+
+void wdf_device_surprise_teardown(wdf_device_t *d)
+{
     wdf_device_power_down(d, WdfPowerDeviceD3Final);
     release_hardware(d);
     wdf_device_purge_queues(d, 1);

@@ -90,8 +90,13 @@ VOID WdfRequestCompleteWithInformation(WDFREQUEST Request, NTSTATUS Status, ULON
 {
     ke_yield();
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestComplete");
-    if (complete_checks(r, "WdfRequestComplete"))
+    if (complete_checks(r, "WdfRequestComplete")) {
         wdf_request_finish(r, Status, Information);
+        /* After the completion the sender (its completion routine, or a
+         * waiting client) may run on another processor before the completing
+         * driver's next instruction (ARCHITECTURE.md, "Yield points"). */
+        ke_yield();
+    }
 }
 
 VOID WdfRequestComplete(WDFREQUEST Request, NTSTATUS Status)

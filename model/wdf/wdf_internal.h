@@ -205,7 +205,13 @@ wdf_driver_t *wdf_current_driver(void);
 NTSTATUS wdf_device_start(wdf_device_t *d);
 NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous);
 void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target);
-void wdf_device_surprise_remove(wdf_device_t *d);
+/* Surprise removal in two parts: the EvtDeviceSurpriseRemoval callback, which
+ * KMDF does not synchronize with the device's other PnP/power callbacks (the
+ * PnP state machine calls it while the power state machine may be in a
+ * power-down), then, in the framework's per-device order, the power-down core,
+ * ReleaseHardware, the purge of power-managed queues and Flush. */
+void wdf_device_surprise_notify(wdf_device_t *d);
+void wdf_device_surprise_teardown(wdf_device_t *d);
 NTSTATUS wdf_device_query_remove(wdf_device_t *d);
 NTSTATUS wdf_device_query_stop(wdf_device_t *d);
 /* STOP (rebalance): power-down core to D3Final, ReleaseHardware. Restart with
