@@ -39,7 +39,8 @@ check_clean() {
 text() { printf '# teardown-fuzz input\ntarget fuzz_bus_child\n'; printf "$@"; }
 
 # --- item 5: flags
-check variant_space_form 11 "RESULT $repro variant=flag_check class=HARDWARE" "$runner" --variant flag_check --quiet "$repro"
+text 'event remove 0\n' >"$work/plain.txt"
+check variant_space_form 14 "RESULT $work/plain.txt variant=flag_check class=HANG" "$runner" --variant flag_check --quiet --step_cap=5 "$work/plain.txt"
 check variant_bad 2 "unknown variant 'nosuch'" "$runner" --variant=nosuch "$repro"
 check variant_missing_value 2 "--variant needs a value" "$runner" --variant
 check variant_value_is_flag 2 "--variant needs a value" "$runner" --variant --quiet "$repro"
@@ -92,26 +93,35 @@ check to_text_schedule_over_limit 2 "over the text form's limit of 4096 schedule
 printf '\x01\x02\x03' >"$work/b.bin"
 check from_text_binary 2 "is not in text form" "$runner" --from_text="$work/b.bin" --out="$work/o"
 
-# --- item 6 and the runner half of item 4: expectations
-check expect_variant_selects 11 "variant=flag_check class=HARDWARE" "$runner" --quiet "$repro"
+# --- item 6 and the runner half of item 4: expectations. The failing runs
+# here are step-cap hangs (HANG/STEP_CAP after 5 steps), so they fail the
+# same way in every build, TSan included (a race report would end the
+# process before the comparison).
+hang='HANG/STEP_CAP:model:threads'
+text '# expect-variant flag_check\nevent bus_notify 0\nevent remove 0\n' >"$work/names_variant.txt"
+check expect_variant_selects 14 "variant=flag_check class=HANG" "$runner" --quiet --step_cap=5 "$work/names_variant.txt"
+check expect_variant_env 14 "TDF_VARIANT=correct not used for" env TDF_VARIANT=correct "$runner" --quiet --step_cap=5 "$work/names_variant.txt"
 check expect_variant_overridden 0 "--variant=correct overrides it: its expectations do not apply" "$runner" --variant=correct "$repro"
-check expect_variant_env 11 "TDF_VARIANT=correct not used for" env TDF_VARIANT=correct "$runner" --quiet "$repro"
-sed 's/^# expect-signature .*/# expect-signature HARDWARE\/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_Other/' "$repro" >"$work/wrong_sig.txt"
-check expect_signature_mismatch 3 "==TDF== EXPECTATION FAILED expected HARDWARE/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_Other got HARDWARE/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_NotifyChild" "$runner" --quiet "$work/wrong_sig.txt"
-sed 's/^# expect-signature \(.*\)/# expect-signature \1:extra/' "$repro" >"$work/longer_sig.txt"
-check expect_signature_prefix_is_not_enough 3 "EXPECTATION FAILED" "$runner" --quiet "$work/longer_sig.txt"
-sed 's/^# expect-signature \(.*\)/# expect-signature HARDWARE\/NOT_IN_D0/' "$repro" >"$work/short_sig.txt"
-check expect_signature_start_is_not_enough 3 "EXPECTATION FAILED" "$runner" --quiet "$work/short_sig.txt"
-check expect_signature_determinism 3 "EXPECTATION FAILED" "$runner" --determinism "$work/wrong_sig.txt"
-check expect_signature_met 11 "SIGNATURE HARDWARE/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_NotifyChild" "$runner" --quiet "$repro"
-sed 's/^# expect-variant .*/# expect-variant correct/' "$repro" >"$work/clean_run.txt"
-check expect_signature_clean_run 3 "got NONE (no failure)" "$runner" --quiet "$work/clean_run.txt"
+text "# expect-signature $hang\nevent remove 0\n" >"$work/sig_met.txt"
+check expect_signature_met 14 "SIGNATURE $hang" "$runner" --quiet --step_cap=5 "$work/sig_met.txt"
+text '# expect-signature HANG/STEP_CAP:model:other\nevent remove 0\n' >"$work/wrong_sig.txt"
+check expect_signature_mismatch 3 "==TDF== EXPECTATION FAILED expected HANG/STEP_CAP:model:other got $hang ($work/wrong_sig.txt line 3, variant correct)" "$runner" --quiet --step_cap=5 "$work/wrong_sig.txt"
+text "# expect-signature $hang:extra\nevent remove 0\n" >"$work/longer_sig.txt"
+check expect_signature_longer_fails 3 "EXPECTATION FAILED" "$runner" --quiet --step_cap=5 "$work/longer_sig.txt"
+text '# expect-signature HANG/STEP_CAP\nevent remove 0\n' >"$work/short_sig.txt"
+check expect_signature_start_is_not_enough 3 "EXPECTATION FAILED" "$runner" --quiet --step_cap=5 "$work/short_sig.txt"
+check expect_signature_determinism 3 "EXPECTATION FAILED" "$runner" --determinism --step_cap=5 "$work/wrong_sig.txt"
+check expect_signature_wins_over_class 3 "EXPECTATION FAILED" "$runner" --quiet --step_cap=5 "$work/sig_met.txt" "$work/wrong_sig.txt"
+check expect_signature_clean_run 3 "got NONE (no failure)" "$runner" --quiet "$work/sig_met.txt"
+check expect_signature_other_variant 14 "its expectations do not apply" "$runner" --variant=flag_check --step_cap=5 "$work/sig_met.txt"
 text '# expect-signature NONE\nevent remove 0\n' >"$work/expect_none.txt"
 check expect_none_met 0 "class=NONE" "$runner" "$work/expect_none.txt"
 text '# expect-variant nosuch\n' >"$work/bad_variant.txt"
 check expect_variant_unknown 2 "line 3: expect-variant 'nosuch' is not a variant of fuzz_bus_child" "$runner" "$work/bad_variant.txt"
 text '# expect-sig X\n' >"$work/typo.txt"
 check expectation_typo 2 "line 3: unknown expectation 'expect-sig'" "$runner" "$work/typo.txt"
+text '# expect-signature A\n# expect-signature B\n' >"$work/twice.txt"
+check expectation_twice 2 "line 4: a second expect-signature line (the first is line 3)" "$runner" "$work/twice.txt"
 
 # --- item 7: the text form is strict
 text 'event remove 4294967297\n' >"$work/t1.txt"
@@ -149,7 +159,10 @@ check text_schedule_byte 2 "line 3: schedule byte 2 '1ff' is not one or two hex 
 mkdir -p "$work/in"
 cp "$repro" "$work/in/flag_check.txt"
 check to_binary_writes 0 "" "$runner" --to_binary="$work/bin" "$work/in/flag_check.txt"
-check to_binary_replays 11 "variant=flag_check class=HARDWARE" "$runner" --variant=flag_check --quiet "$work/bin/flag_check"
+# The binary replays as the text does (whatever this build reports for it).
+a=$("$runner" --variant=flag_check --quiet "$repro" 2>&1 | sed -n 's/^==TDF== RESULT [^ ]* //p')
+b=$("$runner" --variant=flag_check --quiet "$work/bin/flag_check" 2>&1 | sed -n 's/^==TDF== RESULT [^ ]* //p')
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL to_binary_replays: '$a' vs '$b'"; fi
 if cmp -s <("$runner" --to_text "$repro") <("$runner" --to_text "$work/bin/flag_check"); then
     pass=$((pass + 1))
 else fail=$((fail + 1)); echo "FAIL to_binary_same_script: text and binary decode differently"; fi
