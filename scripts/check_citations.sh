@@ -29,8 +29,9 @@
 #    Not checked (not citations): #include lines (the compiler checks those; a
 #    doc's example of a bad include is not a citation), absolute and ~ paths,
 #    tokens inside <...> (<ntddk.h>, corpus/<target>/), generated trees (build/,
-#    artifacts/), and placeholders: a path with an all-capitals segment (or
-#    file stem, other than a .md's) that does not exist (corpus/TARGET/,
+#    artifacts/), and placeholders: a path with an all-capitals directory
+#    segment or file stem (not a .md's; a last segment with no extension is a
+#    path, not a placeholder) that does not exist (corpus/TARGET/,
 #    repro/T/NAME.txt).
 #  - Sections. "§n" must be a section of the document it refers to: the last
 #    document named before it on the line (a *.md path, or a capitalised name
@@ -122,7 +123,7 @@ function load(doc,    line, lev, n, h, cur, curlev, inspec, speclev) {
     }
     close(doc)
 }
-# The document a name stands for: a path, or a bare name N -> docs/N.md.
+# The document a name stands for: a path, or a bare name -> docs/<name>.md.
 function doc_of(name, dir,    p) {
     if (name in alias) return alias[name]
     if (name !~ /\.md$/) name = name ".md"
@@ -179,6 +180,7 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
     if (first == "build" || first == "artifacts") return
     for (i = 1; i <= n; i++) {
         stem = segs[i]
+        if (i == n && stem !~ /\.[A-Za-z0-9]+$/) continue
         if (i == n && stem !~ /\.md$/) sub(/\.[A-Za-z0-9]+$/, "", stem)
         if (stem ~ /^[A-Z][A-Z0-9_]+$/ && !present(join("", t)) && !present(join(dir, t))) return
     }

@@ -12,9 +12,6 @@
 
 #include <stdio.h>
 
-void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site);
-void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site);
-
 static struct tdf_image g_a = {.name = "imga"}, g_b = {.name = "imgb"};
 static KEVENT g_never;
 static char g_text[2][128];

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-struct tdf_image; /* defined by tdf_add_image() in CMake (hooks + name) */
+struct tdf_image; /* model/kernel/image.h; each image's object is made by tdf_add_image() */
 
 #define TDF_MAX_HARDWARE_IDS 4
 typedef struct tdf_image_desc {

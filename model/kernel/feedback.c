@@ -1,5 +1,5 @@
 /*
- * Feedback beyond code coverage (DESIGN.md "Fuzz input"): libFuzzer extra
+ * Feedback beyond code coverage (docs/ARCHITECTURE.md "Feedback"): libFuzzer extra
  * counters that light up for
  *   - lifecycle transitions of a device: (driver image state, PnP state,
  *     power state, self-managed I/O state, queues held) before -> after, per
@@ -10,7 +10,7 @@
  *     after a wait by another), the interleavings where teardown races live.
  * libFuzzer finds the array through the __libfuzzer_extra_counters section
  * and clears it before every input. TDF_STATE_FEEDBACK=0 turns it off (for
- * measuring what it is worth: bench/README in docs/BENCHMARKS.md).
+ * measuring what it is worth: bench/time_to_kill.sh, docs/BENCHMARKS.md).
  */
 #include "kernel.h"
 

@@ -77,16 +77,7 @@ void tdf_failure_reset(void);
 void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size);
 
 /* ---- images ----------------------------------------------------------------- */
-typedef enum tdf_image_state { TDF_IMAGE_UNLOADED = 0, TDF_IMAGE_LOADED, TDF_IMAGE_UNLOAD_PENDING } tdf_image_state_t;
-
-struct tdf_image {
-    const char *name; /* set by the generated hooks file */
-    /* run state, reset by kernel_reset() */
-    tdf_image_state_t state;
-    uint32_t loads;        /* times loaded this run */
-    uint32_t unloaded_at;  /* step of the last unload */
-    void *driver;          /* model WDFDRIVER of the current load (wdf layer) */
-};
+#include "image.h" /* struct tdf_image */
 
 void image_register(struct tdf_image *img); /* every image of the target, before runs */
 void image_load(struct tdf_image *img);

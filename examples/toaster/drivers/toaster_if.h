@@ -1,5 +1,5 @@
 /* The interface the toaster bus exports to each toaster (like the toaster
- * sample's driver.h): the function driver registers a heat-status callback. */
+ * sample's shared header): the function driver registers a heat-status callback. */
 #ifndef TOASTER_IF_H
 #define TOASTER_IF_H
 

@@ -1,5 +1,5 @@
 /*
- * driver.h of the sender/receiver pair (seed forum-cancel-pending-async-requests):
+ * The header of the sender/receiver pair (seed forum-cancel-pending-async-requests):
  * what the two drivers share. They sit in two different root stacks; the
  * receiver creates a symbolic link, the sender opens it as a remote I/O target
  * and sends it asynchronous internal IOCTLs that the receiver keeps pending

@@ -1,5 +1,5 @@
 /*
- * driver.h of the bus<->child pair (STYLE.md §1): what the two drivers share.
+ * The header of the bus<->child pair: what the two drivers share.
  * The bus exports GUID_TDF_BUS_CHILD_INTERFACE on each child PDO with
  * ImportInterface = TRUE: the child's query hands its own callback
  * (OnBusEvent + its context) to the bus in the same buffer in which the bus

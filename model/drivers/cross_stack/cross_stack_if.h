@@ -1,5 +1,5 @@
 /*
- * driver.h of the producer<->consumer pair (seed article-bus-interfaces-driver-to-driver):
+ * The header of the producer<->consumer pair (seed article-bus-interfaces-driver-to-driver):
  * what the two drivers share. They sit in two different device stacks (two
  * root-enumerated devices), so nothing in PnP orders their teardown: the
  * producer can be removed while the consumer still holds its interface, and

@@ -253,7 +253,7 @@ static VOID ShareB_EvtIoTargetRemoveCanceled(WDFIOTARGET IoTarget)
     PSHARE_B_CONTEXT context = ShareBGetContext(WdfIoTargetGetDevice(IoTarget));
     ShareB_Lock(context);
     if (context->QueryRemovePending) {
-        /* A stays: reopen (§5) and take the resources and register the
+        /* A stays: reopen (KERNEL-SEMANTICS §5) and take the resources and register the
          * callbacks anew -- we gave them back at query-remove. */
         context->QueryRemovePending = FALSE;
         if (context->Closing)
