@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "input.h"
 
 #include <ctype.h>
@@ -62,7 +63,14 @@ int tdf_is_text(const uint8_t *data, size_t size)
         if (size >= n && memcmp(data, starts[i], n) == 0)
             return 1;
     }
-    return 0;
+    /* A free comment first: text if it has a target line and no control
+     * byte (a fuzzer-made input is practically never both). */
+    if (size == 0 || data[0] != '#' || !memmem(data, size, "\ntarget ", 8))
+        return 0;
+    for (size_t i = 0; i < size; i++)
+        if ((data[i] < 0x20 && data[i] != '\t' && data[i] != '\n' && data[i] != '\r') || data[i] == 0x7f)
+            return 0;
+    return 1;
 }
 
 void tdf_escape(const char *s, size_t n, size_t max, char *out, size_t outsz)

@@ -60,8 +60,9 @@ int tdf_text_fits(const tdf_script_t *script, char *err, size_t errsz);
  * names the line in err (input bytes in it are escaped). meta may be NULL. */
 long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, uint8_t *out, size_t cap,
                     tdf_text_meta_t *meta, char *err, size_t errsz);
-/* Whether the data looks like the text form (starts with "# teardown-fuzz",
- * "format " or "target "). */
+/* Whether the data is read as the text form: it starts with "# teardown-fuzz",
+ * "format " or "target ", or it starts with '#', has a "target " line and no
+ * control byte but tab, CR and LF. */
 int tdf_is_text(const uint8_t *data, size_t size);
 /* Copies at most max input bytes of s into out as printable ASCII (\xNN for
  * anything else), with "..." if cut; out always ends with a NUL. */

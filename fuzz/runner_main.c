@@ -213,11 +213,12 @@ static int read_file(const char *path, uint8_t *buf, size_t cap, long *size)
         fprintf(stderr, "==TDF== cannot open input %s: %s\n", show, strerror(errno));
         return 0;
     }
+    errno = 0;
     size_t n = fread(buf, 1, cap, f);
-    int bad = ferror(f);
+    int bad = ferror(f), err = errno;
     fclose(f);
     if (bad) {
-        fprintf(stderr, "==TDF== cannot read input %s\n", show);
+        fprintf(stderr, "==TDF== cannot read input %s: %s\n", show, err ? strerror(err) : "read error");
         return 0;
     }
     *size = (long)n;
@@ -245,7 +246,8 @@ static int load_input(const char *path, uint8_t *buf, input_t *in)
         raw[n] = 0;
         if (memmem(raw, (size_t)n, "\nevent ", 7) || memmem(raw, (size_t)n, "\ntarget ", 8))
             fprintf(stderr, "==TDF== note: %s looks like the text form but does not start with "
-                            "'# teardown-fuzz', 'format ' or 'target ': read as a binary input\n", show);
+                            "'# teardown-fuzz', 'format ' or 'target ' and has no 'target' line: read as a binary "
+                            "input\n", show);
         memcpy(buf, raw, (size_t)n);
         in->size = n;
         return 1;
@@ -462,10 +464,15 @@ static unsigned input_variant(const char *path, const input_t *in, unsigned flag
     *check = m->expect_signature[0] != 0 || (RUNNER_TSAN && m->expect_tsan[0]);
     if (g_given.variant) {
         if (flag_variant != want && (m->expect_variant[0] || *check)) {
-            fprintf(stderr, "==TDF== note: %s expects variant %s (line %u); --variant=%s overrides it: "
-                            "its expectations do not apply\n",
-                    path, tdf_target->variants[want].name, m->expect_variant[0] ? m->expect_variant_line : m->expect_signature_line,
-                    tdf_target->variants[flag_variant].name);
+            if (m->expect_variant[0])
+                fprintf(stderr, "==TDF== note: %s expects variant %s (line %u); --variant=%s overrides it: "
+                                "its expectations do not apply\n",
+                        path, m->expect_variant, m->expect_variant_line, tdf_target->variants[flag_variant].name);
+            else
+                fprintf(stderr, "==TDF== note: %s names no variant, so its expectation (line %u) is for %s; "
+                                "--variant=%s: its expectations do not apply\n",
+                        path, m->expect_signature_line, tdf_target->variants[0].name,
+                        tdf_target->variants[flag_variant].name);
             *check = 0;
         }
         return flag_variant;

@@ -166,6 +166,10 @@ TEST(text_form_of_one_input)
     CHECK(tdf_is_text((const uint8_t *)text, sizeof text - 1));
     CHECK(tdf_is_text((const uint8_t *)"target x", 8));
     CHECK(tdf_is_text((const uint8_t *)"format 1\n", 9));
+    /* A free first comment: text only with a target line and no control byte. */
+    CHECK(tdf_is_text((const uint8_t *)"# mine\ntarget x\n", 16));
+    CHECK(!tdf_is_text((const uint8_t *)"# mine\nevent x 1\n", 17));
+    CHECK(!tdf_is_text((const uint8_t *)"# mine\ntarget x\x01\n", 17));
     CHECK(!tdf_is_text(want, sizeof want));
 }
 
