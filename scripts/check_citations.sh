@@ -21,7 +21,8 @@
 #        in the tree (`wdf/device.c` for model/wdf/device.c);
 #      * is a bare file name ending in .c .h .md .sh .cmake .def: a file of that
 #        name must exist somewhere in the tree, unless it is a WDK header
-#        (nt*.h, wd*.h, initguid.h) or a one-letter placeholder (a.c).
+#        (nt*.h, wd*.h, initguid.h) or a one-letter placeholder (a.c; also
+#        ../x, a test's example of a bad argument).
 #    ${TDF_ROOT}/ ${TDF_DIR}/ $root/ ${CMAKE_SOURCE_DIR}/ ${PROJECT_SOURCE_DIR}/
 #    prefixes resolve from ROOT, ${CMAKE_CURRENT_SOURCE_DIR}/ and
 #    ${CMAKE_CURRENT_LIST_DIR}/ from the citing directory; a path built from any
@@ -29,7 +30,8 @@
 #    Not checked (not citations): #include lines (the compiler checks those; a
 #    doc's example of a bad include is not a citation), absolute and ~ paths,
 #    tokens inside <...> (<ntddk.h>, corpus/<target>/), generated trees (build/,
-#    artifacts/), and placeholders: a path with an all-capitals directory
+#    artifacts/), paths in an install prefix (bin/ lib/ lib64/ libexec/ share/,
+#    unless the tree has such a top-level directory), and placeholders: a path with an all-capitals directory
 #    segment or file stem (not a .md's; a last segment with no extension is a
 #    path, not a placeholder) that does not exist (corpus/TARGET/,
 #    repro/T/NAME.txt).
@@ -178,6 +180,7 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
     n = split(t, segs, "/")
     first = segs[1]
     if (first == "build" || first == "artifacts") return
+    if (first ~ /^(bin|lib|lib64|libexec|share)$/ && !((first "/") in exists)) return
     for (i = 1; i <= n; i++) {
         stem = segs[i]
         if (i == n && stem !~ /\.[A-Za-z0-9]+$/) continue
@@ -199,6 +202,7 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
         return
     }
     if (first == "." || first == "..") {
+        if (segs[n] ~ /^[a-z]$/) return
         checked++
         if (!present(join(dir, t))) bad(t ": no such path (from " (dir == "" ? "the root" : dir "/") ")")
         return
