@@ -533,7 +533,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     /* --variant= (empty) is the first variant, ignoring $TDF_VARIANT. */
     unsigned flag_variant = g_given.variant ? tdf_variant_resolve(tdf_target, g_opt.variant) : 0; /* exits 2 on a bad name */
-    unsigned env_variant = tdf_variant_resolve(tdf_target, NULL);
+    /* $TDF_VARIANT only matters without --variant: a stale one does not stop an explicit run. */
+    unsigned env_variant = g_given.variant ? flag_variant : tdf_variant_resolve(tdf_target, NULL);
     unsigned variant = g_given.variant ? flag_variant : env_variant;
     extern int tdf_swimlanes_on_crash;
     tdf_swimlanes_on_crash = g_opt.trace != 0;

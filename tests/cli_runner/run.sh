@@ -42,6 +42,8 @@ text() { printf '# teardown-fuzz input\ntarget fuzz_bus_child\n'; printf "$@"; }
 text 'event remove 0\n' >"$work/plain.txt"
 check variant_space_form 14 "RESULT $work/plain.txt variant=flag_check class=HANG" "$runner" --variant flag_check --quiet --step_cap=5 "$work/plain.txt"
 check variant_bad 2 "unknown variant 'nosuch'" "$runner" --variant=nosuch "$repro"
+check variant_env_bad 2 "unknown variant 'nosuch'" env TDF_VARIANT=nosuch "$runner" "$repro"
+check variant_env_bad_overridden 0 "class=NONE" env TDF_VARIANT=nosuch "$runner" --variant=correct "$repro"
 check variant_missing_value 2 "--variant needs a value" "$runner" --variant
 check variant_value_is_flag 2 "--variant needs a value" "$runner" --variant --quiet "$repro"
 check step_cap_abc 2 "--step_cap=abc: expected a whole number in 1..4294967295" "$runner" --step_cap=abc "$repro"
@@ -178,6 +180,17 @@ check to_binary_same_name 2 "would both be written to" "$runner" --to_binary="$w
 check to_binary_not_a_dir 2 "exists and is not a directory" "$runner" --to_binary="$repro" "$work/in/flag_check.txt"
 check to_binary_empty 2 "--to_binary needs a directory" "$runner" --to_binary= "$work/in/flag_check.txt"
 check to_text_writes_format 0 "format 1" "$runner" --to_text "$work/bin/flag_check"
+
+# The libFuzzer binary (built with TDF_LIBFUZZER=ON) reads a text input as the runner does.
+fuzzer=${runner%_run}
+if [ -x "$fuzzer" ]; then
+    want=$("$runner" --variant=flag_check --quiet "$repro" 2>&1 | sed -n 's/^==TDF== SIGNATURE //p' | head -n 1)
+    got=$(TDF_VARIANT=flag_check "$fuzzer" -runs=1 "$repro" 2>&1 | sed -n 's/^==TDF== SIGNATURE //p' | head -n 1)
+    if [ -n "$want" ] && [ "$got" = "$want" ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL libfuzzer_reads_text: runner '$want', libFuzzer binary '$got'"; fi
+else
+    echo "skip libfuzzer_reads_text: no libFuzzer binary $fuzzer in this build"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
