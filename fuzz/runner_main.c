@@ -400,13 +400,11 @@ static void binary_name(const char *path, char *out, size_t outsz)
 static int write_file(const char *path, const uint8_t *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+    int ok = f && fwrite(data, 1, n, f) == n;
+    ok = f && fclose(f) == 0 && ok;
+    if (!ok)
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return 0;
-    }
-    return 1;
+    return ok;
 }
 
 /* Flags that only make sense with a run, or with one mode: a conflict is a
@@ -434,6 +432,10 @@ static int check_flag_combinations(int nfiles, const char *files0)
     for (unsigned i = 0; converting && i < sizeof run_only / sizeof run_only[0]; i++)
         if (run_given[i])
             return usage_error("--%s has no effect with --%s (nothing is run)", run_only[i], mode);
+    /* --random_inputs prints only its histogram: the printing flags do nothing there. */
+    for (unsigned i = 0; g_given.random_inputs && i < 5; i++)
+        if (run_given[i])
+            return usage_error("--%s has no effect with --random_inputs (it prints only the histogram)", run_only[i]);
     if (converting && g_given.variant && strcmp(mode, "list") != 0)
         return usage_error("--variant has no effect with --%s (nothing is run)", mode);
     if (g_given.out && !g_given.from_text)
