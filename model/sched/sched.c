@@ -20,7 +20,6 @@
 
 #define STACK_SIZE (256u * 1024u) /* sanitizer frames are large */
 #define CHOICE_LOG_MAX (1u << 17)
-#define FULL_TRACE_MAX (1u << 20)
 
 typedef struct fiber {
     sched_ctx_t ctx;
@@ -485,8 +484,8 @@ void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uint
     sched_trace_event_t ev = {.step = S.steps, .fiber = (int16_t)S.current, .fmt = fmt, .arg = {a0, a1, a2, a3}};
     if (S.config.keep_full_trace) {
         if (S.trace_total >= S.full_cap) {
-            if (S.full_cap >= FULL_TRACE_MAX)
-                return; /* the report says the trace was cut */
+            /* Grows without a cap (a cut trace would make determinism
+             * checks and swimlanes silently partial); the step cap bounds it. */
             S.full_cap = S.full_cap ? S.full_cap * 2 : 4096;
             S.full = realloc(S.full, S.full_cap * sizeof *S.full);
             if (!S.full)
