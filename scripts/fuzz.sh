@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [--project DIR] [--corpus DIR] [TARGET] [SECONDS]
+# scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [TARGET] [SECONDS]
 #   Fuzzes one target (default: the first one, fuzz_bus_child; 60 s) with
 #   libFuzzer in the asan build. TDF_VARIANT=<variant> selects a variant
 #   (default: the target's first, its correct protocol).
@@ -9,7 +9,7 @@
 # libFuzzer works in the run corpus, <project>/work/corpus/<target>/ (git
 # ignored) or --corpus DIR, seeded from the committed inputs (converted to
 # binary by the runner's --to_binary) at every start. Crashes go to
-# <project>/artifacts/<target>/. Each crash is replayed with the asan runner,
+# <project>/artifacts/<target>/ (git ignored) or --artifacts DIR. Each crash is replayed with the asan runner,
 # the build that found it, and the printed reproduce command names that build.
 #
 # Exit status:
@@ -21,16 +21,17 @@
 #   10..17  a crash that reproduces: its failure class's code (README.md)
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/fuzz.sh [--project DIR] [--corpus DIR] [TARGET] [SECONDS] | --list | --help
+TDF_USAGE="scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [TARGET] [SECONDS] | --list | --help
   TARGET      a target of the project (scripts/fuzz.sh --list); default: the first
   SECONDS     positive integer, default 60
   --project   a team's own project directory (docs/WRITING-A-TARGET.md)
   --corpus    libFuzzer's run corpus (default <project>/work/corpus/TARGET)
+  --artifacts where crashes are written (default <project>/artifacts/TARGET)
   --list      print every target's variants and exit
   TDF_VARIANT environment: the variant to fuzz (default: the target's first)
 exit: 0 nothing found, 1 crash not reproduced, 2 usage error, 10..17 the class of a reproduced crash"
 
-list=0 corpus="" args=()
+list=0 corpus="" artifacts="" args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -39,23 +40,26 @@ while [ $# -gt 0 ]; do
         --project=*) tdf_set_project "${1#*=}"; shift ;;
         --corpus) tdf_need_value "$1" $#; corpus=$2; shift 2 ;;
         --corpus=*) corpus=${1#*=}; shift ;;
+        --artifacts) tdf_need_value "$1" $#; artifacts=$2; shift 2 ;;
+        --artifacts=*) artifacts=${1#*=}; shift ;;
         --) shift; args+=("$@"); break ;;
+        -[0-9]*) args+=("$1"); shift ;; # a negative SECONDS: said so below
         -*) tdf_usage_error "unknown option '$1'" ;;
         *) args+=("$1"); shift ;;
     esac
 done
 [ $list -eq 0 ] || [ ${#args[@]} -eq 0 ] || tdf_usage_error "--list takes no arguments (got '${args[*]}')"
 [ ${#args[@]} -le 2 ] || tdf_usage_error "too many arguments: '${args[*]:2}' (TARGET and SECONDS only)"
-target=${args[0]:-}
-seconds=${args[1]:-60}
+target=${args[0]-} seconds=60
+[ ${#args[@]} -lt 2 ] || seconds=${args[1]}
 tdf_positive_int SECONDS "$seconds"
-if [ -n "$corpus" ]; then
-    [ ! -e "$corpus" ] || [ -d "$corpus" ] || tdf_usage_error "--corpus $corpus: not a directory"
-fi
+for d in corpus artifacts; do
+    [ -z "${!d}" ] || [ ! -e "${!d}" ] || [ -d "${!d}" ] || tdf_usage_error "--$d ${!d}: not a directory"
+done
 
 tdf_ensure_deps
 build=$(tdf_configure asan)
-[ -n "$target" ] || { all=$(tdf_targets "$build"); target=${all%%$'\n'*}; }
+[ ${#args[@]} -gt 0 ] || { all=$(tdf_targets "$build"); target=${all%%$'\n'*}; }
 [ $list -eq 1 ] || tdf_check_target "$build" "$target"
 build=$(tdf_build asan)
 
@@ -65,14 +69,14 @@ if [ $list -eq 1 ]; then
 fi
 
 fuzzer="$build/bin/$target" runner="$build/bin/${target}_run"
-[ -x "$fuzzer" ] || { tdf_log "$build has no libFuzzer binary $target (an asan build with TDF_LIBFUZZER=ON)"; exit 2; }
 variant=${TDF_VARIANT:-}
 [ -n "$variant" ] || variant=$(tdf_default_variant "$runner")
 tdf_check_variant "$runner" "$variant"
+[ -x "$fuzzer" ] || { tdf_log "$build has no libFuzzer binary $target (an asan build with TDF_LIBFUZZER=ON)"; exit 2; }
 
 seeds="$TDF_PROJECT/corpus/$target"
 corpus=${corpus:-$TDF_PROJECT/work/corpus/$target}
-artifacts="$TDF_PROJECT/artifacts/$target"
+artifacts=${artifacts:-$TDF_PROJECT/artifacts/$target}
 mkdir -p "$corpus" "$artifacts"
 # Seeding: the committed inputs (text form) in libFuzzer's binary form. Names
 # are the seeds' own, so seeding again overwrites rather than adds.
@@ -80,14 +84,8 @@ shopt -s nullglob
 seed_files=("$seeds"/*)
 shopt -u nullglob
 if [ ${#seed_files[@]} -gt 0 ]; then
-    help=$(env -u TDF_VARIANT "$runner" --help)
-    if [[ "$help" == *--to_binary* ]]; then
-        env -u TDF_VARIANT "$runner" --to_binary="$corpus" "${seed_files[@]}" >/dev/null ||
-            { tdf_log "cannot seed $corpus from $seeds (runner --to_binary failed)"; exit 1; }
-    else
-        # A runner older than --to_binary: its corpora are still binary.
-        cp -- "${seed_files[@]}" "$corpus"/
-    fi
+    env -u TDF_VARIANT "$runner" --to_binary="$corpus" "${seed_files[@]}" >/dev/null ||
+        { tdf_log "cannot seed $corpus from $seeds (runner --to_binary failed)"; exit 1; }
 fi
 
 stamp=$(mktemp)

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh GROUP BUILD_DIR: the scripts' user path (issue 9 items 1-5,
+# 11 and 14's replay checks). Each case runs a script with one bad (or good)
+# argument or input and checks its exit code and a piece of its message.
+#   scripts  usage, --help, --project, targets, variants, inputs, the pipeline
+#            audit (every build)
+#   replay   scripts/ctest_replay.sh on planted faults: tests/cli/fake_runner.sh
+#   fuzz     scripts/fuzz.sh runs: 50 in a row exit 0 (SIGPIPE), a found crash's
+#            reproduce command, a clean working tree (asan build with libFuzzer)
+# BUILD_DIR is the build ctest runs in: TDF_BUILD_DIR_PLAIN/_ASAN/_TSAN all
+# point at it, so no script configures or builds anything from inside ctest.
+# TDF_CLI_ROOT runs the cases against another tree's scripts (e.g. an older
+# commit's, to see the cases fail there). Ends with "N passed, M failed".
+set -uo pipefail
+[ $# -eq 2 ] || { echo "usage: tests/cli/run.sh scripts|replay|fuzz BUILD_DIR" >&2; exit 2; }
+group=$1 bindir=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=${TDF_CLI_ROOT:-$(cd "$here/../.." && pwd)}
+S=$root/scripts
+export TDF_BUILD_DIR_PLAIN=$bindir TDF_BUILD_DIR_ASAN=$bindir TDF_BUILD_DIR_TSAN=$bindir
+unset TDF_VARIANT TDF_REPRO_ALLOW_SANITIZER
+work=$(mktemp -d)
+trap 'chmod -R u+rwx "$work"; rm -rf "$work"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+# check NAME WANT_RC PATTERN CMD...: CMD's exit code is WANT_RC and its
+# stdout+stderr contain PATTERN (fixed string; "" matches anything).
+check() {
+    local name=$1 want=$2 pattern=$3
+    shift 3
+    local out rc
+    out=$(timeout 300 "$@" 2>&1)
+    rc=$?
+    if [ "$rc" -eq "$want" ] && [[ "$out" == *"$pattern"* ]]; then
+        ok
+    else
+        bad "$name: exit $rc (want $want), want '$pattern' in:"
+        sed -n '1,6s/^/    /p' <<<"$out"
+    fi
+}
+
+target=fuzz_bus_child
+repro=$root/repro/$target/flag_check.txt
+seed=$(ls "$root/corpus/$target" | sed -n 1p)
+seed=$root/corpus/$target/$seed
+
+case "$group" in
+scripts)
+    # --- item 1: no pipeline whose reader stops early (SIGPIPE under pipefail)
+    audit=$(grep -nE '(^|[^|])\|[[:space:]]*(head|grep[[:space:]]+(-[A-Za-z]*[qm]|--quiet|--max-count))' \
+        "$S"/*.sh "$root"/bench/*.sh | grep -vE '^[^:]+:[0-9]+:[[:space:]]*#')
+    if [ -z "$audit" ]; then ok; else bad "pipeline_audit: readers that stop early:"; sed 's/^/    /' <<<"$audit"; fi
+
+    # --- item 2: --project values, never the machine's root
+    : >"$work/a_file"
+    mkdir -p "$work/empty_dir"
+    root_before=$(ls -d /corpus /artifacts 2>/dev/null)
+    for s in fuzz.sh repro.sh make_repro.sh; do
+        rest=()
+        [ $s = repro.sh ] && rest=($target "$repro")
+        [ $s = make_repro.sh ] && rest=($target flag_check "$repro")
+        [ $s = fuzz.sh ] && rest=($target 1)
+        check "$s project_no_value" 2 "--project needs a value" "$S/$s" --project
+        check "$s project_empty" 2 "--project needs a directory" "$S/$s" --project "" "${rest[@]}"
+        check "$s project_missing" 2 "--project /nonexistent-a1: no such directory" "$S/$s" --project /nonexistent-a1 "${rest[@]}"
+        check "$s project_file" 2 "not a directory" "$S/$s" --project "$work/a_file" "${rest[@]}"
+        check "$s project_not_a_project" 2 "no CMakeLists.txt" "$S/$s" --project "$work/empty_dir" "${rest[@]}"
+    done
+    if [ "$(ls -d /corpus /artifacts 2>/dev/null)" = "$root_before" ]; then ok; else bad "project: /corpus or /artifacts appeared"; fi
+
+    # --- item 3: --help, usage errors
+    for s in fuzz.sh repro.sh make_repro.sh test.sh ctest_replay.sh; do
+        check "$s --help" 0 "usage: " "$S/$s" --help
+        check "$s -h" 0 "usage: " "$S/$s" -h
+    done
+    check "fuzz.sh unknown_option" 2 "unknown option '--bogus'" "$S/fuzz.sh" --bogus
+    check "fuzz.sh extra_argument" 2 "too many arguments: 'extra'" "$S/fuzz.sh" $target 1 extra
+    for v in abc 0 -5 1.5 00 ""; do
+        check "fuzz.sh seconds '$v'" 2 "SECONDS must be a positive integer" "$S/fuzz.sh" $target "$v"
+    done
+    check "fuzz.sh usage_line" 2 "usage: scripts/fuzz.sh" "$S/fuzz.sh" $target abc
+    check "fuzz.sh help_not_a_target" 0 "TARGET" "$S/fuzz.sh" --help
+    check "fuzz.sh list_extra" 2 "--list takes no arguments" "$S/fuzz.sh" --list $target
+    check "fuzz.sh unknown_target" 2 "unknown target 'nosuch'; targets: $target" "$S/fuzz.sh" nosuch 1
+    check "fuzz.sh unknown_variant" 2 "unknown variant 'nosuch' of ${target}_run; variants: correct no_rundown" \
+        env TDF_VARIANT=nosuch "$S/fuzz.sh" $target 1
+    check "fuzz.sh corpus_is_file" 2 "--corpus $work/a_file: not a directory" "$S/fuzz.sh" --corpus "$work/a_file" $target 1
+    check "fuzz.sh corpus_no_value" 2 "--corpus needs a value" "$S/fuzz.sh" --corpus
+    check "repro.sh no_arguments" 2 "TARGET and INPUT are required" "$S/repro.sh"
+    check "repro.sh one_argument" 2 "usage: scripts/repro.sh" "$S/repro.sh" $target
+    check "repro.sh extra_argument" 2 "too many arguments: 'extra'" "$S/repro.sh" $target "$repro" extra
+    check "repro.sh unknown_option" 2 "unknown option '--bogus'" "$S/repro.sh" $target "$repro" --bogus
+    check "repro.sh unknown_build" 2 "unknown build 'debug' (builds: plain | asan | tsan)" "$S/repro.sh" $target "$repro" --build debug
+    check "repro.sh build_no_value" 2 "--build needs a value" "$S/repro.sh" $target "$repro" --build
+    check "repro.sh variant_no_value" 2 "--variant needs a value" "$S/repro.sh" $target "$repro" --variant
+    check "repro.sh unknown_variant" 2 "unknown variant 'nosuch' of ${target}_run; variants: correct" "$S/repro.sh" $target "$repro" --variant nosuch
+    check "repro.sh env_unknown_variant" 2 "unknown variant 'nosuch'" env TDF_VARIANT=nosuch "$S/repro.sh" $target "$repro"
+    check "make_repro.sh no_arguments" 2 "TARGET, VARIANT and CRASH_INPUT are required" "$S/make_repro.sh"
+    check "make_repro.sh extra_argument" 2 "too many arguments: 'extra'" "$S/make_repro.sh" $target flag_check "$repro" name extra
+    check "make_repro.sh unknown_option" 2 "unknown option '--bogus'" "$S/make_repro.sh" --bogus $target flag_check "$repro"
+    check "make_repro.sh bad_name" 2 "NAME '../x'" "$S/make_repro.sh" $target flag_check "$repro" ../x
+    check "test.sh extra_argument" 2 "unexpected argument 'plain'" "$S/test.sh" plain
+    check "ctest_replay.sh no_arguments" 2 "expected 3 arguments, got 0" "$S/ctest_replay.sh"
+    check "ctest_replay.sh unknown_mode" 2 "unknown mode 'bogus'" "$S/ctest_replay.sh" bogus "$bindir/bin/${target}_run" "$root/corpus/$target"
+    check "ctest_replay.sh runner_missing" 2 "is not an executable file" "$S/ctest_replay.sh" corpus "$work/nosuch_run" "$root/corpus/$target"
+
+    # --- item 5: inputs that are not files, unknown targets (no shell error 127)
+    check "repro.sh input_directory" 2 "is a directory, not an input file" "$S/repro.sh" $target "$root/repro/$target"
+    check "repro.sh input_missing" 2 "$work/nosuch.txt: no such file" "$S/repro.sh" $target "$work/nosuch.txt"
+    check "repro.sh unknown_target" 2 "unknown target 'nosuch'; targets: $target" "$S/repro.sh" nosuch "$repro"
+    check "repro.sh replays" 11 "class=HARDWARE" "$S/repro.sh" $target "$repro" --variant flag_check
+    check "make_repro.sh input_missing" 2 "$work/nosuch.bin: no such file" "$S/make_repro.sh" $target flag_check "$work/nosuch.bin"
+    check "make_repro.sh input_directory" 2 "is a directory" "$S/make_repro.sh" $target flag_check "$root/repro/$target"
+    if [ "$(id -u)" -ne 0 ]; then
+        cp "$repro" "$work/unreadable.txt" && chmod 000 "$work/unreadable.txt"
+        check "make_repro.sh input_unreadable" 2 "not readable" "$S/make_repro.sh" $target flag_check "$work/unreadable.txt"
+    else
+        echo "skipped make_repro.sh input_unreadable: root reads every file"
+    fi
+    check "make_repro.sh unknown_target" 2 "unknown target 'nosuch'" "$S/make_repro.sh" nosuch flag_check "$repro"
+    check "make_repro.sh unknown_variant" 2 "unknown variant 'nosuch'" "$S/make_repro.sh" $target nosuch "$repro"
+    check "make_repro.sh does_not_fail" 1 "does not fail on variant correct" "$S/make_repro.sh" $target correct "$seed"
+    ;;
+
+replay)
+    R=$S/ctest_replay.sh fake=$here/fake_runner.sh
+    tree=$work/tree
+    export TDF_REPLAY_BUILTIN_ROOT=$tree
+    mkdir -p "$tree/corpus/fake" "$tree/corpus/empty" "$tree/repro/fake" "$tree/repro/empty" "$work/own/corpus/fake"
+    for i in 1 2 3 4 5; do echo "input $i" >"$tree/corpus/fake/in$i"; done
+    # replay_case NAME MODE FAKE_MODE DIR WANT_RC PATTERN [ENV...]
+    rc_case() {
+        local name=$1 mode=$2 fm=$3 dir=$4 want=$5 pattern=$6
+        shift 6
+        check "$name" "$want" "$pattern" env FAKE_MODE="$fm" "$@" "$R" "$mode" "$fake" "$dir"
+    }
+    # controls: a clean fake passes, so the failures below are the plants'
+    rc_case corpus_ok corpus ok "$tree/corpus/fake" 0 "5 passed, 0 failed"
+    rc_case determinism_ok determinism ok "$tree/corpus/fake" 0 "5 passed, 0 failed"
+    # --- item 14, first bullet: crash, exit code, count of RESULT lines
+    rc_case corpus_crash_midway corpus crash_midway "$tree/corpus/fake" 1 "3 passed, 3 failed"
+    rc_case corpus_crash_first corpus crash_first "$tree/corpus/fake" 1 "0 passed, 6 failed"
+    rc_case corpus_exit_nonzero corpus exit_nonzero "$tree/corpus/fake" 1 "the runner exited with 1"
+    rc_case corpus_missing_result corpus skip_one "$tree/corpus/fake" 1 "in2: no RESULT line"
+    rc_case determinism_differs determinism differs "$tree/corpus/fake" 1 "DETERMINISM DIFFERS"
+    rc_case determinism_missing_line determinism skip_one "$tree/corpus/fake" 1 "in2: no 'DETERMINISM OK' line"
+    rc_case determinism_crash determinism crash_midway "$tree/corpus/fake" 1 "failed"
+    # --- second bullet: empty or missing folders of a built-in target fail
+    rc_case corpus_empty_builtin corpus ok "$tree/corpus/empty" 1 "no inputs in $tree/corpus/empty"
+    rc_case corpus_missing_builtin corpus ok "$tree/corpus/renamed" 1 "does not exist"
+    rc_case repro_empty_builtin repro ok "$tree/repro/empty" 1 "a built-in target needs"
+    rc_case determinism_missing_builtin determinism ok "$tree/corpus/renamed" 1 "does not exist"
+    rc_case corpus_empty_own_project corpus ok "$work/own/corpus/fake" 77 "skipped until it has inputs"
+    # --- third bullet: whole signature, class exit code, expect lines, TSan
+    mk() { # mk NAME LINES...: a repro file in the fake tree
+        local f=$tree/repro/$1
+        shift
+        mkdir -p "$(dirname "$f")"
+        printf '%s\n' "$@" >"$f"
+        echo "$(dirname "$f")"
+    }
+    sig='HARDWARE/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_NotifyChild'
+    race='SANITIZER/data-race:bus!Bus_NotifyChild:thread:bus'
+    d=$(mk good/a.txt "# expect-variant bug" "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_ok repro ok "$d" 0 "1 passed, 0 failed"
+    d=$(mk prefix/a.txt "# expect-variant bug" "# expect-signature ${sig%:*}" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_signature_prefix repro ok "$d" 1 "expected signature '${sig%:*}', got '$sig'"
+    d=$(mk longer/a.txt "# expect-variant bug" "# expect-signature $sig:extra" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_signature_longer repro ok "$d" 1 "got '$sig'"
+    d=$(mk code/a.txt "# expect-variant bug" "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 15")
+    rc_case repro_wrong_exit repro ok "$d" 1 "but exit 15 (its class's code is 11)"
+    d=$(mk code10/a.txt "# expect-variant bug" "# expect-signature 0xCE:a!F:thread:a" "# fake-signature 0xCE:a!F:thread:a" "# fake-exit 14")
+    rc_case repro_bugcheck_wrong_exit repro ok "$d" 1 "its class's code is 10"
+    d=$(mk nosig/a.txt "# expect-variant bug" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_no_signature_line repro ok "$d" 1 "needs one '# expect-variant V' and one '# expect-signature S'"
+    d=$(mk novar/a.txt "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_no_variant_line repro ok "$d" 1 "needs one '# expect-variant V'"
+    d=$(mk twice/a.txt "# expect-variant bug" "# expect-signature $sig" "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_signature_twice repro ok "$d" 1 "more than once"
+    d=$(mk badvar/a.txt "# expect-variant nosuch" "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_unknown_variant repro ok "$d" 1 "expect-variant 'nosuch' is not a variant"
+    d=$(mk nofail/a.txt "# expect-variant bug" "# expect-signature $sig")
+    rc_case repro_no_failure repro ok "$d" 1 "got 'none'"
+    d=$(mk notxt/a.bin "# expect-variant bug")
+    rc_case repro_not_txt repro ok "$d" 1 "not a repro file"
+    d=$(mk crash/a.txt "# expect-variant bug" "# expect-signature $sig" "# fake-signature $sig" "# fake-exit 11")
+    rc_case repro_crash repro crash_first "$d" 1 "got 'none'"
+    d=$(mk tsan_unsaid/a.txt "# expect-variant bug" "# expect-signature $sig" "# fake-signature $race" "# fake-exit 15")
+    rc_case repro_tsan_report_unsaid repro ok "$d" 1 "if it is expected, the file says so" TDF_REPRO_ALLOW_SANITIZER=1
+    d=$(mk tsan_said/a.txt "# expect-variant bug" "# expect-signature $sig" "# expect-tsan $race" "# fake-signature $race" "# fake-exit 15")
+    rc_case repro_tsan_report_said repro ok "$d" 0 "1 passed, 0 failed" TDF_REPRO_ALLOW_SANITIZER=1
+    rc_case repro_tsan_line_outside_tsan repro ok "$d" 1 "expected signature '$sig'"
+    d=$(mk tsan_other/a.txt "# expect-variant bug" "# expect-signature $sig" "# expect-tsan $race" "# fake-signature ${race}x" "# fake-exit 15")
+    rc_case repro_tsan_other_race repro ok "$d" 1 "expected signature '$race'" TDF_REPRO_ALLOW_SANITIZER=1
+    d=$(mk tsan_nondet/a.txt "# expect-variant bug" "# expect-signature $sig" "# expect-tsan $race" "# fake-signature $race" "# fake-exit 15")
+    rc_case repro_tsan_nondeterministic repro nondet "$d" 1 "not deterministic" TDF_REPRO_ALLOW_SANITIZER=1
+    ;;
+
+fuzz)
+    [ -x "$bindir/bin/$target" ] || { echo "no libFuzzer binary in $bindir: group fuzz needs the asan build"; exit 2; }
+    # --- item 1: the README's command, 50 times (it died of SIGPIPE about half the time)
+    n0=0
+    for i in $(seq 50); do
+        "$S/fuzz.sh" --corpus "$work/run" --artifacts "$work/art" $target 1 >"$work/log" 2>&1 && n0=$((n0 + 1))
+    done
+    if [ $n0 -eq 50 ]; then ok; else bad "fuzz_50_times: $n0 of 50 exited 0"; sed -n '1,6s/^/    /p' "$work/log"; fi
+    echo "fuzz.sh $target 1: $n0 of 50 exited 0"
+    check "fuzz.sh empty_TDF_VARIANT" 0 "no failure found in 1s" env TDF_VARIANT= "$S/fuzz.sh" --corpus "$work/run" --artifacts "$work/art" $target 1
+    # --- item 4: a found crash's reproduce command names the build and reproduces
+    out=$(TDF_VARIANT=flag_check timeout 300 "$S/fuzz.sh" --corpus "$work/run4" --artifacts "$work/art4" $target 120 2>&1)
+    rc=$?
+    cmd=$(sed -n 's/^reproduce:  //p' <<<"$out")
+    cmd=${cmd%%$'\n'*}
+    if [ $rc -eq 11 ]; then ok; else bad "fuzz_crash: exit $rc (want 11, HARDWARE)"; fi
+    if [[ "$cmd" == *" --build asan "* ]]; then ok; else bad "fuzz_crash: the reproduce command does not name the asan build: '$cmd'"; fi
+    if [[ "$out" == *"==TDF== reproduces: the asan runner replays it as HARDWARE/"* ]]; then ok; else bad "fuzz_crash: fuzz.sh did not check the replay"; fi
+    if [ -n "$cmd" ]; then
+        check "fuzz_crash printed_command" 11 "class=HARDWARE" bash -c "$cmd"
+    else
+        bad "fuzz_crash: no reproduce line"; sed -n '1,6s/^/    /p' <<<"$out"
+    fi
+    # --- item 11: the committed corpus is only read; the tree stays clean
+    state() {
+        ls -la "$root/corpus/$target" | md5sum
+        if git -C "$root" rev-parse 2>/dev/null; then
+            git -C "$root" status --porcelain --untracked-files=all -- corpus artifacts work
+        fi
+    }
+    before=$(state)
+    check "fuzz.sh default_run_corpus" 0 "run corpus $root/work/corpus/$target" "$S/fuzz.sh" --artifacts "$work/art" $target 2
+    after=$(state)
+    if [ "$before" = "$after" ]; then ok; else bad "fuzz_tree_clean: corpus/ or git status changed:"; diff <(echo "$before") <(echo "$after") | sed 's/^/    /'; fi
+    if [ -n "$(ls "$root/work/corpus/$target")" ]; then ok; else bad "fuzz_tree_clean: run corpus not seeded"; fi
+    ;;
+*) echo "unknown group '$group' (scripts | replay | fuzz)" >&2; exit 2 ;;
+esac
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
