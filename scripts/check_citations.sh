@@ -6,7 +6,7 @@
 # "FILE:LINE: what"); 2: usage error. Last line: "N passed, M failed".
 #
 # Scanned: *.c *.h *.S *.def *.cmake *.md *.sh CMakeLists.txt under ROOT, except
-# build trees (build/, build-*/), artifacts/, .git/. Per line, after deleting
+# build trees (build/, build-*/), artifacts/, work/, .git/. Per line, after deleting
 # URLs (scheme://...), this checks:
 #  - Paths. A token of [A-Za-z0-9_.+/~-] that
 #      * starts with ./ or ../: must exist relative to the citing file's directory;
@@ -30,7 +30,7 @@
 #    Not checked (not citations): #include lines (the compiler checks those; a
 #    doc's example of a bad include is not a citation), absolute and ~ paths,
 #    tokens inside <...> (<ntddk.h>, corpus/<target>/), generated trees (build/,
-#    artifacts/), paths in an install prefix (bin/ lib/ lib64/ libexec/ share/,
+#    artifacts/, work/: fuzz.sh's run corpora), paths in an install prefix (bin/ lib/ lib64/ libexec/ share/,
 #    unless the tree has such a top-level directory), and placeholders: a path with an all-capitals directory
 #    segment or file stem (not a .md's; a last segment with no extension is a
 #    path, not a placeholder) that does not exist (corpus/TARGET/,
@@ -67,7 +67,7 @@ cd "$root" || exit 2
 list=$(mktemp) || exit 2
 trap 'rm -f "$list"' EXIT
 # Every file and directory (directories with a trailing /), build trees pruned.
-find . \( -name .git -o -name build -o -name 'build-*' -o -name artifacts \) -prune -o \
+find . \( -name .git -o -name build -o -name 'build-*' -o -regex '\./\(artifacts\|work\)' \) -prune -o \
     \( -type d -printf '%P/\n' \) -o -printf '%P\n' | grep -v '^/$' >"$list"
 scan=()
 while IFS= read -r f; do scan+=("$f"); done < <(grep -E '(\.(c|h|S|def|cmake|md|sh)|(^|/)CMakeLists\.txt)$' "$list" | LC_ALL=C sort)
@@ -179,7 +179,7 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
     if (t == "" || t ~ /^[\/~]/ || t ~ /\/\// || t ~ /^[.\/]+$/) return
     n = split(t, segs, "/")
     first = segs[1]
-    if (first == "build" || first == "artifacts") return
+    if (first == "build" || first == "artifacts" || first == "work") return
     if (first ~ /^(bin|lib|lib64|libexec|share)$/ && !((first "/") in exists)) return
     for (i = 1; i <= n; i++) {
         stem = segs[i]
