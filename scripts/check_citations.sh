@@ -37,7 +37,7 @@
 #    repro/T/NAME.txt).
 #  - Sections. "§n" must be a section of the document it refers to: the last
 #    document named before it on the line (a *.md path, or a capitalised name
-#    followed by §/rule/model spec: "KERNEL-SEMANTICS §4" is
+#    followed by §/rule/model spec: KERNEL-SEMANTICS §4 means
 #    docs/KERNEL-SEMANTICS.md; "cited as KS" makes KS an alias); failing that
 #    the citing document itself when it has numbered sections; failing that
 #    the last document named earlier in the file. A section is a heading
@@ -45,8 +45,9 @@
 #    A quoted phrase right after §n (§4 "Across stack", "PDO") must occur in
 #    that section; one after a document name (docs/LIFECYCLE.md, "Rules") in
 #    that document. Case, `, * and line breaks are ignored; "..." splits a phrase
-#    into pieces that must each occur; a quote not closed on its line is not
-#    checked.
+#    into pieces that must each occur; a quote may go on over the next lines
+#    of a comment (up to 4, their comment leaders dropped); one not closed by
+#    then is not checked.
 #  - "rule n" in docs/LIFECYCLE.md, or after LIFECYCLE on the line: row n of
 #    its rule table. "invariant n": item n of the invariants of
 #    docs/KERNEL-SEMANTICS.md's model spec.
@@ -103,7 +104,7 @@ function bad(msg) {
     print key
 }
 # Reads a document once: its sections (§n or "n." headings), rule rows, invariants.
-function load(doc,    line, lev, n, h, cur, curlev, inspec, speclev) {
+function load(doc,    line, nl, lev, n, h, cur, curlev, inspec, speclev) {
     if (doc in loaded) return
     loaded[doc] = 1; cur = ""; inspec = 0
     while ((getline line < doc) > 0) {
@@ -118,8 +119,9 @@ function load(doc,    line, lev, n, h, cur, curlev, inspec, speclev) {
             if (tolower(h) ~ /model spec/) { inspec = 1; speclev = lev }
             else if (inspec && lev <= speclev) inspec = 0
         }
-        if (cur != "") text[doc, cur] = text[doc, cur] " " norm(line)
-        whole[doc] = whole[doc] " " norm(line)
+        nl = norm(line); sub(/^ /, "", nl); sub(/ $/, "", nl)
+        if (cur != "") text[doc, cur] = text[doc, cur] " " nl
+        whole[doc] = whole[doc] " " nl
         if (line ~ /^\| *[0-9]+ *\|/) { n = line; sub(/^\| */, "", n); sub(/ *\|.*/, "", n); row[doc, n] = 1 }
         if (inspec && match(line, /^ *[0-9]+\. /)) { n = line; sub(/^ */, "", n); sub(/\..*/, "", n); inv[doc, n] = 1 }
     }
@@ -140,16 +142,25 @@ function doc_of(name, dir,    p) {
     return "!" name
 }
 # Checks the quoted phrases at the start of rest against the text hay.
-function phrases(rest, hay, where,    q, pieces, n, i, p) {
+function check_quote(q, hay, where,    pieces, n, i, p) {
+    n = split(q, pieces, /\.\.\./)
+    for (i = 1; i <= n; i++) {
+        p = norm(pieces[i]); sub(/^ /, "", p); sub(/ $/, "", p)
+        checked++
+        if (p != "" && index(hay, p) == 0) bad("\"" q "\" is not in " where)
+    }
+}
+# Checks the quoted phrases at the start of rest against the text hay; a quote
+# left open at the end of the line is carried to the next lines (pend_*).
+function phrases(rest, hay, where,    q) {
     while (match(rest, /^[ :,]*\(?"[^"]*"/)) {
         q = substr(rest, RSTART, RLENGTH); rest = substr(rest, RSTART + RLENGTH)
         sub(/^[^"]*"/, "", q); sub(/"$/, "", q)
-        n = split(q, pieces, /\.\.\./)
-        for (i = 1; i <= n; i++) {
-            p = norm(pieces[i]); sub(/^ /, "", p); sub(/ $/, "", p)
-            checked++
-            if (p != "" && index(hay, p) == 0) bad("\"" q "\" is not in " where)
-        }
+        check_quote(q, hay, where)
+    }
+    if (match(rest, /^[ :,]*\(?"[^"]*$/)) {
+        q = rest; sub(/^[^"]*"/, "", q)
+        pend_q = q; pend_hay = hay; pend_where = where; pend_lines = 0
     }
 }
 function prefix_in_tree(pre,    f) {
@@ -223,8 +234,18 @@ BEGIN {
     close(listfile)
     section = "§"
 }
-FNR == 1 { filedoc = ""; split("", alias); dir = dirname(FILENAME); self = "" }
+FNR == 1 { filedoc = ""; split("", alias); dir = dirname(FILENAME); self = ""; pend_where = "" }
 FNR == 1 && FILENAME ~ /\.md$/ { load(FILENAME); if (FILENAME in numbered) self = FILENAME }
+pend_where != "" {
+    # The rest of a quote opened on an earlier line (comment leaders dropped).
+    cont = $0
+    sub(/^[ \t]*(\*|\/\/|#)?[ \t]*/, "", cont)
+    if (index(cont, "\"")) {
+        check_quote(pend_q " " substr(cont, 1, index(cont, "\"") - 1), pend_hay, pend_where)
+        pend_where = ""
+    } else if (++pend_lines >= 4) pend_where = ""
+    else pend_q = pend_q " " cont
+}
 {
     line = $0
     gsub(/[A-Za-z][A-Za-z0-9+.-]*:\/\/[^ \t)>"`'"'"'\]]*/, " ", line)
