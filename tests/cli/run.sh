@@ -10,7 +10,8 @@
 # BUILD_DIR is the build ctest runs in: TDF_BUILD_DIR_PLAIN/_ASAN/_TSAN all
 # point at it, so no script configures or builds anything from inside ctest.
 # TDF_CLI_ROOT runs the cases against another tree's scripts (e.g. an older
-# commit's, to see the cases fail there). Ends with "N passed, M failed".
+# commit's, to see the cases fail there; TDF_CLI_TIMEOUT caps each case, default
+# 300 s, for old scripts that fuzz without end). Ends with "N passed, M failed".
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: tests/cli/run.sh scripts|replay|fuzz BUILD_DIR" >&2; exit 2; }
 group=$1 bindir=$(cd "$2" && pwd)
@@ -31,7 +32,7 @@ check() {
     local name=$1 want=$2 pattern=$3
     shift 3
     local out rc
-    out=$(timeout 300 "$@" 2>&1)
+    out=$(timeout "${TDF_CLI_TIMEOUT:-300}" "$@" 2>&1)
     rc=$?
     if [ "$rc" -eq "$want" ] && [[ "$out" == *"$pattern"* ]]; then
         ok
