@@ -271,6 +271,42 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
     return tdf_run(tdf_target, &script, &opts);
 }
 
+/* --save_schedule: the input just run, with the choices the run made as its
+ * schedule bytes, so that a random or PCT find replays with no --schedule. */
+static int save_schedule(const char *path, const uint8_t *data, size_t size)
+{
+    static uint8_t use[4096], stored[4096];
+    size_t n = sched_choices_as_bytes(use, sizeof use);
+    if (n == (size_t)-1) {
+        fprintf(stderr, "==TDF== --save_schedule: a choice of this run cannot be written as a schedule byte "
+                        "(runnable #8 or above, or a data choice over 255)\n");
+        return 0;
+    }
+    size_t total;
+    (void)sched_choice_log(&total);
+    if (total > n) {
+        fprintf(stderr, "==TDF== --save_schedule: the run made %zu choices, over the text form's %zu schedule bytes\n",
+                total, sizeof use);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        stored[n - 1 - i] = use[i]; /* the input keeps them reversed: the last byte is used first */
+    tdf_script_t script;
+    tdf_decode(tdf_target, data, size, &script);
+    script.schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES, .bytes = stored, .len = n};
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    tdf_write_text(tdf_target, &script, f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
 /* Runs and prints everything the flags ask for into out. */
 static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t size, unsigned variant, FILE *out)
 {
@@ -411,9 +447,10 @@ static int write_file(const char *path, const uint8_t *data, size_t n)
  * usage error, never silently ignored. */
 static int check_flag_combinations(int nfiles, const char *files0)
 {
-    static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "schedule", "step_cap"};
+    static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "schedule", "step_cap",
+                                           "save_schedule"};
     int run_given[] = {g_given.trace, g_given.print_trace, g_given.text, g_given.determinism, g_given.quiet,
-                       g_given.schedule, g_given.step_cap};
+                       g_given.schedule, g_given.step_cap, g_given.save_schedule};
     const char *mode = NULL;
     int modes = 0;
     if (g_given.list)
@@ -567,6 +604,10 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         return random_inputs(variant);
     }
+    if (g_opt.save_schedule && (nfiles != 1 || g_opt.determinism || g_opt.random_inputs)) {
+        fprintf(stderr, "==TDF== --save_schedule takes exactly one INPUT run once (not --determinism or --random_inputs)\n");
+        return EXIT_USAGE;
+    }
     if (nfiles == 0) {
         fprintf(stderr, "==TDF== no INPUT given\n");
         usage(stderr);
@@ -629,6 +670,8 @@ int main(int argc, char **argv)
             differs |= !same;
         } else {
             cls = run_and_print(files[i], data, (size_t)in.size, v, stdout);
+            if (g_opt.save_schedule && !save_schedule(g_opt.save_schedule, data, (size_t)in.size))
+                return EXIT_USAGE;
             if (cls != TDF_CLASS_NONE)
                 tdf_failure_signature(tdf_failure(), sig, sizeof sig);
             if (cls != TDF_CLASS_NONE && exit_code == 0)

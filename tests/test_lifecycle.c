@@ -812,11 +812,16 @@ TEST(concurrency_a_parent_never_leaves_d0_while_a_child_pdo_is_in_d0)
 {
     /* Under every schedule: the child's power reference (wake holds the
      * parent's lock until the child is up; idle checks the child's PDO). */
-    for (uint64_t seed = 1; seed <= 200; seed++) {
+    for (uint64_t seed = 1; seed <= 400; seed++) {
         sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
+        /* Every kind of child power-up: wake, restart after a stop, resume
+         * from sleep, start after enable; each with a bus idle around it. */
         CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
                         EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_IDLE, N_CHILD0),
-                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0)));
+                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_STOP, N_CHILD0), EV(TDF_EV_IDLE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_SLEEP, 0), EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_REMOVE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_ENABLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
+                        EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0)));
         int child_pdo_in_d0 = 1, bus_in_d0 = 1;
         for (unsigned i = 0; i < g_nlines; i++) {
             const char *t = g_lines[i].text;

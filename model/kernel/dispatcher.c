@@ -75,7 +75,7 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
      * thread may be preempted at any instruction after the signal: what the
      * waiter does next (tear down, unload the signaller's image) can come
      * before this thread's next instruction or its return (ARCHITECTURE.md,
-     * "Switch points"). */
+     * "Yield points"). */
     ke_yield();
     return previous;
 }

@@ -131,12 +131,20 @@ static void node_unlock(devnode_t *n)
 static void enumerate_children(devnode_t *n);
 
 static int start_stack(devnode_t *n);
+static int hold_parent_in_d0(devnode_t *n);
+static void release_parent(devnode_t *n);
 
 static void start_node(devnode_t *n)
 {
+    if (!hold_parent_in_d0(n)) {
+        release_parent(n);
+        SCHED_TRACE1("%s: not started (parent cannot reach D0)", n->name);
+        return;
+    }
     node_lock(n);
     int started = start_stack(n);
     node_unlock(n);
+    release_parent(n);
     if (started)
         enumerate_children(n);
 }
@@ -473,6 +481,23 @@ static int idle_node(devnode_t *n)
     return done;
 }
 
+/* Every power-up of a child -- start, restart, wake, system resume -- needs
+ * its parent in D0 for as long as it lasts: the child's power reference. The
+ * parent's lock is held across it, so a concurrent idle of the parent waits. */
+static int hold_parent_in_d0(devnode_t *n)
+{
+    if (!n->parent)
+        return 1;
+    node_lock(n->parent);
+    return wake_node(n->parent);
+}
+
+static void release_parent(devnode_t *n)
+{
+    if (n->parent)
+        node_unlock(n->parent);
+}
+
 /* ---- power policy: idle and wake requests on their own model thread ----------------- */
 typedef struct power_request {
     devnode_t *node;
@@ -630,12 +655,14 @@ static void restart_subtree(devnode_t *n)
 {
     if (n->gone)
         return;
+    int parent_up = hold_parent_in_d0(n);
     node_lock(n);
-    if (n->pdo && n->pdo->pnp == PNP_STOPPED)
+    if (parent_up && n->pdo && n->pdo->pnp == PNP_STOPPED)
         (void)wdf_device_start(n->pdo);
-    if (n->fdo && n->fdo->pnp == PNP_STOPPED && !NT_SUCCESS(wdf_device_start(n->fdo)))
+    if (parent_up && n->fdo && n->fdo->pnp == PNP_STOPPED && !NT_SUCCESS(wdf_device_start(n->fdo)))
         SCHED_TRACE1("%s: restart failed", n->name);
     node_unlock(n);
+    release_parent(n);
     devnode_t *kids[TDF_MAX_NODES];
     unsigned k;
     children_of(n, kids, &k);
@@ -666,27 +693,32 @@ static int rebalance_node(devnode_t *n)
 static void system_sleep(WDF_POWER_DEVICE_STATE target)
 {
     SCHED_TRACE1("system %s", target == WdfPowerDevicePrepareForHibernation ? "S4 (hibernate)" : "S3 (sleep)");
-    for (unsigned i = g_node_count; i-- > 0;) {
+    /* The whole transition holds every stack (creation order: ancestors
+     * first): a device's power policy handles the system IRP and its own idle
+     * and wake requests one at a time, so a runtime wake posted meanwhile
+     * waits for S0 instead of powering a child up under a sleeping parent. */
+    unsigned held = g_node_count;
+    for (unsigned i = 0; i < held; i++)
+        node_lock(&g_nodes[i]);
+    for (unsigned i = held; i-- > 0;) {
         devnode_t *n = &g_nodes[i];
-        node_lock(n);
         if (node_started(n)) {
             wdf_device_power_down(n->fdo, target);
             if (n->pdo)
                 wdf_device_power_down(n->pdo, target);
         }
-        node_unlock(n);
     }
     SCHED_TRACE0("system S0 (resume)");
-    for (unsigned i = 0; i < g_node_count; i++) {
+    for (unsigned i = 0; i < held; i++) {
         devnode_t *n = &g_nodes[i];
-        node_lock(n);
         if (node_started(n)) {
             if (n->pdo)
                 (void)wdf_device_power_up(n->pdo, n->pdo->power);
             (void)wdf_device_power_up(n->fdo, n->fdo->power);
         }
-        node_unlock(n);
     }
+    for (unsigned i = held; i-- > 0;)
+        node_unlock(&g_nodes[i]);
 }
 
 /* Surprise removal (KERNEL-SEMANTICS §6): no QUERY_REMOVE; the SR IRP is

@@ -439,7 +439,7 @@ int sched_choose_flag(void)
         break;
     }
     if (S.log_len < CHOICE_LOG_MAX)
-        S.log[S.log_len++] = (sched_choice_t){.n = 2, .index = (uint16_t)v, .is_data = 1};
+        S.log[S.log_len++] = (sched_choice_t){.n = 2, .index = (uint16_t)v, .is_data = 2};
     return (int)v;
 }
 
@@ -471,6 +471,27 @@ const sched_choice_t *sched_choice_log(size_t *count)
 {
     *count = S.log_len;
     return S.log;
+}
+
+size_t sched_choices_as_bytes(uint8_t *out, size_t cap)
+{
+    /* Each byte with b >> 3 == 0 (no "stay" countdown) is consumed by
+     * exactly one choice point, as the log has them. */
+    size_t n = S.log_len < cap ? S.log_len : cap;
+    for (size_t i = 0; i < n; i++) {
+        const sched_choice_t *c = &S.log[i];
+        if (c->is_data == 2)
+            out[i] = (uint8_t)(c->index << 7); /* sched_choose_flag reads the top bit */
+        else if (c->is_data == 1 && c->index < 256)
+            out[i] = (uint8_t)c->index; /* b % n == index */
+        else if (c->is_data == 1)
+            return (size_t)-1;
+        else if (c->index < 8)
+            out[i] = (uint8_t)c->index; /* (b & 7) % n == index, stay 0 */
+        else
+            return (size_t)-1;
+    }
+    return n;
 }
 
 size_t sched_bytes_consumed(void)

@@ -49,7 +49,7 @@ typedef enum sched_source_kind {
 typedef struct sched_choice {
     uint16_t n;
     uint16_t index;
-    uint8_t is_data; /* 1: data choice, 0: which fiber runs next */
+    uint8_t is_data; /* 0: which fiber runs next, 1: data choice, 2: yes/no flag */
 } sched_choice_t;
 
 typedef struct sched_source {
@@ -119,6 +119,11 @@ int sched_fiber_count(void); /* ids in use this run: 0..count-1 */
 /* Per-fiber slot for the layer above (the kernel's image stack); zeroed on spawn. */
 void **sched_fiber_slot(int id);
 const sched_choice_t *sched_choice_log(size_t *count);
+/* The choices of the run so far as BYTES-source bytes, in use order (the
+ * input stores them reversed): the same run replays from them with no
+ * other source. Returns how many, or (size_t)-1 when a fiber choice picked
+ * runnable #8 or above, which one byte cannot name ((b & 7) % n). */
+size_t sched_choices_as_bytes(uint8_t *out, size_t cap);
 /* Bytes of the schedule part consumed so far (BYTES source). */
 size_t sched_bytes_consumed(void);
 

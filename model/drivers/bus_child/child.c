@@ -28,6 +28,7 @@ typedef struct _CHILD_CONTEXT {
     BOOLEAN CallbacksArmed;   /* hibernate_armed: skips re-arming what it never disarmed */
     KEVENT WorkEvent;
     KEVENT StopEvent;
+    KEVENT StoppedEvent; /* thread_signals_done: what that mutant waits for instead of the thread */
     PKTHREAD IoThread;
     ULONG LastEvent;
 } CHILD_CONTEXT, *PCHILD_CONTEXT;
@@ -42,6 +43,7 @@ static EVT_WDF_DEVICE_D0_ENTRY Child_EvtDeviceD0Entry;
 static EVT_WDF_DEVICE_D0_EXIT Child_EvtDeviceD0Exit;
 static EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT Child_EvtDeviceSelfManagedIoInit;
 static EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP Child_EvtDeviceSelfManagedIoCleanup;
+static EVT_WDF_DEVICE_SURPRISE_REMOVAL Child_EvtDeviceSurpriseRemoval;
 static KSTART_ROUTINE Child_IoThread;
 static CHILD_ON_BUS_EVENT Child_OnBusEvent;
 
@@ -67,6 +69,8 @@ static NTSTATUS Child_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     callbacks.EvtDeviceD0Exit = Child_EvtDeviceD0Exit;
     callbacks.EvtDeviceSelfManagedIoInit = Child_EvtDeviceSelfManagedIoInit;
     callbacks.EvtDeviceSelfManagedIoCleanup = Child_EvtDeviceSelfManagedIoCleanup;
+    if (IS_VARIANT(VARIANT_SR_DISARMS))
+        callbacks.EvtDeviceSurpriseRemoval = Child_EvtDeviceSurpriseRemoval;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &callbacks);
     WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, CHILD_CONTEXT);
     status = WdfDeviceCreate(&DeviceInit, &attributes, &device);
@@ -79,6 +83,7 @@ static NTSTATUS Child_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     ExWaitForRundownProtectionRelease(&context->D0Rundown);
     KeInitializeEvent(&context->WorkEvent, SynchronizationEvent, FALSE);
     KeInitializeEvent(&context->StopEvent, NotificationEvent, FALSE);
+    KeInitializeEvent(&context->StoppedEvent, NotificationEvent, FALSE);
     return STATUS_SUCCESS;
 }
 
@@ -154,7 +159,10 @@ static NTSTATUS Child_EvtDeviceD0Exit(WDFDEVICE Device, WDF_POWER_DEVICE_STATE T
      * WdfPowerDevicePrepareForHibernation. Every D0Exit must disarm. */
     BOOLEAN disarm = !IS_VARIANT(VARIANT_HIBERNATE_ARMED) || TargetState == WdfPowerDeviceD3 ||
                      TargetState == WdfPowerDeviceD3Final;
-    if (!IS_VARIANT(VARIANT_DISABLE_LATE) && disarm) {
+    /* sr_disarms: whoever comes first (this or EvtDeviceSurpriseRemoval)
+     * disarms, the other sees CallbacksArmed FALSE: right when the two run one
+     * after the other, wrong when they overlap. */
+    if (!IS_VARIANT(VARIANT_DISABLE_LATE) && disarm && (!IS_VARIANT(VARIANT_SR_DISARMS) || context->CallbacksArmed)) {
         context->BusInterface.DisableCallbacks(context->BusInterface.InterfaceHeader.Context);
         context->CallbacksArmed = FALSE;
     }
@@ -185,7 +193,9 @@ static VOID Child_EvtDeviceSelfManagedIoCleanup(WDFDEVICE Device)
     if (!context->IoThread)
         return;
     KeSetEvent(&context->StopEvent, IO_NO_INCREMENT, FALSE);
-    if (!IS_VARIANT(VARIANT_THREAD_NOT_WAITED)) /* bug: signals stop, never waits */
+    if (IS_VARIANT(VARIANT_THREAD_SIGNALS_DONE)) /* bug: the thread still runs our code after the signal */
+        KeWaitForSingleObject(&context->StoppedEvent, Executive, KernelMode, FALSE, NULL);
+    else if (!IS_VARIANT(VARIANT_THREAD_NOT_WAITED)) /* bug: signals stop, never waits */
         KeWaitForSingleObject(context->IoThread, Executive, KernelMode, FALSE, NULL);
     ObDereferenceObject(context->IoThread);
     context->IoThread = NULL;
@@ -215,8 +225,30 @@ static VOID Child_IoThread(PVOID StartContext)
     for (;;) {
         NTSTATUS status = KeWaitForMultipleObjects(2, waitObjects, WaitAny, Executive, KernelMode, FALSE, NULL, NULL);
         if (status == STATUS_WAIT_0)
-            return;
+            break;
         Child_ProcessRequest(context);
+    }
+    /* Bug (thread_signals_done): "tell cleanup we are gone" as the last act.
+     * The waiter can run -- and our image unload -- before this routine's
+     * epilogue and return, which execute in this image. Only the thread
+     * object, signalled by the kernel after the return, says "gone". */
+    if (IS_VARIANT(VARIANT_THREAD_SIGNALS_DONE))
+        KeSetEvent(&context->StoppedEvent, IO_NO_INCREMENT, FALSE);
+}
+
+/* sr_disarms only. Bug: "stop the bus calling us the moment we are unplugged",
+ * guarded by CallbacksArmed as D0Exit is in that variant. KMDF does not
+ * synchronize this callback with the power callbacks: an idle D0Exit may be
+ * inside DisableCallbacks (waiting for a bus call in flight) with
+ * CallbacksArmed still TRUE, and this second DisableCallbacks then waits on
+ * the same rundown concurrently. One after the other, the second caller sees
+ * FALSE and skips: that order alone never fails. */
+static VOID Child_EvtDeviceSurpriseRemoval(WDFDEVICE Device)
+{
+    PCHILD_CONTEXT context = ChildGetContext(Device);
+    if (context->CallbacksArmed) {
+        context->BusInterface.DisableCallbacks(context->BusInterface.InterfaceHeader.Context);
+        context->CallbacksArmed = FALSE;
     }
 }
 

@@ -45,6 +45,12 @@ static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
                                  "child's D0Exit disarms bus callbacks for D3/D3Final only: hibernate leaves them armed"},
     [VARIANT_STALE_MAPPING] = {"stale_mapping",
                                "child maps registers only if not yet mapped, unmaps without forgetting: stale after a rebalance"},
+    [VARIANT_THREAD_SIGNALS_DONE] = {"thread_signals_done",
+                                     "child's I/O thread sets a 'stopped' event as its last act; cleanup waits for "
+                                     "that event, not the thread: the image unloads under the thread's return"},
+    [VARIANT_SR_DISARMS] = {"sr_disarms",
+                            "child's EvtDeviceSurpriseRemoval also disarms the bus callbacks if still armed: it "
+                            "overlaps an idle D0Exit doing the same (two waits on one rundown)"},
 };
 
 static const tdf_param_desc_t params[] = {

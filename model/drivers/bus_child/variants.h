@@ -18,6 +18,8 @@ enum bus_child_variant {
     VARIANT_CHILD_FLAG_D0,     /* child */
     VARIANT_HIBERNATE_ARMED,   /* child: only the Sx/hibernate path catches it */
     VARIANT_STALE_MAPPING,     /* child: only stop/rebalance catches it */
+    VARIANT_THREAD_SIGNALS_DONE, /* child: needs a switch between a signal and the return (blind spot 1) */
+    VARIANT_SR_DISARMS,          /* child: needs EvtDeviceSurpriseRemoval inside a power-down (blind spot 2) */
     VARIANT_COUNT
 };
 

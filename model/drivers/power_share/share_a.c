@@ -314,6 +314,16 @@ static VOID ShareA_ReleaseResources(PSHARE_A_CONTEXT context, WDFREQUEST Request
 {
     /* Under the lock: a call into B in progress finishes first, none starts
      * after. From the completion on, B's image may unload. */
+    if (IS_VARIANT(VARIANT_UNREGISTER_UNLOCKED)) {
+        /* Bug: "a store of FALSE is atomic". B's removal runs on the PnP
+         * thread while our idle power-down runs on the power policy's: a
+         * NotifyPowerDown already past its ClientRegistered check calls into
+         * B after this request completed and B unloaded. */
+        context->ClientRegistered = FALSE;
+        RtlZeroMemory(&context->Client, sizeof(context->Client));
+        WdfRequestComplete(Request, STATUS_SUCCESS);
+        return;
+    }
     ExAcquireFastMutex(&context->ClientLock);
     context->ClientRegistered = FALSE;
     RtlZeroMemory(&context->Client, sizeof(context->Client));

@@ -46,6 +46,9 @@ static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
     [VARIANT_NO_DRAIN] = {"no_drain", "A calls B's PowerDown but does not wait for B's in-flight register access"},
     [VARIANT_HANDOUT_UNLOCKED] = {"handout_unlocked",
                                   "A calls B's first PowerUp after the hand-out outside its client lock"},
+    [VARIANT_UNREGISTER_UNLOCKED] = {"unregister_unlocked",
+                                     "A forgets B's callbacks on RELEASE_RESOURCES without its client lock: B's "
+                                     "removal overlaps A's idle SelfManagedIoSuspend calling B's PowerDown"},
 };
 
 static const tdf_target_desc_t power_share_target = {

@@ -16,6 +16,7 @@ enum power_share_variant {
     VARIANT_DOWN_IN_D0EXIT,     /* A: calls B from D0Entry/D0Exit, after the queues are held */
     VARIANT_NO_DRAIN,           /* A: does not wait for B's in-flight register access */
     VARIANT_HANDOUT_UNLOCKED,   /* A: the first PowerUp after the hand-out is called outside the client lock */
+    VARIANT_UNREGISTER_UNLOCKED, /* A: forgets B's callbacks without the client lock (needs two stacks' callbacks to overlap) */
     VARIANT_COUNT
 };
 
