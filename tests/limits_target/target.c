@@ -1,15 +1,18 @@
-/* fuzz_limit_nodes: a device tree of 1 + c + c*c nodes (nodes_driver.c), to
+/* fuzz_limit_nodes: a device tree of 1 + c + c*c nodes (nodes_root.c, nodes_sub.c), to
  * check that a tree larger than TDF_MAX_NODES stops the run as LIMIT (exit
  * 17) and one within it runs clean. A test of the harness, not a fuzz target. */
 #include <tdf/harness.h>
 
 #include "nodes_if.h"
 
-TDF_DECLARE_IMAGE(limit_nodes);
-DRIVER_INITIALIZE Nodes_DriverEntry;
+TDF_DECLARE_IMAGE(limit_nodes_root);
+TDF_DECLARE_IMAGE(limit_nodes_sub);
+DRIVER_INITIALIZE NodesRoot_DriverEntry;
+DRIVER_INITIALIZE NodesSub_DriverEntry;
 
 static const tdf_image_desc_t images[] = {
-    {TDF_IMAGE(limit_nodes), Nodes_DriverEntry, {NODES_ROOT_ID, NODES_SUB_ID}},
+    {TDF_IMAGE(limit_nodes_root), NodesRoot_DriverEntry, {NODES_ROOT_ID}},
+    {TDF_IMAGE(limit_nodes_sub), NodesSub_DriverEntry, {NODES_SUB_ID}},
 };
 static const tdf_variant_desc_t variants[] = {
     {"correct", "the only variant: the tree's size is the parameter"},
