@@ -602,12 +602,11 @@ TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
 
 TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
 {
-    /* Three schedule bytes, in use order 00 00 01 (stored reversed): the PnP
-     * thread goes on after posting the idle request, the idle finishes before
-     * the next event (flag clear), request A runs at the first choice point
-     * after it is posted (queued: child0 is idle), request B only after the
-     * PnP thread is done. */
-    static const uint8_t bytes[] = {0x01, 0x00, 0x00};
+    /* Two schedule bytes, in use order 00 01 (stored reversed): the PnP
+     * thread goes on after posting the idle request (which it then waits
+     * for), request A runs at the first choice point after it is posted
+     * (queued: child0 is idle), request B only after the PnP thread is done. */
+    static const uint8_t bytes[] = {0x01, 0x00};
     const sched_source_t schedule = {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes};
     CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, schedule, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
                     EV(EV_IO_COMPLETE, 0)));
@@ -750,7 +749,7 @@ TEST(concurrency_surprise_removal_callback_can_run_inside_an_idle_power_down)
     int found = 0;
     for (uint64_t seed = 1; seed <= 400 && !found; seed++) {
         sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
-        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
         int suspend = find_on_power_thread("child0 FDO SelfManagedIoSuspend", 0);
         int sr = pos("child0 FDO SurpriseRemoval");
         int exit = suspend >= 0 ? find_on_power_thread("child0 FDO D0Exit(D3)", (unsigned)suspend) : -1;
@@ -767,8 +766,8 @@ TEST(concurrency_no_other_pnp_callback_of_a_stack_inside_its_power_transition)
     unsigned overlapped = 0;
     for (uint64_t seed = 1; seed <= 200; seed++) {
         sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
-        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0),
-                        EV(TDF_EV_IDLE, N_CHILD1), EV(TDF_EV_STOP, N_CHILD1), EV(TDF_EV_IDLE, N_CHILD0),
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_REMOVE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_CHILD1 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_STOP, N_CHILD1), EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP),
                         EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
         int first = -1, last = -1;
         for (unsigned i = 0; i < g_nlines; i++) {
@@ -799,7 +798,7 @@ TEST(concurrency_idle_of_one_stack_overlaps_the_removal_of_another)
     int found = 0;
     for (uint64_t seed = 1; seed <= 400 && !found; seed++) {
         sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
-        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD1), EV(TDF_EV_REMOVE, N_CHILD0)));
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 2, random, EV(TDF_EV_IDLE, N_CHILD1 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_REMOVE, N_CHILD0)));
         int suspend = find_on_power_thread("child1 FDO SelfManagedIoSuspend", 0);
         int exit = suspend >= 0 ? find_on_power_thread("child1 FDO D0Exit(D3)", (unsigned)suspend) : -1;
         for (int k = suspend + 1; suspend >= 0 && k < exit && !found; k++)
@@ -816,12 +815,12 @@ TEST(concurrency_a_parent_never_leaves_d0_while_a_child_pdo_is_in_d0)
         sched_source_t random = {.kind = SCHED_SOURCE_RANDOM, .seed = seed};
         /* Every kind of child power-up: wake, restart after a stop, resume
          * from sleep, start after enable; each with a bus idle around it. */
-        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
-                        EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_IDLE, N_CHILD0),
-                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_STOP, N_CHILD0), EV(TDF_EV_IDLE, N_CHILD0),
-                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_SLEEP, 0), EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_REMOVE, N_CHILD0),
-                        EV(TDF_EV_IDLE, N_BUS), EV(TDF_EV_ENABLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS),
-                        EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_REMOVE, N_CHILD0)));
+        CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, random, EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP),
+                        EV(TDF_EV_WAKE, N_CHILD0 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP), EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP),
+                        EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP), EV(TDF_EV_STOP, N_CHILD0), EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP),
+                        EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP), EV(TDF_EV_SLEEP, 0), EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP), EV(TDF_EV_REMOVE, N_CHILD0),
+                        EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP), EV(TDF_EV_ENABLE, N_CHILD0), EV(TDF_EV_IDLE, N_BUS | TDF_EV_ARG_OVERLAP),
+                        EV(TDF_EV_WAKE, N_CHILD0 | TDF_EV_ARG_OVERLAP), EV(TDF_EV_REMOVE, N_CHILD0)));
         int child_pdo_in_d0 = 1, bus_in_d0 = 1;
         for (unsigned i = 0; i < g_nlines; i++) {
             const char *t = g_lines[i].text;
@@ -844,17 +843,16 @@ TEST(concurrency_a_parent_never_leaves_d0_while_a_child_pdo_is_in_d0)
     }
 }
 
-TEST(concurrency_next_event_waits_for_a_power_request_unless_the_schedule_overlaps_them)
+TEST(concurrency_next_event_waits_for_a_power_request_unless_the_input_overlaps_them)
 {
     /* No schedule bytes: the idle request finishes before the next event. */
     CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
     BEFORE("child0 PDO D0Exit(D3)", "child0 FDO SurpriseRemoval");
     CHECK(find("next event after the power request on recchild0", 0) >= 0);
-    /* Flag set (bytes in use order: 00 keeps the PnP thread, 80 overlaps):
-     * the surprise removal starts before the idle thread has run at all. */
-    static const uint8_t bytes[] = {0x80, 0x00};
-    const sched_source_t overlap = {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes};
-    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, overlap, EV(TDF_EV_IDLE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    /* TDF_EV_ARG_OVERLAP on the idle, no schedule bytes (the PnP thread keeps
+     * running): the surprise removal starts before the idle thread has run. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0 | TDF_EV_ARG_OVERLAP),
+                    EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
     CHECK(find("next event while the power request on recchild0 runs", 0) >= 0);
     BEFORE("child0 FDO SurpriseRemoval", "child0 FDO D0Exit(D3Final)");
 }

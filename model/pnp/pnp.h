@@ -26,6 +26,11 @@ typedef enum tdf_event_kind {
     TDF_EV_GENERIC_COUNT
 } tdf_event_kind_t;
 
+/* idle and wake: bit 7 of the argument says when the input's next event comes:
+ * set, at once (its PnP work overlaps this power transition); clear, after the
+ * transition has finished. Bits 0-6 pick the device. */
+#define TDF_EV_ARG_OVERLAP 0x80u
+
 typedef struct tdf_event {
     uint8_t kind; /* 0..TDF_EV_GENERIC_COUNT+stimuli-1 */
     uint8_t arg;  /* which device (modulo the live ones), or the stimulus argument */

@@ -522,7 +522,7 @@ static void power_policy_main(void *p)
 }
 
 /* Returns 0 if no model thread could be had (the request is dropped; traced). */
-static int post_power_request(devnode_t *n, uint8_t kind)
+static int post_power_request(devnode_t *n, uint8_t kind, int overlap)
 {
     power_request_t *r = pool_alloc_model(sizeof *r);
     r->node = n;
@@ -533,11 +533,11 @@ static int post_power_request(devnode_t *n, uint8_t kind)
     SCHED_TRACE3("power request %s %s on thread %lu", kind == TDF_EV_IDLE ? "idle" : "wake", n->name,
                  (unsigned long)fiber);
     ke_yield(); /* the new thread may start on another processor right away */
-    /* When the input's next event comes is the world's timing, so it is a
-     * choice: "no" (also what an input whose schedule bytes ran out gets) lets
-     * the request finish first; "yes" goes on at once, so the next event's PnP
-     * work overlaps this power transition. */
-    if (!sched_choose_flag()) {
+    /* When the input's next event comes is the world's timing, so the input
+     * says it, in the event (TDF_EV_ARG_OVERLAP): where a fuzzer's mutation of
+     * the events finds it at once, and the schedule bytes keep meaning only
+     * the interleaving. */
+    if (!overlap) {
         SCHED_TRACE1("next event after the power request on %s", n->name);
         while (!r->done)
             ke_block(&r->done, "power request to finish");
@@ -769,7 +769,8 @@ static void apply(const tdf_event_t *ev)
             SCHED_TRACE1("event %s: skipped (no started device of that driver)", name);
         return;
     }
-    devnode_t *n = live_node(ev->arg);
+    int power_request = kind == TDF_EV_IDLE || kind == TDF_EV_WAKE;
+    devnode_t *n = live_node(power_request ? ev->arg & ~TDF_EV_ARG_OVERLAP : ev->arg);
     if (!n) {
         SCHED_TRACE1("event %s: skipped (no device)", name);
         return;
@@ -795,7 +796,7 @@ static void apply(const tdf_event_t *ev)
     case TDF_EV_WAKE:
         /* The power policy's request: it runs on its own thread, alongside
          * whatever the PnP thread does next. */
-        done = post_power_request(n, (uint8_t)kind);
+        done = post_power_request(n, (uint8_t)kind, (ev->arg & TDF_EV_ARG_OVERLAP) != 0);
         break;
     case TDF_EV_STOP:
         done = rebalance_node(n);
