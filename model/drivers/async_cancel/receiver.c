@@ -136,8 +136,11 @@ static VOID Rcv_EvtIoInternalDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, s
     }
     KeAcquireSpinLock(&context->HeldLock, &irql);
     if (!context->Accepting || context->HeldCount == RCV_MAX_HELD) {
+        /* Read under the lock: the PnP thread clears Accepting under it (a
+         * read after the release is a data race, TSan's report). */
+        NTSTATUS refused = context->Accepting ? STATUS_INSUFFICIENT_RESOURCES : STATUS_DELETE_PENDING;
         KeReleaseSpinLock(&context->HeldLock, irql);
-        WdfRequestComplete(Request, context->Accepting ? STATUS_INSUFFICIENT_RESOURCES : STATUS_DELETE_PENDING);
+        WdfRequestComplete(Request, refused);
         return;
     }
     if (!IS_VARIANT(VARIANT_NOT_CANCELABLE)) { /* bug: nothing can cancel what we hold */
