@@ -12,8 +12,10 @@
 #   nondet        --print_trace prints a different ==TDF== line each run
 # A repro input (a *.txt whose lines "# fake-signature S" and "# fake-exit N"
 # say what a run of it gives) prints "==TDF== SIGNATURE S" and exits N.
+# --to_binary=DIR copies each input to DIR/<name without .txt>; --text is
+# accepted (fuzz.sh's report of a crash).
 mode=${FAKE_MODE:-ok}
-variant=correct quiet=0 det=0 trace=0 files=()
+variant=correct quiet=0 det=0 trace=0 to_binary="" files=()
 for a in "$@"; do
     case "$a" in
         --list) printf 'fake correct\tthe correct protocol\nfake bug\ta mutant\n'; exit 0 ;;
@@ -21,10 +23,17 @@ for a in "$@"; do
         --quiet) quiet=1 ;;
         --determinism) det=1 ;;
         --print_trace) trace=1 ;;
+        --text) ;;
+        --to_binary=*) to_binary=${a#*=} ;;
         --*) echo "==TDF== unknown flag $a" >&2; exit 2 ;;
         *) files+=("$a") ;;
     esac
 done
+if [ -n "$to_binary" ]; then
+    mkdir -p "$to_binary"
+    for f in "${files[@]}"; do b=${f##*/}; cp "$f" "$to_binary/${b%.txt}" || exit 2; done
+    exit 0
+fi
 rc=0 i=0
 for f in "${files[@]}"; do
     i=$((i + 1))

@@ -129,6 +129,26 @@ scripts)
     check "make_repro.sh unknown_target" 2 "unknown target 'nosuch'" "$S/make_repro.sh" nosuch flag_check "$repro"
     check "make_repro.sh unknown_variant" 2 "unknown variant 'nosuch'" "$S/make_repro.sh" $target nosuch "$repro"
     check "make_repro.sh does_not_fail" 1 "does not fail on variant correct" "$S/make_repro.sh" $target correct "$seed"
+
+    # --- item 4: fuzz.sh replays what the fuzzer found and says if it does not
+    # reproduce (a planted fuzzer/runner pair, tests/cli/fake_fuzzer.sh)
+    fb=$work/fakebuild
+    mkdir -p "$fb/bin"
+    echo fake >"$fb/tdf_targets.txt"
+    ln -s "$here/fake_fuzzer.sh" "$fb/bin/fake"
+    ln -s "$here/fake_runner.sh" "$fb/bin/fake_run"
+    psig='HARDWARE/NOT_IN_D0:child!Child_OnBusEvent:bus!Bus_NotifyChild'
+    printf '# fake-signature %s\n# fake-exit 11\n' "$psig" >"$work/same.txt"
+    printf '# fake-signature %s:other\n# fake-exit 11\n' "$psig" >"$work/other.txt"
+    printf 'no failure here\n' >"$work/clean.txt"
+    fz() { # fz NAME WANT_RC PATTERN INPUT
+        check "fuzz.sh $1" "$2" "$3" env TDF_BUILD_DIR_ASAN="$fb" FAKE_FUZZ_SIGNATURE="$psig" FAKE_FUZZ_INPUT="$4" \
+            "$S/fuzz.sh" --corpus "$work/fcorpus" --artifacts "$work/fart" fake 1
+    }
+    fz replay_reproduces 11 "==TDF== reproduces: the asan runner replays it as $psig (exit 11)" "$work/same.txt"
+    fz reproduce_names_asan 11 " --build asan --variant correct" "$work/same.txt"
+    fz replay_clean 1 "does NOT reproduce: the fuzzer saw '$psig', the asan runner gives 'no failure' (exit 0)" "$work/clean.txt"
+    fz replay_other_signature 1 "the asan runner gives '$psig:other'" "$work/other.txt"
     ;;
 
 replay)
