@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "../model/sched/dfs.h"
 #include "input.h"
 #include "report.h"
 #include "target_env.h"
@@ -68,7 +70,8 @@ static void usage(FILE *out)
 #undef TDF_FLAG
     fprintf(out, "INPUT: a file in text or binary form (docs/INPUT.md).\n"
                  "exit: 0 no failure; 10..17 the class of the first failure (docs/REPORTS.md); 1 --determinism\n"
-                 "      differed; 2 usage error or bad input (nothing run); 3 an input's expect-signature not met\n");
+                 "      differed; 2 usage error or bad input (nothing run); 3 an input's expect-signature not met;\n"
+                 "      4 --schedule=dfs stopped before its space was exhausted (LIMIT reached, or a run too long)\n");
 }
 
 /* An argument, escaped for a message (four rotating buffers). */
@@ -155,36 +158,63 @@ static int parse_flag(const char *arg, const char *next, int *consumed)
     return usage_error("unknown flag --%s", esc(arg));
 }
 
-/* --schedule: input | random:SEED | pct:SEED[:DEPTH], every part checked. */
+/* --schedule=dfs:P[:LIMIT]: the systematic search (explore() below). */
+static struct {
+    int on;
+    unsigned long bound, limit; /* limit 0: none */
+} g_dfs;
+
+/* A decimal in lo..hi at *p, advanced past it; 0 if none or out of range. */
+static int schedule_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+    unsigned long long x = 0;
+    int digits = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++, digits++) {
+        unsigned d = (unsigned)(**p - '0');
+        if (d > hi || x > (hi - d) / 10)
+            return 0; /* above hi, never overflows */
+        x = x * 10 + d;
+    }
+    *out = x;
+    return digits && x >= lo;
+}
+
+/* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT], every part checked. */
 static int parse_schedule(const char *s)
 {
     g_schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
     if (strcmp(s, "input") == 0)
         return 1;
+    unsigned long long a = 0, b = 0;
+    if (strncmp(s, "dfs:", 4) == 0) {
+        const char *p = s + 4;
+        if (!schedule_number(&p, 0, 64, &a) || (*p && *p != ':'))
+            return usage_error("--schedule '%s': P (preemptions) must be a number 0..64", esc(s));
+        if (*p == ':' && (p++, !schedule_number(&p, 1, 4000000000ull, &b) || *p))
+            return usage_error("--schedule '%s': LIMIT (schedules run) must be a number 1..4000000000", esc(s));
+        g_dfs.on = 1;
+        g_dfs.bound = (unsigned long)a;
+        g_dfs.limit = (unsigned long)b;
+        /* Not the input's bytes: a mode that needs them refuses it as any other source. */
+        g_schedule = (sched_source_t){.kind = SCHED_SOURCE_REPLAY};
+        return 1;
+    }
     int pct = strncmp(s, "pct:", 4) == 0;
     if (!pct && strncmp(s, "random:", 7) != 0)
-        return usage_error("--schedule '%s': expected input, random:SEED or pct:SEED[:DEPTH]", esc(s));
+        return usage_error("--schedule '%s': expected input, random:SEED, pct:SEED[:DEPTH[:K]] or dfs:P[:LIMIT]",
+                           esc(s));
     const char *p = s + (pct ? 4 : 7);
-    unsigned long long seed = 0, depth = 3;
-    int digits = 0, big = 0;
-    for (; *p >= '0' && *p <= '9'; p++, digits++) {
-        if (seed > (~0ull - 9) / 10)
-            big = 1;
-        seed = seed * 10 + (unsigned)(*p - '0');
-    }
-    if (!digits || big || (*p && !(pct && *p == ':')))
+    unsigned long long seed = 0, depth = 3, k = 0;
+    if (!schedule_number(&p, 0, ~0ull, &seed) || (*p && !(pct && *p == ':')))
         return usage_error("--schedule '%s': SEED must be a decimal number 0..18446744073709551615", esc(s));
-    if (pct && *p == ':') {
-        p++;
-        depth = 0;
-        digits = 0;
-        for (; *p >= '0' && *p <= '9' && depth <= 8; p++, digits++)
-            depth = depth * 10 + (unsigned)(*p - '0');
-        if (!digits || *p || depth < 1 || depth > 8)
-            return usage_error("--schedule '%s': DEPTH must be a number 1..8", esc(s));
-    }
-    g_schedule = (sched_source_t){
-        .kind = pct ? SCHED_SOURCE_PCT : SCHED_SOURCE_RANDOM, .seed = seed, .pct_depth = (unsigned)depth};
+    if (pct && *p == ':' && (p++, !schedule_number(&p, 1, 8, &depth) || (*p && *p != ':')))
+        return usage_error("--schedule '%s': DEPTH must be a number 1..8", esc(s));
+    if (pct && *p == ':' && (p++, !schedule_number(&p, 1, 4000000000ull, &k) || *p))
+        return usage_error("--schedule '%s': K (choice points per run) must be a number 1..4000000000", esc(s));
+    g_schedule = (sched_source_t){.kind = pct ? SCHED_SOURCE_PCT : SCHED_SOURCE_RANDOM,
+                                  .seed = seed,
+                                  .pct_depth = (unsigned)depth,
+                                  .pct_steps = (uint32_t)k};
     return 1;
 }
 
@@ -268,11 +298,20 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
     if (g_schedule.kind != SCHED_SOURCE_BYTES)
         script.schedule = g_schedule;
     tdf_run_options_t opts = {.variant = variant, .full_trace = full_trace, .step_cap = (uint32_t)g_opt.step_cap};
+    if (script.schedule.kind == SCHED_SOURCE_PCT && script.schedule.pct_steps == 0 && script.schedule.pct_depth > 1) {
+        /* PCT's k not given: estimated by a first run of the same seed with
+         * no change points (depth 1), the choice points it made. */
+        tdf_script_t probe = script;
+        probe.schedule.pct_depth = 1;
+        tdf_run(tdf_target, &probe, &opts);
+        script.schedule.pct_steps = sched_choice_points() ? sched_choice_points() : 1;
+    }
     return tdf_run(tdf_target, &script, &opts);
 }
 
 /* --save_schedule: the input just run, with the choices the run made as its
- * schedule bytes, so that a random or PCT find replays with no --schedule. */
+ * schedule bytes, so that a random, PCT or dfs find replays with no
+ * --schedule. path NULL: stdout. */
 static int save_schedule(const char *path, const uint8_t *data, size_t size)
 {
     static uint8_t use[4096], stored[4096];
@@ -294,13 +333,13 @@ static int save_schedule(const char *path, const uint8_t *data, size_t size)
     tdf_script_t script;
     tdf_decode(tdf_target, data, size, &script);
     script.schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES, .bytes = stored, .len = n};
-    FILE *f = fopen(path, "w");
+    FILE *f = path ? fopen(path, "w") : stdout;
     if (!f) {
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
         return 0;
     }
     tdf_write_text(tdf_target, &script, f);
-    if (fclose(f) != 0) {
+    if (path ? fclose(f) != 0 : fflush(f) != 0) {
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
         return 0;
     }
@@ -539,6 +578,104 @@ static int check_expectation(const char *path, const input_t *in, tdf_class_t cl
     return 0;
 }
 
+/*
+ * --schedule=dfs:P[:LIMIT]: every schedule of one input's events with at most
+ * P preemptions (model/sched/dfs.h), in rounds of bound 0, 1, ..., P
+ * (iterative context bounding): the first failure found is one with the
+ * fewest preemptions, and each round says whether its bound was exhausted.
+ * Round c re-runs the schedules of rounds < c (the search is stateless), so
+ * "new" counts the schedules with exactly c preemptions. It stops at the
+ * first failure, which is run once more with the printing flags and written
+ * as a plain input (--save_schedule, else stdout), or after LIMIT runs.
+ */
+#define EXIT_DFS_INCOMPLETE 4
+static int explore(const char *path, const uint8_t *data, size_t size, unsigned variant)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tdf_class_t cls = TDF_CLASS_NONE;
+    int exhausted = 0, diverged = 0, incomplete = 0;
+    unsigned long runs = 0, prev = 0, pruned = 0;
+    unsigned found_pre = 0;
+    sched_dfs_t *dfs = NULL;
+    for (unsigned long c = 0; c <= g_dfs.bound && cls == TDF_CLASS_NONE && !diverged; c++) {
+        sched_dfs_destroy(dfs);
+        dfs = sched_dfs_create((unsigned)c, 1);
+        if (!dfs) {
+            fprintf(stderr, "==TDF== dfs: out of memory\n");
+            return EXIT_USAGE;
+        }
+        exhausted = 0;
+        for (;;) {
+            if (g_dfs.limit && runs >= g_dfs.limit)
+                break;
+            if (!sched_dfs_next(dfs, &g_schedule)) {
+                exhausted = 1;
+                break;
+            }
+            cls = run_once(data, size, variant, 0);
+            runs++;
+            if (!sched_dfs_record(dfs)) {
+                diverged = 1;
+                break;
+            }
+            if (cls != TDF_CLASS_NONE) {
+                found_pre = sched_dfs_preemptions(dfs);
+                break;
+            }
+        }
+        sched_dfs_stats_t st = sched_dfs_stats(dfs);
+        incomplete |= st.incomplete;
+        pruned = st.pruned;
+        if (exhausted)
+            printf("==TDF== DFS round P<=%lu: %lu schedules (%lu with exactly %lu preemptions), exhausted; %lu "
+                   "preemptions pruned (local steps), deepest run %zu choice points\n",
+                   c, st.schedules, st.schedules - prev, c, st.pruned, st.max_depth);
+        else
+            printf("==TDF== DFS round P<=%lu: stopped after %lu schedules; %lu preemptions pruned (local steps), "
+                   "deepest run %zu choice points\n",
+                   c, st.schedules, st.pruned, st.max_depth);
+        prev = st.schedules;
+        if (!exhausted)
+            break;
+    }
+    sched_dfs_stats_t st = sched_dfs_stats(dfs);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    int rc = 0;
+    if (cls != TDF_CLASS_NONE && !diverged) {
+        run_and_print(path, data, size, variant, stdout); /* the same schedule: g_schedule still holds it */
+        if (g_opt.save_schedule) {
+            if (!save_schedule(g_opt.save_schedule, data, size))
+                rc = EXIT_USAGE;
+            else
+                printf("==TDF== DFS failing schedule (%u preemptions) written to %s\n", found_pre, g_opt.save_schedule);
+        } else {
+            printf("==TDF== DFS failing schedule (%u preemptions) as a plain input (--save_schedule=PATH writes it):\n",
+                   found_pre);
+            if (!save_schedule(NULL, data, size))
+                rc = EXIT_USAGE;
+        }
+        if (!rc)
+            rc = tdf_class_exit_code(cls);
+    }
+    const char *how = diverged               ? "stopped: a run did not follow its prefix (the run is not deterministic)"
+                      : cls != TDF_CLASS_NONE ? "stopped at the first failure"
+                      : incomplete            ? "incomplete: a run made more choices than the log holds"
+                      : exhausted             ? "exhausted: every schedule within the bound ran"
+                                              : "stopped at LIMIT before the space was exhausted";
+    printf("==TDF== DFS %s P=%lu variant=%s: %lu schedules (%lu runs), %s; %lu preemptions pruned, %.2f s "
+           "(%.0f runs/s)\n",
+           path, g_dfs.bound, tdf_target->variants[variant].name, st.schedules, runs, how, pruned, secs,
+           secs > 0 ? (double)runs / secs : 0.0);
+    sched_dfs_destroy(dfs);
+    if (diverged)
+        return EXIT_DIFFERS;
+    if (rc)
+        return rc;
+    return exhausted && !incomplete ? 0 : EXIT_DFS_INCOMPLETE;
+}
+
 int main(int argc, char **argv)
 {
     /* Line-buffered: a sanitizer abort must not swallow what was printed
@@ -603,6 +740,18 @@ int main(int argc, char **argv)
         if (g_opt.save_failures && !output_dir("--save_failures", g_opt.save_failures))
             return EXIT_USAGE;
         return random_inputs(variant);
+    }
+    if (g_dfs.on) {
+        input_t in;
+        int check;
+        if (nfiles != 1 || g_opt.determinism || g_given.random_inputs) {
+            fprintf(stderr, "==TDF== --schedule=dfs explores exactly one INPUT (not --determinism or --random_inputs)\n");
+            return EXIT_USAGE;
+        }
+        if (!load_input(files[0], data, &in))
+            return EXIT_USAGE;
+        /* Its expectation is about its own schedule, not about the search. */
+        return explore(files[0], data, (size_t)in.size, input_variant(files[0], &in, flag_variant, env_variant, &check));
     }
     if (g_opt.save_schedule && (nfiles != 1 || g_opt.determinism || g_opt.random_inputs)) {
         fprintf(stderr, "==TDF== --save_schedule takes exactly one INPUT run once (not --determinism or --random_inputs)\n");

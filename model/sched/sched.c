@@ -32,8 +32,9 @@ typedef struct fiber {
     const char *wait_reason;
     uint8_t wait_timed;
     uint8_t timed_out;
+    uint8_t local_step; /* yielded at sched_yield_point_local, not resumed since */
     void *slot;
-    unsigned pct_priority;
+    uint64_t pct_priority; /* PCT: change point i sets i (1..d-1), initial ones are above d-1 */
     /* stack: mapped once per slot, reused by later runs */
     void *stack_lo;
     size_t stack_size;
@@ -58,13 +59,14 @@ static struct {
     uint32_t countdown;
     /* RANDOM / PCT */
     uint64_t rng;
-    uint32_t pct_change_points[8];
-    unsigned pct_next_low;
+    uint32_t pct_change_points[8]; /* choice point numbers 1..k; 0: none */
+    uint32_t choice_points; /* fiber choice points so far (PCT's step count) */
     /* REPLAY */
     size_t replay_pos;
     /* log + trace */
     sched_choice_t *log;
     size_t log_len;
+    int log_dropped;
     sched_trace_event_t ring[SCHED_TRACE_RING];
     sched_trace_event_t *full;
     size_t full_cap;
@@ -136,6 +138,8 @@ void sched_reset(const sched_config_t *config)
         S.rng = 1;
     S.replay_pos = 0;
     S.log_len = 0;
+    S.log_dropped = 0;
+    S.choice_points = 0;
     S.trace_total = 0;
     if (!S.log)
         S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
@@ -144,11 +148,11 @@ void sched_reset(const sched_config_t *config)
         if (d > 8)
             d = 8;
         S.config.source.pct_depth = d;
-        /* Change points spread over the first 4096 steps: the scale of one
-         * run of our targets (bench/ measures it). */
+        /* As published: the d-1 change points uniform over the k choice
+         * points, so each lands on a step where a switch is possible. */
+        uint32_t k = S.config.source.pct_steps;
         for (unsigned i = 0; i + 1 < d; i++)
-            S.pct_change_points[i] = 1 + rng_below(4096);
-        S.pct_next_low = d - 1;
+            S.pct_change_points[i] = k ? 1 + rng_below(k) : 0;
     }
 }
 
@@ -177,10 +181,13 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     f->wait_reason = NULL;
     f->wait_timed = 0;
     f->timed_out = 0;
+    f->local_step = 0;
     f->slot = NULL;
     f->asan_fake_stack = NULL;
     f->tsan_fiber = tdf_tsan_create_fiber();
-    f->pct_priority = 100 + (S.config.source.kind == SCHED_SOURCE_PCT ? rng_below(1000) : 0);
+    /* PCT: a random rank above every change-point priority (1..d-1); a tie
+     * (2^-56 per pair) goes to the lower id. */
+    f->pct_priority = S.config.source.kind == SCHED_SOURCE_PCT ? S.config.source.pct_depth + (rng_next() >> 8) : 0;
     sched_ctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_entry);
     return id;
 }
@@ -240,22 +247,43 @@ static void fiber_entry(void)
     sched_exit_fiber();
 }
 
+static void log_choice(sched_choice_t c)
+{
+    if (S.log_len < CHOICE_LOG_MAX)
+        S.log[S.log_len++] = c;
+    else
+        S.log_dropped = 1;
+}
+
+/* PCT: the runnable fiber with the highest priority (the lowest id on a tie). */
+static unsigned pct_top(const int *runnable, unsigned n)
+{
+    unsigned best = 0;
+    for (unsigned k = 1; k < n; k++)
+        if (S.fibers[runnable[k]].pct_priority > S.fibers[runnable[best]].pct_priority)
+            best = k;
+    return best;
+}
+
 /* Chooses among the runnable fibers; returns SCHED_NO_FIBER if none. */
 static int pick_next(void)
 {
     int runnable[SCHED_MAX_FIBERS];
     unsigned n = 0, cur_index = (unsigned)-1;
+    uint64_t mask = 0;
     for (int i = 0; i < S.count; i++) {
         if (S.fibers[i].state == SCHED_RUNNABLE) {
             if (i == S.current)
                 cur_index = n;
             runnable[n++] = i;
+            mask |= 1ull << i;
         }
     }
     if (n == 0)
         return SCHED_NO_FIBER;
     if (n == 1)
         return runnable[0];
+    S.choice_points++;
 
     int cur_runnable = cur_index != (unsigned)-1;
     unsigned idx = cur_runnable ? cur_index : 0;
@@ -281,16 +309,17 @@ static int pick_next(void)
             idx = rng_below(n);
         break;
     case SCHED_SOURCE_PCT: {
-        /* Highest priority runs; at change point k the running fiber drops to
-         * priority k (below every initial priority). */
+        /* The highest priority runs. At change point i (1..d-1) the fiber
+         * about to run this step drops to priority i, below every initial
+         * one; only choice points are counted, so none is lost on a step
+         * where nothing else could run. */
+        unsigned best = pct_top(runnable, n);
         for (unsigned k = 0; k + 1 < S.config.source.pct_depth; k++) {
-            if (S.pct_change_points[k] == S.steps && cur_runnable)
-                S.fibers[S.current].pct_priority = S.pct_next_low - k;
+            if (S.pct_change_points[k] == S.choice_points) {
+                S.fibers[runnable[best]].pct_priority = k + 1;
+                best = pct_top(runnable, n);
+            }
         }
-        unsigned best = 0;
-        for (unsigned k = 1; k < n; k++)
-            if (S.fibers[runnable[k]].pct_priority > S.fibers[runnable[best]].pct_priority)
-                best = k;
         idx = best;
         break;
     }
@@ -302,8 +331,12 @@ static int pick_next(void)
         }
         break;
     }
-    if (S.log_len < CHOICE_LOG_MAX)
-        S.log[S.log_len++] = (sched_choice_t){.n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 0};
+    log_choice((sched_choice_t){.n = (uint16_t)n,
+                                .index = (uint16_t)idx,
+                                .is_data = 0,
+                                .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
+                                .runnable = mask,
+                                .cur_local = cur_runnable && S.fibers[S.current].local_step});
     return runnable[idx];
 }
 
@@ -365,6 +398,17 @@ void sched_yield_point(void)
     reschedule(0);
 }
 
+void sched_yield_point_local(void)
+{
+    if (S.current == SCHED_NO_FIBER)
+        return;
+    fiber_t *f = &S.fibers[S.current];
+    f->local_step = 1;
+    count_step();
+    reschedule(0);
+    f->local_step = 0;
+}
+
 static int block(const void *object, const char *what, int timed)
 {
     fiber_t *f = &S.fibers[S.current];
@@ -395,6 +439,8 @@ void sched_wake(const void *object)
     }
 }
 
+static uint64_t current_bit(void) { return S.current == SCHED_NO_FIBER ? 0 : 1ull << S.current; }
+
 unsigned sched_choose(unsigned n)
 {
     if (n <= 1)
@@ -416,8 +462,8 @@ unsigned sched_choose(unsigned n)
     }
     if (n > 65535)
         n = 65535;
-    if (S.log_len < CHOICE_LOG_MAX)
-        S.log[S.log_len++] = (sched_choice_t){.n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 1};
+    log_choice((sched_choice_t){
+        .n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 1, .cur = SCHED_CHOICE_NO_CURRENT, .runnable = current_bit()});
     return idx;
 }
 
@@ -438,8 +484,8 @@ int sched_choose_flag(void)
             v = S.config.source.replay[S.replay_pos++].index & 1u;
         break;
     }
-    if (S.log_len < CHOICE_LOG_MAX)
-        S.log[S.log_len++] = (sched_choice_t){.n = 2, .index = (uint16_t)v, .is_data = 2};
+    log_choice((sched_choice_t){
+        .n = 2, .index = (uint16_t)v, .is_data = 2, .cur = SCHED_CHOICE_NO_CURRENT, .runnable = current_bit()});
     return (int)v;
 }
 
@@ -493,6 +539,9 @@ size_t sched_choices_as_bytes(uint8_t *out, size_t cap)
     }
     return n;
 }
+
+uint32_t sched_choice_points(void) { return S.choice_points; }
+int sched_choice_log_complete(void) { return !S.log_dropped; }
 
 size_t sched_bytes_consumed(void)
 {

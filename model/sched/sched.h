@@ -37,7 +37,7 @@ typedef enum sched_source_kind {
     SCHED_SOURCE_BYTES = 0, /* fuzzer bytes, read from the END of a buffer backwards */
     SCHED_SOURCE_RANDOM,    /* seeded xorshift: --schedule random:SEED */
     SCHED_SOURCE_REPLAY,    /* a recorded list of choice indices (sched_choice_log) */
-    SCHED_SOURCE_PCT,       /* PCT, depth d: random priorities and d-1 change points */
+    SCHED_SOURCE_PCT,       /* PCT, depth d: random priorities and d-1 change points over k choice points */
 } sched_source_kind_t;
 
 /*
@@ -46,10 +46,21 @@ typedef enum sched_source_kind {
  * exactly with SCHED_SOURCE_REPLAY, and a systematic explorer can replay a
  * prefix of it and vary the next index (depth-first, preemption-bounded).
  */
+#define SCHED_CHOICE_NO_CURRENT 0xFFFFu
+
 typedef struct sched_choice {
     uint16_t n;
     uint16_t index;
     uint8_t is_data; /* 0: which fiber runs next, 1: data choice, 2: yes/no flag */
+    /* Fiber choice: the running fiber's index among the n runnable ones, or
+     * SCHED_CHOICE_NO_CURRENT when it blocked or ended (any pick is then free,
+     * not a preemption). Data choices: SCHED_CHOICE_NO_CURRENT. */
+    uint16_t cur;
+    /* Fiber choice: the runnable fibers, bit i = fiber id i (ids in index
+     * order: index j is the j-th set bit). Data choices: the choosing fiber's bit. */
+    uint64_t runnable;
+    /* Fiber choice: the running fiber yielded with sched_yield_point_local. */
+    uint8_t cur_local;
 } sched_choice_t;
 
 typedef struct sched_source {
@@ -60,6 +71,10 @@ typedef struct sched_source {
     /* RANDOM / PCT */
     uint64_t seed;
     unsigned pct_depth;
+    /* PCT: k, the choice points (yields with >= 2 runnable fibers) the run is
+     * expected to make; the d-1 change points are drawn in 1..k (Burckhardt et
+     * al., ASPLOS 2010). 0: no change points (as depth 1). */
+    uint32_t pct_steps;
     /* REPLAY */
     const sched_choice_t *replay;
     size_t replay_len;
@@ -85,6 +100,11 @@ sched_outcome_t sched_run(void);
 /* ---- from inside a fiber ------------------------------------------------ */
 /* A yield point: the choice source may switch to another runnable fiber. */
 void sched_yield_point(void);
+/* A yield point after which this fiber's next step, up to its next yield
+ * point or its end, touches nothing another fiber reads or writes (no shared
+ * memory, no wait, wake or spawn). Runs as sched_yield_point; the systematic
+ * explorer need not preempt here (dfs.h). */
+void sched_yield_point_local(void);
 /* Block the current fiber on `object` until sched_wake(object). Returns after a
  * wake; the caller re-checks its condition (waits are always in a loop). */
 void sched_block(const void *object, const char *what);
@@ -124,6 +144,12 @@ const sched_choice_t *sched_choice_log(size_t *count);
  * other source. Returns how many, or (size_t)-1 when a fiber choice picked
  * runnable #8 or above, which one byte cannot name ((b & 7) % n). */
 size_t sched_choices_as_bytes(uint8_t *out, size_t cap);
+/* Fiber choice points (yields with >= 2 runnable fibers) of the run so far:
+ * PCT's k. Counts past the log's capacity. */
+uint32_t sched_choice_points(void);
+/* 0 when the run made more choices than the log holds (CHOICE_LOG_MAX): the
+ * log is then a prefix of the run's choices. */
+int sched_choice_log_complete(void);
 /* Bytes of the schedule part consumed so far (BYTES source). */
 size_t sched_bytes_consumed(void);
 

@@ -1,0 +1,54 @@
+/*
+ * model/sched — systematic exploration: every schedule of one program with at
+ * most P preemptions (iterative context bounding, Musuvathi & Qadeer, PLDI
+ * 2007), depth-first over the choice log.
+ *
+ * Stateless: each schedule is a fresh run from the start. The explorer hands
+ * out a REPLAY source holding a prefix of an earlier run's choices with the
+ * last one changed; past the prefix the replay source neither preempts nor
+ * varies data (the running fiber keeps running, a blocked one hands over to
+ * runnable #0, data and flag choices take 0), so each run adds no preemption
+ * the explorer did not ask for. A preemption is a fiber choice that switches
+ * away from a running fiber that could go on (sched_choice_t.cur); a pick when
+ * it blocked or ended, and every data or flag value, costs nothing.
+ *
+ * The program must be deterministic given its choices: a run that does not
+ * follow its prefix (another n or kind of choice at the same position) stops
+ * the search (sched_dfs_record returns 0).
+ */
+#ifndef TDF_SCHED_DFS_H
+#define TDF_SCHED_DFS_H
+
+#include "sched.h"
+
+typedef struct sched_dfs sched_dfs_t;
+
+typedef struct sched_dfs_stats {
+    unsigned long schedules;   /* runs recorded */
+    unsigned long pruned;      /* alternatives skipped by the reduction (see sched_dfs_create) */
+    unsigned long over_bound;  /* alternatives skipped because they would exceed P preemptions */
+    size_t max_depth;          /* most choice points in one run */
+    int incomplete;            /* a run made more choices than the log holds: its tail was not explored */
+} sched_dfs_stats_t;
+
+/*
+ * `prune`: never preempt a fiber at a yield it declared local
+ * (sched_yield_point_local: its next step touches nothing another fiber
+ * reads or writes). Such a step commutes with every other fiber's step, so
+ * the schedule that preempts it at its next yield instead runs the same
+ * steps in an equivalent order, with no more preemptions (none if the step
+ * ends the fiber). Returns NULL when out of memory.
+ */
+sched_dfs_t *sched_dfs_create(unsigned max_preemptions, int prune);
+void sched_dfs_destroy(sched_dfs_t *d);
+/* The source of the next schedule to run (valid until the next call).
+ * Returns 0 when every schedule within the bound has been run. */
+int sched_dfs_next(sched_dfs_t *d, sched_source_t *out);
+/* After the run the last sched_dfs_next source started: records its choices
+ * (sched_choice_log). Returns 0 if the run did not follow its prefix. */
+int sched_dfs_record(sched_dfs_t *d);
+/* The preemptions of the schedule last handed out. */
+unsigned sched_dfs_preemptions(const sched_dfs_t *d);
+sched_dfs_stats_t sched_dfs_stats(const sched_dfs_t *d);
+
+#endif
