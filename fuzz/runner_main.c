@@ -17,6 +17,7 @@
 
 #include "../model/sched/dfs.h"
 #include "input.h"
+#include "minimize.h"
 #include "report.h"
 #include "target_env.h"
 
@@ -531,6 +532,24 @@ static int check_flag_combinations(int nfiles, const char *files0)
     return 1;
 }
 
+/* --minimize=OUT: one INPUT, bytes schedule, no other mode or printing flag. */
+static int minimize_flags_ok(int nfiles)
+{
+    int other = g_given.list || g_given.from_text || g_given.to_text || g_given.to_binary || g_given.random_inputs ||
+                g_given.trace || g_given.print_trace || g_given.text || g_given.determinism || g_given.quiet ||
+                g_given.save_schedule;
+    if (!*g_opt.minimize)
+        return usage_error("--minimize needs an output path");
+    if (other)
+        return usage_error("--minimize runs alone: it takes --variant and --step_cap, no other mode or printing flag");
+    if (g_schedule.kind != SCHED_SOURCE_BYTES)
+        return usage_error("--minimize works on the input's own schedule bytes: --schedule=%s does not apply",
+                           esc(g_opt.schedule));
+    if (nfiles != 1)
+        return usage_error("--minimize takes exactly one INPUT (got %d)", nfiles);
+    return 1;
+}
+
 /* The variant an input runs on, and whether its expect-signature applies. */
 static unsigned input_variant(const char *path, const input_t *in, unsigned flag_variant, unsigned env_variant,
                               int *check)
@@ -714,6 +733,18 @@ int main(int argc, char **argv)
     unsigned variant = g_given.variant ? flag_variant : env_variant;
     extern int tdf_swimlanes_on_crash;
     tdf_swimlanes_on_crash = g_opt.trace != 0;
+    if (g_given.minimize) { /* fuzz/minimize.c; exit codes in minimize.h */
+        input_t in;
+        int check;
+        if (!minimize_flags_ok(nfiles) || !load_input(files[0], data, &in))
+            return EXIT_USAGE;
+        tdf_install_crash_handlers(0); /* the alternate stack its fault guard runs on */
+        unsigned v = input_variant(files[0], &in, flag_variant, env_variant, &check);
+        tdf_minimize_args_t ma = {.target = tdf_target, .input_path = files[0], .data = data, .size = (size_t)in.size,
+                                  .meta = &in.meta, .check = check, .variant = v,
+                                  .step_cap = (uint32_t)g_opt.step_cap, .out = g_opt.minimize};
+        return tdf_minimize(&ma);
+    }
     if (g_opt.list) {
         tdf_print_variants(tdf_target);
         return 0;

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME]
-# Turns a crash input into a checked-in repro: minimizes it with libFuzzer
-# (keeping the same signature), checks that the plain and asan builds report
-# the same signature, and writes repro/<TARGET>/<NAME or VARIANT>.txt in text
-# form with the "# expect-variant" / "# expect-signature" lines ctest replays.
-# If the TSan build reports a sanitizer race first, add the
-# "# expect-tsan SIGNATURE" line by hand (scripts/ctest_replay.sh).
+# Turns a crash input into a checked-in repro: minimizes it in the plain
+# runner keeping its whole signature (scripts/minimize.sh: deterministic, the
+# same input gives the same file), checks that the asan build reports the same
+# signature, and writes repro/<TARGET>/<NAME or VARIANT>.txt in text form with
+# the "# expect-variant" / "# expect-signature" lines ctest replays (an input's
+# own "# expect-tsan" line is kept). If the TSan build reports a sanitizer race
+# first, add the "# expect-tsan SIGNATURE" line by hand (scripts/ctest_replay.sh).
 #
 # Exit status:
 #   0  the repro was written
-#   1  the input does not fail on VARIANT, or plain and asan disagree
+#   1  the input does not fail on VARIANT (or not as its own expect-signature
+#      says), its minimized form does not replay, or plain and asan disagree
 #   2  usage error, bad --project, CRASH_INPUT missing / a directory /
 #      unreadable, unknown target or variant, bad NAME
 source "$(dirname "$0")/lib.sh"
@@ -69,25 +71,25 @@ want=$(signature "$plain" "$crash")
 [ -n "$want" ] || { tdf_log "$crash does not fail on variant $variant (plain build: no failure)"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$crash" "$work/best"
-# libFuzzer's minimizer keeps any crash; keep its result only if the signature is the same.
-if TDF_VARIANT=$variant "$asan/bin/$target" -minimize_crash=1 -max_total_time=20 \
-    -exact_artifact_path="$work/min" "$crash" >/dev/null 2>&1 || [ -f "$work/min" ]; then
-    [ -f "$work/min" ] && [ "$(signature "$plain" "$work/min")" = "$want" ] && cp "$work/min" "$work/best"
+# The runner's minimizer (fuzz/minimize.c): every step keeps the whole signature.
+set +e
+env -u TDF_VARIANT "$plain/bin/${target}_run" --variant="$variant" --minimize="$work/best" -- "$crash" >"$work/log" 2>&1
+rc=$?
+set -e
+if [ $rc -ne 0 ]; then
+    cat "$work/log" >&2
+    tdf_log "minimizing $crash failed (runner exit $rc)"
+    [ $rc -eq 2 ] && exit 2
+    exit 1
 fi
+sed -n 's/^==TDF== MINIMIZE \(before\|after\): /\1: /p' "$work/log" >&2
 got=$(signature "$asan" "$work/best")
 [ "$got" = "$want" ] || { tdf_log "plain says '$want' but asan says '${got:-no failure}': pick another input"; exit 1; }
 
 out="$TDF_PROJECT/repro/$target/$name.txt"
 mkdir -p "$(dirname "$out")"
-listing=$(env -u TDF_VARIANT "$plain/bin/${target}_run" --list)
-doc=$(awk -F'\t' -v v="$variant" '{ split($1, w, " ") } w[2] == v { print $2 }' <<<"$listing")
-text=$(env -u TDF_VARIANT "$plain/bin/${target}_run" --to_text "$work/best")
 {
     echo "# teardown-fuzz repro: found by fuzzing, minimized (scripts/make_repro.sh)"
-    echo "# bug: $doc"
-    echo "# expect-variant $variant"
-    echo "# expect-signature $want"
-    grep -v '^# teardown-fuzz input' <<<"$text"
+    sed 1d "$work/best"
 } >"$out"
 tdf_log "wrote $out ($want)"
