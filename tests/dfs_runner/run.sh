@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The runner's --schedule=dfs and pct on a real target (fuzz_bus_child, one child, bus_notify then idle):
+# flag_check is clean and exhausted at P=0 and found at P<=1 with a plain input that replays to the same
+# signature; the correct variant is exhausted clean at P<=1; LIMIT stops with exit 4; usage errors exit 2;
+# pct with and without K runs the same twice. Usage: run.sh RUNNER WORKDIR
+set -u
+runner=$1
+work=$2
+mkdir -p "$work"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+script="$work/two_events.txt"
+printf 'format 1\ntarget fuzz_bus_child\nparam children 1\nevent bus_notify 0\nevent idle 1\n' >"$script"
+
+# check NAME WANT_EXIT WANT_TEXT CMD...
+check() {
+    local name=$1 want=$2 text=$3
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" != "$want" ]; then bad "$name: exit $rc (want $want)"; echo "$out" | tail -5 | sed 's/^/    /'; return; fi
+    if ! grep -qF -- "$text" <<<"$out"; then bad "$name: no '$text' in:"; echo "$out" | tail -5 | sed 's/^/    /'; return; fi
+    ok
+}
+
+check mutant_clean_at_p0 0 "exhausted: every schedule within the bound ran" \
+    "$runner" --schedule=dfs:0 --variant=flag_check "$script"
+rm -f "$work/found.txt"
+check mutant_found_at_p1 10 "DFS failing schedule (1 preemptions) written to $work/found.txt" \
+    "$runner" --schedule=dfs:2 --variant=flag_check "$script" --save_schedule="$work/found.txt"
+sig=$("$runner" --schedule=dfs:1 --variant=flag_check "$script" | grep -m1 '^==TDF== SIGNATURE')
+[ -n "$sig" ] || bad "found: the search printed no SIGNATURE"
+check found_replays 10 "$sig" "$runner" --variant=flag_check "$work/found.txt"
+check found_on_stdout 10 "as a plain input (--save_schedule=PATH writes it)" \
+    "$runner" --schedule=dfs:1 --variant=flag_check "$script"
+check correct_exhausted_p1 0 "round P<=1: 59324 schedules" "$runner" --schedule=dfs:1 --variant=correct "$script"
+check limit_stops 4 "stopped at LIMIT before the space was exhausted" \
+    "$runner" --schedule=dfs:2:100 --variant=correct "$script"
+check two_inputs 2 "--schedule=dfs explores exactly one INPUT" \
+    "$runner" --schedule=dfs:1 "$script" "$script"
+check with_determinism 2 "--schedule=dfs explores exactly one INPUT" \
+    "$runner" --schedule=dfs:1 --determinism "$script"
+check bad_bound 2 "P (preemptions) must be a number 0..64" "$runner" --schedule=dfs:65 "$script"
+check bad_limit 2 "LIMIT (schedules run) must be a number" "$runner" --schedule=dfs:1:0 "$script"
+check bad_k 2 "K (choice points per run) must be a number" "$runner" --schedule=pct:1:3:0 "$script"
+for s in pct:5:3 pct:5:3:40; do
+    a=$("$runner" --schedule=$s --variant=flag_check --print_trace "$script" 2>&1)
+    b=$("$runner" --schedule=$s --variant=flag_check --print_trace "$script" 2>&1)
+    if [ -n "$a" ] && [ "$a" = "$b" ] && grep -q "RESULT" <<<"$a"; then ok; else bad "$s: two runs differ or no RESULT"; fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
