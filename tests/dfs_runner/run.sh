@@ -2,10 +2,14 @@
 # The runner's --schedule=dfs and pct on a real target (fuzz_bus_child, one child, bus_notify then idle):
 # flag_check is clean and exhausted at P=0 and found at P<=1 with a plain input that replays to the same
 # signature; the correct variant is exhausted clean at P<=1; LIMIT stops with exit 4; usage errors exit 2;
-# pct with and without K runs the same twice. Usage: run.sh RUNNER WORKDIR
+# pct with and without K runs the same twice. In the TSan build TSan reports flag_check's race inside the first
+# failing run (exit 15, before any input is written: docs/INPUT.md "Schedule sources"), so there the mutant checks
+# are that report, and the clean search is P=0 (TSan runs are ~20x slower).
+# Usage: run.sh RUNNER WORKDIR SANITIZER(none|asan|tsan)
 set -u
 runner=$1
 work=$2
+san=${3:-none}
 mkdir -p "$work"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -26,6 +30,21 @@ check() {
     ok
 }
 
+if [ "$san" = tsan ]; then
+    check tsan_mutant_race 15 "SANITIZER/data-race:child!Child_EvtDeviceReleaseHardware" \
+        "$runner" --schedule=dfs:1 --variant=flag_check "$script"
+    check tsan_correct_exhausted_p0 0 "round P<=0: 748 schedules" "$runner" --schedule=dfs:0 --variant=correct "$script"
+    check limit_stops 4 "stopped at LIMIT before the space was exhausted" \
+        "$runner" --schedule=dfs:2:100 --variant=correct "$script"
+    for s in pct:5:3 pct:5:3:40; do
+        a=$("$runner" --schedule=$s --variant=correct --print_trace "$script" 2>&1)
+        b=$("$runner" --schedule=$s --variant=correct --print_trace "$script" 2>&1)
+        if [ -n "$a" ] && [ "$a" = "$b" ] && grep -q "RESULT" <<<"$a"; then ok; else bad "$s: two runs differ or no RESULT"; fi
+    done
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit
+fi
 check mutant_clean_at_p0 0 "exhausted: every schedule within the bound ran" \
     "$runner" --schedule=dfs:0 --variant=flag_check "$script"
 rm -f "$work/found.txt"
