@@ -41,7 +41,9 @@
 #ifndef MIN_SANITIZER
 #define MIN_SANITIZER 0
 #endif
-#if defined(__SANITIZE_THREAD__)
+/* The TSan build links the runtime into model code built without
+ * -fsanitize=thread (TDF_TSAN_RUNTIME, tdf_apply_model_flags). */
+#if defined(__SANITIZE_THREAD__) || defined(TDF_TSAN_RUNTIME)
 #define MIN_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
