@@ -79,6 +79,9 @@ static struct {
     cand_t best;
     outcome_t best_out;
     int active; /* candidates are being run: a sanitizer death writes best */
+    cand_t dfs_done; /* pass_min_depth searched these events and params */
+    unsigned dfs_below; /* below this many preemptions */
+    int dfs_have;
     sigjmp_buf jmp;
     volatile sig_atomic_t guarded;
 } M;
@@ -398,6 +401,15 @@ static int pass_min_depth(void)
     static cand_t c;
     static uint8_t bytes[TDF_TEXT_MAX_SCHEDULE], none[1];
     static tdf_script_t s;
+    /* The same events and params searched before, below as many preemptions:
+     * the search would find nothing again (both searches reach it). */
+    if (M.dfs_have && M.dfs_done.nev == M.best.nev && M.best_out.preempt <= M.dfs_below &&
+        memcmp(M.dfs_done.ev, M.best.ev, M.best.nev * sizeof M.best.ev[0]) == 0 &&
+        memcmp(M.dfs_done.params, M.best.params, sizeof M.best.params) == 0)
+        return 0;
+    M.dfs_done = M.best;
+    M.dfs_below = M.best_out.preempt;
+    M.dfs_have = 1;
     for (unsigned p = 0; p < M.best_out.preempt; p++) {
         sched_dfs_t *d = sched_dfs_create(p, 0);
         if (!d)
