@@ -94,10 +94,12 @@ trap 'rm -f "$stamp" "$log"' EXIT
 tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, seeds $seeds)"
 
 # awk reads all of the fuzzer's output (no SIGPIPE), keeps it in the log and
-# shows the progress and report lines as they come.
+# shows the progress and report lines as they come. -len_control=0: inputs may
+# be long from the first exec; libFuzzer's slow length growth, not the search
+# space, cost most of the execs to a kill (docs/BENCHMARKS.md, "Length control").
 set +e
 TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/$variant-" -max_len=512 "$corpus" 2>&1 |
+    -artifact_prefix="$artifacts/$variant-" -max_len=512 -len_control=0 "$corpus" 2>&1 |
     awk -v logf="$log" '{ print > logf }
         /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
 rc=${PIPESTATUS[0]}
