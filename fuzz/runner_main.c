@@ -312,8 +312,9 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
 
 /* --save_schedule: the input just run, with the choices the run made as its
  * schedule bytes, so that a random, PCT or dfs find replays with no
- * --schedule. path NULL: stdout. */
-static int save_schedule(const char *path, const uint8_t *data, size_t size)
+ * --schedule. path NULL: stdout. `head` (NULL: none): comment lines put
+ * before the body in place of its first line (a find's expectations). */
+static int save_schedule_as(const char *path, const uint8_t *data, size_t size, const char *head)
 {
     static uint8_t use[4096], stored[4096];
     size_t n = sched_choices_as_bytes(use, sizeof use);
@@ -339,12 +340,32 @@ static int save_schedule(const char *path, const uint8_t *data, size_t size)
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
         return 0;
     }
-    tdf_write_text(tdf_target, &script, f);
+    if (head) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem)
+            abort();
+        tdf_write_text(tdf_target, &script, mem);
+        fclose(mem);
+        const char *body = strncmp(text, "# teardown-fuzz input", 21) == 0 && strchr(text, '\n') ? strchr(text, '\n') + 1
+                                                                                                : text;
+        fputs(head, f);
+        fputs(body, f);
+        free(text);
+    } else {
+        tdf_write_text(tdf_target, &script, f);
+    }
     if (path ? fclose(f) != 0 : fflush(f) != 0) {
         fprintf(stderr, "==TDF== cannot write %s: %s\n", path, strerror(errno));
         return 0;
     }
     return 1;
+}
+
+static int save_schedule(const char *path, const uint8_t *data, size_t size)
+{
+    return save_schedule_as(path, data, size, NULL);
 }
 
 /* Runs and prints everything the flags ask for into out. */
@@ -664,15 +685,22 @@ static int explore(const char *path, const uint8_t *data, size_t size, unsigned 
     int rc = 0;
     if (cls != TDF_CLASS_NONE && !diverged) {
         run_and_print(path, data, size, variant, stdout); /* the same schedule: g_schedule still holds it */
+        /* The written input names its variant and signature: it replays and checks itself. */
+        char sig[320], head[1024];
+        tdf_failure_signature(tdf_failure(), sig, sizeof sig);
+        snprintf(head, sizeof head,
+                 "# teardown-fuzz input found by --schedule=dfs:%lu (%u preemptions), text form (docs/INPUT.md)\n"
+                 "# expect-variant %s\n# expect-signature %s\n",
+                 g_dfs.bound, found_pre, tdf_target->variants[variant].name, sig);
         if (g_opt.save_schedule) {
-            if (!save_schedule(g_opt.save_schedule, data, size))
+            if (!save_schedule_as(g_opt.save_schedule, data, size, head))
                 rc = EXIT_USAGE;
             else
                 printf("==TDF== DFS failing schedule (%u preemptions) written to %s\n", found_pre, g_opt.save_schedule);
         } else {
             printf("==TDF== DFS failing schedule (%u preemptions) as a plain input (--save_schedule=PATH writes it):\n",
                    found_pre);
-            if (!save_schedule(NULL, data, size))
+            if (!save_schedule_as(NULL, data, size, head))
                 rc = EXIT_USAGE;
         }
         if (!rc)

@@ -52,7 +52,9 @@ check mutant_found_at_p1 10 "DFS failing schedule (1 preemptions) written to $wo
     "$runner" --schedule=dfs:2 --variant=flag_check "$script" --save_schedule="$work/found.txt"
 sig=$("$runner" --schedule=dfs:1 --variant=flag_check "$script" | grep -m1 '^==TDF== SIGNATURE')
 [ -n "$sig" ] || bad "found: the search printed no SIGNATURE"
-check found_replays 10 "$sig" "$runner" --variant=flag_check "$work/found.txt"
+# It names its variant and signature: it replays and checks itself with no flags (exit 3 if not met).
+check found_replays 10 "$sig" "$runner" "$work/found.txt"
+check found_expects 0 "# expect-signature ${sig#==TDF== SIGNATURE }" cat "$work/found.txt"
 check found_on_stdout 10 "as a plain input (--save_schedule=PATH writes it)" \
     "$runner" --schedule=dfs:1 --variant=flag_check "$script"
 check correct_exhausted_p1 0 "round P<=1: 59324 schedules" "$runner" --schedule=dfs:1 --variant=correct "$script"
