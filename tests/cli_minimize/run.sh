@@ -5,8 +5,11 @@
 #             before its events (the text form's limit is 32 events) shrinks to
 #             at most 2 events with the same signature, fewer schedule bytes,
 #             and the written file replays as its expect-signature
+#   random    a --schedule=random find of the repro's events, saved as bytes,
+#             shrinks in schedule bytes and preemptions
 #   determinism  the same input twice, and in binary form, gives byte-identical
 #             output; the counts line says depth = preemptions + 1
+#   make_repro  writes the same file twice, minimize.sh's body
 #   expectations  expect-tsan is kept; a clean input exits 1, an unmet
 #             expect-signature 3; every usage error exits 2 with its message
 # In the TSan build only the refusal is checked (a race report would end the
@@ -96,6 +99,33 @@ rc=$?
 if [ $rc -ge 10 ] && grep -qF "SIGNATURE $want" "$work/replay"; then ok; else bad "planted: replay exit $rc"; sed 's/^/    /' "$work/replay"; fi
 echo "planted: $ev_before events, $(sb "$planted") schedule bytes -> $ev_after events, $(sb "$work/min.txt") schedule bytes"
 
+# --- a random-schedule find: the repro's events on 3 children under
+# --schedule=random:SEED (a quarter of the choice points preempt), written back
+# with --save_schedule: the first seed 1..100 that gives the signature. Its
+# schedule must shrink, and its preemptions drop.
+grep -v '^schedule ' "$repro" | sed 's/^param children .*/param children 3/' >"$work/events.txt"
+found=""
+for seed in $(seq 1 100); do
+    rm -f "$work/rnd.txt"
+    got=$("$R" --quiet --schedule=random:$seed --save_schedule="$work/rnd.txt" "$work/events.txt" 2>&1)
+    if [ -f "$work/rnd.txt" ] && [[ "$got" == *"SIGNATURE $want"* ]]; then found=$seed; break; fi
+done
+if [ -n "$found" ]; then
+    "$R" --variant="$variant" --minimize="$work/rndmin.txt" "$work/rnd.txt" >"$work/rndlog" 2>&1
+    counts() { sed -n "s/^==TDF== MINIMIZE $1: .* events\{0,1\}, \([0-9]*\) schedule bytes\{0,1\}.*, \([0-9]*\) preemptions\{0,1\}.*/\1 \2/p" "$work/rndlog"; }
+    read -r b_before p_before <<<"$(counts before)"
+    read -r b_after p_after <<<"$(counts after)"
+    if [ -n "${b_after:-}" ] && [ "$b_after" -lt "$b_before" ] && [ "$p_after" -lt "$p_before" ]; then
+        ok
+    else
+        bad "random find (seed $found): schedule bytes ${b_before:-?} -> ${b_after:-?}, preemptions ${p_before:-?} -> ${p_after:-?}"
+        sed -n '1,4s/^/    /p' "$work/rndlog"
+    fi
+    echo "random find (seed $found): $b_before schedule bytes, $p_before preemptions -> $b_after bytes, $p_after preemptions"
+else
+    bad "random find: no seed 1..100 gives $want with a writable schedule"
+fi
+
 # --- determinism: same input, same bytes; binary form, same bytes
 "$R" --variant="$variant" --minimize="$work/min2.txt" "$planted" >"$work/log2" 2>&1
 cmp -s "$work/min.txt" "$work/min2.txt" && ok || bad "determinism: two minimizations of the planted input differ"
@@ -112,6 +142,19 @@ if [[ "$line" =~ ([0-9]+)\ preemptions?,\ bug\ depth\ ([0-9]+) ]] && [ "${BASH_R
 else
     bad "counts: '$line'"
 fi
+
+# --- make_repro.sh: the same minimizer, the same file twice, asan's signature checked
+mkdir -p "$work/proj"
+echo "# a project directory for --project (the builds come from TDF_BUILD_DIR_*)" >"$work/proj/CMakeLists.txt"
+check "make_repro" 0 "wrote $work/proj/repro/$target/planted.txt" \
+    "$S/make_repro.sh" --project "$work/proj" "$target" "$variant" "$planted" planted
+cp "$work/proj/repro/$target/planted.txt" "$work/mr1.txt" 2>/dev/null
+check "make_repro again" 0 "wrote" "$S/make_repro.sh" --project "$work/proj" "$target" "$variant" "$planted" planted
+cmp -s "$work/mr1.txt" "$work/proj/repro/$target/planted.txt" && ok || bad "make_repro: two runs wrote different files"
+# The body (after make_repro's own first line) is minimize.sh's.
+if cmp -s <(sed 1d "$work/mr1.txt") <(sed 1d "$work/min.txt"); then ok; else bad "make_repro: not minimize.sh's result"; fi
+check "make_repro clean" 1 "does not fail on variant correct" \
+    "$S/make_repro.sh" --project "$work/proj" "$target" correct "$planted" clean
 
 # --- expectations
 tsan_line=$(grep '^# expect-tsan ' "$flag")
