@@ -6,7 +6,8 @@
 #             at most 2 events with the same signature, fewer schedule bytes,
 #             and the written file replays as its expect-signature
 #   random    a --schedule=random find of the repro's events, saved as bytes,
-#             shrinks in schedule bytes and preemptions
+#             shrinks in schedule bytes and preemptions (asan: a candidate may
+#             end the process in an ASan report; the best so far is then written)
 #   determinism  the same input twice, and in binary form, gives byte-identical
 #             output; the counts line says depth = preemptions + 1
 #   make_repro  writes the same file twice, minimize.sh's body
@@ -112,10 +113,21 @@ for seed in $(seq 1 100); do
 done
 if [ -n "$found" ]; then
     "$R" --variant="$variant" --minimize="$work/rndmin.txt" "$work/rnd.txt" >"$work/rndlog" 2>&1
+    rc=$?
     counts() { sed -n "s/^==TDF== MINIMIZE $1: .* events\{0,1\}, \([0-9]*\) schedule bytes\{0,1\}.*, \([0-9]*\) preemptions\{0,1\}.*/\1 \2/p" "$work/rndlog"; }
     read -r b_before p_before <<<"$(counts before)"
     read -r b_after p_after <<<"$(counts after)"
-    if [ -n "${b_after:-}" ] && [ "$b_after" -lt "$b_before" ] && [ "$p_after" -lt "$p_before" ]; then
+    if [ $rc -eq 15 ] && [ "$sanitizer" = asan ]; then
+        # A candidate met an ASan report (a use-after-free the plain build
+        # does not see): the process ends, with the best input so far written.
+        if grep -q '^# teardown-fuzz repro: .*stopped early by a sanitizer report' "$work/rndmin.txt" &&
+            grep -qxF "# expect-signature $want" "$work/rndmin.txt"; then
+            ok
+        else
+            bad "random find: exit 15 without the best input so far in $work/rndmin.txt"
+        fi
+        b_after="(stopped early)" p_after="?"
+    elif [ -n "${b_after:-}" ] && [ "$b_after" -lt "$b_before" ] && [ "$p_after" -lt "$p_before" ]; then
         ok
     else
         bad "random find (seed $found): schedule bytes ${b_before:-?} -> ${b_after:-?}, preemptions ${p_before:-?} -> ${p_after:-?}"
