@@ -258,16 +258,8 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         r->status = STATUS_INVALID_DEVICE_STATE;
         return FALSE;
     }
-    if (t->nsent == t->sent_cap) {
-        /* KMDF has no bound (a fixed table failed sends: the model's lie).
-         * Model pool, released with the run; the old array stays until then. */
-        unsigned cap = t->sent_cap ? 2 * t->sent_cap : 32;
-        wdf_request_t **grown = pool_alloc_model(cap * sizeof *grown);
-        if (t->nsent)
-            memcpy(grown, t->sent, t->nsent * sizeof *grown);
-        t->sent = grown;
-        t->sent_cap = cap;
-    }
+    /* KMDF has no bound (a fixed table failed sends: the model's lie). */
+    wdf_request_list_make_room(&t->sent, &t->sent_cap, t->nsent, 32);
     r->target = t;
     r->done = 0;
     r->cancel_requested = r->cancel_taken = 0;

@@ -64,15 +64,7 @@ static void own(wdf_queue_t *q, wdf_request_t *r)
 
 void wdf_queue_add_owned(wdf_queue_t *q, wdf_request_t *r)
 {
-    if (q->nowned == q->owned_cap) {
-        /* Model pool, released with the run; the old array stays until then. */
-        unsigned cap = q->owned_cap ? 2 * q->owned_cap : 16;
-        wdf_request_t **grown = pool_alloc_model(cap * sizeof *grown);
-        if (q->nowned)
-            memcpy(grown, q->owned, q->nowned * sizeof *grown);
-        q->owned = grown;
-        q->owned_cap = cap;
-    }
+    wdf_request_list_make_room(&q->owned, &q->owned_cap, q->nowned, 16);
     q->owned[q->nowned++] = r;
 }
 

@@ -317,3 +317,15 @@ PVOID WdfMemoryGetBuffer(WDFMEMORY Memory, size_t *BufferSize)
         *BufferSize = m->size;
     return m->buffer;
 }
+
+void wdf_request_list_make_room(wdf_request_t ***list, unsigned *cap, unsigned count, unsigned first_cap)
+{
+    if (count < *cap)
+        return;
+    unsigned grown_cap = *cap ? 2 * *cap : first_cap;
+    wdf_request_t **grown = pool_alloc_model(grown_cap * sizeof *grown);
+    if (count)
+        memcpy(grown, *list, count * sizeof *grown);
+    *list = grown;
+    *cap = grown_cap;
+}

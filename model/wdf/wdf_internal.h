@@ -250,6 +250,10 @@ void wdf_queue_release_owned(wdf_queue_t *q, wdf_request_t *r);
 /* Records r as owned by q's driver: any number (a dropped one would be
  * invisible to purge and EvtIoStop). */
 void wdf_queue_add_owned(wdf_queue_t *q, wdf_request_t *r);
+/* A growing list of requests (a queue's owned ones, a target's sent ones):
+ * makes room for one more after `count`, doubling from `first_cap`. Model
+ * pool, released with the run; an outgrown array stays until then. */
+void wdf_request_list_make_room(wdf_request_t ***list, unsigned *cap, unsigned count, unsigned first_cap);
 /* Removes a queued (not yet dispatched) request from its queue. */
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
 /* A reference on the device across a framework callback into its driver. */
