@@ -795,6 +795,10 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         return 0;
     }
+    if (g_dfs.on && g_given.random_inputs) {
+        fprintf(stderr, "==TDF== --schedule=dfs explores exactly one INPUT (not --determinism or --random_inputs)\n");
+        return EXIT_USAGE;
+    }
     if (g_opt.random_inputs > 0) {
         if (g_opt.save_failures && !output_dir("--save_failures", g_opt.save_failures))
             return EXIT_USAGE;

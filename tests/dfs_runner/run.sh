@@ -64,6 +64,8 @@ check two_inputs 2 "--schedule=dfs explores exactly one INPUT" \
     "$runner" --schedule=dfs:1 "$script" "$script"
 check with_determinism 2 "--schedule=dfs explores exactly one INPUT" \
     "$runner" --schedule=dfs:1 --determinism "$script"
+check with_random_inputs 2 "--schedule=dfs explores exactly one INPUT" \
+    "$runner" --schedule=dfs:1 --random_inputs=3
 check bad_bound 2 "P (preemptions) must be a number 0..64" "$runner" --schedule=dfs:65 "$script"
 check bad_limit 2 "LIMIT (schedules run) must be a number" "$runner" --schedule=dfs:1:0 "$script"
 check bad_k 2 "K (choice points per run) must be a number" "$runner" --schedule=pct:1:3:0 "$script"
