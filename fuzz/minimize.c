@@ -12,7 +12,9 @@
  * Passes, repeated until a round changes nothing: drop event chunks (halving
  * sizes, from the end), drop schedule-byte chunks, zero/lower event
  * arguments, shorten runs (the stay count b >> 3), change the pick (b & 7:
- * drops a preemption, or a smaller byte), lower params.
+ * drops a preemption, or a smaller byte), lower params; at a fixpoint of
+ * those, drop one event and search its schedule again (seeded random), then
+ * the fewest preemptions of these events (dfs). docs/INPUT.md "Minimizing".
  *
  * A candidate that faults (a signal, in a build without a sanitizer) or hangs
  * (step cap: HANG, a signature of its own) is simply "different". In a
