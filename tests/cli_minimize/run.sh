@@ -205,4 +205,8 @@ check "script unknown target" 2 "unknown target 'nope'" "$S/minimize.sh" nope "$
 check "script missing input" 2 "no such file" "$S/minimize.sh" "$target" "$work/nope.txt"
 check "script input dir" 2 "is a directory" "$S/minimize.sh" "$target" "$work"
 check "script stdout" 0 "# expect-signature $want" "$S/minimize.sh" "$target" "$repro"
+check "script --build asan" 0 "MINIMIZE after:" "$S/minimize.sh" --build asan "$target" "$repro" --out "$work/o.txt"
+check "script --project" 0 "MINIMIZE after:" "$S/minimize.sh" --project "$work/proj" "$target" "$repro" --out "$work/o.txt"
+check "script --project missing" 2 "no such directory" "$S/minimize.sh" --project "$work/nope" "$target" "$repro"
+check "script --project no value" 2 "--project needs a value" "$S/minimize.sh" --project
 finish
