@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "input.h"
 #include "report.h"
@@ -12,6 +13,7 @@
 
 static unsigned g_variant;
 static tdf_run_options_t g_options;
+static int g_random_tail; /* TDF_SCHEDULE_TAIL=random */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,6 +23,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     g_variant = tdf_variant_resolve(tdf_target, NULL);
     g_options = (tdf_run_options_t){.variant = g_variant, .full_trace = 0, .step_cap = 200000};
+    /* TDF_SCHEDULE_TAIL=random: after an input's schedule bytes, random
+     * choices seeded by the input's hash, so every exec explores an
+     * interleaving of its own past the bytes (scripts/fuzz.sh sets it; the
+     * runner replays such finds with --schedule=input+random). */
+    const char *tail = getenv("TDF_SCHEDULE_TAIL");
+    if (tail && *tail && strcmp(tail, "random") == 0) {
+        g_random_tail = 1;
+    } else if (tail && *tail && strcmp(tail, "none") != 0) {
+        fprintf(stderr, "==TDF== TDF_SCHEDULE_TAIL='%s': expected random or none\n", tail);
+        exit(2);
+    }
     tdf_install_crash_handlers(1);
     fprintf(stderr, "==TDF== target %s variant %s\n", tdf_target->name, tdf_target->variants[g_variant].name);
     return 0;
@@ -43,6 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size = (size_t)n;
     }
     tdf_decode(tdf_target, data, size, &script);
+    if (g_random_tail) {
+        script.schedule.random_tail = 1;
+        script.schedule.seed = tdf_input_hash(data, size);
+    }
     if (tdf_run(tdf_target, &script, &g_options) != TDF_CLASS_NONE) {
         fflush(stdout);
         tdf_print_failure(stderr);

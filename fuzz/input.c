@@ -386,3 +386,11 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
         out[o++] = sched[i];
     return (long)o;
 }
+
+uint64_t tdf_input_hash(const uint8_t *data, size_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ data[i]) * 0x100000001b3ULL;
+    return h;
+}

@@ -47,6 +47,10 @@ typedef struct tdf_text_meta {
     unsigned expect_tsan_line;
 } tdf_text_meta_t;
 
+/* The input's bytes hashed (FNV-1a, 64 bits): the seed of the random tail
+ * that --schedule=input+random and TDF_SCHEDULE_TAIL=random add after the
+ * schedule bytes, so one input always gets the same tail. */
+uint64_t tdf_input_hash(const uint8_t *data, size_t size);
 /* Fills script (schedule = bytes source over the schedule region). */
 void tdf_decode(const tdf_target_desc_t *t, const uint8_t *data, size_t size, tdf_script_t *script);
 /* Text form of a decoded input, one item per line. A schedule over

@@ -186,6 +186,10 @@ static int parse_schedule(const char *s)
     g_schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
     if (strcmp(s, "input") == 0)
         return 1;
+    if (strcmp(s, "input+random") == 0) {
+        g_schedule.random_tail = 1; /* seeded per input in run_once */
+        return 1;
+    }
     unsigned long long a = 0, b = 0;
     if (strncmp(s, "dfs:", 4) == 0) {
         const char *p = s + 4;
@@ -296,8 +300,13 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
 {
     tdf_script_t script;
     tdf_decode(tdf_target, data, size, &script);
-    if (g_schedule.kind != SCHED_SOURCE_BYTES)
+    if (g_schedule.kind != SCHED_SOURCE_BYTES) {
         script.schedule = g_schedule;
+    } else if (g_schedule.random_tail) {
+        /* As the libFuzzer entry with TDF_SCHEDULE_TAIL=random: replays its finds. */
+        script.schedule.random_tail = 1;
+        script.schedule.seed = tdf_input_hash(data, size);
+    }
     tdf_run_options_t opts = {.variant = variant, .full_trace = full_trace, .step_cap = (uint32_t)g_opt.step_cap};
     if (script.schedule.kind == SCHED_SOURCE_PCT && script.schedule.pct_steps == 0 && script.schedule.pct_depth > 1) {
         /* PCT's k not given: estimated by a first run of the same seed with
@@ -563,7 +572,7 @@ static int minimize_flags_ok(int nfiles)
         return usage_error("--minimize needs an output path");
     if (other)
         return usage_error("--minimize runs alone: it takes --variant and --step_cap, no other mode or printing flag");
-    if (g_schedule.kind != SCHED_SOURCE_BYTES)
+    if (g_schedule.kind != SCHED_SOURCE_BYTES || g_schedule.random_tail)
         return usage_error("--minimize works on the input's own schedule bytes: --schedule=%s does not apply",
                            esc(g_opt.schedule));
     if (nfiles != 1)

@@ -97,8 +97,12 @@ tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, s
 # shows the progress and report lines as they come. -len_control=0: inputs may
 # be long from the first exec; libFuzzer's slow length growth, not the search
 # space, cost most of the execs to a kill (docs/BENCHMARKS.md, "Length control").
+# TDF_SCHEDULE_TAIL=random: past its schedule bytes every input goes on with
+# random choices seeded by its own hash, so each exec tries an interleaving of
+# its own (docs/BENCHMARKS.md, "Random schedule tail"); a crash is then saved
+# as a plain input whose schedule bytes are that run's choices (below).
 set +e
-TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+TDF_SCHEDULE_TAIL=random TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$artifacts/$variant-" -max_len=512 -len_control=0 "$corpus" 2>&1 |
     awk -v logf="$log" '{ print > logf }
         /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
@@ -123,18 +127,41 @@ code=0
 for c in $crashes; do
     echo
     tdf_log "found: $c"
+    # The artifact as the fuzzer ran it (its bytes, then the random tail),
+    # written as a plain input: the run's choices become its schedule bytes.
+    plain="$c.txt"
     set +e
-    "$runner" --variant="$variant" --text "$c"
+    "$runner" --variant="$variant" --schedule=input+random --quiet --save_schedule="$plain" "$c" >/dev/null 2>&1
+    saved=$?
+    set -e
+    if [ "$saved" -eq 2 ] || [ ! -s "$plain" ]; then
+        tdf_log "cannot write $c as a plain input (a choice one schedule byte cannot name): replay it with --schedule=input+random"
+        plain=$c
+    fi
+    set +e
+    if [ "$plain" = "$c" ]; then
+        "$runner" --variant="$variant" --schedule=input+random --text "$c"
+    else
+        "$runner" --variant="$variant" --text "$plain"
+    fi
     set -e
     # The check behind the printed command: the same runner, quiet.
     set +e
-    out=$("$runner" --variant="$variant" --quiet "$c" 2>&1)
+    if [ "$plain" = "$c" ]; then
+        out=$("$runner" --variant="$variant" --schedule=input+random --quiet "$c" 2>&1)
+    else
+        out=$("$runner" --variant="$variant" --quiet "$plain" 2>&1)
+    fi
     got=$?
     set -e
     sig=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out")
     sig=${sig%%$'\n'*}
     echo
-    echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $c --build asan --variant $variant"
+    if [ "$plain" = "$c" ]; then
+        echo "reproduce:  $runner --variant=$variant --schedule=input+random --trace $c"
+    else
+        echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $plain --build asan --variant $variant"
+    fi
     if [ "$got" -ge 10 ] && { [ -z "$seen" ] || [ "$sig" = "$seen" ]; }; then
         tdf_log "reproduces: the asan runner replays it as $sig (exit $got)"
         [ "$code" -ne 0 ] || code=$got

@@ -148,6 +148,28 @@ TEST(bytes_run_replays_identically)
     free(log2);
 }
 
+TEST(bytes_random_tail_is_off_by_default_and_deterministic_when_on)
+{
+    static const uint8_t two[] = {0x01, 0x01};
+    /* Off: past the bytes the running fiber is never preempted. */
+    run_program((sched_source_t){.kind = SCHED_SOURCE_BYTES, .bytes = two, .len = sizeof two}, g_t1);
+    unsigned plain_switches = fiber_switches();
+    /* On: the same bytes, then random choices; the same seed gives the same
+     * run, another seed (some seed) another one. */
+    sched_source_t tail = {.kind = SCHED_SOURCE_BYTES, .bytes = two, .len = sizeof two, .random_tail = 1, .seed = 3};
+    CHECK_EQ(run_program(tail, g_t1), SCHED_OUTCOME_DONE);
+    CHECK(fiber_switches() > plain_switches);
+    CHECK_EQ(run_program(tail, g_t2), SCHED_OUTCOME_DONE);
+    CHECK(strcmp(g_t1, g_t2) == 0);
+    int differs = 0;
+    for (uint64_t seed = 4; seed < 12 && !differs; seed++) {
+        tail.seed = seed;
+        run_program(tail, g_t2);
+        differs = strcmp(g_t1, g_t2) != 0;
+    }
+    CHECK(differs);
+}
+
 /* ---- outcomes -------------------------------------------------------------- */
 static int g_obj_a, g_obj_b;
 

@@ -300,6 +300,8 @@ static int pick_next(void)
             uint8_t b = S.config.source.bytes[--S.bytes_left];
             idx = (b & 7u) % n;
             S.countdown = b >> 3;
+        } else if (S.config.source.random_tail && (!cur_runnable || rng_below(4) == 0)) {
+            idx = rng_below(n); /* as SCHED_SOURCE_RANDOM below */
         }
         break;
     case SCHED_SOURCE_RANDOM:
@@ -450,6 +452,8 @@ unsigned sched_choose(unsigned n)
     case SCHED_SOURCE_BYTES:
         if (S.bytes_left > 0)
             idx = S.config.source.bytes[--S.bytes_left] % n;
+        else if (S.config.source.random_tail)
+            idx = rng_below(n);
         break;
     case SCHED_SOURCE_RANDOM:
     case SCHED_SOURCE_PCT:
@@ -474,6 +478,8 @@ int sched_choose_flag(void)
     case SCHED_SOURCE_BYTES:
         if (S.bytes_left > 0)
             v = S.config.source.bytes[--S.bytes_left] >> 7;
+        else if (S.config.source.random_tail)
+            v = rng_below(2);
         break;
     case SCHED_SOURCE_RANDOM:
     case SCHED_SOURCE_PCT:

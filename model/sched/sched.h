@@ -68,6 +68,10 @@ typedef struct sched_source {
     /* BYTES: [bytes, bytes+len) is consumed from the end towards the start. */
     const uint8_t *bytes;
     size_t len;
+    /* BYTES: once the bytes run out, go on choosing as RANDOM does (seeded
+     * with `seed`) instead of never preempting. Off for every stored input;
+     * the libFuzzer entry turns it on where TDF_SCHEDULE_TAIL=random asks. */
+    uint8_t random_tail;
     /* RANDOM / PCT */
     uint64_t seed;
     unsigned pct_depth;

@@ -13,9 +13,10 @@
 # A repro input (a *.txt whose lines "# fake-signature S" and "# fake-exit N"
 # say what a run of it gives) prints "==TDF== SIGNATURE S" and exits N.
 # --to_binary=DIR copies each input to DIR/<name without .txt>; --text is
-# accepted (fuzz.sh's report of a crash).
+# accepted (fuzz.sh's report of a crash); --schedule=input+random is accepted
+# and --save_schedule=PATH copies the input to PATH (fuzz.sh's plain repro).
 mode=${FAKE_MODE:-ok}
-variant=correct quiet=0 det=0 trace=0 to_binary="" files=()
+variant=correct quiet=0 det=0 trace=0 to_binary="" save="" files=()
 for a in "$@"; do
     case "$a" in
         --list) printf 'fake correct\tthe correct protocol\nfake bug\ta mutant\n'; exit 0 ;;
@@ -23,7 +24,8 @@ for a in "$@"; do
         --quiet) quiet=1 ;;
         --determinism) det=1 ;;
         --print_trace) trace=1 ;;
-        --text) ;;
+        --text | --schedule=input+random) ;;
+        --save_schedule=*) save=${a#*=} ;;
         --to_binary=*) to_binary=${a#*=} ;;
         --*) echo "==TDF== unknown flag $a" >&2; exit 2 ;;
         *) files+=("$a") ;;
@@ -34,6 +36,7 @@ if [ -n "$to_binary" ]; then
     for f in "${files[@]}"; do b=${f##*/}; cp "$f" "$to_binary/${b%.txt}" || exit 2; done
     exit 0
 fi
+[ -z "$save" ] || cp "${files[0]}" "$save" || exit 2
 rc=0 i=0
 for f in "${files[@]}"; do
     i=$((i + 1))
