@@ -22,25 +22,7 @@ export TDF_BUILD_DIR_PLAIN=$bindir TDF_BUILD_DIR_ASAN=$bindir TDF_BUILD_DIR_TSAN
 unset TDF_VARIANT TDF_REPRO_ALLOW_SANITIZER
 work=$(mktemp -d)
 trap 'chmod -R u+rwx "$work"; rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-
-# check NAME WANT_RC PATTERN CMD...: CMD's exit code is WANT_RC and its
-# stdout+stderr contain PATTERN (fixed string; "" matches anything).
-check() {
-    local name=$1 want=$2 pattern=$3
-    shift 3
-    local out rc
-    out=$(timeout "${TDF_CLI_TIMEOUT:-300}" "$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want" ] && [[ "$out" == *"$pattern"* ]]; then
-        ok
-    else
-        bad "$name: exit $rc (want $want), want '$pattern' in:"
-        sed -n '1,6s/^/    /p' <<<"$out"
-    fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../cli_check.sh" # pass/fail, ok, bad, check
 
 target=fuzz_bus_child
 repro=$root/repro/$target/flag_check.txt

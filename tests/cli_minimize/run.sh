@@ -25,25 +25,8 @@ export TDF_BUILD_DIR_PLAIN=$bindir TDF_BUILD_DIR_ASAN=$bindir
 unset TDF_VARIANT
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../cli_check.sh" # pass/fail, ok, bad, check
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-
-# check NAME WANT_RC PATTERN CMD...: exit code WANT_RC and PATTERN (fixed) in stdout+stderr.
-check() {
-    local name=$1 want=$2 pattern=$3
-    shift 3
-    local out rc
-    out=$(timeout 300 "$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want" ] && [[ "$out" == *"$pattern"* ]]; then
-        ok
-    else
-        bad "$name: exit $rc (want $want), want '$pattern' in:"
-        sed -n '1,6s/^/    /p' <<<"$out"
-    fi
-}
 
 target=fuzz_bus_child
 R=$bindir/bin/${target}_run
