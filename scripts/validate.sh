@@ -8,10 +8,10 @@
 #       is a known crash of some mutant, reported as fixed (runs clean) or
 #       still failing; every corpus/TARGET/* input must run clean.
 #   (b) dfs (plain build): --schedule=dfs:P:N (default P=2, N=5000 schedules a
-#       script) over the events of every seed script (corpus/TARGET/*.txt with
-#       schedule and comment lines removed, identical scripts once) and every
-#       repro file: per script exhausted / limit reached / failure, and the
-#       schedules run. A script whose space is over N stops in the round it
+#       script) over the events of every seed script (corpus/TARGET/* with
+#       schedule and comment lines removed, a binary input in its text form,
+#       identical scripts once) and every repro file: per script exhausted /
+#       limit reached / failure (with the input it wrote), schedules summed. A script whose space is over N stops in the round it
 #       was in; the table gives the deepest bound reached.
 #   (c) fuzz (asan build): scripts/fuzz.sh on the variant for M minutes
 #       (default 2) into a temporary corpus and artifact directory; --minutes
@@ -180,9 +180,17 @@ fi
 t0=$(now)
 mkdir -p "$work/scripts" "$work/dfs"
 declare -A script_from=()
+unconverted=0
 for f in "${corpus[@]}" "${repros[@]}"; do
-    [[ "$f" == *.txt ]] || continue
-    body=$(sed -e '/^schedule /d' -e '/^#/d' "$f")
+    # A corpus file not named .txt is taken as binary (libFuzzer's form): its text form.
+    if [[ "$f" == *.txt ]]; then text=$(cat "$f")
+    elif ! text=$(env -u TDF_VARIANT "$R" --to_text "$f" 2>&1); then
+        failures+=("(b) dfs: $(rel "$f") has no text form (--to_text): ${text%%$'\n'*}")
+        fail_with 1
+        unconverted=$((unconverted + 1))
+        continue
+    fi
+    body=$(sed -e '/^schedule /d' -e '/^#/d' <<<"$text")
     h=$(sha1sum <<<"$body")
     h=${h%% *}
     [ -n "${script_from[$h]:-}" ] && continue
@@ -208,7 +216,7 @@ for s in "$work/scripts"/*.txt; do
 done
 wait
 # complete[k]: limited scripts whose rounds up to P<=k all finished (k=-1: not even P=0).
-exhausted=0 limited=0 found=0 errors=0 schedules=0
+exhausted=0 limited=0 found=0 errors=$unconverted schedules=0
 declare -A complete=()
 for h in "${!script_from[@]}"; do
     out=$(cat "$work/dfs/$h.out") rc=$(cat "$work/dfs/$h.rc")
