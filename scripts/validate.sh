@@ -147,8 +147,9 @@ replay() {
 # corpus: must be clean.
 replay_part() {
     local name=$1 build=$2 t0 f c s fixed=0 still=0 clean=0 bad=0 what
-    local runner=$build/bin/${target}_run
+    local runner=$build/bin/${target}_run part_file="${1:1:1}-corpus-failures.txt" sig_order=()
     t0=$(now)
+    declare -A sig_count=() sig_first=()
     declare -A is_repro=()
     for f in "${repros[@]}"; do is_repro[$f]=1; done
     while IFS=$'\t' read -r f c s; do
@@ -157,12 +158,30 @@ replay_part() {
             if [ -n "${is_repro[$f]:-}" ]; then fixed=$((fixed + 1)); printf '  fixed   %s\n' "$(rel "$f")"; else clean=$((clean + 1)); fi
             continue
         fi
-        if [ -n "${is_repro[$f]:-}" ]; then still=$((still + 1)); what="known crash still fails"; printf '  FAILS   %s: %s\n' "$(rel "$f")" "$s"
-        else bad=$((bad + 1)); what="corpus input fails"; fi
-        failures+=("($name) $what: $s
+        if [ -n "${is_repro[$f]:-}" ]; then
+            still=$((still + 1))
+            printf '  FAILS   %s: %s\n' "$(rel "$f")" "$s"
+            failures+=("$name: known crash still fails: $s
       $(rel "$runner") --variant=$variant $(rel "$f")")
+        else
+            # Corpus failures are grouped by signature (a mutant can fail
+            # hundreds): the count and the first input's command; every one
+            # is listed in the work directory.
+            bad=$((bad + 1))
+            printf '%s\t%s\n' "$s" "$(rel "$runner") --variant=$variant $(rel "$f")" >>"$work/$part_file"
+            if [ -z "${sig_count[$s]:-}" ]; then sig_order+=("$s"); sig_first[$s]=$f; fi
+            sig_count[$s]=$((${sig_count[$s]:-0} + 1))
+        fi
         fail_with "$(class_code "$c")"
     done < <(replay "$runner" "${repros[@]}" "${corpus[@]}")
+    for s in "${sig_order[@]}"; do
+        failures+=("$name: ${sig_count[$s]} corpus inputs fail: $s
+      $(rel "$runner") --variant=$variant $(rel "${sig_first[$s]}")")
+    done
+    if [ $bad -gt 0 ]; then
+        keep=1
+        failures+=("$name: all $bad failing corpus inputs, each with its command: $(rel "$work/$part_file")")
+    fi
     rows+=("$name|${#repros[@]} known crashes: $fixed fixed, $still still fail; ${#corpus[@]} corpus inputs: $clean clean, $bad fail|$(took "$t0")|$([ $((still + bad)) -eq 0 ] && echo clean || echo FAIL)")
 }
 
