@@ -50,6 +50,10 @@ rc=$?
 if [ $rc -eq 11 ] && [[ "$out" == *"FAILS   repro/$T/flag_check.txt: HARDWARE/NOT_IN_D0"* ]] &&
     [[ "$out" == *"(a) replay FAIL"* ]] && [[ "$out" == *"verdict: FAIL (exit 11)"* ]]; then ok
 else bad "mutant: exit $rc (want 11) or no FAILS/verdict line:"; sed -n '1,12s/^/    /p' <<<"$out"; fi
+# The corpus failures' list is kept under the project's work/: this run's only.
+kept=$(sed -n 's/^inputs kept in \(work\/validate\/[^ /]*\)$/\1/p' <<<"$out")
+[ -n "$kept" ] && [ -d "$root/$kept" ] && ok || bad "mutant: no 'inputs kept in work/validate/...' line"
+[ -z "$kept" ] || rm -rf "${root:?}/$kept"
 cmd=$(grep -F -- "--variant=flag_check repro/$T/flag_check.txt" <<<"$out" | sed -n '1s/^ *//p')
 if [ -n "$cmd" ]; then
     # The printed command, run from the project root as the reviewer would.
