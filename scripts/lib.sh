@@ -7,7 +7,7 @@
 # nothing extra.
 #
 # Pipelines: every script runs under pipefail, so a pipeline whose reader
-# stops early (`cmd | head -n 1`, `grep -q`, `grep -m1`) kills the writer with
+# stops early (head taking the first line, `grep -q`, `grep -m1`) kills the writer with
 # SIGPIPE and fails at random. Capture whole outputs instead (out=$(cmd), then
 # parameter expansion or a reader that consumes everything, like awk or sed
 # without q); tests/cli checks the scripts for the forbidden forms.
