@@ -42,18 +42,7 @@ static sched_outcome_t run(sched_fiber_fn *const *fns, unsigned n)
 static void check_failure(sched_outcome_t outcome, tdf_class_t cls, uint32_t code, uint32_t subcode,
                           const char *where, const char *detail, int line)
 {
-    const tdf_failure_t *f = tdf_failure();
-    if (!tdf_check(outcome == SCHED_OUTCOME_ABORTED, __FILE__, line, "outcome == SCHED_OUTCOME_ABORTED"))
-        printf("    outcome = %d\n", (int)outcome);
-    if (!tdf_check(f != NULL, __FILE__, line, "tdf_failure() != NULL"))
-        return;
-    if (!tdf_check(f->cls == cls && f->code == code && f->subcode == subcode, __FILE__, line,
-                   "failure class/code/subcode"))
-        printf("    got %s 0x%X/0x%X (%s)\n", tdf_class_name(f->cls), f->code, f->subcode, f->detail);
-    if (!tdf_check(strcmp(f->where, where) == 0, __FILE__, line, "failure where"))
-        printf("    where: \"%s\", expected \"%s\"\n", f->where, where);
-    if (!tdf_check(strstr(f->detail, detail) != NULL, __FILE__, line, "failure detail"))
-        printf("    detail:   \"%s\"\n    expected: \"%s\"\n", f->detail, detail);
+    fh_check_failure(outcome, cls, code, subcode, NULL, where, detail, __FILE__, line);
 }
 
 /* ---- frames ------------------------------------------------------------------------- */
