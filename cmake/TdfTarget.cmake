@@ -42,6 +42,9 @@ endif()
 # instrumented (its bookkeeping is shared by all fibers with no modelled
 # happens-before) but publishes happens-before with __tsan_acquire/release.
 function(tdf_apply_model_flags tgt)
+  # WCHAR is 2 bytes as on Windows (include/tdf/wdk.h): everything that shares
+  # the shim's types is compiled so.
+  target_compile_options(${tgt} PRIVATE -fshort-wchar)
   if(TDF_SANITIZER STREQUAL "tsan")
     target_compile_definitions(${tgt} PRIVATE TDF_TSAN_RUNTIME=1)
   else()
@@ -83,7 +86,7 @@ function(tdf_add_image name)
   add_dependencies(${lib} tdf_image_${name}_includes)
   target_include_directories(${lib} PRIVATE ${TDF_ROOT}/include)
   target_compile_options(${lib} PRIVATE -finstrument-functions ${TDF_SAN_FLAGS} ${TDF_COV_FLAGS}
-    -Werror=implicit-function-declaration)
+    -Werror=implicit-function-declaration -fshort-wchar)
   # Driver code includes only the public headers (include/tdf): no model internals.
   target_compile_definitions(${lib} PRIVATE TDF_DRIVER_IMAGE=1)
   set(renamed ${CMAKE_CURRENT_BINARY_DIR}/libtdf_image_${name}.a)

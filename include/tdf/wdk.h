@@ -14,7 +14,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <wchar.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,8 +53,15 @@ typedef size_t SIZE_T;
 typedef void *PVOID, *HANDLE, **PHANDLE;
 typedef char CHAR, *PCHAR;
 typedef const char *PCSTR;
-typedef wchar_t WCHAR, *PWCH, *PWSTR;
-typedef const wchar_t *PCWSTR;
+/* WCHAR is two bytes, as on Windows: L"..." literals, UNICODE_STRING lengths
+ * (bytes) and sizeof(WCHAR) must agree with the driver's expectations. Every
+ * translation unit of the model, the drivers, the runners and the tests is
+ * built with -fshort-wchar (cmake/TdfTarget.cmake); glibc's wide-character
+ * routines assume four bytes, so neither the model nor a driver may call them
+ * (the model's own are in model/kernel/strings.c). */
+_Static_assert(sizeof(wchar_t) == 2, "teardown-fuzz code is built with -fshort-wchar (WCHAR is 2 bytes)");
+typedef wchar_t WCHAR, *PWCH, *PWSTR, *PWCHAR;
+typedef const wchar_t *PCWSTR, *PCWCH;
 typedef UCHAR KIRQL, *PKIRQL;
 typedef LONG KPRIORITY;
 typedef union _LARGE_INTEGER {

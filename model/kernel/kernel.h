@@ -139,6 +139,13 @@ enum { FB_RUNDOWN_ACQUIRE = 1, FB_RUNDOWN_RELEASE, FB_RUNDOWN_WAIT, FB_RUNDOWN_R
 /* harness.h's run-time error, also used by shim routines */
 __attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *what);
 
+/* ---- wide strings (strings.c): WCHAR is 2 bytes, libc's wcs* is not ------------ */
+size_t tdf_wide_length(PCWSTR s);
+int tdf_wide_equal(PCWSTR a, PCWSTR b);
+/* `terminated` equals the `chars` characters at `counted` (a UNICODE_STRING's
+ * Buffer, not terminated) and ends there. */
+int tdf_wide_equal_counted(PCWSTR terminated, PCWSTR counted, size_t chars);
+
 /* ---- run-wide ----------------------------------------------------------------------- */
 void kernel_reset(void);
 

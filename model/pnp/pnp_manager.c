@@ -32,7 +32,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <wchar.h>
 
 static devnode_t g_nodes[TDF_MAX_NODES];
 static unsigned g_node_count;
@@ -64,7 +63,7 @@ static const tdf_image_desc_t *driver_for(PCWSTR hwid)
 {
     for (unsigned i = 0; hwid && i < g_target->image_count; i++)
         for (unsigned k = 0; k < TDF_MAX_HARDWARE_IDS && g_target->images[i].hardware_ids[k]; k++)
-            if (wcscmp(g_target->images[i].hardware_ids[k], hwid) == 0)
+            if (tdf_wide_equal(g_target->images[i].hardware_ids[k], hwid))
                 return &g_target->images[i];
     return NULL;
 }

@@ -14,7 +14,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <wchar.h>
 
 static const char *const k_power_names[] = {"Invalid", "D0", "D1", "D2", "D3", "D3Final", "PrepareForHibernation", "?"};
 static const char *power_name(WDF_POWER_DEVICE_STATE s)
@@ -33,7 +32,7 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name)
     for (unsigned i = 0; i < g_ndevices; i++) {
         wdf_device_t *d = g_devices[i];
         if (d->symbolic_link && (d->pnp == PNP_STARTED || d->pnp == PNP_STOPPED) && !d->obj.deleted &&
-            wcsncmp(d->symbolic_link, name->Buffer, chars) == 0 && d->symbolic_link[chars] == 0)
+            tdf_wide_equal_counted(d->symbolic_link, name->Buffer, chars))
             return d;
     }
     return NULL;

@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <wchar.h>
 
 static wdf_io_target_t *target_checked(WDFIOTARGET h, const char *routine)
 {
