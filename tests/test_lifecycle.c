@@ -428,6 +428,17 @@ TEST(remove_children_first_fdo_before_pdo)
            "child0 FDO D0Exit(D3Final)", "child0 PDO D0Exit(D3Final)", "bus FDO D0Exit(D3Final)");
     EXPECT(SEG_EVENT(0), 1, "ReleaseHardware", "child1 FDO ReleaseHardware", "child1 PDO ReleaseHardware",
            "child0 FDO ReleaseHardware", "child0 PDO ReleaseHardware", "bus FDO ReleaseHardware");
+    /* In a stack the FDO runs its whole REMOVE (cleanup included) before the
+     * PDO gets it, but its device object is deleted -- and its driver
+     * unloads -- only after the PDO processed the REMOVE (fxpkgfdo.cpp). */
+    BEFORE("child0 FDO EvtCleanupCallback", "child0 PDO D0Exit(D3Final)");
+    BEFORE("child0 PDO SelfManagedIoFlush", "recchild EvtDriverUnload");
+    /* A PDO reported missing deletes itself while it processes the REMOVE
+     * (EvtCleanupCallback), before the FDO above it is deleted. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    EXPECT_IN_ORDER(SEG_EVENT(0), 1, "child0 FDO EvtCleanupCallback", "child0 PDO EvtCleanupCallback",
+                    "recchild EvtDriverUnload");
+    CHECK(find("recchild0/FDO destroyed", 0) > pos("child0 PDO EvtCleanupCallback"));
 }
 
 TEST(remove_d0exit_d3final_release_purge_flush_cleanup_evtcleanupcallback)
@@ -461,8 +472,8 @@ TEST(remove_keeps_a_present_pdo_and_enable_restarts_it)
 {
     CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_REMOVE, N_CHILD0), EV(TDF_EV_ENABLE, N_CHILD0)));
     /* disable: the FDO goes, the PDO is removed but not deleted */
-    EXPECT_IN_ORDER(SEG_EVENT(0), 1, "child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload",
-                    "child0 PDO D0Exit(D3Final)", "child0 PDO ReleaseHardware");
+    EXPECT_IN_ORDER(SEG_EVENT(0), 1, "child0 FDO EvtCleanupCallback", "child0 PDO D0Exit(D3Final)",
+                    "child0 PDO ReleaseHardware", "recchild EvtDriverUnload");
     EXPECT_NONE(SEG_EVENT(0), 0, "child0 PDO EvtCleanupCallback");
     /* deleted (and its devnode gone) only at the teardown */
     CHECK(pos("child0 PDO EvtCleanupCallback") >= 0);
@@ -497,8 +508,8 @@ TEST(surprise_removal_then_d0exit_d3final_release_flush_no_query_remove_pdo_dele
            "child0 PDO SelfManagedIoSuspend", "child0 PDO D0Exit(D3Final)", "child0 PDO ReleaseHardware",
            "child0 PDO SelfManagedIoFlush",
            /* REMOVE: the FDO, then the PDO reported missing is deleted */
-           "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload",
-           "child0 PDO SelfManagedIoCleanup", "child0 PDO EvtCleanupCallback");
+           "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback", "child0 PDO SelfManagedIoCleanup",
+           "child0 PDO EvtCleanupCallback", "recchild EvtDriverUnload");
     CHECK(pos("child0 PDO EvtCleanupCallback") >= 0);
     CHECK(find("recchild0: devnode gone", 0) > pos("child0 PDO EvtCleanupCallback"));
     EXPECT_NONE(SEG_EVENT(0), 0, "QueryRemove");
@@ -511,7 +522,7 @@ TEST(surprise_removal_while_idle_no_second_d0exit)
     EXPECT(SEG_EVENT(1), 1, NULL, "child0 FDO SurpriseRemoval", "child0 FDO ReleaseHardware",
            "child0 FDO SelfManagedIoFlush", "child0 PDO SurpriseRemoval", "child0 PDO ReleaseHardware",
            "child0 PDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback",
-           "recchild EvtDriverUnload", "child0 PDO SelfManagedIoCleanup", "child0 PDO EvtCleanupCallback");
+           "child0 PDO SelfManagedIoCleanup", "child0 PDO EvtCleanupCallback", "recchild EvtDriverUnload");
     CHECK_EQ(count("child0 FDO D0Exit(D3)"), 1);
     CHECK_EQ(count("child0 FDO D0Exit(D3Final)"), 0);
 }
@@ -544,10 +555,12 @@ TEST(hibernate_target_state_prepare_for_hibernation)
 TEST(unload_only_after_the_drivers_last_device_object_is_destroyed)
 {
     CHECK_CLEAN(RUN_NO_EVENTS(REC_VARIANT_CORRECT, 2));
-    /* recchild: two FDOs; it unloads when the second one goes, at once. */
+    /* recchild: two FDOs; it unloads when the second one is deleted, at once:
+     * after the PDO below it processed the REMOVE (rule 14). */
     BEFORE("child1 FDO EvtCleanupCallback", "child0 FDO EvtCleanupCallback");
     BEFORE("child0 FDO EvtCleanupCallback", "recchild EvtDriverUnload");
-    CHECK_EQ(next_dbg(pos("child0 FDO EvtCleanupCallback")), pos("recchild EvtDriverUnload"));
+    CHECK_EQ(next_dbg(pos("child0 PDO SelfManagedIoFlush")), pos("recchild EvtDriverUnload"));
+    CHECK_EQ(next_dbg(find("recchild0/FDO destroyed", 0)), pos("recchild EvtDriverUnload"));
     CHECK_EQ(count("recchild EvtDriverUnload"), 1);
     /* recbus: the bus FDO and both PDOs; the last line of the run. */
     BEFORE("bus FDO EvtCleanupCallback", "recbus EvtDriverUnload");

@@ -262,9 +262,17 @@ static void remove_subtree(devnode_t *n, int keep_pdo)
     for (unsigned i = k; i-- > 0;)
         remove_subtree(kids[i], 1);
     node_lock(n);
-    if (n->fdo) {
-        wdf_device_t *fdo = n->fdo;
+    wdf_device_t *fdo = n->fdo;
+    if (fdo) {
         n->fdo = NULL;
+        /* KMDF's FDO package runs its whole REMOVE (cleanup callbacks
+         * included) before it forwards the IRP, and deletes its device object
+         * only once the IRP came back from the PDO (KMDF source:
+         * fxpkgfdo.cpp, FxPkgFdo::ProcessRemoveDeviceOverload: CallDriver,
+         * then DeleteDevice). This reference is that device object: the FDO
+         * is destroyed (EvtDestroyCallback, its driver may unload) after the
+         * PDO below it processed the REMOVE (KERNEL-SEMANTICS §4 "Across stack"). */
+        fdo->obj.refs++;
         wdf_device_remove_begin(fdo);
         for (unsigned i = k; i-- > 0;) {
             node_lock(kids[i]); /* ancestor before descendant */
@@ -282,6 +290,8 @@ static void remove_subtree(devnode_t *n, int keep_pdo)
         if (!keep_pdo)
             wdf_device_remove_end(n->pdo);
     }
+    if (fdo)
+        wdf_object_release(&fdo->obj); /* IoDeleteDevice of the FDO */
     if (!keep_pdo || !n->pdo)
         mark_gone(n);
     node_unlock(n);
