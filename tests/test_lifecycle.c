@@ -443,16 +443,22 @@ TEST(remove_children_first_fdo_before_pdo)
 
 TEST(remove_d0exit_d3final_release_purge_flush_cleanup_evtcleanupcallback)
 {
-    /* A held (cancelable) request: the purge of the power-managed queue cancels it. */
-    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_REMOVE, N_CHILD0)));
-    EXPECT(SEG_EVENT(1), 1, "child0 FDO", "child0 FDO QueryRemove", "child0 FDO SelfManagedIoSuspend",
-           "child0 FDO EvtIoStop(Suspend,Cancelable)", "child0 FDO D0Exit(D3Final)", "child0 FDO ReleaseHardware",
-           "child0 FDO EvtRequestCancel", "child0 FDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup",
-           "child0 FDO EvtCleanupCallback");
+    /* A held (cancelable) request on a client's handle. The wake of a device
+     * already in D0 is skipped, but its power request lets the client run
+     * first (STIM_FIRST), so the request is held when the REMOVE comes. The
+     * client closes its handle at the query-remove notification, canceling
+     * its I/O first (KERNEL-SEMANTICS §12), so the REMOVE finds no request. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, STIM_FIRST, EV(EV_IO_HOLD, 0), EV(TDF_EV_WAKE, N_CHILD0),
+                    EV(TDF_EV_REMOVE, N_CHILD0)));
+    EXPECT(SEG_EVENT(2), 1, "child0 FDO", "child0 FDO EvtRequestCancel", "child0 FDO QueryRemove",
+           "child0 FDO SelfManagedIoSuspend", "child0 FDO D0Exit(D3Final)", "child0 FDO ReleaseHardware",
+           "child0 FDO SelfManagedIoFlush", "child0 FDO SelfManagedIoCleanup", "child0 FDO EvtCleanupCallback");
+    int cancel_io = find("recchild0/FDO: client CancelIoEx", 0);
+    CHECK(cancel_io >= 0 && cancel_io < pos("child0 FDO EvtRequestCancel"));
     /* The purge is the framework's, between ReleaseHardware and Flush. */
     int purge = find("recchild0/FDO: purge queue", 0);
     CHECK(pos("child0 FDO ReleaseHardware") >= 0 && purge > pos("child0 FDO ReleaseHardware"));
-    CHECK(purge >= 0 && purge < pos("child0 FDO EvtRequestCancel"));
+    CHECK(purge >= 0 && purge < pos("child0 FDO SelfManagedIoFlush"));
 }
 
 TEST(remove_parent_deletes_its_present_child_pdos_after_its_flush)
@@ -580,7 +586,8 @@ TEST(unload_delayed_by_a_stimulus_holding_a_device_reference)
     CHECK(next_dbg(cleanup) != u);
     if (CHECK(u >= 0 && cleanup >= 0)) {
         CHECK(g_lines[u].fiber != PNP_FIBER); /* on the stimulus's thread, as it drops the reference */
-        int failed = find("request completed 0xc0000184", 0); /* STATUS_INVALID_DEVICE_STATE: queue purged */
+        /* STATUS_DELETE_PENDING: the client's open comes after the removal began */
+        int failed = find("recchild0/FDO: IRP_MJ_CREATE failed 0xc0000056", 0);
         CHECK(failed > cleanup && failed < u && g_lines[failed].fiber == g_lines[u].fiber);
     }
 }
@@ -615,25 +622,26 @@ TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
 
 TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
 {
-    /* Two schedule bytes, in use order 00 01 (stored reversed): the PnP
-     * thread goes on after posting the idle request (which it then waits
-     * for), request A runs at the first choice point after it is posted
-     * (queued: child0 is idle), request B only after the PnP thread is done. */
-    static const uint8_t bytes[] = {0x01, 0x00};
-    const sched_source_t schedule = {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes};
-    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, schedule, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
-                    EV(EV_IO_COMPLETE, 0)));
+    /* Unpreempted: request A runs while the PnP thread waits for the second
+     * idle request (skipped: child0 is idle already) and is queued, held;
+     * request B only once the PnP thread blocks in the surprise removal. The
+     * removal purges the held queue with A's handle still open (an orderly
+     * remove's query-remove notification would have the client cancel A
+     * itself, KERNEL-SEMANTICS §12); B's client finds the removal under way:
+     * the I/O manager fails its open before any queue sees it. */
+    CHECK_CLEAN(RUN(REC_VARIANT_CORRECT, 1, NO_PREEMPT, EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0),
+                    EV(TDF_EV_IDLE, N_CHILD0), EV(EV_IO_COMPLETE, 0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
     EXPECT_NONE(ANY_SEG, 0, "EvtIoDeviceControl");
     int purge = find("recchild0/FDO: purge queue", 0);
     int canceled = find("request completed 0xc0000120", 0); /* STATUS_CANCELLED */
-    int refused = find("request completed 0xc0000184", 0);  /* STATUS_INVALID_DEVICE_STATE */
+    int refused = find("recchild0/FDO: IRP_MJ_CREATE failed 0xc0000056", 0); /* STATUS_DELETE_PENDING */
     CHECK(pos("child0 FDO ReleaseHardware") >= 0 && purge > pos("child0 FDO ReleaseHardware"));
     CHECK(purge >= 0 && canceled > purge && canceled < pos("child0 FDO SelfManagedIoFlush"));
     if (CHECK(canceled >= 0))
         CHECK_EQ(g_lines[canceled].fiber, PNP_FIBER);
     CHECK(refused > purge);
     if (CHECK(refused >= 0))
-        CHECK_EQ(g_lines[refused].fiber, 3); /* B: pnp is 0, the idle request 1, A 2 */
+        CHECK_EQ(g_lines[refused].fiber, 4); /* B: pnp is 0, the idle requests 1 and 3, A 2 */
 }
 
 TEST(queue_request_marked_cancelable_while_the_purge_runs_is_canceled)
@@ -641,11 +649,15 @@ TEST(queue_request_marked_cancelable_while_the_purge_runs_is_canceled)
     /* KMDF >= 1.11: once a purge started (FxIoQueue m_CancelDispatchedRequests),
      * WdfRequestMarkCancelableEx returns STATUS_CANCELLED and the driver
      * completes the request; otherwise the purge would wait for it forever.
-     * One schedule byte: the request is dispatched at the first choice point;
-     * its thread then waits for ReleaseHardware, which runs just before the purge. */
+     * One schedule byte: the request is dispatched at the first choice point
+     * (the skipped wake's power request lets it run before the removal, whose
+     * start would fail the client's open); its thread then waits for
+     * ReleaseHardware, which runs just before the purge. A surprise removal:
+     * an orderly one's query-remove notification has the client cancel the
+     * request and close its handle first (KERNEL-SEMANTICS §12). */
     CHECK_CLEAN(RUN(REC_VARIANT_MARK_CANCELABLE_LATE, 1, stim_first(1), EV(EV_IO_HOLD, 0),
-                    EV(TDF_EV_REMOVE, N_CHILD0)));
-    EXPECT_IN_ORDER(SEG_EVENT(1), 0, "child0 FDO EvtIoDeviceControl(hold)", "child0 FDO ReleaseHardware",
+                    EV(TDF_EV_WAKE, N_CHILD0), EV(TDF_EV_SURPRISE_REMOVE, N_CHILD0)));
+    EXPECT_IN_ORDER(ANY_SEG, 0, "child0 FDO EvtIoDeviceControl(hold)", "child0 FDO ReleaseHardware",
                     "child0 FDO MarkCancelableEx(STATUS_CANCELLED)", "child0 FDO SelfManagedIoFlush");
 }
 

@@ -245,6 +245,8 @@ typedef enum _WDF_IO_QUEUE_DISPATCH_TYPE {
     WdfIoQueueDispatchManual,
 } WDF_IO_QUEUE_DISPATCH_TYPE;
 typedef enum _WDF_REQUEST_TYPE {
+    WdfRequestTypeCreate = 0, /* IRP_MJ_CREATE: EvtDeviceFileCreate's request (wdffileobject.h) */
+    WdfRequestTypeClose = 2,
     WdfRequestTypeRead = 3,
     WdfRequestTypeWrite = 4,
     WdfRequestTypeDeviceControl = 14,
@@ -398,11 +400,6 @@ static inline VOID WDF_REQUEST_REUSE_PARAMS_INIT(PWDF_REQUEST_REUSE_PARAMS p, UL
 #define WDF_REQUEST_REUSE_NO_FLAGS 0
 NTSTATUS WdfRequestReuse(_In_ WDFREQUEST Request, _In_ PWDF_REQUEST_REUSE_PARAMS ReuseParams);
 
-/* memory */
-NTSTATUS WdfMemoryCreatePreallocated(_In_opt_ PWDF_OBJECT_ATTRIBUTES Attributes, _In_ PVOID Buffer,
-                                     _In_ size_t BufferSize, _Out_ WDFMEMORY *Memory);
-PVOID WdfMemoryGetBuffer(_In_ WDFMEMORY Memory, _Out_opt_ size_t *BufferSize);
-
 /* remote I/O targets */
 typedef NTSTATUS EVT_WDF_IO_TARGET_QUERY_REMOVE(_In_ WDFIOTARGET IoTarget);
 typedef VOID EVT_WDF_IO_TARGET_REMOVE_CANCELED(_In_ WDFIOTARGET IoTarget);
@@ -480,6 +477,9 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #define METHOD_NEITHER 3
 #define CTL_CODE(DeviceType, Function, Method, Access) \
     (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+
+#include "wdfmemory.h"
+#include "wdffileobject.h"
 
 #ifdef __cplusplus
 }

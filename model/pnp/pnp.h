@@ -30,6 +30,10 @@ typedef enum tdf_event_kind {
  * set, at once (its PnP work overlaps this power transition); clear, after the
  * transition has finished. Bits 0-6 pick the device. */
 #define TDF_EV_ARG_OVERLAP 0x80u
+/* A client's I/O stimulus (routine NULL): bit 7 set, the I/O is overlapped and
+ * the client closes its handle right after sending (KERNEL-SEMANTICS §12);
+ * bits 0-6 pick the device. */
+#define TDF_STIM_ARG_OVERLAPPED 0x80u
 
 typedef struct tdf_event {
     uint8_t kind; /* 0..TDF_EV_GENERIC_COUNT+stimuli-1 */

@@ -29,9 +29,14 @@
  */
 #include "pnp.h"
 #include "../kernel/tsan_sync.h"
+#include "../wdf/fileobject.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#ifndef STATUS_INVALID_DEVICE_REQUEST
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
+#endif
 
 static devnode_t g_nodes[TDF_MAX_NODES];
 static unsigned g_node_count;
@@ -361,6 +366,38 @@ static void set_remove_pending(devnode_t *n, int pending)
         fdos[i]->remove_pending = pending;
 }
 
+/* User-mode clients registered for their handle's device-change events
+ * close it when told of a query-remove or a completed removal (Learn's
+ * "Processing a Request to Remove a Device": close on DBT_DEVICEQUERYREMOVE,
+ * close what is still open on DBT_DEVICEREMOVECOMPLETE), canceling their
+ * I/O first. A file object lives on until its last request completes; for a
+ * query-remove the PnP manager waits for that as long as anything can run,
+ * and a handle still open then aborts the removal ("If handles remain open
+ * on the device, the PnP manager cannot remove the device", Learn's
+ * "Handling a GUID_TARGET_DEVICE_QUERY_REMOVE Event"). Returns 0 on that
+ * veto. Not a yield point: with no handle open it does nothing. */
+static int close_client_handles(devnode_t *n, int veto_if_open)
+{
+    wdf_device_t *fdos[TDF_MAX_NODES];
+    unsigned nf = 0;
+    subtree_fdos(n, fdos, &nf);
+    for (unsigned i = 0; i < nf; i++)
+        (void)wdf_file_close_handles_of(fdos[i]);
+    if (!veto_if_open)
+        return 1;
+    for (unsigned i = 0; i < nf; i++) {
+        wdf_device_t *d = fdos[i];
+        while (d->open_files > 0) {
+            if (ke_block_timed(&d->open_files, "query-remove: client handles to close")) {
+                SCHED_TRACE2("%s: %lu handle(s) still open: query-remove aborted", d->name,
+                             (unsigned long)d->open_files);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 static int notify_query_remove(devnode_t *n, target_list_t *asked)
 {
     target_list_t open;
@@ -381,7 +418,7 @@ static int notify_query_remove(devnode_t *n, target_list_t *asked)
             return 0;
         }
     }
-    return 1;
+    return close_client_handles(n, 1);
 }
 
 static void notify_remove_canceled(devnode_t *n, target_list_t *asked)
@@ -423,6 +460,15 @@ static int wait_handles_closed(devnode_t *n)
                 tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_HANDLES", d->name, d->opened_by[0]->owner->name,
                          "removal of %s waits forever: %u handle(s) still open (I/O target of %s never closed)",
                          d->name, d->nopened_by, d->opened_by[0]->owner->name);
+                return 0;
+            }
+        }
+        while (d->open_files > 0) {
+            if (ke_block_timed(&d->open_files, "REMOVE: client handles to close")) {
+                tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_HANDLES", d->name, "client",
+                         "removal of %s waits forever: %u client handle(s) still open (a request on it is never "
+                         "completed)",
+                         d->name, d->open_files);
                 return 0;
             }
         }
@@ -563,22 +609,48 @@ typedef struct arrival {
     ULONG arg;
 } arrival_t;
 
+/* A user-mode client (KERNEL-SEMANTICS §12): CreateFile, one DeviceIoControl
+ * on the handle, CloseHandle. The argument's bit 7 (TDF_STIM_ARG_OVERLAPPED)
+ * makes the I/O overlapped: the client closes the handle right after the
+ * request is sent, while it may still be in flight (cleanup before the
+ * completion, close after it); otherwise it waits for the completion first.
+ * A device-change notification may close the handle meanwhile (remove
+ * paths below). */
+static void client_io(arrival_t *a)
+{
+    wdf_device_t *d = a->device;
+    wdf_file_t *f;
+    if (!NT_SUCCESS(wdf_file_open(d, &f)))
+        return;
+    enum { BUF = 64 };
+    wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, a->stim->ioctl, pool_alloc_model(BUF), BUF,
+                                       pool_alloc_model(BUF), BUF);
+    r->from_io_manager = 1;
+    r->waiter = 1;
+    wdf_file_attach(f, r);
+    if (d->default_queue) {
+        wdf_queue_deliver(d->default_queue, r);
+    } else {
+        /* No queue for it: the framework fails the request (FxPkgIo). */
+        r->state = REQ_OWNED;
+        wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
+    if (a->arg & TDF_STIM_ARG_OVERLAPPED)
+        wdf_file_close_handle(f, 0);
+    while (!r->done)
+        ke_block(&r->done, "DeviceIoControl completion");
+    wdf_file_request_done(f); /* may send IRP_MJ_CLOSE (handle already cleaned up) */
+    wdf_file_close_handle(f, 0);
+}
+
 static void arrival_main(void *p)
 {
     arrival_t *a = p;
     TDF_HB_ACQUIRE(a->device); /* the I/O manager reaches a device only after its start (device.c) */
-    if (a->stim->routine) {
+    if (a->stim->routine)
         a->stim->routine((WDFDEVICE)a->device, a->arg);
-    } else if (a->device->default_queue) {
-        /* A user-mode client's DeviceIoControl: waits for the completion. */
-        enum { BUF = 64 };
-        wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, a->stim->ioctl, pool_alloc_model(BUF), BUF,
-                                           pool_alloc_model(BUF), BUF);
-        r->waiter = 1;
-        wdf_queue_deliver(a->device->default_queue, r);
-        while (!r->done)
-            ke_block(&r->done, "DeviceIoControl completion");
-    }
+    else
+        client_io(a);
     /* The I/O manager's reference for the request ends here; it may be the
      * last one of a removed device, whose destruction can unload the driver. */
     wdf_object_release(&a->device->obj);
@@ -593,7 +665,8 @@ static int deliver_stimulus(const tdf_stimulus_desc_t *stim, uint8_t arg)
             candidates[n++] = g_nodes[i].fdo;
     if (n == 0)
         return 0;
-    wdf_device_t *d = candidates[arg % n];
+    /* A client's I/O keeps bit 7 of its argument for the overlapped flag. */
+    wdf_device_t *d = candidates[(stim->routine ? arg : arg & ~TDF_STIM_ARG_OVERLAPPED) % n];
     arrival_t *a = pool_alloc_model(sizeof *a);
     a->stim = stim;
     a->device = d;
@@ -740,6 +813,7 @@ static void surprise_remove_node(devnode_t *n)
     target_list_t open;
     open_handles(n, &open);
     notify_remove_complete(&open);
+    (void)close_client_handles(n, 0);
     if (wait_handles_closed(n))
         remove_subtree(n, 0);
 }

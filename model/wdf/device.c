@@ -10,6 +10,7 @@
  * once D0Exit returns.
  */
 #include "wdf_internal.h"
+#include "fileobject.h"
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
@@ -87,6 +88,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->parent_fdo = init->parent;
     d->cb = init->cb;
     d->device_id = init->device_id;
+    d->file_cfg = init->file_cfg;
     d->power = WdfPowerDeviceD3Final;
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
@@ -343,4 +345,9 @@ void wdf_device_remove(wdf_device_t *d, int delete_object)
         wdf_device_remove_end(d);
 }
 
-void wdf_reset(void) { g_ndevices = 0; }
+void wdf_reset(void)
+{
+    g_ndevices = 0;
+    wdf_file_reset();
+    wdf_memory_reset();
+}

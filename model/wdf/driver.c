@@ -5,6 +5,7 @@
  * cleanup and destroy).
  */
 #include "wdf_internal.h"
+#include "fileobject.h"
 
 
 wdf_driver_t *wdf_current_driver(void)
@@ -46,6 +47,7 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
     if (drv->config.EvtDriverUnload)
         drv->config.EvtDriverUnload((WDFDRIVER)drv);
     drv->obj.deleted = 1;
+    wdf_memory_delete_children(&drv->obj); /* WDFMEMORY parented to the driver (the default parent) */
     if (drv->obj.cleanup)
         drv->obj.cleanup((WDFOBJECT)drv);
     drv->obj.destroyed = 1;
@@ -55,6 +57,7 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
         pool_free_deferred(drv->obj.context);
         drv->obj.context = NULL;
     }
+    wdf_file_unload_check(img);
     image_unload(img);
 }
 

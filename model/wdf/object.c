@@ -52,6 +52,8 @@ static void destroy(wdf_object_t *o)
     if (o->destroy)
         o->destroy((WDFOBJECT)o);
     o->destroyed = 1;
+    if (o->kind == OBJ_MEMORY)
+        wdf_memory_destroyed((wdf_memory_t *)o);
     if (o->context) {
         pool_free_deferred(o->context);
         o->context = NULL;
@@ -85,6 +87,7 @@ void wdf_object_delete(wdf_object_t *o)
     if (o->deleted)
         return;
     o->deleted = 1;
+    wdf_memory_delete_children(o); /* KMDF: children first, then the object's own cleanup */
     if (o->cleanup)
         o->cleanup((WDFOBJECT)o);
     wdf_object_release(o);

@@ -40,6 +40,16 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     r->status = status;
     r->information = information;
     r->cancel = NULL;
+    if (r->from_io_manager) {
+        /* The I/O manager copies the system buffer back and frees it at
+         * completion, and KMDF frees the WDFREQUEST with its memory objects
+         * and the driver's objects parented to it (KERNEL-SEMANTICS §12). */
+        if (r->in)
+            pool_free_deferred(r->in);
+        if (r->out && r->out != r->in)
+            pool_free_deferred(r->out);
+        wdf_memory_delete_children(&r->obj);
+    }
     TDF_HB_RELEASE(r); /* completion publishes the receiver's writes to the sender */
     SCHED_TRACE1("request completed 0x%lx", (unsigned long)(uint32_t)status);
     if (q)
@@ -225,11 +235,21 @@ VOID WdfRequestGetParameters(WDFREQUEST Request, PWDF_REQUEST_PARAMETERS Paramet
     Parameters->Parameters.DeviceIoControl.OutputBufferLength = r->out_len;
 }
 
-static NTSTATUS retrieve(void *buf, size_t len, size_t min, PVOID *out, size_t *out_len)
+/* KMDF's WdfRequestRetrieve{Input,Output}Buffer: no (or a zero-length)
+ * buffer, or one shorter than the minimum, is STATUS_BUFFER_TOO_SMALL
+ * (FxRequest::GetMemoryObject, fxrequestapi.cpp). */
+static NTSTATUS retrieve(wdf_request_t *r, void *buf, size_t len, size_t min, PVOID *out, size_t *out_len,
+                         const char *routine)
 {
     *out = NULL;
-    if (!buf || len < min)
-        return STATUS_INVALID_BUFFER_SIZE;
+    if (out_len)
+        *out_len = 0;
+    if (r->from_io_manager && r->state == REQ_COMPLETED) {
+        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s on a request already completed", routine);
+        return STATUS_INVALID_DEVICE_STATE;
+    }
+    if (!buf || len == 0 || len < min)
+        return STATUS_BUFFER_TOO_SMALL;
     *out = buf;
     if (out_len)
         *out_len = len;
@@ -239,13 +259,13 @@ static NTSTATUS retrieve(void *buf, size_t len, size_t min, PVOID *out, size_t *
 NTSTATUS WdfRequestRetrieveInputBuffer(WDFREQUEST Request, size_t Min, PVOID *Buffer, size_t *Length)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestRetrieveInputBuffer");
-    return retrieve(r->in, r->in_len, Min, Buffer, Length);
+    return retrieve(r, r->in, r->in_len, Min, Buffer, Length, "WdfRequestRetrieveInputBuffer");
 }
 
 NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t Min, PVOID *Buffer, size_t *Length)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestRetrieveOutputBuffer");
-    return retrieve(r->out, r->out_len, Min, Buffer, Length);
+    return retrieve(r, r->out, r->out_len, Min, Buffer, Length, "WdfRequestRetrieveOutputBuffer");
 }
 
 WDFQUEUE WdfRequestGetIoQueue(WDFREQUEST Request)
@@ -297,25 +317,6 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
     r->completion_context = context;
     r->status = ReuseParams->Status;
     return STATUS_SUCCESS;
-}
-
-NTSTATUS WdfMemoryCreatePreallocated(PWDF_OBJECT_ATTRIBUTES Attributes, PVOID Buffer, size_t BufferSize,
-                                     WDFMEMORY *Memory)
-{
-    wdf_memory_t *m = pool_alloc_model(sizeof *m);
-    wdf_object_init(&m->obj, OBJ_MEMORY, Attributes);
-    m->buffer = Buffer;
-    m->size = BufferSize;
-    *Memory = (WDFMEMORY)m;
-    return STATUS_SUCCESS;
-}
-
-PVOID WdfMemoryGetBuffer(WDFMEMORY Memory, size_t *BufferSize)
-{
-    wdf_memory_t *m = (wdf_memory_t *)wdf_object_checked((WDFOBJECT)Memory, OBJ_MEMORY, "WdfMemoryGetBuffer");
-    if (BufferSize)
-        *BufferSize = m->size;
-    return m->buffer;
 }
 
 void wdf_request_list_make_room(wdf_request_t ***list, unsigned *cap, unsigned count, unsigned first_cap)

@@ -18,6 +18,7 @@ typedef enum obj_kind {
     OBJ_IOTARGET = 0x494f5447,
     OBJ_MEMORY = 0x4d454d4f,
     OBJ_WAITLOCK = 0x574c434b,
+    OBJ_FILE = 0x46494c45, /* WDFFILEOBJECT (fileobject.c) */
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -89,6 +90,10 @@ typedef struct wdf_request {
     WDFCONTEXT completion_context;
     int waiter;                     /* a thread blocks on &done until completion */
     int done;
+    /* file objects and request memory (fileobject.c, memory.c; KERNEL-SEMANTICS §12) */
+    struct wdf_file *file;          /* the handle it was sent on (references it until completion) */
+    int from_io_manager;            /* an IRP of a client: its buffers and handle die at completion */
+    struct wdf_memory *in_mem, *out_mem; /* WdfRequestRetrieve*Memory's objects, stale after completion */
     struct wdf_request *next;       /* queue order */
 } wdf_request_t;
 
@@ -120,6 +125,9 @@ typedef struct wdf_memory {
     wdf_object_t obj;
     void *buffer;
     size_t size;
+    int owns_buffer;             /* WdfMemoryCreate: the buffer goes with the object */
+    struct wdf_request *request; /* a request's buffer: valid until its completion */
+    wdf_object_t *parent;        /* WdfMemoryCreate's parent: deleting it deletes the memory */
 } wdf_memory_t;
 
 #define MAX_QUEUES 4
@@ -159,6 +167,8 @@ typedef struct wdf_device {
     unsigned ntargets;
     uint32_t feedback_state; /* lifecycle tuple at the last callback (feedback.c) */
     int remove_pending;      /* query-remove or surprise removal under way: new opens fail */
+    struct wdf_file_config *file_cfg; /* WdfDeviceInitSetFileObjectConfig, or NULL (fileobject.c) */
+    unsigned open_files;     /* file objects not yet closed (IRP_MJ_CLOSE): the REMOVE waits for 0 */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -174,6 +184,7 @@ struct WDFDEVICE_INIT {
     wdf_driver_t *driver;
     WDF_PNPPOWER_EVENT_CALLBACKS cb;
     PCWSTR device_id;
+    struct wdf_file_config *file_cfg;
     int consumed;
     struct wdf_device *created; /* set by WdfDeviceCreate: AddDevice's FDO */
 };
@@ -273,5 +284,12 @@ NTSTATUS wdf_query_stack(wdf_device_t *top, LPCGUID type, PINTERFACE iface, USHO
 void wdf_io_target_close(wdf_io_target_t *t, int keep_registration);
 void wdf_io_target_reopen(wdf_io_target_t *t);
 wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name);
+
+/* ---- WDFMEMORY (memory.c) --------------------------------------------------------- */
+/* Deletes the WdfMemoryCreate objects whose parent is `parent` (before the
+ * parent's own cleanup callback). */
+void wdf_memory_delete_children(wdf_object_t *parent);
+void wdf_memory_destroyed(wdf_memory_t *m); /* last reference gone: the buffer goes */
+void wdf_memory_reset(void);
 
 #endif
