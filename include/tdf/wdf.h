@@ -35,10 +35,28 @@ typedef struct _WDF_OBJECT_CONTEXT_TYPE_INFO {
 } WDF_OBJECT_CONTEXT_TYPE_INFO, *PWDF_OBJECT_CONTEXT_TYPE_INFO;
 typedef const WDF_OBJECT_CONTEXT_TYPE_INFO *PCWDF_OBJECT_CONTEXT_TYPE_INFO;
 
+/* Which IRQL the framework calls an object's callbacks at, and which of them
+ * it serializes under one presentation lock (KERNEL-SEMANTICS §14). */
+typedef enum _WDF_EXECUTION_LEVEL {
+    WdfExecutionLevelInvalid = 0,
+    WdfExecutionLevelInheritFromParent,
+    WdfExecutionLevelPassive,
+    WdfExecutionLevelDispatch,
+} WDF_EXECUTION_LEVEL;
+typedef enum _WDF_SYNCHRONIZATION_SCOPE {
+    WdfSynchronizationScopeInvalid = 0,
+    WdfSynchronizationScopeInheritFromParent,
+    WdfSynchronizationScopeDevice,
+    WdfSynchronizationScopeQueue,
+    WdfSynchronizationScopeNone,
+} WDF_SYNCHRONIZATION_SCOPE;
+
 typedef struct _WDF_OBJECT_ATTRIBUTES {
     ULONG Size;
     PFN_WDF_OBJECT_CONTEXT_CLEANUP EvtCleanupCallback;
     PFN_WDF_OBJECT_CONTEXT_DESTROY EvtDestroyCallback;
+    WDF_EXECUTION_LEVEL ExecutionLevel;
+    WDF_SYNCHRONIZATION_SCOPE SynchronizationScope;
     WDFOBJECT ParentObject;
     size_t ContextSizeOverride;
     PCWDF_OBJECT_CONTEXT_TYPE_INFO ContextTypeInfo;
@@ -48,6 +66,8 @@ static inline VOID WDF_OBJECT_ATTRIBUTES_INIT(PWDF_OBJECT_ATTRIBUTES a)
 {
     RtlZeroMemory(a, sizeof(*a));
     a->Size = sizeof(*a);
+    a->ExecutionLevel = WdfExecutionLevelInheritFromParent;
+    a->SynchronizationScope = WdfSynchronizationScopeInheritFromParent;
 }
 
 #define WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype) _WDF_##_contexttype##_TYPE_INFO
@@ -384,6 +404,11 @@ static inline VOID WDF_REQUEST_SEND_OPTIONS_INIT(PWDF_REQUEST_SEND_OPTIONS o, UL
 /* FALSE: not sent (target stopped/purged/closed, see WdfRequestGetStatus);
  * the completion routine is not called. */
 BOOLEAN WdfRequestSend(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target, _In_opt_ PWDF_REQUEST_SEND_OPTIONS Options);
+/* The sender cancels a request it sent (KERNEL-SEMANTICS §14): FALSE if the
+ * request is already being completed. The caller must keep the request
+ * alive across the call (its own reference): its completion routine may run,
+ * and delete it, on another processor at any time. */
+BOOLEAN WdfRequestCancelSentRequest(_In_ WDFREQUEST Request);
 /* Reuse a completed driver-created request for another send. */
 typedef struct _WDF_REQUEST_REUSE_PARAMS {
     ULONG Size;
@@ -480,6 +505,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 
 #include "wdfmemory.h"
 #include "wdffileobject.h"
+#include "wdfsync.h" /* WDFSPINLOCK, WdfObjectAcquireLock (KERNEL-SEMANTICS §14) */
 
 #ifdef __cplusplus
 }

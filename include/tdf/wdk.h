@@ -78,6 +78,7 @@ typedef union _LARGE_INTEGER {
 #define STATUS_UNSUCCESSFUL ((NTSTATUS)0xC0000001L)
 #define STATUS_NOT_IMPLEMENTED ((NTSTATUS)0xC0000002L)
 #define STATUS_INVALID_PARAMETER ((NTSTATUS)0xC000000DL)
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
 #define STATUS_NO_SUCH_DEVICE ((NTSTATUS)0xC000000EL)
 #define STATUS_DELETE_PENDING ((NTSTATUS)0xC0000056L)
 #define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009AL)
@@ -326,6 +327,8 @@ ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
 #define NT_ASSERT(e) ((e) ? (void)0 : TdfAssertFailed(#e, __FILE__, __LINE__))
 #define ASSERT(e) NT_ASSERT(e)
 __attribute__((noreturn)) void TdfAssertFailed(const char *expr, const char *file, int line);
+
+#include "ke_spinlock.h" /* AtDpcLevel and in-stack queued spin locks (KERNEL-SEMANTICS §14) */
 
 #ifdef __cplusplus
 }

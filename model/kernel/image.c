@@ -76,6 +76,7 @@ void kernel_reset(void)
     }
     g_unload_generation = 1;
     thread_reset();
+    spinlock_reset();
     hw_reset();
     feedback_reset();
     pool_reset();

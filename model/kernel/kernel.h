@@ -123,6 +123,13 @@ void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf
                        const char *owner_name);
 void hw_reset(void);
 
+/* ---- spin locks (spinlock.c; KERNEL-SEMANTICS §14) ----------------------------- */
+/* A recursive acquire by the holder: DEADLOCK naming the first acquire. */
+void ke_spin_check_recursion(const void *lock, const char *routine);
+void ke_spin_note_acquired(const void *lock, const char *routine);
+void ke_spin_note_released(const void *lock);
+void spinlock_reset(void);
+
 /* ---- threads --------------------------------------------------------------------- */
 void thread_reset(void);
 

@@ -107,13 +107,13 @@ VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) { *SpinLock = 0; }
 VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
 {
     ke_yield();
-    if (*SpinLock == self_token())
-        TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_ALREADY_OWNED", "KeAcquireSpinLock on a spin lock this thread already holds");
+    ke_spin_check_recursion(SpinLock, "KeAcquireSpinLock"); /* DEADLOCK (spinlock.c) */
     while (*SpinLock != 0)
         ke_block(SpinLock, "spin lock"); /* another CPU spins: modelled as a wait */
     *SpinLock = self_token();
     feedback_pair(SpinLock, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(SpinLock);
+    ke_spin_note_acquired(SpinLock, "KeAcquireSpinLock");
     *OldIrql = ke_irql();
     ke_set_irql(DISPATCH_LEVEL);
     SCHED_TRACE0("KeAcquireSpinLock");
@@ -124,6 +124,7 @@ VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     if (*SpinLock != self_token())
         TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_NOT_OWNED", "KeReleaseSpinLock on a spin lock this thread does not hold");
     TDF_HB_RELEASE(SpinLock);
+    ke_spin_note_released(SpinLock);
     SCHED_TRACE0("KeReleaseSpinLock");
     *SpinLock = 0;
     ke_set_irql(NewIrql);

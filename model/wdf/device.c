@@ -90,6 +90,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->device_id = init->device_id;
     d->file_cfg = init->file_cfg;
     d->power = WdfPowerDeviceD3Final;
+    wdf_sync_scope_init_device(d); /* KERNEL-SEMANTICS §14 */
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
     init->consumed = 1;

@@ -14,8 +14,12 @@ void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES at
     o->kind = kind;
     o->refs = 1; /* the creation reference, dropped by delete */
     o->image = image_current();
+    o->exec_level = WdfExecutionLevelInheritFromParent;
+    o->sync_scope = WdfSynchronizationScopeInheritFromParent;
     if (!attrs)
         return;
+    o->exec_level = attrs->ExecutionLevel;
+    o->sync_scope = attrs->SynchronizationScope;
     o->cleanup = attrs->EvtCleanupCallback;
     o->destroy = attrs->EvtDestroyCallback;
     if (attrs->ContextTypeInfo) {

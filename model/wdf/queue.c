@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
 
 static wdf_queue_t *queue_checked(WDFQUEUE h, const char *routine)
 {
@@ -41,6 +40,11 @@ NTSTATUS WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OB
     q->cfg = *Config;
     /* KMDF's default is power-managed (filters excepted, which are not modelled). */
     q->power_managed = Config->PowerManaged != WdfFalse;
+    NTSTATUS st = wdf_sync_scope_init_queue(q); /* KERNEL-SEMANTICS §14 */
+    if (!NT_SUCCESS(st)) {
+        SCHED_TRACE0("WdfIoQueueCreate -> STATUS_INVALID_PARAMETER (Device scope, other ExecutionLevel)");
+        return st;
+    }
     d->queues[d->nqueues++] = q;
     if (Config->DefaultQueue)
         d->default_queue = q;
@@ -80,10 +84,60 @@ static wdf_request_t *pop(wdf_queue_t *q)
     return r;
 }
 
+/* Around a queue callback other than the I/O dispatch (EvtIoStop,
+ * EvtIoResume, EvtIoCanceledOnQueue, EvtRequestCancel): the presentation lock
+ * with scope Device or Queue (KERNEL-SEMANTICS §14). Returns whether it took
+ * it. A thread that already holds it runs the callback inline [model]: KMDF
+ * defers such a callback to a DPC or work item (LIFECYCLE "Not modelled"). */
+int wdf_queue_present_begin(wdf_queue_t *q, const char *what)
+{
+    wdf_callback_lock_t *pl = q->presentation;
+    if (!pl || wdf_callback_lock_held_by_current(pl))
+        return 0;
+    wdf_callback_lock_acquire(pl, what);
+    return 1;
+}
+
+void wdf_queue_present_end(wdf_queue_t *q, int taken, const char *what)
+{
+    if (taken)
+        wdf_callback_lock_release(q->presentation, what);
+}
+
+static void dispatch(wdf_queue_t *q);
+static void dispatch_deferred_main(void *arg)
+{
+    wdf_queue_t *q = arg;
+    q->dispatch_deferred = 0;
+    dispatch(q);
+}
+
+/* FxIoQueue::CanThreadDispatchEventsLocked: a thread above a passive queue's
+ * level, or one that holds the queue's callback lock (a driver forwarding or
+ * completing from inside a serialized callback, or holding
+ * WdfObjectAcquireLock), does not call the driver: the dispatch moves to a
+ * framework thread (KMDF: a work item for passive queues, else a DPC). With
+ * the defaults (Dispatch, scope None, no WdfObjectAcquireLock) this never
+ * happens, so existing drivers keep their schedules. */
+static int dispatch_here_or_defer(wdf_queue_t *q)
+{
+    int passive = q->exec_level == WdfExecutionLevelPassive;
+    if (!(passive && ke_irql() > PASSIVE_LEVEL) && !wdf_callback_lock_held_by_current(q->lock))
+        return 1;
+    if (!q->dispatch_deferred) {
+        q->dispatch_deferred = 1;
+        wdf_sync_scope_defer(passive ? "queue-workitem" : "queue-dpc", q->device,
+                             passive ? PASSIVE_LEVEL : DISPATCH_LEVEL, dispatch_deferred_main, q);
+    }
+    return 0;
+}
+
 static void dispatch(wdf_queue_t *q)
 {
     while (q->head && !held(q) && !q->purged && q->cfg.DispatchType != WdfIoQueueDispatchManual) {
         if (q->cfg.DispatchType == WdfIoQueueDispatchSequential && q->nowned > 0)
+            return;
+        if (!dispatch_here_or_defer(q))
             return;
         wdf_request_t *r = pop(q);
         own(q, r);
@@ -97,6 +151,12 @@ static void dispatch(wdf_queue_t *q)
          * before the callback returns. */
         wdf_device_hold_for_callback(q->device);
         TDF_HB_ACQUIRE(q->device); /* dispatch follows the device's last D0Entry (device.c) */
+        /* Scope Device / Queue: the request is the driver's from here on, and
+         * the callback waits for the presentation lock (FxIoQueue invokes it
+         * through a callback object that holds the lock). */
+        wdf_callback_lock_t *pl = q->presentation;
+        if (pl)
+            wdf_callback_lock_acquire(pl, "queue dispatch");
         if (r->type == WdfRequestTypeDeviceControl && q->cfg.EvtIoDeviceControl)
             q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
@@ -105,6 +165,8 @@ static void dispatch(wdf_queue_t *q)
             q->cfg.EvtIoDefault((WDFQUEUE)q, (WDFREQUEST)r);
         else
             wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
+        if (pl)
+            wdf_callback_lock_release(pl, "queue dispatch");
         wdf_object_release(&q->device->obj); /* may be the last reference: destroy, unload */
     }
 }
@@ -188,8 +250,19 @@ NTSTATUS WdfRequestForwardToIoQueue(WDFREQUEST Request, WDFQUEUE DestinationQueu
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestForwardToIoQueue on a request the driver does not own");
         return STATUS_INVALID_DEVICE_STATE;
     }
+    /* FxIoQueue::VerifyForwardRequest (KERNEL-SEMANTICS §14): not to the queue
+     * it is in, not to another device's queue, not while cancelable; the
+     * driver still owns the request and must complete it. */
+    if (dst == r->queue || dst->device != r->queue->device || r->cancel) {
+        SCHED_TRACE1("WdfRequestForwardToIoQueue -> STATUS_INVALID_DEVICE_REQUEST (%s)",
+                     dst == r->queue ? "same queue" : r->cancel ? "request is cancelable" : "another device's queue");
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
     if (dst->purged)
         return STATUS_INVALID_DEVICE_STATE; /* the driver still owns it */
+    /* A power-managed destination that is held (powering down, or in Dx)
+     * keeps the request queued until its resume: the request is no longer
+     * the driver's, so the power-down does not wait for it. */
     wdf_queue_forget_owned(r->queue, r);
     wdf_queue_deliver(dst, r);
     return STATUS_SUCCESS;
@@ -224,7 +297,9 @@ void wdf_device_hold_queues(wdf_device_t *d)
             r->stop_notified = 1;
             ULONG flags = WdfRequestStopActionSuspend | (r->cancel ? WdfRequestStopRequestCancelable : 0);
             SCHED_TRACE1("%s: EvtIoStop (suspend)", d->name);
+            int locked = wdf_queue_present_begin(q, "EvtIoStop");
             q->cfg.EvtIoStop((WDFQUEUE)q, (WDFREQUEST)r, flags);
+            wdf_queue_present_end(q, locked, "EvtIoStop");
             k = (unsigned)-1; /* the callback may have completed requests: rescan */
             if (q->nowned == 0)
                 break;
@@ -258,7 +333,9 @@ void wdf_device_resume_queues(wdf_device_t *d)
             r->stop_acked = r->stop_notified = 0;
             if (q->cfg.EvtIoResume) {
                 SCHED_TRACE1("%s: EvtIoResume", d->name);
+                int locked = wdf_queue_present_begin(q, "EvtIoResume");
                 q->cfg.EvtIoResume((WDFQUEUE)q, (WDFREQUEST)r);
+                wdf_queue_present_end(q, locked, "EvtIoResume");
             }
         }
     }
@@ -277,7 +354,9 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
         while ((r = pop(q)) != NULL) {
             if (q->cfg.EvtIoCanceledOnQueue) {
                 own(q, r); /* the driver completes it from the callback */
+                int locked = wdf_queue_present_begin(q, "EvtIoCanceledOnQueue");
                 q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+                wdf_queue_present_end(q, locked, "EvtIoCanceledOnQueue");
             } else {
                 wdf_request_finish(r, STATUS_CANCELLED, 0);
             }

@@ -132,7 +132,9 @@ void wdf_request_cancel(wdf_request_t *r)
             r->state = REQ_OWNED;
             wdf_queue_add_owned(q, r);
             wdf_device_hold_for_callback(q->device); /* as for every queue callback (queue.c dispatch) */
+            int locked = wdf_queue_present_begin(q, "EvtIoCanceledOnQueue");
             q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+            wdf_queue_present_end(q, locked, "EvtIoCanceledOnQueue");
             wdf_object_release(&q->device->obj);
         } else {
             wdf_request_finish(r, STATUS_CANCELLED, 0);
@@ -149,10 +151,36 @@ void wdf_request_cancel(wdf_request_t *r)
      * the queue referenced (queue.c dispatch): the receiver's device and image
      * outlive the routine, even when it completes the request (the sender's
      * close returns) before it returns. */
-    wdf_device_t *d = r->queue->device;
+    wdf_queue_t *q = r->queue;
+    wdf_device_t *d = q->device;
     wdf_device_hold_for_callback(d);
+    /* With scope Device / Queue, EvtRequestCancel runs under the queue's
+     * presentation lock too (FxIoQueue's m_IoCancelCallbackLockPtr). */
+    int locked = wdf_queue_present_begin(q, "EvtRequestCancel");
     routine((WDFREQUEST)r); /* the receiver's EvtRequestCancel: it must complete the request */
+    wdf_queue_present_end(q, locked, "EvtRequestCancel");
     wdf_object_release(&d->obj);
+}
+
+/* FxRequestBase::Cancel: FALSE once the request's completion has started
+ * (its I/O completion reference is gone), else IoCancelIrp's answer: TRUE if
+ * a cancel routine ran (or the request was still queued and the framework
+ * canceled it), FALSE if the receiver holds it without one (it sees the
+ * cancel at its next WdfRequestMarkCancelableEx / WdfRequestIsCanceled). The
+ * handle must still be valid: a request its completion routine deleted is
+ * 0x10D (and its context freed, for ASan). */
+BOOLEAN WdfRequestCancelSentRequest(WDFREQUEST Request)
+{
+    ke_yield();
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestCancelSentRequest");
+    if (!r->target || r->state == REQ_COMPLETED || r->state == REQ_IDLE) {
+        SCHED_TRACE0("WdfRequestCancelSentRequest -> FALSE (not in flight: completing or completed)");
+        return FALSE;
+    }
+    int would_cancel = r->state == REQ_QUEUED || (r->cancel && !r->cancel_taken);
+    wdf_request_cancel(r);
+    SCHED_TRACE1("WdfRequestCancelSentRequest -> %s", would_cancel ? "TRUE" : "FALSE (no cancel routine set)");
+    return (BOOLEAN)would_cancel;
 }
 
 NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL EvtRequestCancel)

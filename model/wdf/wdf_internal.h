@@ -8,6 +8,7 @@
 
 #include "../kernel/kernel.h"
 #include "tdf/harness.h"
+#include "sync_scope.h"
 
 typedef enum obj_kind {
     OBJ_DRIVER = 0x44525652,
@@ -19,6 +20,7 @@ typedef enum obj_kind {
     OBJ_MEMORY = 0x4d454d4f,
     OBJ_WAITLOCK = 0x574c434b,
     OBJ_FILE = 0x46494c45, /* WDFFILEOBJECT (fileobject.c) */
+    OBJ_SPINLOCK = 0x53504c4b,
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -31,6 +33,10 @@ typedef struct wdf_object {
     PFN_WDF_OBJECT_CONTEXT_CLEANUP cleanup;
     PFN_WDF_OBJECT_CONTEXT_DESTROY destroy;
     struct tdf_image *image; /* driver that created it */
+    /* WDF_OBJECT_ATTRIBUTES as given (InheritFromParent without attributes):
+     * resolved against the parent by sync_scope.c */
+    WDF_EXECUTION_LEVEL exec_level;
+    WDF_SYNCHRONIZATION_SCOPE sync_scope;
 } wdf_object_t;
 
 typedef struct wdf_driver {
@@ -106,6 +112,13 @@ struct wdf_queue {
     wdf_request_t *head, *tail;   /* queued, not yet dispatched */
     wdf_request_t **owned;        /* dispatched to the driver, not completed (grows) */
     unsigned nowned, owned_cap;
+    /* KERNEL-SEMANTICS §14 (sync_scope.c) */
+    WDF_EXECUTION_LEVEL exec_level;     /* effective: Passive or Dispatch */
+    WDF_SYNCHRONIZATION_SCOPE sync_scope; /* effective: Device, Queue or None */
+    wdf_callback_lock_t own_lock;       /* the queue's own callback lock */
+    wdf_callback_lock_t *lock;          /* WdfObjectAcquireLock's: the device's under Device scope */
+    wdf_callback_lock_t *presentation;  /* held around its callbacks; NULL with scope None */
+    int dispatch_deferred;              /* a deferred dispatch thread is on its way */
 };
 
 struct wdf_io_target {
@@ -169,6 +182,10 @@ typedef struct wdf_device {
     int remove_pending;      /* query-remove or surprise removal under way: new opens fail */
     struct wdf_file_config *file_cfg; /* WdfDeviceInitSetFileObjectConfig, or NULL (fileobject.c) */
     unsigned open_files;     /* file objects not yet closed (IRP_MJ_CLOSE): the REMOVE waits for 0 */
+    /* KERNEL-SEMANTICS §14 (sync_scope.c) */
+    WDF_EXECUTION_LEVEL exec_level;
+    WDF_SYNCHRONIZATION_SCOPE sync_scope;
+    wdf_callback_lock_t cb_lock;
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -265,6 +282,10 @@ void wdf_queue_add_owned(wdf_queue_t *q, wdf_request_t *r);
  * makes room for one more after `count`, doubling from `first_cap`. Model
  * pool, released with the run; an outgrown array stays until then. */
 void wdf_request_list_make_room(wdf_request_t ***list, unsigned *cap, unsigned count, unsigned first_cap);
+/* The presentation lock around a non-dispatch queue callback (queue.c):
+ * begin returns whether it was taken, end releases it if so. */
+int wdf_queue_present_begin(wdf_queue_t *q, const char *what);
+void wdf_queue_present_end(wdf_queue_t *q, int taken, const char *what);
 /* Removes a queued (not yet dispatched) request from its queue. */
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
 /* A reference on the device across a framework callback into its driver. */
