@@ -238,6 +238,10 @@ VOID ExReleaseFastMutex(_Inout_ PFAST_MUTEX FastMutex);
 #define KeAcquireGuardedMutex ExAcquireFastMutex
 #define KeReleaseGuardedMutex ExReleaseFastMutex
 
+/* ---- DPCs and timers (KERNEL-SEMANTICS §8) ---------------------------------- */
+#include "ke_dpc.h"
+#include "ke_timer.h"
+
 /* ---- pool (tagged by the allocating driver; leak at unload = 0xC4/0x62) ---- */
 typedef ULONG64 POOL_FLAGS;
 #define POOL_FLAG_NON_PAGED 0x0000000000000040ULL

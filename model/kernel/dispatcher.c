@@ -113,14 +113,14 @@ static int try_satisfy(DISPATCHER_HEADER *h)
     return 1;
 }
 
-static void check_wait_irql(PLARGE_INTEGER timeout)
+void ke_wake_any_waiter(void) { sched_wake(&g_any_signal); }
+
+/* A zero timeout polls and is allowed up to DISPATCH_LEVEL; any other wait
+ * needs <= APC_LEVEL, and never inside a DPC routine (ke_check_may_wait). */
+static void check_wait_irql(PLARGE_INTEGER timeout, const char *routine)
 {
-    if (ke_irql() > APC_LEVEL && !(timeout && timeout->QuadPart == 0)) {
-        char here[96];
-        image_current_frame(here, sizeof here);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xA, 0, "IRQL_NOT_LESS_OR_EQUAL", here, NULL,
-                 "KeWaitFor... with a non-zero timeout at IRQL %u (%s)", (unsigned)ke_irql(), here);
-    }
+    if (!(timeout && timeout->QuadPart == 0))
+        ke_check_may_wait(routine);
 }
 
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
@@ -128,7 +128,7 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
 {
     (void)WaitReason, (void)WaitMode, (void)Alertable;
     DISPATCHER_HEADER *h = Object;
-    check_wait_irql(Timeout);
+    check_wait_irql(Timeout, "KeWaitForSingleObject");
     ke_yield();
     for (;;) {
         if (try_satisfy(h)) {
@@ -154,7 +154,7 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
                                   PVOID WaitBlockArray)
 {
     (void)WaitReason, (void)WaitMode, (void)Alertable, (void)WaitBlockArray;
-    check_wait_irql(Timeout);
+    check_wait_irql(Timeout, "KeWaitForMultipleObjects");
     ke_yield();
     for (;;) {
         if (WaitType == WaitAny) {
@@ -189,7 +189,7 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, PLA
 {
     (void)WaitMode, (void)Alertable;
     static int delay_token;
-    check_wait_irql(Interval);
+    check_wait_irql(Interval, "KeDelayExecutionThread");
     if (Interval && Interval->QuadPart == 0) {
         ke_yield();
         return STATUS_SUCCESS;

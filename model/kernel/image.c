@@ -77,6 +77,8 @@ void kernel_reset(void)
     g_unload_generation = 1;
     thread_reset();
     spinlock_reset();
+    dpc_reset();
+    ke_timer_reset();
     hw_reset();
     feedback_reset();
     pool_reset();
@@ -118,6 +120,11 @@ void image_unload(struct tdf_image *img)
             return;
         }
     }
+    /* Driver Verifier's 0xCE list: DPCs and timers not cancelled before unload. */
+    dpc_unload_check(img);
+    ke_timer_unload_check(img);
+    if (tdf_failure())
+        return;
     ULONG tag = 0;
     size_t bytes = 0;
     size_t leaks = pool_leaks_of(img, &tag, &bytes);
@@ -198,6 +205,8 @@ static void check_resumed(void)
 
 void ke_yield(void)
 {
+    if (g_clock_waiting)
+        ke_clock_step(); /* a periodic timer's next period counts ordinary steps */
     sched_yield_point();
     check_resumed();
 }

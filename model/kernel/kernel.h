@@ -141,7 +141,35 @@ void feedback_pair(const void *object, uint8_t op);
 void feedback_reset(void);
 enum { FB_RUNDOWN_ACQUIRE = 1, FB_RUNDOWN_RELEASE, FB_RUNDOWN_WAIT, FB_RUNDOWN_REINIT, FB_EVENT_SET, FB_EVENT_WAIT,
        FB_LOCK_ACQUIRE, FB_LOCK_RELEASE, FB_INTERLOCKED, FB_SHARED_READ, FB_SHARED_WRITE, FB_REMLOCK_ACQUIRE,
-       FB_REMLOCK_RELEASE, FB_REMLOCK_WAIT };
+       FB_REMLOCK_RELEASE, FB_REMLOCK_WAIT, FB_DPC_INSERT, FB_DPC_REMOVE, FB_DPC_FLUSH, FB_TIMER_SET,
+       FB_TIMER_CANCEL, FB_TIMER_EXPIRE };
+
+/* ---- DPCs and timers (dpc.c, ke_timer.c; KERNEL-SEMANTICS §8) ------------------- */
+void dpc_reset(void);
+void ke_timer_reset(void);
+/* The current thread runs a DPC routine (a DPC processor at DISPATCH_LEVEL). */
+int ke_in_dpc(void);
+/* Every routine that can block calls this first: inside a DPC routine 0xB8
+ * ATTEMPTED_SWITCH_FROM_DPC, above APC_LEVEL elsewhere 0xA IRQL_NOT_LESS_OR_EQUAL. */
+void ke_check_may_wait(const char *routine);
+/* The routines' bodies without their yield point, for the framework's objects. */
+BOOLEAN ke_dpc_insert(PKDPC dpc, PVOID a1, PVOID a2);
+BOOLEAN ke_dpc_remove(PKDPC dpc);
+int ke_dpc_busy(PKDPC dpc); /* queued or running */
+void ke_dpc_wait_one(PKDPC dpc, const char *what); /* until neither queued nor running */
+BOOLEAN ke_timer_set(PKTIMER timer, LARGE_INTEGER due, LONG period, PKDPC dpc);
+BOOLEAN ke_timer_cancel(PKTIMER timer);
+/* Image unload (image.c): a queued KDPC / a set KTIMER of the image is 0xCE. */
+void dpc_unload_check(struct tdf_image *img);
+void ke_timer_unload_check(struct tdf_image *img);
+/* Pool free (pool.c): freeing memory that holds a queued KDPC / set KTIMER is 0xC7. */
+void dpc_check_free(const void *p, size_t size);
+void ke_timer_check_free(const void *p, size_t size);
+/* ke_yield's hook while a periodic timer waits for its next period. */
+extern unsigned g_clock_waiting;
+void ke_clock_step(void);
+/* Wakes KeWaitForMultipleObjects waiters (a timer was signalled). */
+void ke_wake_any_waiter(void);
 
 /* harness.h's run-time error, also used by shim routines */
 __attribute__((noreturn)) void TdfUnmodelled(const char *routine, const char *what);

@@ -82,6 +82,10 @@ static block_t *unlink_block(void *p)
 
 static void release_payload(block_t *b)
 {
+    /* Verifier's 0xC7: freed memory must hold no queued KDPC or set KTIMER
+     * (the kernel would later run or expire it from freed memory). */
+    dpc_check_free(b->p, b->size);
+    ke_timer_check_free(b->p, b->size);
 #ifdef POOL_ASAN
     free(b->p); /* ASan reports any later use, with both stacks */
 #else

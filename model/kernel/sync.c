@@ -141,8 +141,7 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     ke_yield();
-    if (ke_irql() > APC_LEVEL)
-        TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex above APC_LEVEL");
+    ke_check_may_wait("ExAcquireFastMutex"); /* it may block: <= APC_LEVEL, never in a DPC */
     if (FastMutex->Count == 0 && FastMutex->Owner == (PVOID)self_token())
         TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex on a mutex this thread already owns (self-deadlock)");
     while (FastMutex->Count == 0)

@@ -71,8 +71,8 @@ static void report_stuck(sched_outcome_t outcome)
     char sides[2][400];
     int nsides = 0;
     for (int f = 0; f < sched_fiber_count() && nsides < 2; f++) {
-        if (sched_fiber_state(f) != SCHED_BLOCKED)
-            continue;
+        if (sched_fiber_state(f) != SCHED_BLOCKED || sched_fiber_is_daemon(f))
+            continue; /* a blocked daemon (DPC processor, clock) is idle, not stuck */
         char stack[400];
         image_fiber_stack(f, stack, sizeof stack);
         const char *last = strrchr(stack, '>');
@@ -81,6 +81,8 @@ static void report_stuck(sched_outcome_t outcome)
     for (int f = 0; f < sched_fiber_count() && used + 1 < sizeof blocked; f++) {
         if (sched_fiber_state(f) != SCHED_BLOCKED && !(outcome == SCHED_OUTCOME_HANG &&
                                                        sched_fiber_state(f) == SCHED_RUNNABLE))
+            continue;
+        if (sched_fiber_state(f) == SCHED_BLOCKED && sched_fiber_is_daemon(f))
             continue;
         const char *why = sched_fiber_wait_reason(f);
         used += (size_t)snprintf(blocked + used, sizeof blocked - used, "%s%s(%s)", used ? ", " : "",

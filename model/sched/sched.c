@@ -33,6 +33,7 @@ typedef struct fiber {
     uint8_t wait_timed;
     uint8_t timed_out;
     uint8_t local_step; /* yielded at sched_yield_point_local, not resumed since */
+    uint8_t daemon;     /* sched_set_daemon: its blocked state is idleness, not a deadlock */
     void *slot;
     uint64_t pct_priority; /* PCT: change point i sets i (1..d-1), initial ones are above d-1 */
     /* stack: mapped once per slot, reused by later runs */
@@ -182,6 +183,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     f->wait_timed = 0;
     f->timed_out = 0;
     f->local_step = 0;
+    f->daemon = 0;
     f->slot = NULL;
     f->asan_fake_stack = NULL;
     f->tsan_fiber = tdf_tsan_create_fiber();
@@ -347,10 +349,16 @@ static void reschedule(int dying)
 {
     int next = pick_next();
     if (next == SCHED_NO_FIBER) {
-        /* Virtual time passes only when nothing can run: expire one timed wait. */
+        /* Virtual time passes only when nothing can run: expire one timed
+         * wait. A daemon's timed wait (the clock's next period) expires only
+         * while some other fiber still waits for something: with every
+         * ordinary fiber done, time has no reason to pass and the run ends. */
+        int others_blocked = 0;
+        for (int i = 0; i < S.count; i++)
+            others_blocked |= S.fibers[i].state == SCHED_BLOCKED && !S.fibers[i].daemon;
         for (int i = 0; i < S.count; i++) {
             fiber_t *f = &S.fibers[i];
-            if (f->state == SCHED_BLOCKED && f->wait_timed) {
+            if (f->state == SCHED_BLOCKED && f->wait_timed && (!f->daemon || others_blocked)) {
                 f->state = SCHED_RUNNABLE;
                 f->timed_out = 1;
                 f->wait_object = NULL;
@@ -362,7 +370,7 @@ static void reschedule(int dying)
     if (next == SCHED_NO_FIBER) {
         int blocked = 0;
         for (int i = 0; i < S.count; i++)
-            blocked |= S.fibers[i].state == SCHED_BLOCKED;
+            blocked |= S.fibers[i].state == SCHED_BLOCKED && !S.fibers[i].daemon;
         S.outcome = blocked ? SCHED_OUTCOME_DEADLOCK : SCHED_OUTCOME_DONE;
         switch_to(SCHED_NO_FIBER, dying);
         return; /* only reached if main resumes us, which it never does */
@@ -516,6 +524,8 @@ int sched_fiber_count(void) { return S.count; }
 const char *sched_fiber_name(int id) { return id >= 0 && id < S.count ? S.fibers[id].name : "main"; }
 const char *sched_fiber_owner(int id) { return id >= 0 && id < S.count ? S.fibers[id].owner : "harness"; }
 sched_state_t sched_fiber_state(int id) { return S.fibers[id].state; }
+void sched_set_daemon(int id) { S.fibers[id].daemon = 1; }
+int sched_fiber_is_daemon(int id) { return id >= 0 && id < S.count && S.fibers[id].daemon; }
 const char *sched_fiber_wait_reason(int id) { return S.fibers[id].wait_reason; }
 void **sched_fiber_slot(int id) { return &S.fibers[id].slot; }
 

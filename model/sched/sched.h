@@ -97,6 +97,13 @@ void sched_reset(const sched_config_t *config);
 /* New fiber, runnable at once. Returns its id (0..SCHED_MAX_FIBERS-1), or
  * SCHED_NO_FIBER when the table is full (reported by the caller). */
 int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
+/* Marks a fiber as a daemon: a server loop that blocks when it has nothing
+ * to do (the kernel's DPC processors and clock). A blocked daemon is idle,
+ * not stuck: the run ends DONE (not DEADLOCK) when nothing can run and only
+ * daemons are blocked, and a daemon's timed wait expires only while some
+ * ordinary fiber is blocked. */
+void sched_set_daemon(int id);
+int sched_fiber_is_daemon(int id);
 /* Runs fibers until all are done or the run stops. Called from the main
  * (non-fiber) context only. */
 sched_outcome_t sched_run(void);

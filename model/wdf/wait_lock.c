@@ -28,6 +28,8 @@ NTSTATUS WdfWaitLockCreate(PWDF_OBJECT_ATTRIBUTES LockAttributes, WDFWAITLOCK *L
 NTSTATUS WdfWaitLockAcquire(WDFWAITLOCK Lock, PLONGLONG Timeout)
 {
     wdf_wait_lock_t *l = lock_checked(Lock, "WdfWaitLockAcquire");
+    if (!(Timeout && *Timeout == 0))
+        ke_check_may_wait("WdfWaitLockAcquire"); /* DISPATCH_LEVEL or a DPC: the wait's bugcheck */
     if (ke_irql() != PASSIVE_LEVEL && !(Timeout && *Timeout == 0))
         TDF_MISUSE("WdfWaitLockAcquire", "WdfWaitLockAcquire with a wait above PASSIVE_LEVEL");
     if (l->owner == sched_current() + 1)
