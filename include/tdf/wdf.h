@@ -510,4 +510,6 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #ifdef __cplusplus
 }
 #endif
+
+#include "wdfdevice.h"
 #endif

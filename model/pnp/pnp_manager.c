@@ -47,8 +47,8 @@ const devnode_t *pnp_node(unsigned i) { return &g_nodes[i]; }
 
 const char *pnp_state_name(pnp_state_t s)
 {
-    static const char *const names[] = {"Added", "Started", "Stopped", "SurpriseRemoved", "Removed", "Deleted"};
-    return s <= PNP_DELETED ? names[s] : "?";
+    static const char *const names[] = {"Added", "Started", "Stopped", "SurpriseRemoved", "Removed", "Deleted", "Failed"};
+    return s <= PNP_FAILED ? names[s] : "?";
 }
 
 const char *pnp_power_name(WDF_POWER_DEVICE_STATE s)
@@ -245,7 +245,8 @@ static void surprise_subtree(devnode_t *n)
     wdf_device_t *devs[2] = {n->fdo, n->pdo};
     for (unsigned i = 0; i < 2; i++) {
         wdf_device_t *d = devs[i];
-        if (!d || d->pnp != PNP_STARTED)
+        /* FAILED: PnpEventFailedSurpriseRemoved calls EvtDeviceSurpriseRemoval too */
+        if (!d || (d->pnp != PNP_STARTED && d->pnp != PNP_FAILED))
             continue;
         wdf_device_surprise_notify(d);
         node_lock(n);
@@ -515,7 +516,13 @@ static int idle_node(devnode_t *n)
 {
     node_lock(n);
     int done = 0;
-    if (node_started(n) && node_in_d0(n)) {
+    /* The idle timer of the stack's power-policy owner (the FDO) runs only
+     * with S0 idle settings assigned and no power reference held
+     * (KERNEL-SEMANTICS §13): otherwise the `idle` event finds nothing to do. */
+    if (node_started(n) && node_in_d0(n) && !pp_idle_allowed(n->fdo)) {
+        SCHED_TRACE3("%s: idle not allowed by the power policy (%s, %ld power references)", n->name,
+                     n->fdo->pp.idle_assigned ? "S0 idle enabled" : "no S0 idle settings", (long)n->fdo->pp.refs);
+    } else if (node_started(n) && node_in_d0(n)) {
         devnode_t *kids[TDF_MAX_NODES];
         unsigned k;
         children_of(n, kids, &k);
@@ -527,9 +534,11 @@ static int idle_node(devnode_t *n)
             if (kids[i]->pdo ? kids[i]->pdo->power == WdfPowerDeviceD0 : node_in_d0(kids[i]))
                 done = 0;
         if (done) {
-            wdf_device_power_down(n->fdo, WdfPowerDeviceD3);
-            if (n->pdo)
-                wdf_device_power_down(n->pdo, WdfPowerDeviceD3);
+            WDF_POWER_DEVICE_STATE dx = pp_idle_target(n->fdo);
+            /* 0: the owner's wake arming failed and it went back to D0; its
+             * PDO then stays in D0 too (the stack's Dx IRP is not sent). */
+            if (wdf_device_power_down_for(n->fdo, dx, PP_DX_IDLE) && n->pdo)
+                wdf_device_power_down_for(n->pdo, dx, PP_DX_IDLE);
         }
     }
     node_unlock(n);
@@ -567,6 +576,12 @@ static void power_policy_main(void *p)
     if (r->kind == TDF_EV_IDLE) {
         done = idle_node(r->node);
     } else {
+        /* The device signalled wake (its wait-wake IRP completed): an armed
+         * owner hears EvtDeviceWakeFromS0Triggered, still in Dx, first. */
+        node_lock(r->node);
+        if (node_started(r->node) && !node_in_d0(r->node))
+            pp_wake_triggered(r->node->fdo);
+        node_unlock(r->node);
         done = node_started(r->node) && !node_in_d0(r->node) && wake_node(r->node);
     }
     if (!done)
@@ -574,6 +589,32 @@ static void power_policy_main(void *p)
                      r->kind == TDF_EV_IDLE ? "idle" : "wake", r->node->name);
     r->done = 1;
     sched_wake(&r->done);
+}
+
+/* A power reference (WdfDeviceStopIdle, a request at a power-managed queue)
+ * on an idle device: the power policy brings the stack, parents first, back to
+ * D0 on a thread of its own; the caller does not wait (power_policy.c). */
+typedef struct reference_wake {
+    devnode_t *node;
+    wdf_device_t *owner;
+} reference_wake_t;
+
+static void reference_wake_main(void *p)
+{
+    reference_wake_t *w = p;
+    SCHED_TRACE1("power policy: power reference wakes %s", w->node->name);
+    if (w->node->fdo == w->owner && node_started(w->node) && !node_in_d0(w->node))
+        (void)wake_node(w->node);
+    w->owner->pp.wake_posted = 0;
+    pp_power_state_changed(w->owner);
+}
+
+int pnp_post_wake_for_power_reference(devnode_t *n, wdf_device_t *owner)
+{
+    reference_wake_t *w = pool_alloc_model(sizeof *w);
+    w->node = n;
+    w->owner = owner;
+    return sched_spawn("power-reference", "power-policy", reference_wake_main, w) != SCHED_NO_FIBER;
 }
 
 /* Returns 0 if no model thread could be had (the request is dropped; traced). */
@@ -785,9 +826,9 @@ static void system_sleep(WDF_POWER_DEVICE_STATE target)
     for (unsigned i = held; i-- > 0;) {
         devnode_t *n = &g_nodes[i];
         if (node_started(n)) {
-            wdf_device_power_down(n->fdo, target);
+            wdf_device_power_down_for(n->fdo, target, PP_DX_SX);
             if (n->pdo)
-                wdf_device_power_down(n->pdo, target);
+                wdf_device_power_down_for(n->pdo, target, PP_DX_SX);
         }
     }
     SCHED_TRACE0("system S0 (resume)");
@@ -839,6 +880,27 @@ static int orderly_remove_node(devnode_t *n, int keep_pdo)
     remove_subtree(n, keep_pdo);
     notify_remove_complete(&asked);
     return 1;
+}
+
+/* A device whose start or power transition failed (device.c device_failed)
+ * asks to be removed (KMDF invalidates its device state, PNP_DEVICE_FAILED):
+ * the PnP manager sends SURPRISE_REMOVAL to the stack, then REMOVE; the PDO
+ * stays (the devnode keeps its problem code), as for a disabled device. */
+static void remove_failed_devices(void)
+{
+    for (unsigned i = 0; i < g_node_count; i++) {
+        devnode_t *n = &g_nodes[i];
+        if (n->gone || !n->fdo || n->fdo->pnp != PNP_FAILED)
+            continue;
+        SCHED_TRACE1("%s: failed device: surprise removal and REMOVE", n->name);
+        set_remove_pending(n, 1);
+        surprise_subtree(n);
+        target_list_t open;
+        open_handles(n, &open);
+        notify_remove_complete(&open);
+        if (wait_handles_closed(n))
+            remove_subtree(n, 1);
+    }
 }
 
 static void apply(const tdf_event_t *ev)
@@ -919,6 +981,7 @@ static void apply(const tdf_event_t *ev)
     }
     if (!done)
         SCHED_TRACE1("event %s: skipped (not legal in this state)", name);
+    remove_failed_devices();
     rescan();
 }
 
@@ -938,6 +1001,7 @@ void pnp_main(void *p)
         apply(&script->events[i]);
     /* End of the input: the system shuts the tree down (orderly, no veto),
      * so every driver must tear down cleanly and unload. */
+    remove_failed_devices();
     SCHED_TRACE0("end of events: removing every device");
     for (unsigned i = 0; i < g_node_count; i++)
         if (!g_nodes[i].parent && !g_nodes[i].gone && !orderly_remove_node(&g_nodes[i], 0))

@@ -91,6 +91,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->file_cfg = init->file_cfg;
     d->power = WdfPowerDeviceD3Final;
     wdf_sync_scope_init_device(d); /* KERNEL-SEMANTICS §14 */
+    pp_device_created(d, init->pp_cb_set ? &init->pp_cb : NULL);
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
     init->consumed = 1;
@@ -133,6 +134,11 @@ static const char *hw_check(tdf_hw_block_t *block, char *detail, size_t size)
         snprintf(detail, size, "%s released its hardware at step %lu (ReleaseHardware)", d->name,
                  (unsigned long)d->release_step);
         return "AFTER_RELEASE_HARDWARE";
+    }
+    if (d->power != WdfPowerDeviceD0 && d->pp.power_failed) {
+        snprintf(detail, size, "%s is in %s (its power-up failed at step %lu)", d->name, power_name(d->power),
+                 (unsigned long)d->pp.fail_step);
+        return "NOT_IN_D0";
     }
     if (d->power != WdfPowerDeviceD0) {
         snprintf(detail, size, "%s is in %s (D0Exit returned at step %lu)", d->name, power_name(d->power),
@@ -193,60 +199,144 @@ static void trace_cb(wdf_device_t *d, const char *what)
     SCHED_TRACE2("%s: %s", d->name, what);
 }
 
+static void release_hardware(wdf_device_t *d);
+static void flush(wdf_device_t *d);
+
+/* A start or power transition failed (KERNEL-SEMANTICS §13 "Failure paths"):
+ * the PnP state machine goes FailedOwnHardware (EvtDeviceReleaseHardware)
+ * -> Failed (PnpCleanupForRemove: purge the power-managed queues,
+ * SelfManagedIoFlush) and waits for its REMOVE, which the PnP manager sends
+ * (pnp_manager.c remove_failed_devices) and which ends with
+ * SelfManagedIoCleanup and the deletion. The device stays out of D0. */
+static void device_failed(wdf_device_t *d, const char *what, NTSTATUS st)
+{
+    SCHED_TRACE3("%s: %s failed 0x%lx: the framework tears the device down", d->name, what,
+                 (unsigned long)(uint32_t)st);
+    d->pp.power_failed = 1;
+    d->pp.fail_step = sched_steps();
+    d->pp.in_d0 = 0;
+    d->pnp = PNP_FAILED;
+    release_hardware(d);
+    wdf_device_purge_queues(d, 1);
+    flush(d);
+    pp_power_state_changed(d); /* WdfDeviceStopIdle(Wait) waiters fail */
+}
+
 NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
 {
+    if (d->pp.power_failed)
+        return STATUS_POWER_STATE_INVALID; /* waits for its REMOVE (device_failed) */
     if (d->power == WdfPowerDeviceD0 && d->smio == SMIO_RUNNING)
         return STATUS_SUCCESS;
     d->power = WdfPowerDeviceD0; /* powered before D0Entry: it programs the hardware */
     trace_cb(d, "EvtDeviceD0Entry");
     NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Entry, (WDFDEVICE)d, previous);
-    if (!NT_SUCCESS(st))
+    if (!NT_SUCCESS(st)) {
+        /* powerstatemachine.cpp PowerD0Starting / PowerWaking: a failing
+         * EvtDeviceD0Entry gets no EvtDeviceD0Exit (only a framework
+         * extension's failure after the driver's success does). */
+        d->power = previous;
+        device_failed(d, "EvtDeviceD0Entry", st);
         return st;
+    }
     /* The framework's power state machine publishes everything up to D0Entry
      * (PrepareHardware included) to whoever it later dispatches I/O to. */
     TDF_HB_RELEASE(d);
+    pp_disarm_after_d0(d); /* partial D0: disarm before the queues are released */
     wdf_device_resume_queues(d); /* EvtIoResume, then queued requests dispatch */
+    const char *smio_cb = NULL;
     if (d->smio == SMIO_NONE) {
-        trace_cb(d, "EvtDeviceSelfManagedIoInit");
+        trace_cb(d, smio_cb = "EvtDeviceSelfManagedIoInit");
         st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoInit, (WDFDEVICE)d);
         d->smio = SMIO_RUNNING;
     } else if (d->smio == SMIO_SUSPENDED || d->smio == SMIO_FLUSHED) {
         /* FLUSHED: a disabled PDO that stayed present starts again (KMDF's
          * self-managed I/O state machine: Flushed -> Restarting). */
-        trace_cb(d, "EvtDeviceSelfManagedIoRestart");
+        trace_cb(d, smio_cb = "EvtDeviceSelfManagedIoRestart");
         st = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoRestart, (WDFDEVICE)d);
         d->smio = SMIO_RUNNING;
     }
+    if (!NT_SUCCESS(st)) {
+        /* PowerInitialSelfManagedIoFailed / PowerStartSelfManagedIoFailed:
+         * hold the power-managed queues, then down the power-up failure
+         * path, whose power-down calls EvtDeviceD0Exit(D3Final). */
+        wdf_device_hold_queues(d);
+        trace_cb(d, "EvtDeviceD0Exit(D3Final)");
+        (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, WdfPowerDeviceD3Final);
+        d->power = WdfPowerDeviceD3Final;
+        d->d0exit_step = sched_steps();
+        device_failed(d, smio_cb, st);
+        return st;
+    }
+    d->pp.in_d0 = 1;
+    d->pp.idle_dx = 0;
+    pp_power_state_changed(d);
     return st;
 }
 
 void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
 {
+    (void)wdf_device_power_down_for(d, target, PP_DX_NONE);
+}
+
+int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp_dx_reason_t reason)
+{
     if (d->power != WdfPowerDeviceD0)
-        return; /* KERNEL-SEMANTICS §4: idle in Dx -> no second D0Exit */
+        return 1; /* KERNEL-SEMANTICS §4: idle in Dx -> no second D0Exit */
+    d->pp.in_d0 = 0; /* from the idle decision on, WdfDeviceStopIdle(FALSE) is PENDING */
+    d->pp.idle_dx = reason == PP_DX_IDLE;
+    NTSTATUS suspend = STATUS_SUCCESS;
     if (d->smio == SMIO_RUNNING) {
         trace_cb(d, "EvtDeviceSelfManagedIoSuspend");
-        (void)CALLBACK_STATUS(d, EvtDeviceSelfManagedIoSuspend, (WDFDEVICE)d);
+        suspend = CALLBACK_STATUS(d, EvtDeviceSelfManagedIoSuspend, (WDFDEVICE)d);
         d->smio = SMIO_SUSPENDED;
     }
     wdf_device_hold_queues(d); /* EvtIoStop; wait for completion or acknowledgement */
-    trace_cb(d, target == WdfPowerDeviceD3Final ? "EvtDeviceD0Exit(D3Final)"
-                : target == WdfPowerDevicePrepareForHibernation ? "EvtDeviceD0Exit(PrepareForHibernation)"
-                                                                 : "EvtDeviceD0Exit(D3)");
-    (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
+    if (!pp_arm_before_dx(d, reason)) {
+        /* ArmWakeFromS0 failed: KMDF undoes the partial Dx (I/O stopped) and
+         * returns to D0 without D0Exit/D0Entry. */
+        wdf_device_resume_queues(d);
+        trace_cb(d, "EvtDeviceSelfManagedIoRestart");
+        (void)CALLBACK_STATUS(d, EvtDeviceSelfManagedIoRestart, (WDFDEVICE)d);
+        d->smio = SMIO_RUNNING;
+        d->pp.in_d0 = 1;
+        d->pp.idle_dx = 0;
+        pp_power_state_changed(d);
+        return 0;
+    }
+    static const char *const exit_names[] = {"EvtDeviceD0Exit(?)", "EvtDeviceD0Exit(D0)", "EvtDeviceD0Exit(D1)",
+                                             "EvtDeviceD0Exit(D2)", "EvtDeviceD0Exit(D3)", "EvtDeviceD0Exit(D3Final)",
+                                             "EvtDeviceD0Exit(PrepareForHibernation)"};
+    trace_cb(d, exit_names[target < WdfPowerDeviceMaximum ? target : 0]);
+    NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
     d->power = target;
     d->d0exit_step = sched_steps();
+    /* powerstatemachine.cpp: a failed SelfManagedIoSuspend (m_IoCallbackFailure)
+     * or D0Exit does not stop the power-down; the device state is set, then
+     * the power-down is reported failed and the device is torn down. On the
+     * way to D3Final (stop, remove) the removal goes on regardless. */
+    if (reason != PP_DX_NONE && (!NT_SUCCESS(suspend) || !NT_SUCCESS(st)))
+        device_failed(d, !NT_SUCCESS(suspend) ? "EvtDeviceSelfManagedIoSuspend" : "EvtDeviceD0Exit",
+                      !NT_SUCCESS(suspend) ? suspend : st);
+    pp_power_state_changed(d);
+    return 1;
 }
 
 NTSTATUS wdf_device_start(wdf_device_t *d)
 {
     d->io_held = 1;              /* power-managed queues wait for D0Entry */
     d->power = WdfPowerDeviceD0; /* the uninitialized D0 of the start IRP */
+    d->pp.power_failed = 0;      /* a kept PDO that failed before is started afresh */
     trace_cb(d, "EvtDevicePrepareHardware");
     NTSTATUS st = CALLBACK_STATUS(d, EvtDevicePrepareHardware, (WDFDEVICE)d, (WDFCMRESLIST)d->resources,
                                   (WDFCMRESLIST)d->resources);
     if (!NT_SUCCESS(st)) {
         d->power = WdfPowerDeviceD3Final;
+        /* PnpEventHardwareAvailable -> FailedOwnHardware: KMDF calls
+         * EvtDeviceReleaseHardware although EvtDevicePrepareHardware failed
+         * (the driver undoes what it did before failing), then Failed. */
+        d->hw_prepared = 1;
+        device_failed(d, "EvtDevicePrepareHardware", st);
         return st;
     }
     d->hw_prepared = 1;
@@ -280,6 +370,7 @@ void wdf_device_surprise_notify(wdf_device_t *d)
 {
     d->pnp = PNP_SURPRISE_REMOVED;
     d->surprise_step = sched_steps();
+    pp_power_state_changed(d); /* a WdfDeviceStopIdle(Wait) waiter fails */
     trace_cb(d, "EvtDeviceSurpriseRemoval");
     CALLBACK_VOID(d, EvtDeviceSurpriseRemoval, (WDFDEVICE)d);
 }
@@ -309,17 +400,20 @@ void wdf_device_stop(wdf_device_t *d)
     wdf_device_power_down(d, WdfPowerDeviceD3Final);
     release_hardware(d);
     d->pnp = PNP_STOPPED;
+    pp_power_state_changed(d);
 }
 
 void wdf_device_remove_begin(wdf_device_t *d)
 {
-    if (d->pnp != PNP_SURPRISE_REMOVED) {
+    /* SURPRISE_REMOVED, FAILED: the power-down, release and flush happened */
+    if (d->pnp != PNP_SURPRISE_REMOVED && d->pnp != PNP_FAILED) {
         wdf_device_power_down(d, WdfPowerDeviceD3Final);
         release_hardware(d);
         wdf_device_purge_queues(d, 1);
         flush(d);
     }
     d->pnp = PNP_REMOVED;
+    pp_power_state_changed(d);
 }
 
 void wdf_device_remove_end(wdf_device_t *d)

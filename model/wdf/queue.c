@@ -59,6 +59,24 @@ void wdf_device_hold_for_callback(wdf_device_t *d) { d->obj.refs++; }
 
 static int held(const wdf_queue_t *q) { return q->power_managed && q->device->io_held; }
 
+/* A power-managed queue holds one power reference on the power-policy owner
+ * while it has requests, queued or owned by the driver (FxIoQueue:
+ * SetTransitionFromEmpty takes it, the dispatch loop drops it once the total
+ * count is 0). Taking it on an idle device brings the device back to D0
+ * (KERNEL-SEMANTICS §13); the request stays queued until D0Entry has run. */
+static void power_ref_update(wdf_queue_t *q)
+{
+    if (!q->power_managed)
+        return;
+    int busy = q->head != NULL || q->nowned > 0;
+    if (busy && !q->power_ref)
+        q->power_ref = pp_queue_reference(q->device);
+    else if (!busy && q->power_ref) {
+        q->power_ref = 0;
+        pp_queue_dereference(q->device);
+    }
+}
+
 static void own(wdf_queue_t *q, wdf_request_t *r)
 {
     r->state = REQ_OWNED;
@@ -185,6 +203,7 @@ void wdf_queue_deliver(wdf_queue_t *q, wdf_request_t *r)
     else
         q->head = r;
     q->tail = r;
+    power_ref_update(q);
     dispatch(q);
 }
 
@@ -202,6 +221,7 @@ void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r)
             break;
         }
     }
+    power_ref_update(q);
     sched_wake(&q->device->io_held); /* a power-down or purge may be waiting for it */
 }
 
@@ -221,6 +241,7 @@ void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r)
             if (q->tail == r)
                 q->tail = prev;
             r->next = NULL;
+            power_ref_update(q);
             return;
         }
     }
@@ -361,6 +382,7 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
                 wdf_request_finish(r, STATUS_CANCELLED, 0);
             }
         }
+        power_ref_update(q);
         for (unsigned k = 0; k < q->nowned; k++) {
             r = q->owned[k];
             if (r->cancel && !r->cancel_taken) {

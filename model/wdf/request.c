@@ -242,12 +242,15 @@ VOID WdfRequestStopAcknowledge(WDFREQUEST Request, BOOLEAN Requeue)
     if (Requeue) {
         wdf_queue_t *q = r->queue;
         r->stop_notified = 0;
-        wdf_queue_forget_owned(q, r);
-        r->state = REQ_QUEUED;
-        r->next = q->head; /* back to the head: first dispatched on resume */
+        /* back to the head (first dispatched on resume) before it stops
+         * counting as owned: the queue never looks empty in between, so its
+         * power reference is kept (queue.c power_ref_update) */
+        r->next = q->head;
         q->head = r;
         if (!q->tail)
             q->tail = r;
+        wdf_queue_forget_owned(q, r);
+        r->state = REQ_QUEUED;
     } else {
         r->stop_acked = 1;
     }

@@ -9,6 +9,7 @@
 #include "../kernel/kernel.h"
 #include "tdf/harness.h"
 #include "sync_scope.h"
+#include "power_policy.h"
 
 typedef enum obj_kind {
     OBJ_DRIVER = 0x44525652,
@@ -55,6 +56,7 @@ typedef enum pnp_state {
     PNP_SURPRISE_REMOVED,
     PNP_REMOVED, /* REMOVE processed; a PDO that is still present stays here */
     PNP_DELETED,
+    PNP_FAILED, /* a start or power-up failed: torn down by the framework, waits for its REMOVE */
 } pnp_state_t;
 
 typedef enum smio_state { SMIO_NONE = 0, SMIO_RUNNING, SMIO_SUSPENDED, SMIO_FLUSHED, SMIO_CLEANED } smio_state_t;
@@ -109,6 +111,7 @@ struct wdf_queue {
     WDF_IO_QUEUE_CONFIG cfg;
     int power_managed;
     int purged;                   /* new requests fail STATUS_INVALID_DEVICE_STATE */
+    int power_ref;                /* holds a power reference on the power-policy owner (power_policy.c) */
     wdf_request_t *head, *tail;   /* queued, not yet dispatched */
     wdf_request_t **owned;        /* dispatched to the driver, not completed (grows) */
     unsigned nowned, owned_cap;
@@ -186,6 +189,7 @@ typedef struct wdf_device {
     WDF_EXECUTION_LEVEL exec_level;
     WDF_SYNCHRONIZATION_SCOPE sync_scope;
     wdf_callback_lock_t cb_lock;
+    wdf_power_policy_t pp;   /* power policy (power_policy.c, KERNEL-SEMANTICS §13) */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -202,6 +206,8 @@ struct WDFDEVICE_INIT {
     WDF_PNPPOWER_EVENT_CALLBACKS cb;
     PCWSTR device_id;
     struct wdf_file_config *file_cfg;
+    WDF_POWER_POLICY_EVENT_CALLBACKS pp_cb; /* WdfDeviceInitSetPowerPolicyEventCallbacks */
+    int pp_cb_set;
     int consumed;
     struct wdf_device *created; /* set by WdfDeviceCreate: AddDevice's FDO */
 };
@@ -233,6 +239,11 @@ wdf_driver_t *wdf_current_driver(void);
 NTSTATUS wdf_device_start(wdf_device_t *d);
 NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous);
 void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target);
+/* The power-down core for a reason (power_policy.h): wake arming before
+ * D0Exit; a failing SelfManagedIoSuspend/D0Exit of an idle or Sx power-down
+ * tears the device down. Returns 0 if the arming failed and the device went
+ * back to D0 instead. */
+int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp_dx_reason_t reason);
 /* Surprise removal in two parts: the EvtDeviceSurpriseRemoval callback, which
  * KMDF does not synchronize with the device's other PnP/power callbacks (the
  * PnP state machine calls it while the power state machine may be in a

@@ -104,6 +104,13 @@ static NTSTATUS RecChild_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceIn
     status = WdfDeviceCreate(&DeviceInit, &attributes, &device);
     if (!NT_SUCCESS(status))
         return status;
+
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
     KeInitializeSpinLock(&RecChildGetContext(device)->HeldLock);
     KeInitializeEvent(&RecChildGetContext(device)->Released, NotificationEvent, FALSE);
 

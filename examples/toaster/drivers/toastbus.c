@@ -112,6 +112,13 @@ static NTSTATUS ToastBus_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceIn
     NTSTATUS status = WdfDeviceCreate(&DeviceInit, &attributes, &bus);
     if (!NT_SUCCESS(status))
         return status;
+
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(bus, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
     PTOASTBUS_CONTEXT context = ToastBusGetContext(bus);
     KeInitializeEvent(&context->HeatEvent, SynchronizationEvent, FALSE);
     KeInitializeEvent(&context->StopEvent, NotificationEvent, FALSE);

@@ -47,7 +47,13 @@ static NTSTATUS Toaster_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceIni
     callbacks.EvtDeviceSelfManagedIoSuspend = Toaster_EvtSelfManagedIoSuspend;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &callbacks);
     WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, TOASTER_CONTEXT);
-    return WdfDeviceCreate(&DeviceInit, &attributes, &device);
+    NTSTATUS status = WdfDeviceCreate(&DeviceInit, &attributes, &device);
+    if (!NT_SUCCESS(status))
+        return status;
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    return WdfDeviceAssignS0IdleSettings(device, &idleSettings);
 }
 
 static NTSTATUS Toaster_EvtPrepareHardware(WDFDEVICE Device, WDFCMRESLIST Raw, WDFCMRESLIST Translated)

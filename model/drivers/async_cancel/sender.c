@@ -91,6 +91,13 @@ static NTSTATUS Snd_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     if (!NT_SUCCESS(status))
         return status;
 
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
+
     PSND_CONTEXT context = SndGetContext(device);
     KeInitializeEvent(&context->TargetLock, SynchronizationEvent, TRUE);
     /* A child of the device: deleting the device would close it too; we

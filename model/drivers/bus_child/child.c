@@ -77,6 +77,13 @@ static NTSTATUS Child_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     if (!NT_SUCCESS(status))
         return status;
 
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
+
     PCHILD_CONTEXT context = ChildGetContext(device);
     /* Not in D0 yet: run down until the first D0Entry. */
     ExInitializeRundownProtection(&context->D0Rundown);

@@ -82,6 +82,13 @@ static NTSTATUS Consumer_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceIn
     if (!NT_SUCCESS(status))
         return status;
 
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
+
     PCONSUMER_CONTEXT context = ConsumerGetContext(device);
     ExInitializeFastMutex(&context->InterfaceLock);
     ExInitializeRundownProtection(&context->CallRundown);

@@ -91,6 +91,13 @@ static NTSTATUS ShareA_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit
     if (!NT_SUCCESS(status))
         return status;
 
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13). */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
+
     PSHARE_A_CONTEXT context = ShareAGetContext(device);
     context->Device = device;
     ExInitializeFastMutex(&context->ClientLock);

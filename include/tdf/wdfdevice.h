@@ -1,0 +1,160 @@
+/*
+ * teardown-fuzz KMDF shim, the power-policy part of wdfdevice.h: S0 idle and
+ * Sx wake settings, the power-policy (wake arming) callbacks, and the
+ * driver's own power references (WdfDeviceStopIdle / WdfDeviceResumeIdle).
+ * Semantics: docs/KERNEL-SEMANTICS.md §13.
+ */
+#ifndef TDF_WDFDEVICE_H
+#define TDF_WDFDEVICE_H
+
+#ifndef TDF_WDF_H
+#error "include <tdf/wdf.h>"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* wdm.h's DEVICE_POWER_STATE (the settings' DxState). */
+typedef enum _DEVICE_POWER_STATE {
+    PowerDeviceUnspecified = 0,
+    PowerDeviceD0,
+    PowerDeviceD1,
+    PowerDeviceD2,
+    PowerDeviceD3,
+    PowerDeviceMaximum,
+} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+
+#define STATUS_POWER_STATE_INVALID ((NTSTATUS)0xC00002D3L)
+
+/* ---- S0 idle ----------------------------------------------------------------- */
+typedef enum _WDF_POWER_POLICY_S0_IDLE_CAPABILITIES {
+    IdleCapsInvalid = 0,
+    IdleCannotWakeFromS0,
+    IdleCanWakeFromS0,
+    IdleUsbSelectiveSuspend,
+} WDF_POWER_POLICY_S0_IDLE_CAPABILITIES;
+
+typedef enum _WDF_POWER_POLICY_S0_IDLE_USER_CONTROL {
+    IdleUserControlInvalid = 0,
+    IdleDoNotAllowUserControl,
+    IdleAllowUserControl,
+} WDF_POWER_POLICY_S0_IDLE_USER_CONTROL;
+
+typedef enum _WDF_POWER_POLICY_IDLE_TIMEOUT_TYPE {
+    DriverManagedIdleTimeout = 0,
+    SystemManagedIdleTimeout,
+    SystemManagedIdleTimeoutWithHint,
+} WDF_POWER_POLICY_IDLE_TIMEOUT_TYPE;
+
+#define IdleTimeoutDefaultValue ((ULONG)0)
+
+typedef struct _WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS {
+    ULONG Size;
+    WDF_POWER_POLICY_S0_IDLE_CAPABILITIES IdleCaps;
+    DEVICE_POWER_STATE DxState;
+    ULONG IdleTimeout; /* milliseconds; the model's idle timer is the `idle` event, not a clock */
+    WDF_POWER_POLICY_S0_IDLE_USER_CONTROL UserControlOfIdleSettings;
+    WDF_TRI_STATE Enabled;
+    WDF_TRI_STATE PowerUpIdleDeviceOnSystemWake;
+    WDF_POWER_POLICY_IDLE_TIMEOUT_TYPE IdleTimeoutType;
+    WDF_TRI_STATE ExcludeD3Cold;
+} WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS, *PWDF_DEVICE_POWER_POLICY_IDLE_SETTINGS;
+
+static inline VOID WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(PWDF_DEVICE_POWER_POLICY_IDLE_SETTINGS s,
+                                                              WDF_POWER_POLICY_S0_IDLE_CAPABILITIES IdleCaps)
+{
+    RtlZeroMemory(s, sizeof(*s));
+    s->Size = sizeof(*s);
+    s->IdleTimeout = IdleTimeoutDefaultValue;
+    s->UserControlOfIdleSettings = IdleAllowUserControl;
+    s->Enabled = WdfUseDefault;
+    s->PowerUpIdleDeviceOnSystemWake = WdfUseDefault;
+    s->IdleTimeoutType = DriverManagedIdleTimeout;
+    s->ExcludeD3Cold = WdfUseDefault;
+    s->IdleCaps = IdleCaps;
+    /* as wdfdevice.h: a device that can wake itself idles to the state it can wake from */
+    s->DxState = (IdleCaps == IdleUsbSelectiveSuspend || IdleCaps == IdleCanWakeFromS0) ? PowerDeviceMaximum
+                                                                                         : PowerDeviceD3;
+}
+
+/* The power-policy owner (the FDO of its stack) only; STATUS_INVALID_DEVICE_REQUEST otherwise. */
+NTSTATUS WdfDeviceAssignS0IdleSettings(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_POWER_POLICY_IDLE_SETTINGS Settings);
+
+/* ---- Sx wake ------------------------------------------------------------------- */
+typedef enum _WDF_POWER_POLICY_SX_WAKE_USER_CONTROL {
+    WakeUserControlInvalid = 0,
+    WakeDoNotAllowUserControl,
+    WakeAllowUserControl,
+} WDF_POWER_POLICY_SX_WAKE_USER_CONTROL;
+
+typedef struct _WDF_DEVICE_POWER_POLICY_WAKE_SETTINGS {
+    ULONG Size;
+    DEVICE_POWER_STATE DxState;
+    WDF_POWER_POLICY_SX_WAKE_USER_CONTROL UserControlOfWakeSettings;
+    WDF_TRI_STATE Enabled;
+    BOOLEAN ArmForWakeIfChildrenAreArmedForWake;
+    BOOLEAN IndicateChildWakeOnParentWake;
+} WDF_DEVICE_POWER_POLICY_WAKE_SETTINGS, *PWDF_DEVICE_POWER_POLICY_WAKE_SETTINGS;
+
+static inline VOID WDF_DEVICE_POWER_POLICY_WAKE_SETTINGS_INIT(PWDF_DEVICE_POWER_POLICY_WAKE_SETTINGS s)
+{
+    RtlZeroMemory(s, sizeof(*s));
+    s->Size = sizeof(*s);
+    s->Enabled = WdfUseDefault;
+    s->DxState = PowerDeviceMaximum;
+    s->UserControlOfWakeSettings = WakeAllowUserControl;
+}
+
+NTSTATUS WdfDeviceAssignSxWakeSettings(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_POWER_POLICY_WAKE_SETTINGS Settings);
+
+/* ---- power-policy event callbacks --------------------------------------------- */
+typedef NTSTATUS EVT_WDF_DEVICE_ARM_WAKE_FROM_S0(_In_ WDFDEVICE Device);
+typedef VOID EVT_WDF_DEVICE_DISARM_WAKE_FROM_S0(_In_ WDFDEVICE Device);
+typedef VOID EVT_WDF_DEVICE_WAKE_FROM_S0_TRIGGERED(_In_ WDFDEVICE Device);
+typedef NTSTATUS EVT_WDF_DEVICE_ARM_WAKE_FROM_SX(_In_ WDFDEVICE Device);
+typedef VOID EVT_WDF_DEVICE_DISARM_WAKE_FROM_SX(_In_ WDFDEVICE Device);
+typedef VOID EVT_WDF_DEVICE_WAKE_FROM_SX_TRIGGERED(_In_ WDFDEVICE Device);
+typedef NTSTATUS EVT_WDF_DEVICE_ARM_WAKE_FROM_SX_WITH_REASON(_In_ WDFDEVICE Device, _In_ BOOLEAN DeviceWakeEnabled,
+                                                             _In_ BOOLEAN ChildrenArmedForWake);
+typedef EVT_WDF_DEVICE_ARM_WAKE_FROM_S0 *PFN_WDF_DEVICE_ARM_WAKE_FROM_S0;
+typedef EVT_WDF_DEVICE_DISARM_WAKE_FROM_S0 *PFN_WDF_DEVICE_DISARM_WAKE_FROM_S0;
+typedef EVT_WDF_DEVICE_WAKE_FROM_S0_TRIGGERED *PFN_WDF_DEVICE_WAKE_FROM_S0_TRIGGERED;
+typedef EVT_WDF_DEVICE_ARM_WAKE_FROM_SX *PFN_WDF_DEVICE_ARM_WAKE_FROM_SX;
+typedef EVT_WDF_DEVICE_DISARM_WAKE_FROM_SX *PFN_WDF_DEVICE_DISARM_WAKE_FROM_SX;
+typedef EVT_WDF_DEVICE_WAKE_FROM_SX_TRIGGERED *PFN_WDF_DEVICE_WAKE_FROM_SX_TRIGGERED;
+typedef EVT_WDF_DEVICE_ARM_WAKE_FROM_SX_WITH_REASON *PFN_WDF_DEVICE_ARM_WAKE_FROM_SX_WITH_REASON;
+
+typedef struct _WDF_POWER_POLICY_EVENT_CALLBACKS {
+    ULONG Size;
+    PFN_WDF_DEVICE_ARM_WAKE_FROM_S0 EvtDeviceArmWakeFromS0;
+    PFN_WDF_DEVICE_DISARM_WAKE_FROM_S0 EvtDeviceDisarmWakeFromS0;
+    PFN_WDF_DEVICE_WAKE_FROM_S0_TRIGGERED EvtDeviceWakeFromS0Triggered;
+    PFN_WDF_DEVICE_ARM_WAKE_FROM_SX EvtDeviceArmWakeFromSx;
+    PFN_WDF_DEVICE_DISARM_WAKE_FROM_SX EvtDeviceDisarmWakeFromSx;
+    PFN_WDF_DEVICE_WAKE_FROM_SX_TRIGGERED EvtDeviceWakeFromSxTriggered;
+    PFN_WDF_DEVICE_ARM_WAKE_FROM_SX_WITH_REASON EvtDeviceArmWakeFromSxWithReason;
+} WDF_POWER_POLICY_EVENT_CALLBACKS, *PWDF_POWER_POLICY_EVENT_CALLBACKS;
+
+static inline VOID WDF_POWER_POLICY_EVENT_CALLBACKS_INIT(PWDF_POWER_POLICY_EVENT_CALLBACKS c)
+{
+    RtlZeroMemory(c, sizeof(*c));
+    c->Size = sizeof(*c);
+}
+
+VOID WdfDeviceInitSetPowerPolicyEventCallbacks(_In_ PWDFDEVICE_INIT DeviceInit,
+                                               _In_ PWDF_POWER_POLICY_EVENT_CALLBACKS PowerPolicyEventCallbacks);
+
+/* ---- the driver's power references -------------------------------------------- */
+/* Takes a power reference: the device does not idle until the matching
+ * WdfDeviceResumeIdle. An idle device is brought back to D0; WaitForD0 TRUE
+ * (PASSIVE_LEVEL only) blocks until it is there, FALSE returns STATUS_PENDING
+ * meanwhile (the device is NOT yet in D0). STATUS_POWER_STATE_INVALID, and
+ * no reference, if the device is not started or failed to power up. */
+NTSTATUS WdfDeviceStopIdle(_In_ WDFDEVICE Device, _In_ BOOLEAN WaitForD0);
+VOID WdfDeviceResumeIdle(_In_ WDFDEVICE Device);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
