@@ -628,7 +628,8 @@ TEST(queue_evtiostop_never_acknowledged_bugchecks_0x9f)
 TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
 {
     /* Unpreempted: request A runs while the PnP thread waits for the second
-     * idle request (skipped: child0 is idle already) and is queued, held;
+     * idle request (skipped: child0 is idle already) and is queued, held
+     * (its power reference posts a wake that runs too late);
      * request B only once the PnP thread blocks in the surprise removal. The
      * removal purges the held queue with A's handle still open (an orderly
      * remove's query-remove notification would have the client cancel A
@@ -646,7 +647,9 @@ TEST(queue_purge_cancels_queued_requests_and_fails_new_ones)
         CHECK_EQ(g_lines[canceled].fiber, PNP_FIBER);
     CHECK(refused > purge);
     if (CHECK(refused >= 0))
-        CHECK_EQ(g_lines[refused].fiber, 4); /* B: pnp is 0, the idle requests 1 and 3, A 2 */
+        CHECK_EQ(g_lines[refused].fiber, 5); /* B: pnp is 0, the idle requests 1 and 3, A 2, the
+                                                  * wake A's power reference posts 4 (KERNEL-SEMANTICS §13;
+                                                  * unpreempted, it runs only once the PnP thread blocks) */
 }
 
 TEST(queue_request_marked_cancelable_while_the_purge_runs_is_canceled)
