@@ -7,7 +7,7 @@
 set(forbidden "${TDF_ROOT}/model/sched/" "${TDF_ROOT}/model/kernel/" "${TDF_ROOT}/model/wdf/"
               "${TDF_ROOT}/model/pnp/" "${TDF_ROOT}/fuzz/")
 set(errors "")
-set(include_flags -I${TDF_ROOT}/include)
+set(include_flags -I${TDF_ROOT}/include -I${TDF_ROOT}/include/tdf/wdk)
 foreach(dir ${INCLUDE_DIRS})
   list(APPEND include_flags -I${dir})
 endforeach()

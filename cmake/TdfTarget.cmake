@@ -57,9 +57,12 @@ function(_tdf_link_flags tgt)
   target_link_options(${tgt} PRIVATE ${TDF_SAN_FLAGS})
 endfunction()
 
-# tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...])
+# tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...] [DEFINES NAME[=VALUE]...])
+# A driver's own sources as they are: its headers (INCLUDE_DIRS), the macros
+# its project defines (DEFINES), and the WDK's header names (<ntddk.h>,
+# <wdf.h>, <ntstrsafe.h> ...) forwarded to the shim by include/tdf/wdk/.
 function(tdf_add_image name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS;DEFINES" ${ARGN})
   set(lib tdf_image_${name}_objects)
   add_library(${lib} STATIC ${ARG_SOURCES})
   set(abs_includes "")
@@ -84,7 +87,8 @@ function(tdf_add_image name)
     COMMENT "image ${name}: checking that driver code includes only the public API")
   add_custom_target(tdf_image_${name}_includes DEPENDS ${stamp})
   add_dependencies(${lib} tdf_image_${name}_includes)
-  target_include_directories(${lib} PRIVATE ${TDF_ROOT}/include)
+  target_include_directories(${lib} PRIVATE ${TDF_ROOT}/include ${TDF_ROOT}/include/tdf/wdk)
+  target_compile_definitions(${lib} PRIVATE ${ARG_DEFINES})
   target_compile_options(${lib} PRIVATE -finstrument-functions ${TDF_SAN_FLAGS} ${TDF_COV_FLAGS}
     -Werror=implicit-function-declaration -fshort-wchar)
   # Driver code includes only the public headers (include/tdf): no model internals.

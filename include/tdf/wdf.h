@@ -462,8 +462,6 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PAR
     p->Size = sizeof(*p);
     p->Type = WdfIoTargetOpenReopen;
 }
-#define GENERIC_READ 0x80000000u
-#define GENERIC_WRITE 0x40000000u
 #define FILE_ANY_ACCESS 0
 typedef enum _WDF_IO_TARGET_SENT_IO_ACTION {
     WdfIoTargetSentIoUndefined = 0,

@@ -20,21 +20,7 @@ extern "C" {
 #endif
 
 /* ---- annotations and basic types (SAL is documentation only here) ------ */
-#define _In_
-#define _In_opt_
-#define _Out_
-#define _Out_opt_
-#define _Inout_
-#define _Inout_opt_
-#define _Outptr_
-#define _Use_decl_annotations_
-#define _Function_class_(x)
-#define _IRQL_requires_max_(x)
-#define _IRQL_requires_(x)
-#define _Must_inspect_result_
-#define IN
-#define OUT
-#define NTAPI
+#include "sal.h"
 #define VOID void
 #define UNREFERENCED_PARAMETER(p) ((void)(p))
 #define CONTAINING_RECORD(address, type, field) ((type *)((char *)(address) - offsetof(type, field)))
@@ -65,8 +51,27 @@ typedef const wchar_t *PCWSTR, *PCWCH;
 typedef UCHAR KIRQL, *PKIRQL;
 typedef LONG KPRIORITY;
 typedef union _LARGE_INTEGER {
+    struct {
+        ULONG LowPart;
+        LONG HighPart;
+    };
+    struct {
+        ULONG LowPart;
+        LONG HighPart;
+    } u;
     LONGLONG QuadPart;
-} LARGE_INTEGER, *PLARGE_INTEGER, PHYSICAL_ADDRESS;
+} LARGE_INTEGER, *PLARGE_INTEGER, PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
+typedef union _ULARGE_INTEGER {
+    struct {
+        ULONG LowPart;
+        ULONG HighPart;
+    };
+    struct {
+        ULONG LowPart;
+        ULONG HighPart;
+    } u;
+    ULONGLONG QuadPart;
+} ULARGE_INTEGER, *PULARGE_INTEGER;
 
 #define TRUE 1
 #define FALSE 0
@@ -325,7 +330,8 @@ VOID IoReleaseRemoveLockAndWait(_Inout_ PIO_REMOVE_LOCK RemoveLock, _In_opt_ PVO
 
 /* ---- debugging -------------------------------------------------------------- */
 /* Goes to the trace (and the swimlanes), not to stdout: keeps runs quiet. */
-ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
+/* The Windows kernel's conversions (%ws, %wZ, %I64x), so no GCC format check. */
+ULONG DbgPrint(PCSTR Format, ...);
 /* A driver's own assertion failing is a bugcheck in the checked sense:
  * reported as class BUGCHECK with code 0x0 and the expression. */
 #define NT_ASSERT(e) ((e) ? (void)0 : TdfAssertFailed(#e, __FILE__, __LINE__))
@@ -333,6 +339,12 @@ ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void TdfAssertFailed(const char *expr, const char *file, int line);
 
 #include "ke_spinlock.h" /* AtDpcLevel and in-stack queued spin locks (KERNEL-SEMANTICS §14) */
+/* The rest of the WDK kernel headers' names, one concept a header. */
+#include "list_entry.h"
+#include "wdm_constants.h"
+#include "kd_print.h"
+#include "rtl_strings.h"
+#include "intsafe.h"
 
 #ifdef __cplusplus
 }

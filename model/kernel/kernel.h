@@ -180,6 +180,8 @@ int tdf_wide_equal(PCWSTR a, PCWSTR b);
 /* `terminated` equals the `chars` characters at `counted` (a UNICODE_STRING's
  * Buffer, not terminated) and ends there. */
 int tdf_wide_equal_counted(PCWSTR terminated, PCWSTR counted, size_t chars);
+/* vsnprintf with the Windows kernel's conversions (%ws, %wZ, %I64x ...). */
+size_t tdf_vformat_narrow(char *out, size_t cap, PCSTR format, va_list ap);
 
 /* ---- run-wide ----------------------------------------------------------------------- */
 void kernel_reset(void);

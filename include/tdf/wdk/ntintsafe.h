@@ -1,0 +1,2 @@
+/* <ntintsafe.h>: safe integer arithmetic, forwarded to the shim. */
+#include <tdf/intsafe.h>

@@ -1,0 +1,2 @@
+/* <wdmsec.h>: IoCreateDeviceSecure and SDDL strings (include/tdf/wdk.h). */
+#include <tdf/wdk.h>

@@ -1,0 +1,155 @@
+/*
+ * The shim's string and list routines (model/kernel/strings.c,
+ * include/tdf/rtl_strings.h, list_entry.h, kd_print.h): WCHAR is 2 bytes,
+ * counted-string lengths are bytes, ntstrsafe truncates with
+ * STATUS_BUFFER_OVERFLOW, the kernel's printf conversions (%ws, %wZ, %I64x)
+ * and DbgPrint's trace line, PAGED_CODE's IRQL check, LIST_ENTRY corruption.
+ */
+#include "fiber_harness.h"
+#include "tdf/rtl_strings.h"
+
+static int wide_is(PCWSTR got, const char *want)
+{
+    size_t i = 0;
+    for (; want[i]; i++)
+        if (got[i] != (WCHAR)(unsigned char)want[i])
+            return 0;
+    return got[i] == 0;
+}
+
+TEST(wchar_is_two_bytes_and_init_counts_bytes)
+{
+    CHECK(sizeof(WCHAR) == 2);
+    CHECK(sizeof(L"abc") == 8);
+    UNICODE_STRING s;
+    RtlInitUnicodeString(&s, L"abc");
+    CHECK(s.Length == 6 && s.MaximumLength == 8);
+    RtlInitUnicodeString(&s, NULL);
+    CHECK(s.Length == 0 && s.MaximumLength == 0 && s.Buffer == NULL);
+    DECLARE_CONST_UNICODE_STRING(c, L"\\Device\\X");
+    CHECK(c.Length == 18);
+}
+
+TEST(copy_append_compare)
+{
+    DECLARE_UNICODE_STRING_SIZE(dst, 6);
+    UNICODE_STRING abc;
+    RtlInitUnicodeString(&abc, L"abc");
+    RtlCopyUnicodeString(&dst, &abc);
+    CHECK(dst.Length == 6 && wide_is(dst.Buffer, "abc"));
+    CHECK(RtlAppendUnicodeToString(&dst, L"de") == STATUS_SUCCESS && dst.Length == 10 && wide_is(dst.Buffer, "abcde"));
+    CHECK(RtlAppendUnicodeToString(&dst, L"fg") == STATUS_BUFFER_TOO_SMALL && dst.Length == 10);
+    UNICODE_STRING upper;
+    RtlInitUnicodeString(&upper, L"ABC");
+    CHECK(RtlCompareUnicodeString(&abc, &upper, FALSE) > 0);
+    CHECK(RtlCompareUnicodeString(&abc, &upper, TRUE) == 0);
+    CHECK(RtlEqualUnicodeString(&abc, &upper, TRUE) && !RtlEqualUnicodeString(&abc, &upper, FALSE));
+    CHECK(RtlEqualUnicodeString(&abc, &dst, FALSE) == FALSE);
+}
+
+TEST(ntstrsafe_truncates_with_buffer_overflow)
+{
+    WCHAR buf[4];
+    CHECK(RtlStringCchCopyW(buf, 4, L"abc") == STATUS_SUCCESS && wide_is(buf, "abc"));
+    CHECK(RtlStringCchCopyW(buf, 4, L"abcd") == STATUS_BUFFER_OVERFLOW && wide_is(buf, "abc"));
+    CHECK(RtlStringCbCopyW(buf, sizeof buf, L"xy") == STATUS_SUCCESS && wide_is(buf, "xy"));
+    CHECK(RtlStringCchCatW(buf, 4, L"zz") == STATUS_BUFFER_OVERFLOW && wide_is(buf, "xyz"));
+    CHECK(RtlStringCchCopyW(buf, 0, L"a") == STATUS_INVALID_PARAMETER);
+    size_t n = 99;
+    CHECK(RtlStringCchLengthW(L"abc", 10, &n) == STATUS_SUCCESS && n == 3);
+    CHECK(RtlStringCchLengthW(L"abc", 3, &n) == STATUS_INVALID_PARAMETER && n == 0);
+    char a[5];
+    CHECK(RtlStringCchPrintfA(a, sizeof a, "%d-%s", 12, "xyz") == STATUS_BUFFER_OVERFLOW && strcmp(a, "12-x") == 0);
+}
+
+TEST(printf_has_the_kernel_conversions)
+{
+    WCHAR w[64];
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, L"Toaster");
+    CHECK(RtlStringCchPrintfW(w, 64, L"%s/%ws/%wZ/%S/%04x/%I64u/%Iu/%-3d|", L"a", L"b", &name, "n", 0xbeef,
+                              (ULONGLONG)1 << 40, (size_t)7, 5) == STATUS_SUCCESS);
+    CHECK(wide_is(w, "a/b/Toaster/n/beef/1099511627776/7/5  |"));
+    DECLARE_UNICODE_STRING_SIZE(id, 8);
+    CHECK(RtlUnicodeStringPrintf(&id, L"Dev%02d", 3) == STATUS_SUCCESS && id.Length == 10);
+    CHECK(RtlUnicodeStringPrintf(&id, L"%ws", L"0123456789") == STATUS_BUFFER_OVERFLOW && id.Length == 16);
+    CHECK(id.Buffer[7] == '7');
+}
+
+static void print_fiber(void *arg)
+{
+    UNICODE_STRING u;
+    RtlInitUnicodeString(&u, L"bus");
+    KdPrint(("hello %wZ %ws %I64x\n", &u, L"w", (ULONGLONG)0x123456789));
+    DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL, "ex %d\n", 4);
+}
+
+TEST(kdprint_goes_to_the_trace_with_kernel_conversions)
+{
+    sched_fiber_fn *fns[] = {print_fiber};
+    sched_outcome_t o = fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL);
+    CHECK(o == SCHED_OUTCOME_DONE);
+    CHECK(fh_trace_has("DbgPrint: hello bus w 123456789"));
+    CHECK(fh_trace_has("DbgPrint: ex 4"));
+}
+
+static void paged_routine(void) { PAGED_CODE(); }
+
+static void paged_at_dispatch(void *arg)
+{
+    paged_routine(); /* at PASSIVE: fine */
+    KSPIN_LOCK lock;
+    KIRQL old;
+    KeInitializeSpinLock(&lock);
+    KeAcquireSpinLock(&lock, &old);
+    paged_routine();
+}
+
+TEST(paged_code_above_apc_level_is_0xd1)
+{
+    sched_fiber_fn *fns[] = {paged_at_dispatch};
+    sched_outcome_t o = fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL);
+    fh_check_failure(o, TDF_CLASS_BUGCHECK, 0xD1, DISPATCH_LEVEL, "DRIVER_IRQL_NOT_LESS_OR_EQUAL", NULL,
+                     "pageable routine paged_routine (PAGED_CODE) entered at IRQL 2", __FILE__, __LINE__);
+}
+
+typedef struct item {
+    int value;
+    LIST_ENTRY link;
+} item_t;
+
+TEST(list_entry_routines)
+{
+    LIST_ENTRY head;
+    item_t a = {1}, b = {2}, c = {3};
+    InitializeListHead(&head);
+    CHECK(IsListEmpty(&head));
+    InsertTailList(&head, &a.link);
+    InsertTailList(&head, &b.link);
+    InsertHeadList(&head, &c.link);
+    CHECK(CONTAINING_RECORD(head.Flink, item_t, link)->value == 3);
+    CHECK(CONTAINING_RECORD(RemoveTailList(&head), item_t, link)->value == 2);
+    CHECK(CONTAINING_RECORD(RemoveHeadList(&head), item_t, link)->value == 3);
+    CHECK(RemoveEntryList(&a.link) == TRUE && IsListEmpty(&head));
+}
+
+static void corrupt_list(void *arg)
+{
+    LIST_ENTRY head;
+    item_t a = {1}, b = {2};
+    InitializeListHead(&head);
+    InsertTailList(&head, &a.link);
+    InsertTailList(&head, &b.link);
+    RemoveEntryList(&a.link);
+    RemoveEntryList(&a.link); /* twice: its neighbours no longer point back at it */
+}
+
+TEST(list_entry_corruption_is_0x139)
+{
+    sched_fiber_fn *fns[] = {corrupt_list};
+    sched_outcome_t o = fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL);
+    fh_check_failure(o, TDF_CLASS_BUGCHECK, 0x139, 3, "KERNEL_SECURITY_CHECK_FAILURE", NULL,
+                     "RemoveEntryList: LIST_ENTRY corrupted", __FILE__, __LINE__);
+}
+
+int main(void) { return tdf_test_main(); }
