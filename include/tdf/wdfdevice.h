@@ -15,15 +15,7 @@
 extern "C" {
 #endif
 
-/* wdm.h's DEVICE_POWER_STATE (the settings' DxState). */
-typedef enum _DEVICE_POWER_STATE {
-    PowerDeviceUnspecified = 0,
-    PowerDeviceD0,
-    PowerDeviceD1,
-    PowerDeviceD2,
-    PowerDeviceD3,
-    PowerDeviceMaximum,
-} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+/* DEVICE_POWER_STATE (the settings' DxState) is wdm's: include/tdf/wdm_constants.h. */
 
 #define STATUS_POWER_STATE_INVALID ((NTSTATUS)0xC00002D3L)
 
