@@ -91,8 +91,7 @@ static inline VOID WDF_OBJECT_ATTRIBUTES_INIT(PWDF_OBJECT_ATTRIBUTES a)
  * BUGCHECK 0x10D (WDF_VIOLATION), as KMDF's verifier does. */
 PVOID WdfObjectGetTypedContextWorker(_In_ WDFOBJECT Handle, _In_ PCWDF_OBJECT_CONTEXT_TYPE_INFO TypeInfo);
 VOID WdfObjectDelete(_In_ WDFOBJECT Object);
-VOID WdfObjectReference(_In_ WDFOBJECT Object);
-VOID WdfObjectDereference(_In_ WDFOBJECT Object);
+/* WdfObjectReference / WdfObjectDereference (and ...WithTag): wdfobject.h. */
 
 /* ---- driver ------------------------------------------------------------------- */
 typedef NTSTATUS EVT_WDF_DRIVER_DEVICE_ADD(_In_ WDFDRIVER Driver, _Inout_ PWDFDEVICE_INIT DeviceInit);
@@ -504,6 +503,11 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #include "wdfmemory.h"
 #include "wdffileobject.h"
 #include "wdfsync.h" /* WDFSPINLOCK, WdfObjectAcquireLock (KERNEL-SEMANTICS §14) */
+/* ---- object references, work items, collections, lookaside lists (KERNEL-SEMANTICS §9) ---- */
+#include "wdfobject.h"
+#include "wdfworkitem.h"
+#include "wdfcollection.h"
+#include "wdflookaside.h"
 
 #ifdef __cplusplus
 }

@@ -345,6 +345,9 @@ __attribute__((noreturn)) void TdfAssertFailed(const char *expr, const char *fil
 #include "kd_print.h"
 #include "rtl_strings.h"
 #include "intsafe.h"
+/* ---- work items, lookaside lists (KERNEL-SEMANTICS §9) ------------------- */
+#include "io_workitem.h"
+#include "ex_lookaside.h"
 
 #ifdef __cplusplus
 }

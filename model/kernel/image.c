@@ -80,6 +80,8 @@ void kernel_reset(void)
     dpc_reset();
     ke_timer_reset();
     hw_reset();
+    work_queue_reset();
+    lookaside_reset();
     feedback_reset();
     pool_reset();
     tdf_failure_reset();
@@ -125,6 +127,10 @@ void image_unload(struct tdf_image *img)
     ke_timer_unload_check(img);
     if (tdf_failure())
         return;
+    /* Pending operations of the image's own objects (KERNEL-SEMANTICS §9),
+     * before the pool check: their memory is usually the pool left over. */
+    work_queue_check_unload(img);
+    lookaside_check_unload(img);
     ULONG tag = 0;
     size_t bytes = 0;
     size_t leaks = pool_leaks_of(img, &tag, &bytes);

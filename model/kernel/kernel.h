@@ -182,6 +182,20 @@ int tdf_wide_equal(PCWSTR a, PCWSTR b);
 int tdf_wide_equal_counted(PCWSTR terminated, PCWSTR counted, size_t chars);
 /* vsnprintf with the Windows kernel's conversions (%ws, %wZ, %I64x ...). */
 size_t tdf_vformat_narrow(char *out, size_t cap, PCSTR format, va_list ap);
+/* ---- system worker threads (work_queue.c) and lookaside lists (lookaside.c) ---- */
+/* An item (driver WORK_QUEUE_ITEM or model IO_WORKITEM) is queued: 0xE4/0x1
+ * if it is queued already; a worker thread runs fn(arg), which calls
+ * work_queue_started(slot) before the routine and work_queue_finished(slot)
+ * after it. Returns the slot (NULL: the run stopped). */
+void *work_queue_submit(const void *item, const void *routine, const char *kind, sched_fiber_fn *fn, void *arg);
+void work_queue_started(void *slot);
+void work_queue_finished(void *slot);
+int work_queue_item_active(const void *item, int *running); /* queued or its routine running */
+void work_queue_check_unload(struct tdf_image *img); /* 0xCE: an active item queued by img */
+void work_queue_check_free(const void *p, size_t size); /* 0xE4/0x0: freeing pool holding an active item */
+void work_queue_reset(void);
+void lookaside_check_unload(struct tdf_image *img); /* 0xCE: a list img initialised and did not delete */
+void lookaside_reset(void);
 
 /* ---- run-wide ----------------------------------------------------------------------- */
 void kernel_reset(void);

@@ -154,6 +154,8 @@ VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
     ke_yield();
     block_t *b = unlink_block(P);
+    if (b)
+        work_queue_check_free(b->p, b->size);
     if (!b) {
         TDF_BUGCHECK(0xC2, 0x7, "BAD_POOL_CALLER", "ExFreePool of memory that is not allocated pool (double free?)");
         return;

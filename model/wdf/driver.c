@@ -47,9 +47,14 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
     if (drv->config.EvtDriverUnload)
         drv->config.EvtDriverUnload((WDFDRIVER)drv);
     drv->obj.deleted = 1;
+    /* The WDFDRIVER's delete: its children (objects created with no other
+     * parent) are cleaned up before it and released after its cleanup
+     * (KERNEL-SEMANTICS §9 "Object lifetime"). */
+    wdf_object_dispose_children(&drv->obj);
     wdf_memory_delete_children(&drv->obj); /* WDFMEMORY parented to the driver (the default parent) */
     if (drv->obj.cleanup)
         drv->obj.cleanup((WDFOBJECT)drv);
+    wdf_object_drop_children(&drv->obj);
     drv->obj.destroyed = 1;
     if (drv->obj.destroy)
         drv->obj.destroy((WDFOBJECT)drv);

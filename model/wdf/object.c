@@ -44,9 +44,70 @@ wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routi
     return o;
 }
 
+wdf_object_t *wdf_object_checked_any(WDFOBJECT h, const char *routine)
+{
+    wdf_object_t *o = (wdf_object_t *)h;
+    if (!o) {
+        TDF_BUGCHECK(0x10D, 0x4, "WDF_VIOLATION", "%s called with a NULL handle", routine);
+        return NULL;
+    }
+    if (o->destroyed) {
+        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with the handle of an object already destroyed", routine);
+        return NULL;
+    }
+    return o;
+}
+
 wdf_device_t *wdf_device_checked(WDFDEVICE h, const char *routine)
 {
     return (wdf_device_t *)wdf_object_checked((WDFOBJECT)h, OBJ_DEVICE, routine);
+}
+
+void wdf_object_set_parent(wdf_object_t *o, wdf_object_t *parent)
+{
+    if (!parent) {
+        wdf_driver_t *drv = wdf_current_driver();
+        parent = drv ? &drv->obj : NULL;
+    }
+    if (!parent || o->parent)
+        return;
+    if (parent->destroyed) {
+        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "ParentObject is the handle of an object already destroyed");
+        return;
+    }
+    o->parent = parent;
+    parent->refs++; /* released by the child's destroy */
+    /* Appended: children are disposed in creation order (KMDF documents the
+     * order as unpredictable; the model fixes one). */
+    wdf_object_t **pp = &parent->first_child;
+    while (*pp)
+        pp = &(*pp)->next_sibling;
+    *pp = o;
+}
+
+static void unlink_child(wdf_object_t *o)
+{
+    wdf_object_t *parent = o->parent;
+    for (wdf_object_t **pp = &parent->first_child; *pp; pp = &(*pp)->next_sibling) {
+        if (*pp == o) {
+            *pp = o->next_sibling;
+            break;
+        }
+    }
+    o->parent = NULL;
+    o->next_sibling = NULL;
+    wdf_object_release(parent);
+}
+
+wdf_device_t *wdf_object_device_ancestor(wdf_object_t *o)
+{
+    for (; o; o = o->parent) {
+        if (o->kind == OBJ_DEVICE)
+            return (wdf_device_t *)o;
+        if (o->kind == OBJ_QUEUE)
+            return ((wdf_queue_t *)o)->device;
+    }
+    return NULL;
 }
 
 static void destroy(wdf_object_t *o)
@@ -58,6 +119,8 @@ static void destroy(wdf_object_t *o)
     o->destroyed = 1;
     if (o->kind == OBJ_MEMORY)
         wdf_memory_destroyed((wdf_memory_t *)o);
+    if (o->finalize)
+        o->finalize(o);
     if (o->context) {
         pool_free_deferred(o->context);
         o->context = NULL;
@@ -69,6 +132,8 @@ static void destroy(wdf_object_t *o)
             d->driver->devices--;
         wdf_driver_maybe_unload(d->driver);
     }
+    if (o->parent) /* last: may destroy the parent (and unload its driver) */
+        unlink_child(o);
 }
 
 void wdf_object_release(wdf_object_t *o)
@@ -86,14 +151,52 @@ void wdf_object_release(wdf_object_t *o)
     }
 }
 
+/* KMDF's dispose of a tree (fxobjectstatemachine.cpp DisposeChildrenWorker):
+ * every child's EvtCleanupCallback has returned before its parent's, so a
+ * child may use its parent until its own cleanup. */
+static void dispose(wdf_object_t *o)
+{
+    o->deleted = 1;
+    wdf_object_dispose_children(o);
+    wdf_memory_delete_children(o); /* WdfMemoryCreate's children (memory.c's own list) */
+    if (o->dispose)
+        o->dispose(o);
+    if (o->cleanup)
+        o->cleanup((WDFOBJECT)o);
+}
+
+void wdf_object_dispose_children(wdf_object_t *o)
+{
+    for (wdf_object_t *c = o->first_child; c; c = c->next_sibling)
+        if (!c->deleted)
+            dispose(c);
+}
+
+/* The parent releases its children only after its own dispose: children's
+ * destroy callbacks run after every cleanup callback of the tree. */
+static void drop(wdf_object_t *o)
+{
+    wdf_object_drop_children(o);
+    o->dropped = 1;
+    wdf_object_release(o);
+}
+
+void wdf_object_drop_children(wdf_object_t *o)
+{
+    for (wdf_object_t *c = o->first_child, *next; c; c = next) {
+        next = c->next_sibling; /* the release may unlink c */
+        if (c->deleted && !c->dropped)
+            drop(c);
+    }
+}
+
 void wdf_object_delete(wdf_object_t *o)
 {
     if (o->deleted)
         return;
-    o->deleted = 1;
-    wdf_memory_delete_children(o); /* KMDF: children first, then the object's own cleanup */
-    if (o->cleanup)
-        o->cleanup((WDFOBJECT)o);
+    dispose(o); /* the creation reference keeps o alive meanwhile */
+    wdf_object_drop_children(o);
+    o->dropped = 1;
     wdf_object_release(o);
 }
 
@@ -113,32 +216,73 @@ PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE
     return o->context;
 }
 
-VOID WdfObjectReference(WDFOBJECT Object)
+/* WdfObjectReference / ...WithTag are the WDK's macros over the Actual
+ * routines; the tag, line and file go to KMDF's optional tag tracker, which
+ * records history and checks nothing: the model ignores them. */
+VOID WdfObjectReferenceActual(WDFOBJECT Handle, PVOID Tag, LONG Line, PCSTR File)
 {
+    (void)Tag, (void)Line, (void)File;
     ke_yield();
-    wdf_object_t *o = (wdf_object_t *)Object;
-    if (o && !o->destroyed)
+    wdf_object_t *o = wdf_object_checked_any(Handle, "WdfObjectReference");
+    if (o)
         o->refs++;
 }
 
-VOID WdfObjectDereference(WDFOBJECT Object)
+VOID WdfObjectDereferenceActual(WDFOBJECT Handle, PVOID Tag, LONG Line, PCSTR File)
 {
+    (void)Tag, (void)Line, (void)File;
     ke_yield();
-    wdf_object_t *o = (wdf_object_t *)Object;
-    if (!o || o->destroyed) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfObjectDereference of a destroyed object");
+    wdf_object_t *o = wdf_object_checked_any(Handle, "WdfObjectDereference");
+    if (!o)
+        return;
+    if (o->refs == 1 && !o->deleted) {
+        /* The creation reference belongs to WdfObjectDelete (or the parent's
+         * delete): a dereference that takes it frees an object that still
+         * has its parent association, KMDF's FxObject destructor bugchecks
+         * (fxobject.cpp, "freed using WdfObjectDereference, not
+         * WdfObjectDelete"). */
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION",
+                     "WdfObjectDereference dropped the last reference of an object that was never deleted: it was "
+                     "freed using WdfObjectDereference, not WdfObjectDelete (one dereference too many)");
         return;
     }
     wdf_object_release(o);
 }
 
+static int driver_may_not_delete(const wdf_object_t *o)
+{
+    switch (o->kind) {
+    case OBJ_DEVICE: /* PnP deletes devices (KERNEL-SEMANTICS §5); no control devices in the model */
+    case OBJ_DRIVER:
+    case OBJ_RESLIST:
+        return 1;
+    case OBJ_QUEUE: {
+        const wdf_queue_t *q = (const wdf_queue_t *)o;
+        return q->device && q->device->default_queue == q;
+    }
+    default:
+        return 0;
+    }
+}
+
 VOID WdfObjectDelete(WDFOBJECT Object)
 {
     ke_yield();
-    wdf_object_t *o = (wdf_object_t *)Object;
-    if (o && o->kind == OBJ_DEVICE)
+    wdf_object_t *o = wdf_object_checked_any(Object, "WdfObjectDelete");
+    if (!o)
+        return;
+    if (driver_may_not_delete(o)) {
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION",
-                     "WdfObjectDelete on a WDFDEVICE: PnP deletes devices (KERNEL-SEMANTICS §5, 0x10D/0x7)");
-    if (o && !o->destroyed)
-        wdf_object_delete(o);
+                     "WdfObjectDelete on a %s: the framework always deletes it (WdfObjectDelete's remarks; "
+                     "KERNEL-SEMANTICS §9)",
+                     o->kind == OBJ_DEVICE ? "WDFDEVICE" : o->kind == OBJ_DRIVER ? "WDFDRIVER"
+                     : o->kind == OBJ_QUEUE ? "default WDFQUEUE" : "WDFCMRESLIST");
+        return;
+    }
+    if (o->deleted) {
+        /* KMDF ignores a second delete of an object that is still referenced
+         * (its state machine drops the event). */
+        return;
+    }
+    wdf_object_delete(o);
 }

@@ -22,6 +22,9 @@ typedef enum obj_kind {
     OBJ_WAITLOCK = 0x574c434b,
     OBJ_FILE = 0x46494c45, /* WDFFILEOBJECT (fileobject.c) */
     OBJ_SPINLOCK = 0x53504c4b,
+    OBJ_WORKITEM = 0x574b4954,   /* WDFWORKITEM (workitem.c) */
+    OBJ_COLLECTION = 0x434f4c4c, /* WDFCOLLECTION (collection.c) */
+    OBJ_LOOKASIDE = 0x4c4b4153,  /* WDFLOOKASIDE (lookaside.c) */
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -38,6 +41,19 @@ typedef struct wdf_object {
      * resolved against the parent by sync_scope.c */
     WDF_EXECUTION_LEVEL exec_level;
     WDF_SYNCHRONIZATION_SCOPE sync_scope;
+    /* Object tree (KERNEL-SEMANTICS §9 "Object lifetime"): a child holds a
+     * reference on its parent until it is destroyed; deleting the parent
+     * deletes the children first. Only the kinds that call
+     * wdf_object_set_parent are linked (work items, collections, lookaside
+     * lists and their memory); the older kinds keep their own rules
+     * (docs/LIFECYCLE.md "Not modelled"). */
+    struct wdf_object *parent, *first_child, *next_sibling;
+    int dropped; /* the creation reference was released (delete) */
+    /* KMDF's Dispose of the object's type: runs after the children's cleanup
+     * and before this object's EvtCleanupCallback (e.g. a work item's flush). */
+    void (*dispose)(struct wdf_object *o);
+    /* At destroy, after EvtDestroyCallback (e.g. a lookaside buffer's return). */
+    void (*finalize)(struct wdf_object *o);
 } wdf_object_t;
 
 typedef struct wdf_driver {
@@ -218,9 +234,22 @@ void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES at
  * 0x10D (WDF_VIOLATION, invalid handle) naming the routine. */
 wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routine);
 wdf_device_t *wdf_device_checked(WDFDEVICE h, const char *routine);
+/* A live object of any kind (0x10D/0x4 NULL, 0x10D/0x5 destroyed). */
+wdf_object_t *wdf_object_checked_any(WDFOBJECT h, const char *routine);
 /* Runs the cleanup callback and drops the creation reference. */
 void wdf_object_delete(wdf_object_t *o);
 void wdf_object_release(wdf_object_t *o); /* drop one reference; 0 -> destroy */
+/* Makes `parent` the object's parent (a reference on it until o's destroy).
+ * NULL: the current driver, KMDF's default parent. Call once, at create. */
+void wdf_object_set_parent(wdf_object_t *o, wdf_object_t *parent);
+/* Delete of an object's children, in two steps (driver unload uses them on
+ * the WDFDRIVER): dispose = cleanup callbacks deepest first; drop = release
+ * the creation references (destroy callbacks once nothing else holds them). */
+void wdf_object_dispose_children(wdf_object_t *o);
+void wdf_object_drop_children(wdf_object_t *o);
+/* Nearest WDFDEVICE at or above o in the tree (queues count as their
+ * device's), or NULL. */
+wdf_device_t *wdf_object_device_ancestor(wdf_object_t *o);
 
 /* ---- drivers ------------------------------------------------------------------ */
 /* Loads the image and runs DriverEntry; returns NULL if it failed. */
