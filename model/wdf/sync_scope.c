@@ -223,16 +223,25 @@ NTSTATUS WdfSpinLockCreate(PWDF_OBJECT_ATTRIBUTES SpinLockAttributes, WDFSPINLOC
     return STATUS_SUCCESS;
 }
 
-/* KeAcquireSpinLock underneath (MxLock): the same yield point, wait,
- * recursion DEADLOCK and IRQL raise. */
+/* A KSPIN_LOCK underneath (MxLock), in the encoding of model/kernel/sync.c
+ * (0 free, else holder fiber + 2): the same yield point, wait, recursion
+ * DEADLOCK (naming WdfSpinLockAcquire) and IRQL raise as KeAcquireSpinLock. */
 VOID WdfSpinLockAcquire(WDFSPINLOCK SpinLock)
 {
+    ke_yield();
     wdf_spin_lock_t *l = spin_checked(SpinLock, "WdfSpinLockAcquire");
     if (ke_irql() > DISPATCH_LEVEL)
         TDF_MISUSE("WdfSpinLockAcquire", "WdfSpinLockAcquire above DISPATCH_LEVEL");
-    KIRQL old;
-    KeAcquireSpinLock(&l->lock, &old);
-    l->old_irql = old;
+    ke_spin_check_recursion(&l->lock, "WdfSpinLockAcquire");
+    while (l->lock != 0)
+        ke_block(&l->lock, "spin lock (WDFSPINLOCK)");
+    l->lock = (KSPIN_LOCK)(sched_current() + 2);
+    feedback_pair(&l->lock, FB_LOCK_ACQUIRE);
+    TDF_HB_ACQUIRE(&l->lock);
+    ke_spin_note_acquired(&l->lock, "WdfSpinLockAcquire");
+    l->old_irql = ke_irql();
+    ke_set_irql(DISPATCH_LEVEL);
+    SCHED_TRACE0("WdfSpinLockAcquire");
 }
 
 VOID WdfSpinLockRelease(WDFSPINLOCK SpinLock)
@@ -244,5 +253,12 @@ VOID WdfSpinLockRelease(WDFSPINLOCK SpinLock)
                      "WdfSpinLockRelease on a WDFSPINLOCK this thread does not hold (WDF_INVALID_LOCK_OPERATION)");
         return;
     }
-    KeReleaseSpinLock(&l->lock, l->old_irql);
+    TDF_HB_RELEASE(&l->lock);
+    feedback_pair(&l->lock, FB_LOCK_RELEASE);
+    ke_spin_note_released(&l->lock);
+    SCHED_TRACE0("WdfSpinLockRelease");
+    l->lock = 0;
+    ke_set_irql(l->old_irql);
+    sched_wake(&l->lock);
+    ke_yield();
 }
