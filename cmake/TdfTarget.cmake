@@ -57,15 +57,25 @@ function(_tdf_link_flags tgt)
   target_link_options(${tgt} PRIVATE ${TDF_SAN_FLAGS})
 endfunction()
 
-# tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...] [DEFINES NAME[=VALUE]...])
+include(${CMAKE_CURRENT_LIST_DIR}/TdfWpp.cmake)
+
+# tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...] [DEFINES NAME[=VALUE]...]
+#               [WPP_CONFIG header...])
 # A driver's own sources as they are: its headers (INCLUDE_DIRS), the macros
 # its project defines (DEFINES), and the WDK's header names (<ntddk.h>,
 # <wdf.h>, <ntstrsafe.h> ...) forwarded to the shim by include/tdf/wdk/.
+# WPP_CONFIG: the headers with the driver's `begin_wpp config` blocks; each
+# source's "<name>.tmh" is generated from them (cmake/TdfWpp.cmake).
 function(tdf_add_image name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS;DEFINES;WPP_CONFIG" ${ARGN})
   set(lib tdf_image_${name}_objects)
   add_library(${lib} STATIC ${ARG_SOURCES})
   set(abs_includes "")
+  if(ARG_WPP_CONFIG)
+    set(wpp_dir ${CMAKE_CURRENT_BINARY_DIR}/tdf_wpp_${name})
+    tdf_wpp_generate(IMAGE ${name} SOURCES ${ARG_SOURCES} CONFIG_HEADERS ${ARG_WPP_CONFIG} OUT_DIR ${wpp_dir})
+    list(APPEND abs_includes ${wpp_dir})
+  endif()
   foreach(dir ${ARG_INCLUDE_DIRS})
     get_filename_component(abs ${dir} ABSOLUTE)
     list(APPEND abs_includes ${abs})

@@ -514,4 +514,6 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #endif
 
 #include "wdfdevice.h"
+#include "wmi.h" /* WMI: accepted and ignored */
+#include "wdm_bridge.h" /* WdfDeviceWdmGetDeviceObject, WdfDriverWdmGetDriverObject */
 #endif

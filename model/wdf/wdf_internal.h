@@ -25,6 +25,8 @@ typedef enum obj_kind {
     OBJ_WORKITEM = 0x574b4954,   /* WDFWORKITEM (workitem.c) */
     OBJ_COLLECTION = 0x434f4c4c, /* WDFCOLLECTION (collection.c) */
     OBJ_LOOKASIDE = 0x4c4b4153,  /* WDFLOOKASIDE (lookaside.c) */
+    OBJ_WMI_PROVIDER = 0x574d4950, /* accepted and ignored (wmi.c) */
+    OBJ_WMI_INSTANCE = 0x574d4949,
 } obj_kind_t;
 
 typedef struct wdf_object {

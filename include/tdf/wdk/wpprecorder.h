@@ -1,0 +1,2 @@
+/* <wpprecorder.h>: WPP recorder, no-trace mode (include/tdf/wpp.h). */
+#include <tdf/wpp.h>
