@@ -31,11 +31,7 @@ typedef struct io_run {
     void *slot;
 } io_run_t;
 
-PDEVICE_OBJECT WdfDeviceWdmGetDeviceObject(WDFDEVICE Device)
-{
-    /* Not a yield point: KMDF returns a field. */
-    return (PDEVICE_OBJECT)wdf_device_checked(Device, "WdfDeviceWdmGetDeviceObject");
-}
+/* WdfDeviceWdmGetDeviceObject: model/wdf/wdm_bridge.c (the WDFDEVICE record stands for it). */
 
 static PIO_WORKITEM item_checked(PIO_WORKITEM item, const char *routine)
 {
