@@ -88,6 +88,9 @@ typedef struct tdf_target_desc {
 ULONG TdfVariant(void);
 /* A target parameter's value for this run. */
 ULONG TdfParam(const char *name);
+/* The same, for a name the target may not declare: FALSE if it does not
+ * (the registry shim reads values this way, include/tdf/wdfregistry.h). */
+BOOLEAN TdfParamLookup(const char *name, ULONG *value);
 /* An explicit yield point, where no shim call is (rarely needed). */
 VOID TdfYield(void);
 /* Fails the run with an exact message: for routines the shim declares but

@@ -25,6 +25,9 @@ typedef struct WDFDEVICE_INIT *PWDFDEVICE_INIT;
 /* ---- object attributes and typed contexts ---------------------------------- */
 typedef VOID EVT_WDF_OBJECT_CONTEXT_CLEANUP(_In_ WDFOBJECT Object);
 typedef EVT_WDF_OBJECT_CONTEXT_CLEANUP *PFN_WDF_OBJECT_CONTEXT_CLEANUP;
+/* The per-object-type names the WDK gives the same callback types. */
+typedef EVT_WDF_OBJECT_CONTEXT_CLEANUP EVT_WDF_DEVICE_CONTEXT_CLEANUP, EVT_WDF_DRIVER_CONTEXT_CLEANUP,
+    EVT_WDF_IO_QUEUE_CONTEXT_CLEANUP_CALLBACK, EVT_WDF_FILE_CONTEXT_CLEANUP_CALLBACK;
 typedef VOID EVT_WDF_OBJECT_CONTEXT_DESTROY(_In_ WDFOBJECT Object);
 typedef EVT_WDF_OBJECT_CONTEXT_DESTROY *PFN_WDF_OBJECT_CONTEXT_DESTROY;
 
@@ -283,6 +286,10 @@ typedef VOID EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL(_In_ WDFQUEUE Queue, _In_ WDFREQ
                                                _In_ size_t OutputBufferLength, _In_ size_t InputBufferLength,
                                                _In_ ULONG IoControlCode);
 typedef EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
+typedef VOID EVT_WDF_IO_QUEUE_IO_READ(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ size_t Length);
+typedef VOID EVT_WDF_IO_QUEUE_IO_WRITE(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ size_t Length);
+typedef EVT_WDF_IO_QUEUE_IO_READ *PFN_WDF_IO_QUEUE_IO_READ;
+typedef EVT_WDF_IO_QUEUE_IO_WRITE *PFN_WDF_IO_QUEUE_IO_WRITE;
 typedef VOID EVT_WDF_IO_QUEUE_IO_STOP(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request, _In_ ULONG ActionFlags);
 typedef VOID EVT_WDF_IO_QUEUE_IO_RESUME(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
 typedef VOID EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE(_In_ WDFQUEUE Queue, _In_ WDFREQUEST Request);
@@ -302,6 +309,8 @@ typedef struct _WDF_IO_QUEUE_CONFIG {
     BOOLEAN AllowZeroLengthRequests;
     BOOLEAN DefaultQueue;
     PFN_WDF_IO_QUEUE_IO_DEFAULT EvtIoDefault;
+    PFN_WDF_IO_QUEUE_IO_READ EvtIoRead;   /* WdfRequestTypeRead: Length = the output buffer's */
+    PFN_WDF_IO_QUEUE_IO_WRITE EvtIoWrite; /* WdfRequestTypeWrite: Length = the input buffer's */
     PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL EvtIoDeviceControl;
     PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL EvtIoInternalDeviceControl;
     PFN_WDF_IO_QUEUE_IO_STOP EvtIoStop;
@@ -515,5 +524,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 
 #include "wdfdevice.h"
 #include "wmi.h" /* WMI: accepted and ignored */
+#include "wdfdeviceinit.h" /* device type, exclusive, I/O type, device interfaces: recorded */
+#include "wdfregistry.h" /* registry values from the target's parameters */
 #include "wdm_bridge.h" /* WdfDeviceWdmGetDeviceObject, WdfDriverWdmGetDriverObject */
 #endif

@@ -35,6 +35,18 @@ const char *tdf_event_name(const tdf_target_desc_t *t, unsigned kind)
 
 ULONG TdfVariant(void) { return g_variant; }
 
+BOOLEAN TdfParamLookup(const char *name, ULONG *value)
+{
+    if (!g_run_target) /* outside a run (unit tests): no target, no parameters */
+        return FALSE;
+    for (unsigned i = 0; i < g_run_target->param_count && i < TDF_MAX_PARAMS; i++)
+        if (strcmp(g_run_target->params[i].name, name) == 0) {
+            *value = g_script->params[i];
+            return TRUE;
+        }
+    return FALSE;
+}
+
 ULONG TdfParam(const char *name)
 {
     for (unsigned i = 0; i < g_run_target->param_count && i < TDF_MAX_PARAMS; i++)

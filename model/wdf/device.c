@@ -96,6 +96,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->driver->devices++;
     init->consumed = 1;
     init->created = d;
+    d->settings = init->settings;
     if (g_ndevices < MAX_DEVICES)
         g_devices[g_ndevices++] = d;
     else /* a device missing from the table cannot be opened by name */
@@ -445,4 +446,5 @@ void wdf_reset(void)
     g_ndevices = 0;
     wdf_file_reset();
     wdf_memory_reset();
+    wdf_registry_reset();
 }

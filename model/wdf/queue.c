@@ -179,6 +179,10 @@ static void dispatch(wdf_queue_t *q)
             q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
             q->cfg.EvtIoInternalDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
+        else if (r->type == WdfRequestTypeRead && q->cfg.EvtIoRead)
+            q->cfg.EvtIoRead((WDFQUEUE)q, (WDFREQUEST)r, r->out_len);
+        else if (r->type == WdfRequestTypeWrite && q->cfg.EvtIoWrite)
+            q->cfg.EvtIoWrite((WDFQUEUE)q, (WDFREQUEST)r, r->in_len);
         else if (q->cfg.EvtIoDefault)
             q->cfg.EvtIoDefault((WDFQUEUE)q, (WDFREQUEST)r);
         else

@@ -27,6 +27,7 @@ typedef enum obj_kind {
     OBJ_LOOKASIDE = 0x4c4b4153,  /* WDFLOOKASIDE (lookaside.c) */
     OBJ_WMI_PROVIDER = 0x574d4950, /* accepted and ignored (wmi.c) */
     OBJ_WMI_INSTANCE = 0x574d4949,
+    OBJ_REGKEY = 0x5245474b, /* WDFKEY (device_init.c) */
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -167,8 +168,18 @@ typedef struct wdf_memory {
 #define MAX_QUEUES 4
 #define MAX_TARGETS 8
 
+/* What WdfDeviceInitSet{DeviceType,Exclusive,IoType,Characteristics} record
+ * (device_init.c): kept and returned, no other effect. */
+typedef struct wdf_device_settings {
+    ULONG device_type;
+    ULONG characteristics;
+    BOOLEAN exclusive;
+    int io_type;
+} wdf_device_settings_t;
+
 typedef struct wdf_device {
-    wdf_object_t obj;
+    wdf_object_t obj; /* first: a WDFDEVICE handle is the object's address */
+    wdf_device_settings_t settings;
     int is_pdo;
     wdf_driver_t *driver;
     struct devnode *node;
@@ -217,6 +228,7 @@ typedef struct wdf_reslist {
 } wdf_reslist_t;
 
 struct WDFDEVICE_INIT {
+    wdf_device_settings_t settings;
     int is_pdo;
     wdf_device_t *parent; /* PDO init: the bus FDO */
     struct devnode *node; /* FDO init: the devnode it attaches to */
@@ -298,6 +310,7 @@ void wdf_device_remove(wdf_device_t *d, int delete_object); /* begin, then end i
 void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys);
 
 void wdf_reset(void);
+void wdf_registry_reset(void); /* device_init.c: values assigned in the run */
 
 /* ---- I/O (queue.c, request.c, io_target.c) ------------------------------------- */
 wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine);
