@@ -50,6 +50,10 @@ typedef struct tdf_stimulus_desc {
      * the device's default queue as a user-mode client would; the model
      * thread waits for its completion. */
     ULONG ioctl;
+    /* Nonzero: the input's next event comes only once the routine returned
+     * (a hardware event the world lets finish, e.g. a device plugged in);
+     * zero (the default): at once, the routine runs alongside what follows. */
+    int wait_for_return;
 } tdf_stimulus_desc_t;
 
 typedef struct tdf_variant_desc {

@@ -517,6 +517,8 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #include "wdfworkitem.h"
 #include "wdfcollection.h"
 #include "wdflookaside.h"
+#include "wdfpdo.h"       /* PDO identifiers and callbacks, missing, eject */
+#include "wdfchildlist.h" /* dynamic enumeration: child lists */
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
 /*
  * teardown-fuzz KMDF shim, the power-policy part of wdfdevice.h: S0 idle and
  * Sx wake settings, the power-policy (wake arming) callbacks, and the
- * driver's own power references (WdfDeviceStopIdle / WdfDeviceResumeIdle).
- * Semantics: docs/KERNEL-SEMANTICS.md §13.
+ * driver's own power references (WdfDeviceStopIdle / WdfDeviceResumeIdle);
+ * and the PnP/power capabilities and bus information a bus driver sets on
+ * its PDOs. Semantics: docs/KERNEL-SEMANTICS.md §13, §11.
  */
 #ifndef TDF_WDFDEVICE_H
 #define TDF_WDFDEVICE_H
@@ -145,6 +146,81 @@ VOID WdfDeviceInitSetPowerPolicyEventCallbacks(_In_ PWDFDEVICE_INIT DeviceInit,
  * no reference, if the device is not started or failed to power up. */
 NTSTATUS WdfDeviceStopIdle(_In_ WDFDEVICE Device, _In_ BOOLEAN WaitForD0);
 VOID WdfDeviceResumeIdle(_In_ WDFDEVICE Device);
+
+/* ---- capabilities and bus information a bus sets on its PDOs (KERNEL-SEMANTICS §11) ---- */
+typedef struct _WDF_DEVICE_PNP_CAPABILITIES {
+    ULONG Size;
+    WDF_TRI_STATE LockSupported;
+    WDF_TRI_STATE EjectSupported; /* honoured: IRP_MN_EJECT only if WdfTrue */
+    WDF_TRI_STATE Removable;
+    WDF_TRI_STATE DockDevice;
+    WDF_TRI_STATE UniqueID;
+    WDF_TRI_STATE SilentInstall;
+    WDF_TRI_STATE SurpriseRemovalOK;
+    WDF_TRI_STATE HardwareDisabled;
+    WDF_TRI_STATE NoDisplayInUI;
+    ULONG Address;
+    ULONG UINumber;
+} WDF_DEVICE_PNP_CAPABILITIES, *PWDF_DEVICE_PNP_CAPABILITIES;
+
+static inline VOID WDF_DEVICE_PNP_CAPABILITIES_INIT(PWDF_DEVICE_PNP_CAPABILITIES Caps)
+{
+    RtlZeroMemory(Caps, sizeof(*Caps));
+    Caps->Size = sizeof(*Caps);
+    Caps->LockSupported = WdfUseDefault;
+    Caps->EjectSupported = WdfUseDefault;
+    Caps->Removable = WdfUseDefault;
+    Caps->DockDevice = WdfUseDefault;
+    Caps->UniqueID = WdfUseDefault;
+    Caps->SilentInstall = WdfUseDefault;
+    Caps->SurpriseRemovalOK = WdfUseDefault;
+    Caps->HardwareDisabled = WdfUseDefault;
+    Caps->NoDisplayInUI = WdfUseDefault;
+    Caps->Address = (ULONG)-1;
+    Caps->UINumber = (ULONG)-1;
+}
+
+typedef struct _WDF_DEVICE_POWER_CAPABILITIES {
+    ULONG Size;
+    WDF_TRI_STATE DeviceD1;
+    WDF_TRI_STATE DeviceD2;
+    WDF_TRI_STATE WakeFromD0;
+    WDF_TRI_STATE WakeFromD1;
+    WDF_TRI_STATE WakeFromD2;
+    WDF_TRI_STATE WakeFromD3;
+    DEVICE_POWER_STATE DeviceState[PowerSystemMaximum];
+    DEVICE_POWER_STATE DeviceWake;
+    SYSTEM_POWER_STATE SystemWake;
+    ULONG D1Latency;
+    ULONG D2Latency;
+    ULONG D3Latency;
+    DEVICE_POWER_STATE IdealDxStateForSx;
+} WDF_DEVICE_POWER_CAPABILITIES, *PWDF_DEVICE_POWER_CAPABILITIES;
+
+static inline VOID WDF_DEVICE_POWER_CAPABILITIES_INIT(PWDF_DEVICE_POWER_CAPABILITIES Caps)
+{
+    RtlZeroMemory(Caps, sizeof(*Caps));
+    Caps->Size = sizeof(*Caps);
+    Caps->DeviceD1 = WdfUseDefault;
+    Caps->DeviceD2 = WdfUseDefault;
+    Caps->WakeFromD0 = WdfUseDefault;
+    Caps->WakeFromD1 = WdfUseDefault;
+    Caps->WakeFromD2 = WdfUseDefault;
+    Caps->WakeFromD3 = WdfUseDefault;
+    for (ULONG i = 0; i < PowerSystemMaximum; i++)
+        Caps->DeviceState[i] = PowerDeviceMaximum;
+    Caps->DeviceWake = PowerDeviceMaximum;
+    Caps->SystemWake = PowerSystemMaximum;
+    Caps->D1Latency = (ULONG)-1;
+    Caps->D2Latency = (ULONG)-1;
+    Caps->D3Latency = (ULONG)-1;
+    Caps->IdealDxStateForSx = PowerDeviceMaximum;
+}
+
+/* Recorded on the device (the PnP manager reads them at enumeration). */
+VOID WdfDeviceSetPnpCapabilities(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_PNP_CAPABILITIES PnpCapabilities);
+VOID WdfDeviceSetPowerCapabilities(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_POWER_CAPABILITIES PowerCapabilities);
+VOID WdfDeviceSetBusInformationForChildren(_In_ WDFDEVICE Device, _In_ PPNP_BUS_INFORMATION BusInformation);
 
 #ifdef __cplusplus
 }

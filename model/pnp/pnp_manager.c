@@ -30,6 +30,7 @@
 #include "pnp.h"
 #include "../kernel/tsan_sync.h"
 #include "../wdf/fileobject.h"
+#include "../wdf/childlist.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -57,12 +58,61 @@ const char *pnp_power_name(WDF_POWER_DEVICE_STATE s)
     return s < WdfPowerDeviceMaximum ? names[s] : "?";
 }
 
+static int g_tree_owner;
+static unsigned g_tree_depth;
+static uint32_t g_tree_next_ticket, g_tree_serving;
+
 void pnp_reset(const tdf_target_desc_t *t)
 {
     memset(g_nodes, 0, sizeof g_nodes);
     g_node_count = 0;
     g_target = t;
+    g_tree_owner = 0;
+    g_tree_depth = 0;
+    g_tree_next_ticket = g_tree_serving = 0;
 }
+
+/* ---- the device tree: one tree action at a time, in queue order ---------------------- */
+/* Windows queues device-tree actions -- the input's tree events and the bus
+ * relations queries and ejects that drivers request (IoInvalidateDeviceRelations,
+ * IoRequestDeviceEject) -- to one PnP worker, first in first out, so they run
+ * one at a time in the order they were queued; the drivers' own threads,
+ * stimuli and power-policy requests keep running. A ticket is the place in
+ * that queue: a driver's request takes it when it is made (tree_ticket), the
+ * PnP thread when it starts an event. Taken outermost (before any
+ * node_lock). Not a yield point: with no relations or eject request the PnP
+ * thread is the only taker, never waits, and the schedule is the one without it. */
+static uint32_t tree_ticket(void) { return g_tree_next_ticket++; }
+
+static void tree_lock_ticket(uint32_t ticket)
+{
+    while (g_tree_depth || g_tree_serving != ticket)
+        ke_block(&g_tree_depth, "device tree busy: an earlier PnP action in progress");
+    g_tree_owner = sched_current();
+    g_tree_depth = 1;
+    TDF_HB_ACQUIRE(&g_tree_depth);
+}
+
+static void tree_lock(void)
+{
+    if (g_tree_depth && g_tree_owner == sched_current()) {
+        g_tree_depth++;
+        return;
+    }
+    tree_lock_ticket(tree_ticket());
+}
+
+static void tree_unlock(void)
+{
+    if (--g_tree_depth)
+        return;
+    g_tree_serving++;
+    TDF_HB_RELEASE(&g_tree_depth);
+    sched_wake(&g_tree_depth);
+}
+
+static const tdf_image_desc_t *driver_for(PCWSTR hwid);
+static int has_driver(PCWSTR hwid) { return driver_for(hwid) != NULL; }
 
 static const tdf_image_desc_t *driver_for(PCWSTR hwid)
 {
@@ -197,7 +247,13 @@ static int start_stack(devnode_t *n)
     return 1;
 }
 
-/* QUERY_DEVICE_RELATIONS: static children not yet known become devnodes. */
+static void surprise_remove_node(devnode_t *n);
+
+/* QUERY_DEVICE_RELATIONS(BusRelations), under the tree lock: static children
+ * not yet known become devnodes; then the child lists' changes
+ * (KERNEL-SEMANTICS §11): PDOs reported missing are surprise-removed (their
+ * stack torn down, the PDO deleted), PDOs of new descriptions are created
+ * (EvtChildListCreateDevice) and started. */
 static void enumerate_children(devnode_t *n)
 {
     if (!node_started(n))
@@ -205,9 +261,30 @@ static void enumerate_children(devnode_t *n)
     wdf_device_t *fdo = n->fdo;
     for (unsigned i = 0; i < fdo->static_child_count; i++) {
         wdf_device_t *pdo = fdo->static_children[i];
-        if (pdo->node || pdo->obj.deleted)
+        if (pdo->node || pdo->obj.deleted || (pdo->cl && pdo->cl->reported_missing))
             continue;
         devnode_t *child = node_new(n, pdo, pdo->device_id);
+        if (child)
+            start_node(child);
+    }
+    if (!fdo->cl)
+        return; /* no child list, nothing marked missing: the static path only */
+    fdo->cl->relations_pending = 0; /* reports from here on ask for another query */
+    wdf_device_t *missing[TDF_MAX_RELATIONS], *created[TDF_MAX_RELATIONS];
+    unsigned nm, nc;
+    wdf_childlist_bus_relations(fdo, missing, &nm, created, &nc, TDF_MAX_RELATIONS);
+    for (unsigned i = 0; i < nm; i++) {
+        wdf_device_t *pdo = missing[i];
+        devnode_t *c = pdo->node;
+        SCHED_TRACE1("%s: not in the bus relations any more", pdo->name);
+        if (pdo->cl->pdo_cb.EvtDeviceReportedMissing)
+            pdo->cl->pdo_cb.EvtDeviceReportedMissing((WDFDEVICE)pdo);
+        if (c && !c->gone)
+            surprise_remove_node(c); /* the PDO was reported missing: SR, REMOVE, deleted */
+    }
+    for (unsigned i = 0; i < nc; i++) {
+        wdf_device_t *pdo = created[i];
+        devnode_t *child = node_new(n, pdo, wdf_pdo_binding_id(pdo, has_driver));
         if (child)
             start_node(child);
     }
@@ -230,7 +307,6 @@ static void mark_gone(devnode_t *n)
 }
 
 static int orderly_remove_node(devnode_t *n, int keep_pdo);
-static void surprise_remove_node(devnode_t *n);
 
 static void surprise_subtree(devnode_t *n)
 {
@@ -648,6 +724,7 @@ typedef struct arrival {
     const tdf_stimulus_desc_t *stim;
     wdf_device_t *device;
     ULONG arg;
+    int done; /* the routine returned (wait_for_return) */
 } arrival_t;
 
 /* A user-mode client (KERNEL-SEMANTICS §12): CreateFile, one DeviceIoControl
@@ -688,10 +765,13 @@ static void arrival_main(void *p)
 {
     arrival_t *a = p;
     TDF_HB_ACQUIRE(a->device); /* the I/O manager reaches a device only after its start (device.c) */
-    if (a->stim->routine)
+    if (a->stim->routine) {
         a->stim->routine((WDFDEVICE)a->device, a->arg);
-    else
+        a->done = 1;
+        sched_wake(&a->done);
+    } else {
         client_io(a);
+    }
     /* The I/O manager's reference for the request ends here; it may be the
      * last one of a removed device, whose destruction can unload the driver. */
     wdf_object_release(&a->device->obj);
@@ -720,6 +800,9 @@ static int deliver_stimulus(const tdf_stimulus_desc_t *stim, uint8_t arg)
         return 0; /* only from main, which stops the run */
     }
     SCHED_TRACE2("stimulus %s -> %s", stim->name, d->name);
+    /* The world lets this one finish before the input's next event. */
+    while (stim->wait_for_return && stim->routine && !a->done)
+        ke_block(&a->done, "stimulus to return");
     return 1;
 }
 
@@ -922,6 +1005,8 @@ static void apply(const tdf_event_t *ev)
     }
     SCHED_TRACE2("event %s %s", name, n->name);
     int done = 1;
+    if (!power_request)
+        tree_lock(); /* a tree action: after any relations query or eject in progress */
     switch ((tdf_event_kind_t)kind) {
     case TDF_EV_SURPRISE_REMOVE:
         if (!n->fdo && !n->pdo) {
@@ -981,8 +1066,11 @@ static void apply(const tdf_event_t *ev)
     }
     if (!done)
         SCHED_TRACE1("event %s: skipped (not legal in this state)", name);
+    if (power_request)
+        tree_lock();
     remove_failed_devices();
     rescan();
+    tree_unlock();
 }
 
 typedef struct pnp_args {
@@ -992,21 +1080,114 @@ typedef struct pnp_args {
 void pnp_main(void *p)
 {
     const tdf_script_t *script = ((pnp_args_t *)p)->script;
+    tree_lock();
     for (unsigned r = 0; r < 4 && g_target->root_hardware_ids[r]; r++) {
         devnode_t *n = node_new(NULL, NULL, g_target->root_hardware_ids[r]);
         if (n)
             start_node(n);
     }
+    tree_unlock();
     for (unsigned i = 0; i < script->event_count; i++)
         apply(&script->events[i]);
     /* End of the input: the system shuts the tree down (orderly, no veto),
      * so every driver must tear down cleanly and unload. */
     remove_failed_devices();
     SCHED_TRACE0("end of events: removing every device");
+    tree_lock();
     for (unsigned i = 0; i < g_node_count; i++)
         if (!g_nodes[i].parent && !g_nodes[i].gone && !orderly_remove_node(&g_nodes[i], 0))
             surprise_remove_node(&g_nodes[i]); /* vetoed: the system takes it away regardless */
+    tree_unlock();
 }
+
+/* ---- bus-initiated PnP (KERNEL-SEMANTICS §11) ------------------------------------------- */
+/* A bus relations query or an eject a driver asked for, on a PnP model thread
+ * of its own: it waits for the tree action in progress, then runs alongside
+ * the drivers' threads (the reporter goes on at once, as
+ * IoInvalidateDeviceRelations only queues the query). The request holds a
+ * reference on the device object until it ran. */
+typedef struct pnp_action {
+    wdf_device_t *device;
+    uint32_t ticket; /* its place in the PnP queue, taken when it was requested */
+} pnp_action_t;
+
+static void relations_main(void *p)
+{
+    pnp_action_t *a = p;
+    wdf_device_t *fdo = a->device;
+    tree_lock_ticket(a->ticket);
+    devnode_t *n = fdo->node;
+    if (n && !n->gone && n->fdo == fdo && node_started(n)) {
+        SCHED_TRACE1("%s: bus relations query", n->name);
+        enumerate_children(n);
+    } else {
+        SCHED_TRACE1("%s: bus relations query skipped (bus not started)", fdo->name);
+    }
+    tree_unlock();
+    wdf_object_release(&fdo->obj);
+}
+
+static void spawn_pnp_action(const char *name, sched_fiber_fn *fn, wdf_device_t *d)
+{
+    pnp_action_t *a = pool_alloc_model(sizeof *a);
+    a->device = d;
+    d->obj.refs++;
+    if (sched_spawn(name, "pnp-manager", fn, a) == SCHED_NO_FIBER) {
+        /* a dropped PnP action would be a child that never arrives or leaves */
+        TDF_LIMIT(SCHED_MAX_FIBERS, "model/sched/sched.h", "more model threads, starting %s for %s", name, d->name);
+        d->obj.refs--;
+        return; /* only from main, which stops the run */
+    }
+    a->ticket = tree_ticket(); /* queued now, behind what is queued already */
+    SCHED_TRACE2("%s queued for %s", name, d->name);
+}
+
+void pnp_invalidate_bus_relations(wdf_device_t *fdo)
+{
+    tdf_childlist_dev_t *x = wdf_childlist_dev(fdo);
+    if (x->relations_pending)
+        return; /* one queued query sees every change made until it runs */
+    x->relations_pending = 1;
+    spawn_pnp_action("bus-relations", relations_main, fdo);
+}
+
+/* IoRequestDeviceEject: QUERY_REMOVE (a veto ends it), REMOVE (the PDO is
+ * still present: kept), then IRP_MN_EJECT to the PDO if its capabilities say
+ * EjectSupported; a successful EvtDeviceEject marks the child missing
+ * (FxPkgPdo::PnpEventEjectHardwareOverload), so the next relations query
+ * deletes the PDO. */
+static void eject_main(void *p)
+{
+    pnp_action_t *a = p;
+    wdf_device_t *pdo = a->device;
+    tree_lock_ticket(a->ticket);
+    devnode_t *n = pdo->node;
+    int removed = n && !n->gone && pdo->pnp != PNP_DELETED;
+    if (removed && node_started(n))
+        removed = orderly_remove_node(n, 1);
+    else if (removed)
+        removed = pdo->pnp == PNP_REMOVED; /* already disabled: straight to the eject */
+    if (!removed) {
+        SCHED_TRACE1("%s: eject not done (vetoed, or the device is not there)", pdo->name);
+    } else if (!wdf_pdo_eject_supported(pdo)) {
+        SCHED_TRACE1("%s: removed for eject; no IRP_MN_EJECT (EjectSupported not set)", pdo->name);
+    } else {
+        NTSTATUS st = STATUS_SUCCESS;
+        node_lock(n);
+        SCHED_TRACE1("%s: EvtDeviceEject", pdo->name);
+        if (pdo->cl->pdo_cb.EvtDeviceEject)
+            st = pdo->cl->pdo_cb.EvtDeviceEject((WDFDEVICE)pdo);
+        node_unlock(n);
+        if (NT_SUCCESS(st))
+            (void)WdfPdoMarkMissing((WDFDEVICE)pdo);
+        else
+            SCHED_TRACE2("%s: EvtDeviceEject failed 0x%lx", pdo->name, (unsigned long)(uint32_t)st);
+    }
+    tree_unlock();
+    wdf_object_release(&pdo->obj);
+}
+
+void pnp_request_eject(wdf_device_t *pdo) { spawn_pnp_action("eject", eject_main, pdo); }
 
 /* The PnP thread's argument block lives in static storage: one run at a time. */
 void pnp_spawn(const tdf_script_t *script)

@@ -11,6 +11,7 @@
  */
 #include "wdf_internal.h"
 #include "fileobject.h"
+#include "childlist.h"
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
@@ -94,6 +95,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     pp_device_created(d, init->pp_cb_set ? &init->pp_cb : NULL);
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
+    wdf_childlist_device_created(d, init); /* default child list, PDO IDs and callbacks */
     init->consumed = 1;
     init->created = d;
     d->settings = init->settings;
@@ -244,6 +246,7 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
      * (PrepareHardware included) to whoever it later dispatches I/O to. */
     TDF_HB_RELEASE(d);
     pp_disarm_after_d0(d); /* partial D0: disarm before the queues are released */
+    wdf_childlist_scan_for_children(d); /* KERNEL-SEMANTICS §4 "Resume": child lists scanned */
     wdf_device_resume_queues(d); /* EvtIoResume, then queued requests dispatch */
     const char *smio_cb = NULL;
     if (d->smio == SMIO_NONE) {
@@ -431,7 +434,11 @@ void wdf_device_remove_end(wdf_device_t *d)
     for (unsigned i = 0; i < d->ntargets; i++)
         wdf_io_target_close(d->targets[i], 0);
     trace_cb(d, "deleted");
+    if (!d->is_pdo)
+        wdf_childlist_fdo_deleted(d); /* its child lists are child objects: disposed first */
     wdf_object_delete(&d->obj);
+    if (d->is_pdo)
+        wdf_childlist_pdo_deleted(d); /* after the PDO's cleanup: its description goes */
 }
 
 void wdf_device_remove(wdf_device_t *d, int delete_object)

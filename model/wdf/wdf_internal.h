@@ -28,6 +28,7 @@ typedef enum obj_kind {
     OBJ_WMI_PROVIDER = 0x574d4950, /* accepted and ignored (wmi.c) */
     OBJ_WMI_INSTANCE = 0x574d4949,
     OBJ_REGKEY = 0x5245474b, /* WDFKEY (device_init.c) */
+    OBJ_CHILDLIST = 0x43484c44,
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -219,6 +220,7 @@ typedef struct wdf_device {
     WDF_SYNCHRONIZATION_SCOPE sync_scope;
     wdf_callback_lock_t cb_lock;
     wdf_power_policy_t pp;   /* power policy (power_policy.c, KERNEL-SEMANTICS §13) */
+    struct tdf_childlist_dev *cl; /* child lists (FDO), description/capabilities (PDO): childlist.h */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -240,6 +242,7 @@ struct WDFDEVICE_INIT {
     int pp_cb_set;
     int consumed;
     struct wdf_device *created; /* set by WdfDeviceCreate: AddDevice's FDO */
+    struct tdf_childlist_init *cl; /* child-list config, PDO IDs/callbacks (childlist.h) */
 };
 
 /* ---- objects ---------------------------------------------------------------- */
