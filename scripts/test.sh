@@ -16,6 +16,9 @@ exit: 0 all passed, 1 something failed, 2 usage error"
 case "${1:-}" in -h | --help) tdf_help ;; esac
 [ $# -eq 0 ] || tdf_usage_error "unexpected argument '$1' (scripts/test.sh takes none)"
 
+# The tests also need python3 (tests/nightly) and npm, which installs Microsoft's SARIF validator
+# (tests/nightly: nightly.sarif).
+TDF_PACKAGES+=(python3 nodejs npm)
 tdf_ensure_deps
 jobs=$(nproc)
 declare -A dirs
