@@ -9,12 +9,14 @@
  *    clears the wake status after D0Entry. EvtDeviceWakeFromS0Triggered runs
  *    while the device is still in Dx: it only notes that a wake came.
  *  - The default queue is NOT power-managed (status queries must be answered
- *    in any power state, and a power-managed queue would keep the device
- *    awake while a query waits): a status query takes its own power reference,
- *    WdfDeviceStopIdle(WaitForD0=TRUE), reads the registers, then
+ *    in any power state): a status query takes its own power reference,
+ *    WdfDeviceStopIdle(WaitForD0=TRUE), so an idle device comes back to D0,
+ *    then reads the registers under D0Rundown (re-armed at the end of D0Entry,
+ *    drained in D0Exit), since a power reference holds off only the idle: a
+ *    stop, sleep or removal powers the device down regardless. Then
  *    WdfDeviceResumeIdle. A StopIdle that fails (the device is stopping, being
  *    removed or failed) took no reference: the request fails and nothing is
- *    resumed.
+ *    resumed; a run-down D0Rundown fails it too.
  *  - Transfers are forwarded to the power-managed data queue: its power
  *    reference wakes an idle device and the framework dispatches the request
  *    after D0Entry.
@@ -34,6 +36,7 @@
 typedef struct _PPDEV_CONTEXT {
     volatile ULONG *Registers; /* mapped in PrepareHardware, unmapped in ReleaseHardware */
     PULONG Shadow;             /* D0Entry .. D0Exit */
+    EX_RUNDOWN_REF D0Rundown;  /* register accesses of the status path; run down outside D0 */
     WDFQUEUE DataQueue;        /* power-managed */
     volatile LONG WakeSignals; /* EvtDeviceWakeFromS0Triggered count */
 } PPDEV_CONTEXT, *PPPDEV_CONTEXT;
@@ -82,6 +85,10 @@ static NTSTATUS PpDev_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     NTSTATUS status = WdfDeviceCreate(&DeviceInit, &attributes, &device);
     if (!NT_SUCCESS(status))
         return status;
+
+    /* Not in D0 yet: run down until the first D0Entry. */
+    ExInitializeRundownProtection(&PpDevGetContext(device)->D0Rundown);
+    ExWaitForRundownProtectionRelease(&PpDevGetContext(device)->D0Rundown);
 
     WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idle;
     WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idle, IdleCanWakeFromS0);
@@ -137,6 +144,7 @@ static NTSTATUS PpDev_EvtDeviceD0Entry(WDFDEVICE Device, WDF_POWER_DEVICE_STATE 
         } /* bug: D0Exit would free it, but a failed D0Entry gets no D0Exit */
         return STATUS_DEVICE_NOT_READY;
     }
+    ExReInitializeRundownProtection(&context->D0Rundown);
     return STATUS_SUCCESS;
 }
 
@@ -144,6 +152,7 @@ static NTSTATUS PpDev_EvtDeviceD0Exit(WDFDEVICE Device, WDF_POWER_DEVICE_STATE T
 {
     UNREFERENCED_PARAMETER(TargetState);
     PPPDEV_CONTEXT context = PpDevGetContext(Device);
+    ExWaitForRundownProtectionRelease(&context->D0Rundown); /* status reads in flight finish in D0 */
     WRITE_REGISTER_ULONG(&context->Registers[PPDEV_REG_CONTROL], 0);
     if (context->Shadow)
         ExFreePoolWithTag(context->Shadow, PPDEV_TAG);
@@ -179,22 +188,28 @@ static VOID PpDev_ReadStatus(WDFDEVICE Device, WDFREQUEST Request)
 {
     PPPDEV_CONTEXT context = PpDevGetContext(Device);
     if (IS_VARIANT(VARIANT_NO_POWER_REF)) {
-        /* bug: a non-power-managed queue gives no power guarantee */
-        (void)READ_REGISTER_ULONG(&context->Registers[PPDEV_REG_STATUS]);
+        /* bug: "mapped" is taken for "powered"; a non-power-managed queue
+         * gives no power guarantee and no reference was taken */
+        if (context->Registers)
+            (void)READ_REGISTER_ULONG(&context->Registers[PPDEV_REG_STATUS]);
         WdfRequestComplete(Request, STATUS_SUCCESS);
         return;
     }
-    /* bug (stopidle_nowait): without the wait the device may still be on its way to D0 */
-    NTSTATUS status = WdfDeviceStopIdle(Device, IS_VARIANT(VARIANT_STOPIDLE_NOWAIT) ? FALSE : TRUE);
+    NTSTATUS status = WdfDeviceStopIdle(Device, TRUE);
     if (!NT_SUCCESS(status)) {
         WdfRequestComplete(Request, status);
         if (IS_VARIANT(VARIANT_RESUME_AFTER_FAILED_STOP)) /* bug: the failed StopIdle took no reference */
             WdfDeviceResumeIdle(Device);
         return;
     }
-    (void)READ_REGISTER_ULONG(&context->Registers[PPDEV_REG_STATUS]);
+    status = STATUS_DEVICE_NOT_READY; /* powered down for a stop, sleep or removal meanwhile */
+    if (ExAcquireRundownProtection(&context->D0Rundown)) {
+        (void)READ_REGISTER_ULONG(&context->Registers[PPDEV_REG_STATUS]);
+        ExReleaseRundownProtection(&context->D0Rundown);
+        status = STATUS_SUCCESS;
+    }
     WdfDeviceResumeIdle(Device);
-    WdfRequestComplete(Request, STATUS_SUCCESS);
+    WdfRequestComplete(Request, status);
 }
 
 static VOID PpDev_EvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength,

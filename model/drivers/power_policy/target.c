@@ -30,12 +30,12 @@ static const tdf_stimulus_desc_t stimuli[] = {
 
 static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
     [VARIANT_CORRECT] = {"correct",
-                         "status queries under WdfDeviceStopIdle(TRUE)/ResumeIdle, transfers on a power-managed "
-                         "queue, wake disarmed after D0Entry, a failing D0Entry frees what it allocated"},
+                         "status queries under WdfDeviceStopIdle(TRUE)/ResumeIdle and a D0 run-down, transfers on "
+                         "a power-managed queue, wake disarmed after D0Entry, a failing D0Entry frees what it "
+                         "allocated"},
     [VARIANT_NO_POWER_REF] = {"no_power_ref",
-                              "the non-power-managed queue reads registers without WdfDeviceStopIdle"},
-    [VARIANT_STOPIDLE_NOWAIT] = {"stopidle_nowait",
-                                 "WdfDeviceStopIdle(WaitForD0=FALSE), then the registers as if in D0"},
+                              "the non-power-managed queue reads registers whenever they are mapped, without "
+                              "WdfDeviceStopIdle"},
     [VARIANT_RESUME_AFTER_FAILED_STOP] = {"resume_after_failed_stop",
                                           "WdfDeviceResumeIdle also when WdfDeviceStopIdle failed (no reference)"},
     [VARIANT_D0ENTRY_FAIL_LEAK] = {"d0entry_fail_leak",

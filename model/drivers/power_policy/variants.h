@@ -11,7 +11,6 @@
 enum power_policy_variant {
     VARIANT_CORRECT = 0,
     VARIANT_NO_POWER_REF,          /* the non-power-managed queue reads registers without WdfDeviceStopIdle */
-    VARIANT_STOPIDLE_NOWAIT,       /* WdfDeviceStopIdle(WaitForD0=FALSE), then the registers at once */
     VARIANT_RESUME_AFTER_FAILED_STOP, /* WdfDeviceResumeIdle even when WdfDeviceStopIdle failed */
     VARIANT_D0ENTRY_FAIL_LEAK,     /* a failing D0Entry leaves its buffer for D0Exit to free (never called) */
     VARIANT_TRIGGERED_TOUCHES_HW,  /* EvtDeviceWakeFromS0Triggered reads the wake status register (still in Dx) */
