@@ -447,24 +447,6 @@ NTSTATUS RtlStringCchVPrintfW(PWSTR pszDest, size_t cchDest, PCWSTR pszFormat, v
     return vprintf_wide(pszDest, cchDest, pszFormat, argList);
 }
 
-NTSTATUS RtlStringCchPrintfW(PWSTR pszDest, size_t cchDest, PCWSTR pszFormat, ...)
-{
-    va_list ap;
-    va_start(ap, pszFormat);
-    NTSTATUS status = vprintf_wide(pszDest, cchDest, pszFormat, ap);
-    va_end(ap);
-    return status;
-}
-
-NTSTATUS RtlStringCbPrintfW(PWSTR pszDest, size_t cbDest, PCWSTR pszFormat, ...)
-{
-    va_list ap;
-    va_start(ap, pszFormat);
-    NTSTATUS status = vprintf_wide(pszDest, cbDest / sizeof(WCHAR), pszFormat, ap);
-    va_end(ap);
-    return status;
-}
-
 static NTSTATUS vprintf_narrow(PCHAR dest, size_t cch, PCSTR format, va_list ap)
 {
     if (!CCH_VALID(cch))
@@ -475,24 +457,22 @@ static NTSTATUS vprintf_narrow(PCHAR dest, size_t cch, PCSTR format, va_list ap)
     return sink.truncated ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
 }
 
-NTSTATUS RtlStringCchPrintfA(PCHAR pszDest, size_t cchDest, PCSTR pszFormat, ...)
-{
-    va_list ap;
-    va_start(ap, pszFormat);
-    NTSTATUS status = vprintf_narrow(pszDest, cchDest, pszFormat, ap);
-    va_end(ap);
-    return status;
-}
-
-NTSTATUS RtlStringCbPrintfA(PCHAR pszDest, size_t cbDest, PCSTR pszFormat, ...)
-{
-    va_list ap;
-    va_start(ap, pszFormat);
-    NTSTATUS status = vprintf_narrow(pszDest, cbDest, pszFormat, ap);
-    va_end(ap);
-    return status;
-}
-
+/* The variadic ntstrsafe printf routines: one va_list body each, the count
+ * in characters (Cch) or bytes (Cb). */
+#define STRSAFE_PRINTF(name, dest_type, fmt_type, impl, count)       \
+    NTSTATUS name(dest_type pszDest, size_t size, fmt_type pszFormat, ...) \
+    {                                                                  \
+        va_list ap;                                                    \
+        va_start(ap, pszFormat);                                       \
+        NTSTATUS status = impl(pszDest, (count), pszFormat, ap);       \
+        va_end(ap);                                                    \
+        return status;                                                 \
+    }
+STRSAFE_PRINTF(RtlStringCchPrintfW, PWSTR, PCWSTR, vprintf_wide, size)
+STRSAFE_PRINTF(RtlStringCbPrintfW, PWSTR, PCWSTR, vprintf_wide, size / sizeof(WCHAR))
+STRSAFE_PRINTF(RtlStringCchPrintfA, PCHAR, PCSTR, vprintf_narrow, size)
+STRSAFE_PRINTF(RtlStringCbPrintfA, PCHAR, PCSTR, vprintf_narrow, size)
+#undef STRSAFE_PRINTF
 /* ntstrsafe's UNICODE_STRING routines: counted, never terminated; an invalid
  * destination (odd lengths, Length > MaximumLength) is
  * STATUS_INVALID_PARAMETER. */
