@@ -60,14 +60,17 @@ endfunction()
 include(${CMAKE_CURRENT_LIST_DIR}/TdfWpp.cmake)
 
 # tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...] [DEFINES NAME[=VALUE]...]
-#               [WPP_CONFIG header...])
+#               [WPP_CONFIG header...] [MOF file.mof=Header.h...])
 # A driver's own sources as they are: its headers (INCLUDE_DIRS), the macros
 # its project defines (DEFINES), and the WDK's header names (<ntddk.h>,
 # <wdf.h>, <ntstrsafe.h> ...) forwarded to the shim by include/tdf/wdk/.
 # WPP_CONFIG: the headers with the driver's `begin_wpp config` blocks; each
 # source's "<name>.tmh" is generated from them (cmake/TdfWpp.cmake).
+# MOF: each driver .mof and the header name its sources include for it
+# (`toaster.mof=ToasterMof.h`), generated as the WDK's wmimofck would
+# (cmake/tdf_mof_header.py, Python 3).
 function(tdf_add_image name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS;DEFINES;WPP_CONFIG" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;INCLUDE_DIRS;DEFINES;WPP_CONFIG;MOF" ${ARGN})
   set(lib tdf_image_${name}_objects)
   add_library(${lib} STATIC ${ARG_SOURCES})
   set(abs_includes "")
@@ -75,6 +78,25 @@ function(tdf_add_image name)
     set(wpp_dir ${CMAKE_CURRENT_BINARY_DIR}/tdf_wpp_${name})
     tdf_wpp_generate(IMAGE ${name} SOURCES ${ARG_SOURCES} CONFIG_HEADERS ${ARG_WPP_CONFIG} OUT_DIR ${wpp_dir})
     list(APPEND abs_includes ${wpp_dir})
+  endif()
+  if(ARG_MOF)
+    find_package(Python3 COMPONENTS Interpreter REQUIRED)
+    set(mof_dir ${CMAKE_CURRENT_BINARY_DIR}/tdf_mof_${name})
+    file(MAKE_DIRECTORY ${mof_dir})
+    foreach(pair ${ARG_MOF})
+      if(NOT pair MATCHES "^(.+\\.mof)=([A-Za-z0-9_.]+\\.h)$")
+        message(FATAL_ERROR "tdf_add_image(${name}): MOF wants file.mof=Header.h, got '${pair}'")
+      endif()
+      get_filename_component(mof "${CMAKE_MATCH_1}" ABSOLUTE)
+      set(header ${mof_dir}/${CMAKE_MATCH_2})
+      set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${mof}" ${TDF_ROOT}/cmake/tdf_mof_header.py)
+      execute_process(COMMAND ${Python3_EXECUTABLE} ${TDF_ROOT}/cmake/tdf_mof_header.py "${mof}" "${header}"
+                      RESULT_VARIABLE rc ERROR_VARIABLE err)
+      if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "tdf_add_image(${name}): cannot make ${CMAKE_MATCH_2} from ${mof}: ${err}")
+      endif()
+    endforeach()
+    list(APPEND abs_includes ${mof_dir})
   endif()
   foreach(dir ${ARG_INCLUDE_DIRS})
     get_filename_component(abs ${dir} ABSOLUTE)

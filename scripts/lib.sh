@@ -19,7 +19,7 @@ set -euo pipefail
 
 TDF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TDF_CLANG=clang-14
-TDF_PACKAGES=(cmake ninja-build gcc binutils clang-14 libclang-rt-14-dev)
+TDF_PACKAGES=(cmake ninja-build gcc binutils clang-14 libclang-rt-14-dev python3)
 TDF_CONFIGS="plain asan tsan"
 
 tdf_log() { printf '==TDF== %s\n' "$*" >&2; }
