@@ -60,7 +60,7 @@ endfunction()
 include(${CMAKE_CURRENT_LIST_DIR}/TdfWpp.cmake)
 
 # tdf_add_image(NAME SOURCES src... [INCLUDE_DIRS dir...] [DEFINES NAME[=VALUE]...]
-#               [WPP_CONFIG header...] [MOF file.mof=Header.h...])
+#               [WPP_CONFIG header...] [MOF file.mof=NameMof.h...])
 # A driver's own sources as they are: its headers (INCLUDE_DIRS), the macros
 # its project defines (DEFINES), and the WDK's header names (<ntddk.h>,
 # <wdf.h>, <ntstrsafe.h> ...) forwarded to the shim by include/tdf/wdk/.
@@ -85,7 +85,7 @@ function(tdf_add_image name)
     file(MAKE_DIRECTORY ${mof_dir})
     foreach(pair ${ARG_MOF})
       if(NOT pair MATCHES "^(.+\\.mof)=([A-Za-z0-9_.]+\\.h)$")
-        message(FATAL_ERROR "tdf_add_image(${name}): MOF wants file.mof=Header.h, got '${pair}'")
+        message(FATAL_ERROR "tdf_add_image(${name}): MOF wants file.mof=NameMof.h, got '${pair}'")
       endif()
       get_filename_component(mof "${CMAKE_MATCH_1}" ABSOLUTE)
       set(header ${mof_dir}/${CMAKE_MATCH_2})

@@ -21,7 +21,8 @@
 #        in the tree (`wdf/device.c` for model/wdf/device.c);
 #      * is a bare file name ending in .c .h .md .sh .cmake .def: a file of that
 #        name must exist somewhere in the tree, unless it is a WDK header
-#        (nt*.h, wd*.h, initguid.h) or a one-letter placeholder (a.c; also
+#        (nt*.h, wd*.h, wmi*.h, wpp*.h, initguid.h), a MOF-generated header (NameMof.h,
+#        made in the build by tdf_add_image MOF) or a one-letter placeholder (a.c; also
 #        ../x, a test's example of a bad argument).
 #    ${TDF_ROOT}/ ${TDF_DIR}/ $root/ ${CMAKE_SOURCE_DIR}/ ${PROJECT_SOURCE_DIR}/
 #    prefixes resolve from ROOT, ${CMAKE_CURRENT_SOURCE_DIR}/ and
@@ -207,7 +208,7 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
     }
     if (t !~ /\//) {
         if (t !~ /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\.(c|h|md|sh|cmake|def)$/) return
-        if (t ~ /^[a-z]\.[a-z]+$/ || t ~ /^(nt[a-z]*|wd[a-z]*|initguid)\.h$/ && !(t in byname)) return
+        if (t ~ /^[a-z]\.[a-z]+$/ || t ~ /^(nt[a-z]*|wd[a-z]*|wmi[a-z]*|wpp[a-z]*|initguid)\.h$/ && !(t in byname) || t ~ /^[A-Za-z0-9_]+Mof\.h$/) return
         checked++
         if (!(t in byname)) bad("no file named " t " in the tree")
         return
