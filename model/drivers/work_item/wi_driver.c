@@ -115,6 +115,14 @@ static NTSTATUS Wi_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     if (!NT_SUCCESS(status))
         return status;
 
+    /* The power-policy owner idles only with S0 idle settings (KERNEL-SEMANTICS §13):
+     * idle is one more way D0Exit comes while HwWork may be queued. */
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS idleSettings;
+    WDF_DEVICE_POWER_POLICY_IDLE_SETTINGS_INIT(&idleSettings, IdleCannotWakeFromS0);
+    status = WdfDeviceAssignS0IdleSettings(device, &idleSettings);
+    if (!NT_SUCCESS(status))
+        return status;
+
     PWI_CONTEXT context = WiGetContext(device);
     context->Device = device;
     KeInitializeSpinLock(&context->Lock);
