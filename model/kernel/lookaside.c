@@ -11,6 +11,7 @@
  * freed by Delete.
  */
 #include "kernel.h"
+#include "tsan_sync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,8 +86,14 @@ static PVOID allocate(TDF_LOOKASIDE_COMMON *l, const char *routine)
     ke_yield();
     if (!checked(l, routine))
         return NULL;
-    if (l->CachedCount > 0)
-        return l->Cached[--l->CachedCount];
+    if (l->CachedCount > 0) {
+        PVOID entry = l->Cached[--l->CachedCount];
+        /* The kernel's lists are interlocked SLISTs: the free that pushed the
+         * entry happens-before this pop (TSan must not see a race between
+         * the last owner's accesses and the next one's). */
+        TDF_HB_ACQUIRE(entry);
+        return entry;
+    }
     /* A miss allocates from pool in the caller's name (its frame is the
      * innermost driver frame), as the kernel charges the list's tag. */
     if (l->Allocate)
@@ -107,8 +114,10 @@ static void release(TDF_LOOKASIDE_COMMON *l, PVOID entry, const char *routine)
     ke_yield();
     if (!checked(l, routine))
         return;
-    if (l->CachedCount < TDF_LOOKASIDE_DEPTH)
+    if (l->CachedCount < TDF_LOOKASIDE_DEPTH) {
+        TDF_HB_RELEASE(entry);
         l->Cached[l->CachedCount++] = entry;
+    }
     else
         free_entry(l, entry);
 }

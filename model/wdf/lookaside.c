@@ -8,6 +8,7 @@
  * list's MemoryAttributes (parent default: the driver).
  */
 #include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
 
 typedef struct wdf_lookaside {
     wdf_object_t obj;
@@ -28,8 +29,10 @@ static void memory_finalize(wdf_object_t *o)
 {
     lookaside_memory_t *m = (lookaside_memory_t *)o;
     wdf_lookaside_t *l = m->list;
-    if (l->ncached < TDF_LOOKASIDE_DEPTH)
+    if (l->ncached < TDF_LOOKASIDE_DEPTH) {
+        TDF_HB_RELEASE(m->mem.buffer); /* an interlocked list: the return happens-before the reuse */
         l->cached[l->ncached++] = m->mem.buffer;
+    }
     else
         pool_free_deferred(m->mem.buffer);
     m->mem.buffer = NULL;
@@ -70,7 +73,12 @@ NTSTATUS WdfMemoryCreateFromLookaside(WDFLOOKASIDE Lookaside, WDFMEMORY *Memory)
     lookaside_memory_t *m = pool_alloc_model(sizeof *m);
     wdf_object_init(&m->mem.obj, OBJ_MEMORY, l->has_memory_attrs ? &l->memory_attrs : NULL);
     wdf_object_set_parent(&m->mem.obj, l->has_memory_attrs ? (wdf_object_t *)l->memory_attrs.ParentObject : NULL);
-    m->mem.buffer = l->ncached ? l->cached[--l->ncached] : pool_alloc_model(l->size);
+    if (l->ncached) {
+        m->mem.buffer = l->cached[--l->ncached];
+        TDF_HB_ACQUIRE(m->mem.buffer);
+    } else {
+        m->mem.buffer = pool_alloc_model(l->size);
+    }
     m->mem.size = l->size;
     m->list = l;
     m->mem.obj.finalize = memory_finalize;

@@ -75,10 +75,11 @@ static void worker_main(void *arg)
     w->callback_fiber = outer;
     w->running--;
     work_queue_finished(r->slot);
-    if (idle(w)) {
-        TDF_HB_RELEASE(&w->running);
+    /* Every callback's end is released (not only the last one's): a flush
+     * after two overlapping callbacks happens-after both. */
+    TDF_HB_RELEASE(&w->running);
+    if (idle(w))
         sched_wake(&w->running);
-    }
     wdf_driver_t *drv = w->driver;
     wdf_object_release(&w->obj); /* Enqueue's reference: may destroy the item */
     wdf_driver_unpin(drv);       /* may unload the driver now */
