@@ -288,6 +288,24 @@ TEST(rule103_recursive_object_lock_is_0x10D_2)
     CHECK(!g_reached_end);
 }
 
+static void lock_a_spin_lock_object(void *arg)
+{
+    (void)arg;
+    WDFSPINLOCK l;
+    WdfSpinLockCreate(NULL, &l);
+    WdfObjectAcquireLock((WDFOBJECT)l);
+    g_reached_end = 1;
+}
+
+TEST(rule103_object_lock_on_an_object_without_callbacks_is_0x10D_B)
+{
+    sched_fiber_fn *fns[] = {lock_a_spin_lock_object};
+    setup(WdfSynchronizationScopeNone, WdfSynchronizationScopeInheritFromParent, 1);
+    fh_check_failure(run_bytes(fns, 1), TDF_CLASS_BUGCHECK, 0x10D, 0xB, "WDF_VIOLATION", NULL,
+                     "has no callback lock (WDF_INVALID_LOCK_OPERATION)", __FILE__, __LINE__);
+    CHECK(!g_reached_end);
+}
+
 /* ---- rule 104: a dispatch from inside the lock moves to a framework thread -------------- */
 TEST(rule104_forward_from_a_serialized_callback_is_dispatched_on_another_thread)
 {

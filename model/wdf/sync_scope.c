@@ -166,20 +166,16 @@ void wdf_sync_scope_defer(const char *name, wdf_device_t *d, KIRQL irql, void (*
 static wdf_callback_lock_t *object_lock(WDFOBJECT Object, const char *routine)
 {
     wdf_object_t *o = (wdf_object_t *)Object;
-    if (o && !o->destroyed) {
-        if (o->kind == OBJ_DEVICE)
-            return &((wdf_device_t *)o)->cb_lock;
-        if (o->kind == OBJ_QUEUE)
-            return ((wdf_queue_t *)o)->lock;
-    }
-    if (!o || o->destroyed || (o->kind != OBJ_DEVICE && o->kind != OBJ_QUEUE && o->kind != OBJ_DRIVER &&
-                               o->kind != OBJ_REQUEST && o->kind != OBJ_IOTARGET && o->kind != OBJ_MEMORY &&
-                               o->kind != OBJ_WAITLOCK && o->kind != OBJ_SPINLOCK && o->kind != OBJ_RESLIST)) {
+    if (!o || o->destroyed) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with an invalid or destroyed handle", routine);
         return NULL;
     }
-    /* Objects without callbacks have no callback lock (FxGetCallbackLock
-     * returns NULL): WDF_INVALID_LOCK_OPERATION. */
+    if (o->kind == OBJ_DEVICE)
+        return &((wdf_device_t *)o)->cb_lock;
+    if (o->kind == OBJ_QUEUE)
+        return ((wdf_queue_t *)o)->lock;
+    /* Objects without callbacks of their own have no callback lock
+     * (FxGetCallbackLock returns NULL): WDF_INVALID_LOCK_OPERATION. */
     TDF_BUGCHECK(0x10D, 0xB, "WDF_VIOLATION", "%s on an object that has no callback lock (WDF_INVALID_LOCK_OPERATION)",
                  routine);
     return NULL;
