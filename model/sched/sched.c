@@ -48,6 +48,10 @@ static struct {
     fiber_t fibers[SCHED_MAX_FIBERS];
     int count;
     int current; /* SCHED_NO_FIBER while main runs */
+    /* Bit i: fiber i is SCHED_BLOCKED / SCHED_RUNNABLE, kept by every state
+     * change (set_state): sched_wake visits only the blocked fibers and
+     * pick_next reads the runnable set, both on the hot path. */
+    uint64_t blocked, runnable;
     sched_ctx_t main_ctx;
     const void *main_stack_bottom;
     size_t main_stack_size;
@@ -73,6 +77,14 @@ static struct {
     size_t full_cap;
     uint64_t trace_total;
 } S = {.current = SCHED_NO_FIBER};
+
+static void set_state(int id, sched_state_t state)
+{
+    uint64_t bit = 1ull << id;
+    S.fibers[id].state = state;
+    S.blocked = state == SCHED_BLOCKED ? S.blocked | bit : S.blocked & ~bit;
+    S.runnable = state == SCHED_RUNNABLE ? S.runnable | bit : S.runnable & ~bit;
+}
 
 /* ---- randomness for the seeded sources ---------------------------------- */
 static uint64_t rng_next(void)
@@ -130,6 +142,7 @@ void sched_reset(const sched_config_t *config)
         S.config.step_cap = 200000;
     S.count = 0;
     S.current = SCHED_NO_FIBER;
+    S.blocked = S.runnable = 0;
     S.outcome = SCHED_OUTCOME_DONE;
     S.steps = 0;
     S.bytes_left = config->source.kind == SCHED_SOURCE_BYTES ? config->source.len : 0;
@@ -173,7 +186,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     /* An abandoned fiber of an earlier run may have left ASan redzones
      * poisoned on this stack. */
     tdf_asan_unpoison(f->stack_lo, f->stack_size);
-    f->state = SCHED_RUNNABLE;
+    set_state(id, SCHED_RUNNABLE);
     f->name = name;
     f->owner = owner;
     f->fn = fn;
@@ -268,23 +281,24 @@ static unsigned pct_top(const int *runnable, unsigned n)
 }
 
 /* Chooses among the runnable fibers; returns SCHED_NO_FIBER if none. */
+/* The fiber id of runnable #idx (the idx-th set bit of mask, from bit 0). */
+static int nth_runnable(uint64_t mask, unsigned idx)
+{
+    while (idx--)
+        mask &= mask - 1;
+    return __builtin_ctzll(mask);
+}
+
 static int pick_next(void)
 {
-    int runnable[SCHED_MAX_FIBERS];
-    unsigned n = 0, cur_index = (unsigned)-1;
-    uint64_t mask = 0;
-    for (int i = 0; i < S.count; i++) {
-        if (S.fibers[i].state == SCHED_RUNNABLE) {
-            if (i == S.current)
-                cur_index = n;
-            runnable[n++] = i;
-            mask |= 1ull << i;
-        }
-    }
-    if (n == 0)
+    uint64_t mask = S.runnable;
+    if (mask == 0)
         return SCHED_NO_FIBER;
-    if (n == 1)
-        return runnable[0];
+    if ((mask & (mask - 1)) == 0)
+        return __builtin_ctzll(mask);
+    unsigned n = (unsigned)__builtin_popcountll(mask), cur_index = (unsigned)-1;
+    if (S.current != SCHED_NO_FIBER && (mask >> S.current & 1))
+        cur_index = (unsigned)__builtin_popcountll(mask & ((1ull << S.current) - 1));
     S.choice_points++;
 
     int cur_runnable = cur_index != (unsigned)-1;
@@ -313,6 +327,9 @@ static int pick_next(void)
             idx = rng_below(n);
         break;
     case SCHED_SOURCE_PCT: {
+        int runnable[SCHED_MAX_FIBERS];
+        for (unsigned j = 0; j < n; j++)
+            runnable[j] = nth_runnable(mask, j);
         /* The highest priority runs. At change point i (1..d-1) the fiber
          * about to run this step drops to priority i, below every initial
          * one; only choice points are counted, so none is lost on a step
@@ -341,7 +358,7 @@ static int pick_next(void)
                                 .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
                                 .runnable = mask,
                                 .cur_local = cur_runnable && S.fibers[S.current].local_step});
-    return runnable[idx];
+    return nth_runnable(mask, idx);
 }
 
 /* Called when the current fiber cannot or may not continue right now. */
@@ -359,7 +376,7 @@ static void reschedule(int dying)
         for (int i = 0; i < S.count; i++) {
             fiber_t *f = &S.fibers[i];
             if (f->state == SCHED_BLOCKED && f->wait_timed && (!f->daemon || others_blocked)) {
-                f->state = SCHED_RUNNABLE;
+                set_state(i, SCHED_RUNNABLE);
                 f->timed_out = 1;
                 f->wait_object = NULL;
                 next = i;
@@ -422,7 +439,7 @@ void sched_yield_point_local(void)
 static int block(const void *object, const char *what, int timed)
 {
     fiber_t *f = &S.fibers[S.current];
-    f->state = SCHED_BLOCKED;
+    set_state(S.current, SCHED_BLOCKED);
     f->wait_object = object;
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
@@ -439,10 +456,11 @@ int sched_block_timed(const void *object, const char *what) { return block(objec
 
 void sched_wake(const void *object)
 {
-    for (int i = 0; i < S.count; i++) {
+    for (uint64_t left = S.blocked; left; left &= left - 1) {
+        int i = __builtin_ctzll(left);
         fiber_t *f = &S.fibers[i];
-        if (f->state == SCHED_BLOCKED && f->wait_object == object) {
-            f->state = SCHED_RUNNABLE;
+        if (f->wait_object == object) {
+            set_state(i, SCHED_RUNNABLE);
             f->wait_object = NULL;
             f->wait_reason = NULL;
         }
@@ -512,7 +530,7 @@ void sched_abort_run(void)
 
 void sched_exit_fiber(void)
 {
-    S.fibers[S.current].state = SCHED_DONE;
+    set_state(S.current, SCHED_DONE);
     reschedule(1);
     abort(); /* unreachable */
 }
