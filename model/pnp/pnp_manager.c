@@ -58,6 +58,13 @@ const char *pnp_power_name(WDF_POWER_DEVICE_STATE s)
     return s < WdfPowerDeviceMaximum ? names[s] : "?";
 }
 
+/* Devnodes enumerated so far per driver (names stay unique when a slot is reused). */
+#define MAX_NAMED_DRIVERS 8
+static struct {
+    const tdf_image_desc_t *desc;
+    unsigned count;
+} g_named[MAX_NAMED_DRIVERS + 1];
+
 static int g_tree_owner;
 static unsigned g_tree_depth;
 static uint32_t g_tree_next_ticket, g_tree_serving;
@@ -70,6 +77,7 @@ void pnp_reset(const tdf_target_desc_t *t)
     g_tree_owner = 0;
     g_tree_depth = 0;
     g_tree_next_ticket = g_tree_serving = 0;
+    memset(g_named, 0, sizeof g_named);
 }
 
 /* ---- the device tree: one tree action at a time, in queue order ---------------------- */
@@ -123,23 +131,49 @@ static const tdf_image_desc_t *driver_for(PCWSTR hwid)
     return NULL;
 }
 
+/* A devnode slot to reuse once the table is full: a removed device whose PDO
+ * is deleted (nothing can reach the old node through a live object), whose
+ * lock is free, and which comes after the parent, so that creation order
+ * (ancestors first: system_sleep) still holds. Dynamic enumeration creates a
+ * devnode per arrival; without reuse a bus that keeps plugging and unplugging
+ * would run out. None for a tree whose devices are all live. */
+static devnode_t *reusable_node(const devnode_t *parent)
+{
+    for (unsigned i = parent ? (unsigned)(parent - g_nodes) + 1 : 0; i < g_node_count; i++) {
+        devnode_t *n = &g_nodes[i];
+        if (n->gone && !n->lock_depth && n->pdo && n->pdo->pnp == PNP_DELETED) {
+            n->pdo->node = NULL;
+            memset(n, 0, sizeof *n);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static unsigned next_ordinal(const tdf_image_desc_t *desc)
+{
+    unsigned i = 0;
+    while (i < MAX_NAMED_DRIVERS && g_named[i].count && g_named[i].desc != desc)
+        i++;
+    g_named[i].desc = desc; /* the last entry is shared if a target has more drivers: names only */
+    return g_named[i].count++;
+}
+
 static devnode_t *node_new(devnode_t *parent, wdf_device_t *pdo, PCWSTR hwid)
 {
-    if (g_node_count >= TDF_MAX_NODES) {
+    devnode_t *n = g_node_count < TDF_MAX_NODES ? &g_nodes[g_node_count++] : reusable_node(parent);
+    if (!n) {
         /* a device left out of the tree would never start nor be removed */
         TDF_LIMIT(TDF_MAX_NODES, "model/pnp/pnp.h", "more devices in the tree (device nodes)");
         return NULL; /* only from main, which stops the run */
     }
-    devnode_t *n = &g_nodes[g_node_count++];
     n->parent = parent;
     n->pdo = pdo;
     n->desc = driver_for(hwid);
     /* Names: the driver's image name plus its ordinal among nodes of that
      * driver; the first root of an image goes without the number ("bus"). */
     const char *base = n->desc ? n->desc->image->name : "dev";
-    unsigned same = 0;
-    for (unsigned i = 0; i + 1 < g_node_count; i++)
-        same += g_nodes[i].desc == n->desc;
+    unsigned same = next_ordinal(n->desc);
     if (!parent && same == 0)
         snprintf(n->name, sizeof n->name, "%s", base);
     else
