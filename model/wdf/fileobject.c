@@ -103,7 +103,6 @@ NTSTATUS wdf_file_open(wdf_device_t *d, wdf_file_t **out)
     wdf_object_init(&f->obj, OBJ_FILE, c && c->has_attrs ? (PWDF_OBJECT_ATTRIBUTES)&c->attrs : NULL);
     f->obj.image = d->driver->image;
     f->device = d;
-    f->handle_open = 1;
     d->obj.refs++; /* the file object references the device object until it is closed */
     d->open_files++;
     f->next = g_live;
@@ -125,10 +124,13 @@ NTSTATUS wdf_file_open(wdf_device_t *d, wdf_file_t **out)
     if (!NT_SUCCESS(st)) {
         /* FxPkgGeneral: DeleteFileObjectFromFailedCreate; no cleanup or
          * close follows a failed create. */
-        f->handle_open = 0;
         file_delete(f);
         return st;
     }
+    /* Only now does the client hold a handle (and hear of removals): a
+     * notification during the create leaves it alone, and a query-remove
+     * then finds the handle open once the create returns. */
+    f->handle_open = 1;
     *out = f;
     return STATUS_SUCCESS;
 }
@@ -196,6 +198,20 @@ void wdf_file_close_handle(wdf_file_t *f, int cancel_io)
 unsigned wdf_file_close_handles_of(wdf_device_t *d)
 {
     unsigned n = 0;
+    /* A client that already closed its handle (overlapped I/O) but still
+     * waits for the request cancels it too: the notification is about the
+     * device, not the handle. Each cancel may run driver code that changes
+     * the list: restart after it. */
+    for (;;) {
+        wdf_file_t *f = g_live;
+        while (f && !(f->device == d && !f->handle_open && f->pending && f->pending->state != REQ_COMPLETED &&
+                      f->pending->state != REQ_IDLE && !f->pending->cancel_requested))
+            f = f->next;
+        if (!f)
+            break;
+        SCHED_TRACE1("%s: client CancelIoEx (handle already closed, I/O pending)", d->name);
+        wdf_request_cancel(f->pending); /* sets cancel_requested: not picked again */
+    }
     for (;;) {
         wdf_file_t *f = g_live;
         while (f && !(f->device == d && f->handle_open))

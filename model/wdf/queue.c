@@ -208,6 +208,14 @@ void wdf_queue_deliver(wdf_queue_t *q, wdf_request_t *r)
         q->head = r;
     q->tail = r;
     power_ref_update(q);
+    /* A request canceled while the driver owned it (IoCancelIrp without a
+     * cancel routine) and then forwarded here: the queue's insertion sees
+     * Irp->Cancel and cancels it at once, as FxIrpQueue's insert does once it
+     * has set its cancel routine. */
+    if (r->cancel_requested) {
+        wdf_request_cancel(r);
+        return;
+    }
     dispatch(q);
 }
 
