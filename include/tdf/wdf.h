@@ -137,6 +137,12 @@ typedef enum _WDF_POWER_DEVICE_STATE {
 
 typedef NTSTATUS EVT_WDF_DEVICE_D0_ENTRY(_In_ WDFDEVICE Device, _In_ WDF_POWER_DEVICE_STATE PreviousState);
 typedef NTSTATUS EVT_WDF_DEVICE_D0_EXIT(_In_ WDFDEVICE Device, _In_ WDF_POWER_DEVICE_STATE TargetState);
+/* After EvtDeviceD0Entry and the interrupts' EvtInterruptEnable / before their
+ * EvtInterruptDisable and EvtDeviceD0Exit, at PASSIVE_LEVEL (KERNEL-SEMANTICS §10). */
+typedef NTSTATUS EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED(_In_ WDFDEVICE Device,
+                                                                _In_ WDF_POWER_DEVICE_STATE PreviousState);
+typedef NTSTATUS EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED(_In_ WDFDEVICE Device,
+                                                               _In_ WDF_POWER_DEVICE_STATE TargetState);
 typedef NTSTATUS EVT_WDF_DEVICE_PREPARE_HARDWARE(_In_ WDFDEVICE Device, _In_ WDFCMRESLIST ResourcesRaw,
                                                  _In_ WDFCMRESLIST ResourcesTranslated);
 typedef NTSTATUS EVT_WDF_DEVICE_RELEASE_HARDWARE(_In_ WDFDEVICE Device, _In_ WDFCMRESLIST ResourcesTranslated);
@@ -151,6 +157,8 @@ typedef NTSTATUS EVT_WDF_DEVICE_QUERY_STOP(_In_ WDFDEVICE Device);
 
 typedef EVT_WDF_DEVICE_D0_ENTRY *PFN_WDF_DEVICE_D0_ENTRY;
 typedef EVT_WDF_DEVICE_D0_EXIT *PFN_WDF_DEVICE_D0_EXIT;
+typedef EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED *PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED;
+typedef EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED *PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED;
 typedef EVT_WDF_DEVICE_PREPARE_HARDWARE *PFN_WDF_DEVICE_PREPARE_HARDWARE;
 typedef EVT_WDF_DEVICE_RELEASE_HARDWARE *PFN_WDF_DEVICE_RELEASE_HARDWARE;
 typedef EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT *PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT;
@@ -165,7 +173,9 @@ typedef EVT_WDF_DEVICE_QUERY_STOP *PFN_WDF_DEVICE_QUERY_STOP;
 typedef struct _WDF_PNPPOWER_EVENT_CALLBACKS {
     ULONG Size;
     PFN_WDF_DEVICE_D0_ENTRY EvtDeviceD0Entry;
+    PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED EvtDeviceD0EntryPostInterruptsEnabled;
     PFN_WDF_DEVICE_D0_EXIT EvtDeviceD0Exit;
+    PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED EvtDeviceD0ExitPreInterruptsDisabled;
     PFN_WDF_DEVICE_PREPARE_HARDWARE EvtDevicePrepareHardware;
     PFN_WDF_DEVICE_RELEASE_HARDWARE EvtDeviceReleaseHardware;
     PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP EvtDeviceSelfManagedIoCleanup;
@@ -238,14 +248,27 @@ NTSTATUS WdfWaitLockAcquire(_In_ WDFWAITLOCK Lock, _In_opt_ PLONGLONG Timeout);
 VOID WdfWaitLockRelease(_In_ WDFWAITLOCK Lock);
 
 /* ---- resources --------------------------------------------------------------------- */
+#define CmResourceTypeInterrupt 2
 #define CmResourceTypeMemory 3
+#define CmResourceShareDeviceExclusive 1
+#define CmResourceShareShared 3
+#define CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE 0
+#define CM_RESOURCE_INTERRUPT_LATCHED 1
+typedef ULONG_PTR KAFFINITY;
 typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
     UCHAR Type;
+    UCHAR ShareDisposition;
+    USHORT Flags;
     union {
         struct {
             PHYSICAL_ADDRESS Start;
             ULONG Length;
         } Memory;
+        struct { /* translated: Level is the DIRQL */
+            ULONG Level;
+            ULONG Vector;
+            KAFFINITY Affinity;
+        } Interrupt;
     } u;
 } CM_PARTIAL_RESOURCE_DESCRIPTOR, *PCM_PARTIAL_RESOURCE_DESCRIPTOR;
 ULONG WdfCmResourceListGetCount(_In_ WDFCMRESLIST List);
@@ -519,6 +542,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #include "wdflookaside.h"
 #include "wdfpdo.h"       /* PDO identifiers and callbacks, missing, eject */
 #include "wdfchildlist.h" /* dynamic enumeration: child lists */
+#include "wdfinterrupt.h" /* WDFINTERRUPT (KERNEL-SEMANTICS §10) */
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ typedef enum tdf_event_kind {
     TDF_EV_SLEEP,               /* system S3 and back: every device D3 leaves first, then D0 parents first */
     TDF_EV_HIBERNATE,           /* system S4 and back: target state PrepareForHibernation */
     TDF_EV_REMOVE_VETOED,       /* a remove someone else vetoes: QUERY_REMOVE, then REMOVE_CANCELLED */
+    TDF_EV_INTERRUPT,           /* the device raises its interrupt line: the ISR, if connected and enabled */
     TDF_EV_GENERIC_COUNT
 } tdf_event_kind_t;
 

@@ -28,6 +28,7 @@
  *     before descendant, so they cannot deadlock.
  */
 #include "pnp.h"
+#include "../wdf/interrupt.h"
 #include "../kernel/tsan_sync.h"
 #include "../wdf/fileobject.h"
 #include "../wdf/childlist.h"
@@ -1085,6 +1086,11 @@ static void apply(const tdf_event_t *ev)
         notify_remove_canceled(n, &asked);
         break;
     }
+    case TDF_EV_INTERRUPT:
+        /* Hardware, not PnP: no stack lock. The line of a device without a
+         * connected interrupt (none created, or not in D0) does nothing. */
+        done = wdf_interrupt_raise(n->fdo);
+        break;
     case TDF_EV_ENABLE:
         if (n->fdo || !n->pdo || n->pdo->pnp != PNP_REMOVED || !n->parent || !node_started(n->parent)) {
             done = 0;

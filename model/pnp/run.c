@@ -17,6 +17,7 @@ static const char *const k_generic_events[TDF_EV_GENERIC_COUNT] = {
     [TDF_EV_WAKE] = "wake",                       [TDF_EV_ENABLE] = "enable",
     [TDF_EV_STOP] = "stop",                       [TDF_EV_SLEEP] = "sleep",
     [TDF_EV_HIBERNATE] = "hibernate",             [TDF_EV_REMOVE_VETOED] = "remove_vetoed",
+    [TDF_EV_INTERRUPT] = "interrupt",
 };
 
 static unsigned g_variant;

@@ -12,6 +12,7 @@
 #include "wdf_internal.h"
 #include "fileobject.h"
 #include "childlist.h"
+#include "interrupt.h"
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
@@ -157,10 +158,20 @@ void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys)
     wdf_reslist_t *r = pool_alloc_model(sizeof *r);
     r->obj.kind = OBJ_RESLIST;
     r->obj.refs = 1;
-    r->count = 1;
+    r->count = 2;
     r->desc[0].Type = CmResourceTypeMemory;
+    r->desc[0].ShareDisposition = CmResourceShareDeviceExclusive;
     r->desc[0].u.Memory.Start.QuadPart = (LONGLONG)phys;
     r->desc[0].u.Memory.Length = 0x1000;
+    /* One line-based interrupt per device with registers, after the memory
+     * range (drivers find the registers at index 0); its vector is made from
+     * the physical address, so it is the same in every run. */
+    r->desc[1].Type = CmResourceTypeInterrupt;
+    r->desc[1].ShareDisposition = CmResourceShareDeviceExclusive;
+    r->desc[1].Flags = CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
+    r->desc[1].u.Interrupt.Level = TDF_INTERRUPT_DIRQL;
+    r->desc[1].u.Interrupt.Vector = 0x50u + (ULONG)((phys >> 12) & 0x7f);
+    r->desc[1].u.Interrupt.Affinity = 1;
     d->resources = r;
     hw_register_block((tdf_hw_block_t *)d, phys, 0x1000, hw_check, d->name);
 }
@@ -242,6 +253,27 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
         device_failed(d, "EvtDeviceD0Entry", st);
         return st;
     }
+    /* KERNEL-SEMANTICS §10: interrupts connected and enabled, then
+     * PostInterruptsEnabled, before the queues restart. Neither yields nor
+     * traces for a device without interrupts or without the callback. */
+    const char *failed = "EvtInterruptEnable";
+    st = wdf_interrupts_connect(d);
+    if (NT_SUCCESS(st) && d->cb.EvtDeviceD0EntryPostInterruptsEnabled) {
+        trace_cb(d, "EvtDeviceD0EntryPostInterruptsEnabled");
+        st = d->cb.EvtDeviceD0EntryPostInterruptsEnabled((WDFDEVICE)d, previous);
+        failed = "EvtDeviceD0EntryPostInterruptsEnabled";
+    }
+    if (!NT_SUCCESS(st)) {
+        /* FxPkgPnp::PowerConnectInterruptFailed: disconnect every interrupt,
+         * EvtDeviceD0Exit(D3Final), the device in D3Final; the power-up fails. */
+        wdf_interrupts_disconnect(d);
+        trace_cb(d, "EvtDeviceD0Exit(D3Final)");
+        (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, WdfPowerDeviceD3Final);
+        d->power = WdfPowerDeviceD3Final;
+        d->d0exit_step = sched_steps();
+        device_failed(d, failed, st);
+        return st;
+    }
     /* The framework's power state machine publishes everything up to D0Entry
      * (PrepareHardware included) to whoever it later dispatches I/O to. */
     TDF_HB_RELEASE(d);
@@ -308,6 +340,13 @@ int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp
         pp_power_state_changed(d);
         return 0;
     }
+    /* KERNEL-SEMANTICS §10: PreInterruptsDisabled, then per interrupt
+     * EvtInterruptDisable, the DPC flush and the disconnect, then D0Exit. */
+    if (d->cb.EvtDeviceD0ExitPreInterruptsDisabled) {
+        trace_cb(d, "EvtDeviceD0ExitPreInterruptsDisabled");
+        (void)d->cb.EvtDeviceD0ExitPreInterruptsDisabled((WDFDEVICE)d, target);
+    }
+    wdf_interrupts_disconnect(d);
     static const char *const exit_names[] = {"EvtDeviceD0Exit(?)", "EvtDeviceD0Exit(D0)", "EvtDeviceD0Exit(D1)",
                                              "EvtDeviceD0Exit(D2)", "EvtDeviceD0Exit(D3)", "EvtDeviceD0Exit(D3Final)",
                                              "EvtDeviceD0Exit(PrepareForHibernation)"};
@@ -433,6 +472,7 @@ void wdf_device_remove_end(wdf_device_t *d)
      * (cancel sent I/O, wait, release the handle). */
     for (unsigned i = 0; i < d->ntargets; i++)
         wdf_io_target_close(d->targets[i], 0);
+    wdf_interrupts_delete(d); /* children of the device */
     trace_cb(d, "deleted");
     if (!d->is_pdo)
         wdf_childlist_fdo_deleted(d); /* its child lists are child objects: disposed first */
@@ -454,4 +494,5 @@ void wdf_reset(void)
     wdf_file_reset();
     wdf_memory_reset();
     wdf_registry_reset();
+    wdf_interrupts_reset();
 }

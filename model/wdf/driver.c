@@ -6,6 +6,7 @@
  */
 #include "wdf_internal.h"
 #include "fileobject.h"
+#include "interrupt.h"
 
 
 wdf_driver_t *wdf_current_driver(void)
@@ -63,6 +64,7 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
         drv->obj.context = NULL;
     }
     wdf_file_unload_check(img);
+    wdf_interrupts_unload_check(img); /* KERNEL-SEMANTICS §10 */
     image_unload(img);
 }
 

@@ -29,6 +29,7 @@ typedef enum obj_kind {
     OBJ_WMI_INSTANCE = 0x574d4949,
     OBJ_REGKEY = 0x5245474b, /* WDFKEY (device_init.c) */
     OBJ_CHILDLIST = 0x43484c44,
+    OBJ_INTERRUPT = 0x494e5452,
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -226,7 +227,7 @@ typedef struct wdf_device {
 typedef struct wdf_reslist {
     wdf_object_t obj;
     ULONG count;
-    CM_PARTIAL_RESOURCE_DESCRIPTOR desc[1];
+    CM_PARTIAL_RESOURCE_DESCRIPTOR desc[2]; /* registers, interrupt (device.c) */
 } wdf_reslist_t;
 
 struct WDFDEVICE_INIT {
