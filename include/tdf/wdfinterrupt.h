@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 typedef struct WDFINTERRUPT__ *WDFINTERRUPT;
-typedef struct WDFSPINLOCK__ *WDFSPINLOCK; /* as wdftypes.h (an identical typedef elsewhere is legal C11) */
+typedef struct WDFSPINLOCK__ *WDFSPINLOCK; /* also in wdfsync.h: an identical typedef is legal C11 */
 
 /* At DIRQL with the interrupt lock held: TRUE if the device interrupted. */
 typedef BOOLEAN EVT_WDF_INTERRUPT_ISR(_In_ WDFINTERRUPT Interrupt, _In_ ULONG MessageID);

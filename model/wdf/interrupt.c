@@ -17,6 +17,7 @@
  * after it is not (the driver masked it at the device).
  */
 #include "interrupt.h"
+#include "sync_scope.h"
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
@@ -33,6 +34,7 @@ typedef struct wdf_interrupt {
     int connected, enabled;
     int lock_owner; /* fiber id + 1 holding the interrupt spin lock, 0: free */
     KIRQL lock_old_irql;
+    const char *lock_routine; /* who took it, for a recursion report */
     int dpc_queued;  /* in the DPC queue, not yet started */
     int dpc_running; /* DPC routines running (a DPC can be queued again while it runs) */
 } wdf_interrupt_t;
@@ -53,13 +55,18 @@ static wdf_interrupt_t *interrupt_checked(WDFINTERRUPT h, const char *routine)
 static void lock_acquire(wdf_interrupt_t *it, const char *routine)
 {
     int me = sched_current() + 1;
-    if (it->lock_owner == me)
-        TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_ALREADY_OWNED",
-                     "%s: this thread already holds the interrupt spin lock of %s (it would spin forever)", routine,
-                     it->device->name);
+    if (it->lock_owner == me) { /* as a recursive KeAcquireSpinLock (model/kernel/spinlock.c) */
+        char here[96];
+        image_current_frame(here, sizeof here);
+        tdf_fail(TDF_CLASS_DEADLOCK, 0, 0, "SPIN_LOCK_RECURSION", here, it->lock_routine,
+                 "%s in %s on the interrupt spin lock of %s, which this thread already holds (taken by %s): the "
+                 "processor spins on a lock only it can release, forever",
+                 routine, here, it->device->name, it->lock_routine);
+    }
     while (it->lock_owner)
         ke_block(&it->lock_owner, "interrupt spin lock");
     it->lock_owner = me;
+    it->lock_routine = routine;
     feedback_pair(it, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(it);
     it->lock_old_irql = ke_irql();
@@ -84,10 +91,17 @@ static void dpc_main(void *p)
     it->dpc_queued = 0;
     it->dpc_running++;
     TDF_HB_ACQUIRE(&it->dpc_queued); /* the queuing ISR's writes are visible to the DPC */
-    /* AutomaticSerialization would take the device's synchronization-scope
-     * lock here; with the default scope (none) KMDF takes nothing. */
+    /* AutomaticSerialization: the DPC runs under the device's callback lock
+     * when its synchronization scope is Device (KERNEL-SEMANTICS §14); with
+     * the default scope (none) KMDF takes nothing. */
+    wdf_callback_lock_t *serial =
+        it->cfg.AutomaticSerialization ? wdf_sync_scope_lock_for_parent(&it->device->obj) : NULL;
+    if (serial)
+        wdf_callback_lock_acquire(serial, "EvtInterruptDpc");
     SCHED_TRACE1("%s: EvtInterruptDpc", it->device->name);
     it->cfg.EvtInterruptDpc((WDFINTERRUPT)it, (WDFOBJECT)it->device);
+    if (serial)
+        wdf_callback_lock_release(serial, "EvtInterruptDpc");
     it->dpc_running--;
     ke_set_irql(PASSIVE_LEVEL);
     sched_wake(&it->dpc_running);
