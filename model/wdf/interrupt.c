@@ -35,8 +35,7 @@ typedef struct wdf_interrupt {
     int lock_owner; /* fiber id + 1 holding the interrupt spin lock, 0: free */
     KIRQL lock_old_irql;
     const char *lock_routine; /* who took it, for a recursion report */
-    int dpc_queued;  /* in the DPC queue, not yet started */
-    int dpc_running; /* DPC routines running (a DPC can be queued again while it runs) */
+    KDPC dpc; /* FxInterrupt's m_Dpc: WdfInterruptQueueDpcForIsr inserts it (model/kernel/dpc.c) */
 } wdf_interrupt_t;
 
 static wdf_interrupt_t *g_interrupts[MAX_INTERRUPTS];
@@ -84,13 +83,12 @@ static void lock_release(wdf_interrupt_t *it)
 }
 
 /* ---- the interrupt's DPC ------------------------------------------------------------ */
-static void dpc_main(void *p)
+/* The KDPC's routine (FxInterrupt::_InterruptDpcThunk), on a DPC processor
+ * at DISPATCH_LEVEL (KERNEL-SEMANTICS §8). */
+static VOID interrupt_dpc_thunk(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1, PVOID SystemArgument2)
 {
-    wdf_interrupt_t *it = p;
-    ke_set_irql(DISPATCH_LEVEL);
-    it->dpc_queued = 0;
-    it->dpc_running++;
-    TDF_HB_ACQUIRE(&it->dpc_queued); /* the queuing ISR's writes are visible to the DPC */
+    wdf_interrupt_t *it = DeferredContext;
+    (void)Dpc, (void)SystemArgument1, (void)SystemArgument2;
     /* AutomaticSerialization: the DPC runs under the device's callback lock
      * when its synchronization scope is Device (KERNEL-SEMANTICS §14); with
      * the default scope (none) KMDF takes nothing. */
@@ -102,33 +100,16 @@ static void dpc_main(void *p)
     it->cfg.EvtInterruptDpc((WDFINTERRUPT)it, (WDFOBJECT)it->device);
     if (serial)
         wdf_callback_lock_release(serial, "EvtInterruptDpc");
-    it->dpc_running--;
-    ke_set_irql(PASSIVE_LEVEL);
-    sched_wake(&it->dpc_running);
 }
 
-/* KeInsertQueueDpc: FALSE if it is already in the queue. The DPC runs on a
- * model thread of its own at DISPATCH_LEVEL (another processor). */
-static BOOLEAN dpc_queue(wdf_interrupt_t *it)
-{
-    if (it->dpc_queued)
-        return FALSE;
-    it->dpc_queued = 1;
-    TDF_HB_RELEASE(&it->dpc_queued);
-    if (sched_spawn("interrupt-dpc", it->obj.image ? it->obj.image->name : "?", dpc_main, it) == SCHED_NO_FIBER) {
-        TDF_LIMIT(SCHED_MAX_FIBERS, "model/sched/sched.h", "more model threads, queuing the DPC of %s",
-                  it->device->name);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* FxInterrupt::FlushQueuedDpcs (KeFlushQueuedDpcs): returns once the queued
- * and running DPC routines of this interrupt have finished. */
+/* FxInterrupt::FlushQueuedDpcs is KeFlushQueuedDpcs: every DPC queued or
+ * running at the call has returned afterwards -- the interrupt's own, and
+ * any KDPC the driver queued from its ISR. PASSIVE_LEVEL (the power-down and
+ * the deletion run there). */
 static void dpc_flush(wdf_interrupt_t *it)
 {
-    while (it->dpc_queued || it->dpc_running)
-        ke_block(&it->dpc_running, "interrupt DPC flush");
+    (void)it;
+    KeFlushQueuedDpcs();
 }
 
 /* ---- creation ------------------------------------------------------------------------ */
@@ -171,6 +152,7 @@ NTSTATUS WdfInterruptCreate(WDFDEVICE Device, PWDF_INTERRUPT_CONFIG Configuratio
     wdf_object_init(&it->obj, OBJ_INTERRUPT, Attributes);
     it->device = d;
     it->cfg = *c;
+    KeInitializeDpc(&it->dpc, interrupt_dpc_thunk, it); /* owned by the calling driver's image */
     for (unsigned i = 0; i < g_ninterrupts; i++)
         if (g_interrupts[i]->device == d)
             it->index++;
@@ -270,7 +252,8 @@ void wdf_interrupts_delete(wdf_device_t *d)
         wdf_interrupt_t *it = g_interrupts[i];
         if (it->device != d || it->obj.deleted)
             continue;
-        dpc_flush(it); /* FxInterrupt::Dispose -> FlushAndRundown */
+        if (ke_dpc_busy(&it->dpc)) /* FxInterrupt::Dispose -> FlushAndRundown (flushed at the disconnect already) */
+            dpc_flush(it);
         wdf_object_delete(&it->obj);
     }
 }
@@ -316,7 +299,7 @@ BOOLEAN WdfInterruptQueueDpcForIsr(WDFINTERRUPT Interrupt)
     wdf_interrupt_t *it = interrupt_checked(Interrupt, "WdfInterruptQueueDpcForIsr");
     if (!it->cfg.EvtInterruptDpc)
         TDF_MISUSE("WdfInterruptQueueDpcForIsr", "WdfInterruptQueueDpcForIsr on an interrupt without EvtInterruptDpc");
-    BOOLEAN queued = dpc_queue(it);
+    BOOLEAN queued = ke_dpc_insert(&it->dpc, NULL, NULL); /* FALSE: already queued */
     SCHED_TRACE2("WdfInterruptQueueDpcForIsr %s -> %s", it->device->name, queued ? "queued" : "already queued");
     return queued;
 }
