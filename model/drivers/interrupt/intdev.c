@@ -192,9 +192,13 @@ static NTSTATUS Intdev_EvtDeviceD0Exit(WDFDEVICE Device, WDF_POWER_DEVICE_STATE 
      * (worker_not_drained): trusting the framework's DPC flush to cover what
      * the DPC passed on. */
     if (!IS_VARIANT(VARIANT_WORKER_NOT_DRAINED)) {
-        KeClearEvent(&context->IdleEvent);
-        if (ReadNoFence(&context->Pending) != 0)
-            KeWaitForSingleObject(&context->IdleEvent, Executive, KernelMode, FALSE, NULL);
+        /* A loop, not one wait: the idle signal of an earlier item can be seen
+         * while the worker still has the last one (found by the 15-min run). */
+        while (ReadNoFence(&context->Pending) != 0) {
+            KeClearEvent(&context->IdleEvent);
+            if (ReadNoFence(&context->Pending) != 0)
+                KeWaitForSingleObject(&context->IdleEvent, Executive, KernelMode, FALSE, NULL);
+        }
     }
     return STATUS_SUCCESS;
 }
