@@ -543,6 +543,8 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #include "wdfpdo.h"       /* PDO identifiers and callbacks, missing, eject */
 #include "wdfchildlist.h" /* dynamic enumeration: child lists */
 #include "wdfinterrupt.h" /* WDFINTERRUPT (KERNEL-SEMANTICS §10) */
+#include "wdfdpc.h"   /* WDFDPC (KERNEL-SEMANTICS §8) */
+#include "wdftimer.h" /* WDFTIMER (KERNEL-SEMANTICS §8) */
 
 #ifdef __cplusplus
 }

@@ -123,8 +123,8 @@ void image_unload(struct tdf_image *img)
         }
     }
     /* Driver Verifier's 0xCE list: DPCs and timers not cancelled before unload. */
+    ke_timer_unload_check(img); /* first: a set timer is the cause of the DPC it queued */
     dpc_unload_check(img);
-    ke_timer_unload_check(img);
     if (tdf_failure())
         return;
     /* Pending operations of the image's own objects (KERNEL-SEMANTICS §9),

@@ -495,4 +495,6 @@ void wdf_reset(void)
     wdf_memory_reset();
     wdf_registry_reset();
     wdf_interrupts_reset();
+    wdf_timer_reset();
+    wdf_dpc_reset();
 }

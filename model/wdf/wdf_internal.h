@@ -30,6 +30,8 @@ typedef enum obj_kind {
     OBJ_REGKEY = 0x5245474b, /* WDFKEY (device_init.c) */
     OBJ_CHILDLIST = 0x43484c44,
     OBJ_INTERRUPT = 0x494e5452,
+    OBJ_TIMER = 0x544d4552, /* WDFTIMER (timer.c) */
+    OBJ_DPC = 0x57445043,   /* WDFDPC (wdfdpc.c) */
 } obj_kind_t;
 
 typedef struct wdf_object {
@@ -369,6 +371,14 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name);
 /* Deletes the WdfMemoryCreate objects whose parent is `parent` (before the
  * parent's own cleanup callback). */
 void wdf_memory_delete_children(wdf_object_t *parent);
+
+/* ---- WDFTIMER / WDFDPC (timer.c, wdfdpc.c; KERNEL-SEMANTICS §8) ------------------- */
+/* The WDFDEVICE among `parent` and its ancestors, NULL if none (KMDF's
+ * FxDeviceBase::_SearchForDevice): wdf_object_device_ancestor, and a file
+ * object's device. */
+wdf_device_t *wdf_parent_device(wdf_object_t *parent);
+void wdf_timer_reset(void);
+void wdf_dpc_reset(void);
 void wdf_memory_destroyed(wdf_memory_t *m); /* last reference gone: the buffer goes */
 void wdf_memory_reset(void);
 
