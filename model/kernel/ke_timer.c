@@ -89,6 +89,7 @@ static void expire(unsigned i)
     PKTIMER t = T.set[i].timer;
     SCHED_TRACE1("timer expires (DPC %s)", timer_routine(t));
     feedback_pair(t, FB_TIMER_EXPIRE);
+    TDF_HB_ACQUIRE(t); /* the set happens-before the expiry (and so its DPC) */
     if (t->Period > 0)
         T.set[i].due = 0; /* stays in the queue: set until cancelled */
     else
@@ -198,6 +199,7 @@ BOOLEAN ke_timer_set(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dp
     Timer->TdfInserted = 1;
     T.set[i] = (set_timer_t){.timer = Timer, .due = 1};
     feedback_pair(Timer, FB_TIMER_SET);
+    TDF_HB_RELEASE(Timer);
     SCHED_TRACE3("KeSetTimer%s (DPC %s)%s", Period > 0 ? "Ex periodic" : "", timer_routine(Timer),
                  was ? ": was set, set again" : "");
     start_clock();

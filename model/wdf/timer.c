@@ -15,6 +15,7 @@
  */
 #include "wdf_internal.h"
 #include "fileobject.h"
+#include "../kernel/tsan_sync.h"
 
 #include <string.h>
 
@@ -79,9 +80,11 @@ static void worker_main(void *arg)
             W.nwork--;
             t->work_queued = 0;
             t->work_running = 1;
+            TDF_HB_ACQUIRE(t); /* the DPC's enqueue happens-before the callback */
             SCHED_TRACE1("WDFTIMER passive callback %s", symbol_name((const void *)t->cfg.EvtTimerFunc));
             timer_handler(t);
             t->work_running = 0;
+            TDF_HB_RELEASE(&W.work_token); /* the callback happens-before a stop's return */
             sched_wake(&W.work_token);
         }
         W.worker_idle = 1;
@@ -95,6 +98,7 @@ static void enqueue_passive(wdf_timer_t *t)
     if (t->work_queued)
         return; /* FxSystemWorkItem::TryToEnqueue: once until it runs */
     t->work_queued = 1;
+    TDF_HB_RELEASE(t);
     W.work[W.nwork++] = t; /* at most one entry per timer: MAX_TIMERS bounds it */
     if (W.worker_fiber == SCHED_NO_FIBER) {
         int f = sched_spawn("WdfTimer worker", "framework", worker_main, NULL);
@@ -190,8 +194,13 @@ BOOLEAN WdfTimerStart(WDFTIMER Timer, LONGLONG DueTime)
         SCHED_TRACE0("WdfTimerStart ignored: WdfTimerStop(TRUE) in progress");
         return FALSE;
     }
+    /* FxTimer::Start checks under the object lock, drops it, then sets the
+     * KTIMER: a stop can begin in between, and then runs its cancel again. */
+    ke_yield();
     LARGE_INTEGER due = {.QuadPart = DueTime};
     BOOLEAN was = ke_timer_set(&t->timer, due, (LONG)t->cfg.Period, &t->dpc);
+    if (t->stop_fiber)
+        t->stop_again = 1;
     SCHED_TRACE2("WdfTimerStart %s -> %lu", symbol_name((const void *)t->cfg.EvtTimerFunc), (unsigned long)was);
     return was;
 }
@@ -209,6 +218,7 @@ static BOOLEAN stop_and_wait(wdf_timer_t *t)
         KeFlushQueuedDpcs();
         while (t->work_queued || t->work_running)
             ke_block(&W.work_token, "WdfTimerStop: passive callback to finish");
+        TDF_HB_ACQUIRE(&W.work_token);
     } while (!result && t->stop_again);
     t->stop_fiber = 0;
     if (t->start_aborted) {

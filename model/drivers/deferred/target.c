@@ -1,6 +1,6 @@
 /*
- * fuzz_deferred: timers and DPCs across the device lifecycle (KERNEL-SEMANTICS
- * §8). One root device whose driver polls its registers from a periodic
+ * fuzz_deferred: timers and DPCs across the device lifecycle
+ * (KERNEL-SEMANTICS §8). One root device whose driver polls its registers from a periodic
  * WDFTIMER, hands samples to a WDFDPC, arms a WDM watchdog (KTIMER + KDPC in
  * the device context) on request, and keeps a driver-wide periodic KTIMER.
  * Every power-down (idle, sleep, stop, remove, surprise removal) races the
