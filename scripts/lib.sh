@@ -105,6 +105,11 @@ tdf_configure() {
     # Output goes to stderr: callers capture stdout (the directory).
     if [ ! -f "$dir/build.ninja" ] || [ ! -f "$dir/tdf_targets.txt" ]; then
         cmake -S "$src" -B "$dir" "${args[@]}" >/dev/null || { tdf_log "cmake configure of $dir failed"; return 1; }
+    else
+        # An existing build re-runs CMake only if a CMakeLists.txt changed (ninja's
+        # regeneration rule): a target added since then is in tdf_targets.txt.
+        ninja -C "$dir" build.ninja >/dev/null 2>&1 ||
+            cmake -S "$src" -B "$dir" "${args[@]}" >/dev/null || { tdf_log "cmake configure of $dir failed"; return 1; }
     fi
     echo "$dir"
 }

@@ -317,6 +317,7 @@ void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
 
 int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp_dx_reason_t reason)
 {
+    TDF_HB_ACQUIRE(&d->pp); /* after the last WdfDeviceResumeIdle (power_policy.c) */
     if (d->power != WdfPowerDeviceD0)
         return 1; /* KERNEL-SEMANTICS §4: idle in Dx -> no second D0Exit */
     d->pp.in_d0 = 0; /* from the idle decision on, WdfDeviceStopIdle(FALSE) is PENDING */

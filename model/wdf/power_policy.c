@@ -13,6 +13,7 @@
  * only when the device is not in D0.
  */
 #include "wdf_internal.h"
+#include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
 
@@ -259,6 +260,10 @@ VOID WdfDeviceResumeIdle(WDFDEVICE Device)
         return;
     }
     d->pp.driver_refs--;
+    /* KMDF drops the reference with an interlocked decrement the power-down
+     * reads (FxPowerIdleMachine): what the driver did under it happens
+     * before that power-down (the ACQUIRE in wdf_device_power_down_for). */
+    TDF_HB_RELEASE(&d->pp);
     dereference(d);
     SCHED_TRACE2("%s: WdfDeviceResumeIdle (%ld references left)", d->name, (long)d->pp.refs);
 }

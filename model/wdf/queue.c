@@ -234,6 +234,10 @@ void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r)
         }
     }
     power_ref_update(q);
+    /* KMDF counts owned requests under the queue's lock: a power-down or
+     * purge that sees the count drop also sees what the driver wrote while it
+     * owned the request (the ACQUIREs in hold_queues and purge_queues). */
+    TDF_HB_RELEASE(&q->device->io_held);
     sched_wake(&q->device->io_held); /* a power-down or purge may be waiting for it */
 }
 
@@ -340,8 +344,10 @@ void wdf_device_hold_queues(wdf_device_t *d)
     }
     for (;;) {
         unsigned pending = count_unstopped(d);
-        if (pending == 0)
+        if (pending == 0) {
+            TDF_HB_ACQUIRE(&d->io_held);
             return;
+        }
         if (ke_block_timed(&d->io_held, "power-down: requests to complete or acknowledge")) {
             char detail[200];
             snprintf(detail, sizeof detail,
@@ -408,8 +414,10 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
         for (unsigned i = 0; i < d->nqueues; i++)
             if (d->queues[i]->power_managed == power_managed)
                 owned_total += d->queues[i]->nowned;
-        if (owned_total == 0)
+        if (owned_total == 0) {
+            TDF_HB_ACQUIRE(&d->io_held);
             return;
+        }
         if (ke_block_timed(&d->io_held, "purge: owned requests to complete")) {
             tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_REQUESTS", d->name, "requests",
                      "removal of %s waits forever for %u request(s) the driver owns and never completes", d->name,

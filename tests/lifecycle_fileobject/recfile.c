@@ -100,9 +100,9 @@ static NTSTATUS RecFile_EvtDeviceReleaseHardware(WDFDEVICE Device, WDFCMRESLIST 
     PRF_DEVICE context = RfGetDevice(Device);
     UNREFERENCED_PARAMETER(ResourcesTranslated);
     DbgPrint("ReleaseHardware");
-    if (context->Kept) {
-        WDFREQUEST kept = context->Kept;
-        context->Kept = NULL;
+    /* Interlocked: the take stimulus may have stored it on its own thread. */
+    WDFREQUEST kept = (WDFREQUEST)InterlockedExchangePointer((PVOID volatile *)&context->Kept, NULL);
+    if (kept) {
         WdfRequestComplete(kept, STATUS_DEVICE_REMOVED);
     }
     return STATUS_SUCCESS;
@@ -231,7 +231,7 @@ VOID RecFile_StimulusTake(WDFDEVICE Device, ULONG Argument)
         return;
     if (Argument & 1) {
         DbgPrint("Take(keep)");
-        context->Kept = request;
+        InterlockedExchangePointer((PVOID volatile *)&context->Kept, request);
         return;
     }
     DbgPrint("Take(complete)");

@@ -17,6 +17,12 @@ typedef struct _RECPP_CONTEXT {
 } RECPP_CONTEXT, *PRECPP_CONTEXT;
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(RECPP_CONTEXT, RecPpGetContext)
 
+/* A stimulus thread's view of the register pointer (interlocked: see ReleaseHardware). */
+static volatile ULONG *regs_of(PRECPP_CONTEXT context)
+{
+    return (volatile ULONG *)InterlockedCompareExchangePointer((PVOID volatile *)&context->Registers, NULL, NULL);
+}
+
 DRIVER_INITIALIZE RecPp_DriverEntry;
 EVT_TDF_STIMULUS RecPp_StimulusStopIdle;
 EVT_TDF_STIMULUS RecPp_StimulusResumeIdle;
@@ -57,9 +63,11 @@ static NTSTATUS RecPp_EvtReleaseHardware(WDFDEVICE Device, WDFCMRESLIST Translat
     UNREFERENCED_PARAMETER(Translated);
     PRECPP_CONTEXT context = RecPpGetContext(Device);
     LOG("ReleaseHardware");
-    if (context->Registers)
-        MmUnmapIoSpace((PVOID)context->Registers, 0x1000);
-    context->Registers = NULL;
+    /* Interlocked: stimulus threads read the pointer (regs_of) with no other
+     * synchronization with ReleaseHardware. */
+    PVOID registers = InterlockedExchangePointer((PVOID volatile *)&context->Registers, NULL);
+    if (registers)
+        MmUnmapIoSpace(registers, 0x1000);
     return STATUS_SUCCESS;
 }
 
@@ -166,7 +174,7 @@ static VOID RecPp_EvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t 
     WDFDEVICE device = WdfIoQueueGetDevice(Queue);
     PRECPP_CONTEXT context = RecPpGetContext(device);
     LOG("EvtIoDeviceControl");
-    (void)READ_REGISTER_ULONG(&context->Registers[0]);
+    (void)READ_REGISTER_ULONG(&regs_of(context)[0]);
     WdfRequestComplete(Request, STATUS_SUCCESS);
 }
 
@@ -235,7 +243,7 @@ VOID RecPp_StimulusStopIdle(WDFDEVICE Device, ULONG Argument)
     DbgPrint("pp FDO StopIdle returned %s", status == STATUS_SUCCESS ? "success" : "failure");
     if (!NT_SUCCESS(status))
         return;
-    (void)READ_REGISTER_ULONG(&RecPpGetContext(Device)->Registers[0]);
+    (void)READ_REGISTER_ULONG(&regs_of(RecPpGetContext(Device))[0]);
     if (!(Argument & 1))
         WdfDeviceResumeIdle(Device);
 }
@@ -252,5 +260,5 @@ VOID RecPp_StimulusResumeIdle(WDFDEVICE Device, ULONG Argument)
 VOID RecPp_StimulusTouch(WDFDEVICE Device, ULONG Argument)
 {
     UNREFERENCED_PARAMETER(Argument);
-    (void)READ_REGISTER_ULONG(&RecPpGetContext(Device)->Registers[0]);
+    (void)READ_REGISTER_ULONG(&regs_of(RecPpGetContext(Device))[0]);
 }

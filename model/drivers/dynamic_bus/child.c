@@ -19,7 +19,6 @@ typedef struct _DYNCHILD_CONTEXT {
     DYNBUS_SLOT_INTERFACE Bus;
     BOOLEAN HaveBus;        /* what the child_flag_check mutant checks instead */
     EX_RUNDOWN_REF BusCalls; /* held across every call into the bus */
-    ULONG LastRead;
 } DYNCHILD_CONTEXT, *PDYNCHILD_CONTEXT;
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(DYNCHILD_CONTEXT, DynChildGetContext)
 
@@ -100,11 +99,13 @@ VOID DynChild_StimulusIo(WDFDEVICE Device, ULONG Argument)
          * returns with this call still in flight; the bus reporting the
          * child missing then deletes the PDO and its state under it. */
         if (ReadBooleanNoFence(&context->HaveBus))
-            context->LastRead = context->Bus.ReadSlot(context->Bus.InterfaceHeader.Context);
+            (void)context->Bus.ReadSlot(context->Bus.InterfaceHeader.Context);
         return;
     }
     if (ExAcquireRundownProtection(&context->BusCalls)) {
-        context->LastRead = context->Bus.ReadSlot(context->Bus.InterfaceHeader.Context);
+        /* The value is not kept: two I/O threads storing it into the context
+         * would be a data race of their own (TSan). */
+        (void)context->Bus.ReadSlot(context->Bus.InterfaceHeader.Context);
         ExReleaseRundownProtection(&context->BusCalls);
     }
 }
