@@ -17,8 +17,11 @@ case "${1:-}" in -h | --help) tdf_help ;; esac
 [ $# -eq 0 ] || tdf_usage_error "unexpected argument '$1' (scripts/test.sh takes none)"
 
 # The tests also need python3 (tests/nightly) and npm, which installs Microsoft's SARIF validator
-# (tests/nightly: nightly.sarif).
-TDF_PACKAGES+=(python3 nodejs npm)
+# (tests/nightly: nightly.sarif). Debian's nodejs and npm only where no npm is on the PATH: a
+# machine with another Node.js distribution (NodeSource's ships npm inside its nodejs package)
+# cannot take Debian's npm package beside it, and needs none.
+TDF_PACKAGES+=(python3)
+command -v npm >/dev/null 2>&1 || TDF_PACKAGES+=(nodejs npm)
 tdf_ensure_deps
 jobs=$(nproc)
 declare -A dirs
