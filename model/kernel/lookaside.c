@@ -69,7 +69,7 @@ static void init(TDF_LOOKASIDE_COMMON *l, int paged, PALLOCATE_FUNCTION Allocate
     r->paged = paged;
     r->tag = Tag;
     image_current_frame(r->init_frame, sizeof r->init_frame);
-    SCHED_TRACE2("%s tag '%.4s'", routine, (const char *)&l->Tag);
+    SCHED_TRACE2("%s tag 0x%lx", routine, (unsigned long)l->Tag); /* by value: the list's memory may be freed before the trace is printed */
 }
 
 static TDF_LOOKASIDE_COMMON *checked(TDF_LOOKASIDE_COMMON *l, const char *routine)
@@ -132,7 +132,7 @@ static void delete_list(TDF_LOOKASIDE_COMMON *l, const char *routine)
     while (l->CachedCount > 0)
         free_entry(l, l->Cached[--l->CachedCount]);
     l->Signature = 0;
-    SCHED_TRACE2("%s tag '%.4s'", routine, (const char *)&l->Tag);
+    SCHED_TRACE2("%s tag 0x%lx", routine, (unsigned long)l->Tag); /* by value: the list's memory may be freed before the trace is printed */
 }
 
 void lookaside_check_unload(struct tdf_image *img)

@@ -67,6 +67,15 @@ __attribute__((unused)) static void quarantine_push(void *p)
     g_quarantine[g_quarantine_len++] = p;
 }
 
+/* The live record of p, or NULL. */
+static block_t *find_block(const void *p)
+{
+    for (block_t *b = g_live; b; b = b->next)
+        if (b->p == p)
+            return b;
+    return NULL;
+}
+
 /* Removes p from the live list; returns its record or NULL. */
 static block_t *unlink_block(void *p)
 {
@@ -80,12 +89,21 @@ static block_t *unlink_block(void *p)
     return NULL;
 }
 
-static void release_payload(block_t *b)
+/* Verifier's checks of a free, while the block is still live: a check that
+ * fails stops the run with the block on the live list, so pool_reset still
+ * releases it (a block unlinked first would leak). 0xC7: freed memory must
+ * hold no queued KDPC or set KTIMER (the kernel would later run or expire it
+ * from freed memory); 0xE4: nor a queued work item (driver frees only). */
+static void check_free(const block_t *b, int driver_free)
 {
-    /* Verifier's 0xC7: freed memory must hold no queued KDPC or set KTIMER
-     * (the kernel would later run or expire it from freed memory). */
+    if (driver_free)
+        work_queue_check_free(b->p, b->size);
     dpc_check_free(b->p, b->size);
     ke_timer_check_free(b->p, b->size);
+}
+
+static void release_payload(block_t *b)
+{
 #ifdef POOL_ASAN
     free(b->p); /* ASan reports any later use, with both stacks */
 #else
@@ -98,9 +116,11 @@ static void release_payload(block_t *b)
 
 void pool_free_deferred(void *p)
 {
-    block_t *b = unlink_block(p);
-    if (b)
-        release_payload(b);
+    block_t *b = find_block(p);
+    if (!b)
+        return;
+    check_free(b, 0);
+    release_payload(unlink_block(p));
 }
 
 void pool_reset(void)
@@ -153,9 +173,7 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
     ke_yield();
-    block_t *b = unlink_block(P);
-    if (b)
-        work_queue_check_free(b->p, b->size);
+    block_t *b = find_block(P);
     if (!b) {
         TDF_BUGCHECK(0xC2, 0x7, "BAD_POOL_CALLER", "ExFreePool of memory that is not allocated pool (double free?)");
         return;
@@ -165,7 +183,8 @@ VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
                      (const char *)&Tag, (const char *)&b->tag);
         return;
     }
-    release_payload(b);
+    check_free(b, 1);
+    release_payload(unlink_block(P));
 }
 
 VOID ExFreePool(PVOID P) { ExFreePoolWithTag(P, 0); }
