@@ -28,7 +28,7 @@ static struct {
     unsigned passed, failed;
 } tdf_test_state;
 
-static void tdf_test_register(const char *name, tdf_test_fn *fn)
+static inline void tdf_test_register(const char *name, tdf_test_fn *fn)
 {
     if (tdf_test_state.count >= TDF_TEST_MAX) {
         fprintf(stderr, "tdf_test.h: more than %d tests\n", TDF_TEST_MAX);
@@ -45,7 +45,7 @@ static void tdf_test_register(const char *name, tdf_test_fn *fn)
 
 /* Returns the condition, so a test can stop early when later checks would be
  * meaningless: if (!CHECK(p)) return; */
-static int tdf_check(int ok, const char *file, int line, const char *text)
+static inline int tdf_check(int ok, const char *file, int line, const char *text)
 {
     if (ok) {
         tdf_test_state.passed++;
@@ -58,7 +58,7 @@ static int tdf_check(int ok, const char *file, int line, const char *text)
 
 #define CHECK(cond) tdf_check(!!(cond), __FILE__, __LINE__, #cond)
 
-static int tdf_check_str_contains(const char *hay, const char *needle, const char *file, int line, const char *text)
+static inline int tdf_check_str_contains(const char *hay, const char *needle, const char *file, int line, const char *text)
 {
     int ok = hay && needle && strstr(hay, needle) != NULL;
     if (!tdf_check(ok, file, line, text))
@@ -70,7 +70,7 @@ static int tdf_check_str_contains(const char *hay, const char *needle, const cha
     tdf_check_str_contains((hay), (needle), __FILE__, __LINE__, "CHECK_STR_CONTAINS(" #hay ", " #needle ")")
 
 /* Integer equality that prints both values on failure; returns the result. */
-static int tdf_check_eq(long long a, long long b, const char *file, int line, const char *ta, const char *tb)
+static inline int tdf_check_eq(long long a, long long b, const char *file, int line, const char *ta, const char *tb)
 {
     char text[256];
     snprintf(text, sizeof text, "%s == %s", ta, tb);
@@ -82,7 +82,7 @@ static int tdf_check_eq(long long a, long long b, const char *file, int line, co
 
 #define CHECK_EQ(a, b) tdf_check_eq((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
 
-static int tdf_test_main(void)
+static inline int tdf_test_main(void)
 {
     for (unsigned i = 0; i < tdf_test_state.count; i++) {
         unsigned failed_before = tdf_test_state.failed;

@@ -10,9 +10,8 @@
  *
  * LIFECYCLE_TRACE=1 prints every run's trace ("| " marks a recorder line).
  */
-#include "../model/pnp/pnp.h"
 #include "lifecycle_childlist/cl.h"
-#include "tdf_test.h"
+#include "trace_lines.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +64,8 @@ static const tdf_target_desc_t k_target = {
 TDF_TARGET(k_target);
 
 enum { EV_PLUG = TDF_EV_GENERIC_COUNT, EV_UNPLUG, EV_RESCAN, EV_ITERATE, EV_EJECT };
-#define EV(kind, arg) ((tdf_event_t){(uint8_t)(kind), (uint8_t)(arg)})
 
 /* ---- running, and the lines of the trace --------------------------------------- */
-#define MAX_LINES 8000
-typedef struct line {
-    char text[256];
-    char fiber[32]; /* the model thread's name: "pnp", "bus-relations", "eject", a stimulus */
-    int dbg;        /* a recorder line */
-} line_t;
-static line_t g_lines[MAX_LINES];
-static unsigned g_nlines;
 static tdf_script_t g_script;
 
 static tdf_class_t run_events(unsigned variant, unsigned boot, const tdf_event_t *ev, unsigned n)
@@ -85,58 +75,15 @@ static tdf_class_t run_events(unsigned variant, unsigned boot, const tdf_event_t
     g_script.event_count = n;
     for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
         g_script.events[i] = ev[i];
-    g_script.schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES}; /* no preemption */
-    tdf_run_options_t opts = {.variant = variant, .full_trace = 1};
-    tdf_class_t cls = tdf_run(&k_target, &g_script, &opts);
-    char buf[256];
-    g_nlines = 0;
-    for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
-        const sched_trace_event_t *e = sched_trace_at(i);
-        sched_trace_format(e, buf, sizeof buf);
-        line_t *l = &g_lines[g_nlines++];
-        l->dbg = strncmp(buf, "DbgPrint: ", 10) == 0;
-        snprintf(l->text, sizeof l->text, "%s", l->dbg ? buf + 10 : buf);
-        snprintf(l->fiber, sizeof l->fiber, "%s", e->fiber >= 0 ? sched_fiber_name(e->fiber) : "main");
-    }
-    if (getenv("LIFECYCLE_TRACE")) {
-        printf("== run in %s\n", tdf_test_state.current);
-        for (unsigned i = 0; i < g_nlines; i++)
-            printf("  %-14s %s%s\n", g_lines[i].fiber, g_lines[i].dbg ? "| " : "", g_lines[i].text);
-    }
-    return cls;
+    g_script.schedule = NO_PREEMPT;
+    return run_script(&k_target, &g_script, variant);
 }
-#define EVENTS(...) (const tdf_event_t[]){__VA_ARGS__}, \
-                    (unsigned)(sizeof((const tdf_event_t[]){__VA_ARGS__}) / sizeof(tdf_event_t))
 #define RUN(variant, boot, ...) run_events((variant), (boot), EVENTS(__VA_ARGS__))
 
-static void check_clean(tdf_class_t cls, int line)
-{
-    const tdf_failure_t *f = tdf_failure();
-    if (!tdf_check(cls == TDF_CLASS_NONE, __FILE__, line, "the run ends with no finding") && f)
-        printf("    %s %s: %s\n", tdf_class_name(f->cls), f->name, f->detail);
-}
-#define CHECK_CLEAN(result) check_clean((result), __LINE__)
-
-/* Index of the first line (recorder line if dbg) equal to text, or -1. */
-static int find(const char *text, int dbg)
-{
-    for (unsigned i = 0; i < g_nlines; i++)
-        if (g_lines[i].dbg == dbg && strcmp(g_lines[i].text, text) == 0)
-            return (int)i;
-    return -1;
-}
-static int pos(const char *text) { return find(text, 1); }
-static unsigned count(const char *text)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < g_nlines; i++)
-        n += g_lines[i].dbg && strcmp(g_lines[i].text, text) == 0;
-    return n;
-}
 static const char *thread_of(const char *text)
 {
     int i = pos(text);
-    return i >= 0 ? g_lines[i].fiber : "(missing)";
+    return i >= 0 ? g_lines[i].fiber_name : "(missing)";
 }
 
 /* The first recorder line `text` ran on the model thread `name`. */
@@ -149,22 +96,7 @@ static int on_thread(const char *text, const char *name, int line)
 }
 
 /* The recorder lines given appear in this order (others may come between). */
-static int in_order(const char *const *want, int line)
-{
-    unsigned k = 0;
-    for (unsigned i = 0; i < g_nlines && want[k]; i++)
-        if (g_lines[i].dbg && strcmp(g_lines[i].text, want[k]) == 0)
-            k++;
-    int ok = want[k] == NULL;
-    if (!tdf_check(ok, __FILE__, line, "recorder lines appear in this order")) {
-        printf("    first missing: %s\n    got:\n", want[k]);
-        for (unsigned i = 0; i < g_nlines; i++)
-            if (g_lines[i].dbg)
-                printf("      [%s] %s\n", g_lines[i].fiber, g_lines[i].text);
-    }
-    return ok;
-}
-#define IN_ORDER(...) in_order((const char *const[]){__VA_ARGS__, NULL}, __LINE__)
+#define IN_ORDER(...) EXPECT_IN_ORDER(ANY_SEG, 0, __VA_ARGS__)
 #define ON_THREAD(text, name) on_thread((text), (name), __LINE__)
 
 /* ==== rules 70-79 ================================================================= */

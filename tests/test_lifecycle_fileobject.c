@@ -8,9 +8,8 @@
  * is skipped, but the PnP thread waits for its power request, so the clients
  * posted before it run up to their first wait first.
  */
-#include "../model/pnp/pnp.h"
 #include "lifecycle_fileobject/recfile.h"
-#include "tdf_test.h"
+#include "trace_lines.h"
 
 TDF_DECLARE_IMAGE(recfile);
 DRIVER_INITIALIZE RecFile_DriverEntry;
@@ -42,19 +41,10 @@ static const tdf_target_desc_t k_target = {
 TDF_TARGET(k_target);
 
 enum { EV_HOLD = TDF_EV_GENERIC_COUNT, EV_QUICK, EV_CHECKS, EV_TAKE };
-#define EV(kind, arg) ((tdf_event_t){(uint8_t)(kind), (uint8_t)(arg)})
 #define LET_CLIENTS_RUN EV(TDF_EV_WAKE, 0)
 #define OVERLAPPED TDF_STIM_ARG_OVERLAPPED
 
 /* ---- the run's lines ------------------------------------------------------------- */
-#define MAX_LINES 4000
-typedef struct line {
-    char text[256];
-    int dbg; /* a recorder line (DbgPrint) */
-    int fiber;
-} line_t;
-static line_t g_lines[MAX_LINES];
-static unsigned g_nlines;
 static tdf_script_t g_script;
 
 static tdf_class_t run_events(unsigned variant, const tdf_event_t *ev, unsigned n)
@@ -63,52 +53,11 @@ static tdf_class_t run_events(unsigned variant, const tdf_event_t *ev, unsigned 
     g_script.event_count = n;
     for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
         g_script.events[i] = ev[i];
-    g_script.schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
-    tdf_run_options_t opts = {.variant = variant, .full_trace = 1};
-    tdf_class_t cls = tdf_run(&k_target, &g_script, &opts);
-    char buf[256];
-    g_nlines = 0;
-    for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
-        const sched_trace_event_t *e = sched_trace_at(i);
-        sched_trace_format(e, buf, sizeof buf);
-        line_t *l = &g_lines[g_nlines++];
-        l->dbg = strncmp(buf, "DbgPrint: ", 10) == 0;
-        snprintf(l->text, sizeof l->text, "%.250s", l->dbg ? buf + 10 : buf);
-        l->fiber = e->fiber;
-        if (getenv("LIFECYCLE_TRACE"))
-            printf("  f%d %s%s\n", l->fiber, l->dbg ? "| " : "", l->text);
-    }
-    return cls;
+    g_script.schedule = NO_PREEMPT;
+    return run_script(&k_target, &g_script, variant);
 }
-#define EVENTS(...) (const tdf_event_t[]){__VA_ARGS__}, \
-                    (unsigned)(sizeof((const tdf_event_t[]){__VA_ARGS__}) / sizeof(tdf_event_t))
 #define RUN(variant, ...) run_events((variant), EVENTS(__VA_ARGS__))
-
-static void check_clean(tdf_class_t cls, int line)
-{
-    const tdf_failure_t *f = tdf_failure();
-    if (!tdf_check(cls == TDF_CLASS_NONE, __FILE__, line, "the run ends with no finding") && f)
-        printf("    %s %s: %s\n", tdf_class_name(f->cls), f->name, f->detail);
-}
-#define CHECK_CLEAN(result) check_clean((result), __LINE__)
-
-/* Index of the first line equal to text (a recorder line if dbg) at or after from, or -1. */
-static int find_from(const char *text, int dbg, int from)
-{
-    for (unsigned i = from < 0 ? 0u : (unsigned)from; i < g_nlines; i++)
-        if (g_lines[i].dbg == dbg && strcmp(g_lines[i].text, text) == 0)
-            return (int)i;
-    return -1;
-}
-static int pos(const char *text) { return find_from(text, 1, 0); }
-static int model(const char *text) { return find_from(text, 0, 0); }
-static unsigned count(const char *text)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < g_nlines; i++)
-        n += g_lines[i].dbg && strcmp(g_lines[i].text, text) == 0;
-    return n;
-}
+static int model(const char *text) { return find(text, 0); }
 
 /* The recorder lines are exactly `want` (NULL-terminated), in this order. */
 static void expect_all(const char *const *want, int line)
@@ -130,7 +79,8 @@ static void expect_all(const char *const *want, int line)
     }
 }
 #define EXPECT_ALL(...) expect_all((const char *const[]){__VA_ARGS__, NULL}, __LINE__)
-#define BEFORE(a, b) CHECK((a) >= 0 && (b) >= 0 && (a) < (b))
+/* Two line indices, both found, the first one earlier. */
+#define EARLIER(a, b) CHECK((a) >= 0 && (b) >= 0 && (a) < (b))
 
 /* ==== rules 80-89 ===================================================================== */
 
@@ -138,8 +88,8 @@ TEST(create_evtdevicefilecreate_completes_the_create_before_any_io_of_the_handle
 {
     CHECK_CLEAN(RUN(RF_VARIANT_CORRECT, EV(EV_QUICK, 0), LET_CLIENTS_RUN));
     int create = pos("Create"), opened = model("recfile/FDO: IRP_MJ_CREATE -> 0x0");
-    BEFORE(create, opened);
-    BEFORE(opened, pos("IoDeviceControl(complete)"));
+    EARLIER(create, opened);
+    EARLIER(opened, pos("IoDeviceControl(complete)"));
     if (CHECK(create >= 0))
         CHECK(g_lines[create].fiber != 0); /* the client's thread, not the PnP thread */
 }
@@ -170,9 +120,9 @@ TEST(overlapped_close_cleanup_before_the_requests_completion_close_after_it)
      * completed (here: canceled by the cleanup's flush, rule 84). */
     CHECK_CLEAN(RUN(RF_VARIANT_CORRECT, EV(EV_HOLD, OVERLAPPED), LET_CLIENTS_RUN));
     int cleanup = pos("Cleanup"), completed = find_from("request completed 0xc0000120", 0, cleanup);
-    BEFORE(pos("IoDeviceControl(hold)"), cleanup);
-    BEFORE(cleanup, completed);
-    BEFORE(completed, pos("Close"));
+    EARLIER(pos("IoDeviceControl(hold)"), cleanup);
+    EARLIER(cleanup, completed);
+    EARLIER(completed, pos("Close"));
 }
 
 TEST(cleanup_cancels_the_handles_queued_requests_not_those_the_driver_owns)
@@ -184,20 +134,20 @@ TEST(cleanup_cancels_the_handles_queued_requests_not_those_the_driver_owns)
                     EV(EV_HOLD, OVERLAPPED), LET_CLIENTS_RUN));
     int kept = pos("Take(keep)"), b_cleanup = find_from("Cleanup", 1, kept);
     int canceled = find_from("request completed 0xc0000120", 0, b_cleanup);
-    BEFORE(kept, b_cleanup);
-    BEFORE(b_cleanup, canceled);
+    EARLIER(kept, b_cleanup);
+    EARLIER(b_cleanup, canceled);
     CHECK_EQ(find_from("request completed 0xc0000120", 0, canceled + 1), -1);
-    BEFORE(pos("ReleaseHardware"), model("request completed 0xc00002b6"));
+    EARLIER(pos("ReleaseHardware"), model("request completed 0xc00002b6"));
 }
 
 TEST(query_remove_the_client_cancels_and_closes_before_query_remove_new_opens_fail)
 {
     CHECK_CLEAN(RUN(RF_VARIANT_CORRECT, EV(EV_HOLD, 0), LET_CLIENTS_RUN, EV(EV_QUICK, 0), EV(TDF_EV_REMOVE, 0)));
     int cancel = model("recfile/FDO: client CancelIoEx");
-    BEFORE(pos("IoDeviceControl(hold)"), cancel);
-    BEFORE(cancel, pos("Cleanup"));
-    BEFORE(pos("Cleanup"), pos("Close"));
-    BEFORE(pos("Close"), pos("QueryRemove"));
+    EARLIER(pos("IoDeviceControl(hold)"), cancel);
+    EARLIER(cancel, pos("Cleanup"));
+    EARLIER(pos("Cleanup"), pos("Close"));
+    EARLIER(pos("Close"), pos("QueryRemove"));
     /* The quick client's open came after the notification began. */
     CHECK(model("recfile/FDO: IRP_MJ_CREATE failed 0xc0000056") >= 0);
     CHECK_EQ(count("IoDeviceControl(complete)"), 0);
@@ -212,10 +162,10 @@ TEST(query_remove_a_handle_that_stays_open_vetoes_the_removal)
                     EV(TDF_EV_REMOVE, 0)));
     int veto = model("recfile/FDO: 1 handle(s) still open: query-remove aborted");
     CHECK(veto >= 0);
-    BEFORE(pos("Cleanup"), veto);
+    EARLIER(pos("Cleanup"), veto);
     CHECK(find_from("QueryRemove", 1, 0) < 0 || find_from("QueryRemove", 1, 0) > veto);
-    BEFORE(veto, pos("SurpriseRemoval"));
-    BEFORE(pos("ReleaseHardware"), pos("Close"));
+    EARLIER(veto, pos("SurpriseRemoval"));
+    EARLIER(pos("ReleaseHardware"), pos("Close"));
 }
 
 TEST(surprise_removal_the_remove_waits_for_the_last_handle)

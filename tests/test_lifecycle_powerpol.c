@@ -3,14 +3,12 @@
  * (KERNEL-SEMANTICS §13). The recorder (tests/lifecycle_powerpol/recpp.c) is
  * one root FDO that logs every PnP, power and power-policy callback; each test
  * drives tdf_run() with a scripted input and asserts the order of its lines,
- * with the segment and schedule conventions of tests/test_lifecycle.c
- * (segment 0: start, i+1: event i, last: teardown; NO_PREEMPT and STIM_FIRST).
+ * with the segments, schedules and assertions of tests/trace_lines.h.
  *
  * LIFECYCLE_TRACE=1 prints every run's trace.
  */
-#include "../model/pnp/pnp.h"
 #include "lifecycle_powerpol/recpp.h"
-#include "tdf_test.h"
+#include "trace_lines.h"
 
 TDF_DECLARE_IMAGE(recpp);
 DRIVER_INITIALIZE RecPp_DriverEntry;
@@ -59,76 +57,9 @@ TDF_TARGET(k_target);
 
 enum { EV_IO = TDF_EV_GENERIC_COUNT, EV_STOPIDLE, EV_RESUMEIDLE, EV_TOUCH };
 enum { N_PP = 0 };
-#define EV(kind, arg) ((tdf_event_t){(uint8_t)(kind), (uint8_t)(arg)})
-
-static const sched_source_t NO_PREEMPT = {.kind = SCHED_SOURCE_BYTES};
-static uint8_t g_stim_first_bytes[1024];
-static sched_source_t stim_first(size_t bytes)
-{
-    memset(g_stim_first_bytes, 0x01, sizeof g_stim_first_bytes);
-    return (sched_source_t){.kind = SCHED_SOURCE_BYTES, .bytes = g_stim_first_bytes,
-                            .len = bytes < sizeof g_stim_first_bytes ? bytes : sizeof g_stim_first_bytes};
-}
-#define STIM_FIRST stim_first(sizeof g_stim_first_bytes)
 
 /* ---- running, and the lines of the trace -------------------------------------- */
-#define PNP_FIBER 0
-#define MAX_LINES 20000
-#define ANY_SEG (~0u)
-
-typedef struct line {
-    char text[256]; /* DbgPrint text without "DbgPrint: ", or the model's trace text */
-    int fiber;
-    int pnp_side; /* the PnP thread or a power-policy thread: framework callbacks */
-    int dbg;      /* a DbgPrint line of the recorder */
-    unsigned seg; /* segment: 0 start, i+1 event i, last: teardown */
-} line_t;
-
-static line_t g_lines[MAX_LINES];
-static unsigned g_nlines, g_nevents;
 static tdf_script_t g_script;
-
-static int is_marker(const char *t)
-{
-    if (strncmp(t, "event ", 6) == 0)
-        return strstr(t, ": skipped (not legal") == NULL; /* follows its own "event <name> <node>" */
-    return strncmp(t, "stimulus ", 9) == 0 || strncmp(t, "end of events", 13) == 0;
-}
-
-static void collect(void)
-{
-    char buf[256];
-    unsigned seg = 0;
-    /* A power-policy thread's lines belong to the event that posted it
-     * ("power request <kind> <node> on thread <id>"), wherever they land. */
-    unsigned fiber_seg[SCHED_MAX_FIBERS];
-    int fiber_has_seg[SCHED_MAX_FIBERS] = {0};
-    g_nlines = 0;
-    for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
-        const sched_trace_event_t *ev = sched_trace_at(i);
-        sched_trace_format(ev, buf, sizeof buf);
-        if (is_marker(buf))
-            seg++;
-        line_t *l = &g_lines[g_nlines++];
-        l->dbg = strncmp(buf, "DbgPrint: ", 10) == 0;
-        snprintf(l->text, sizeof l->text, "%s", l->dbg ? buf + 10 : buf);
-        l->fiber = ev->fiber;
-        l->pnp_side = ev->fiber == PNP_FIBER || strcmp(sched_fiber_owner(ev->fiber), "power-policy") == 0;
-        l->seg = seg;
-        unsigned long posted;
-        if (sscanf(buf, "power request %*s %*s on thread %lu", &posted) == 1 && posted < SCHED_MAX_FIBERS) {
-            fiber_seg[posted] = seg;
-            fiber_has_seg[posted] = 1;
-        }
-        if (ev->fiber >= 0 && ev->fiber < SCHED_MAX_FIBERS && fiber_has_seg[ev->fiber])
-            l->seg = fiber_seg[ev->fiber];
-    }
-    if (getenv("LIFECYCLE_TRACE")) /* debugging a test: every run's lines, "segment fiber text" */
-        printf("== run in %s\n", tdf_test_state.current);
-    if (getenv("LIFECYCLE_TRACE"))
-        for (unsigned i = 0; i < g_nlines; i++)
-            printf("  %2u f%d %s%s\n", g_lines[i].seg, g_lines[i].fiber, g_lines[i].dbg ? "| " : "", g_lines[i].text);
-}
 
 static tdf_class_t run_events(unsigned variant, sched_source_t schedule, const tdf_event_t *ev, unsigned n)
 {
@@ -137,105 +68,11 @@ static tdf_class_t run_events(unsigned variant, sched_source_t schedule, const t
     for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
         g_script.events[i] = ev[i];
     g_script.schedule = schedule;
-    g_nevents = n;
-    tdf_run_options_t opts = {.variant = variant, .full_trace = 1};
-    tdf_class_t cls = tdf_run(&k_target, &g_script, &opts);
-    collect();
-    return cls;
+    return run_script(&k_target, &g_script, variant);
 }
 
-#define EVENTS(...) (const tdf_event_t[]){__VA_ARGS__}, \
-                    (unsigned)(sizeof((const tdf_event_t[]){__VA_ARGS__}) / sizeof(tdf_event_t))
 #define RUN(variant, schedule, ...) run_events((variant), (schedule), EVENTS(__VA_ARGS__))
 #define RUN_NO_EVENTS(variant) run_events((variant), NO_PREEMPT, NULL, 0)
-
-#define SEG_START 0u
-#define SEG_EVENT(i) ((unsigned)(i) + 1u)
-#define SEG_END (g_nevents + 1u)
-
-/* A run that must end with no finding. */
-static void check_clean(tdf_class_t cls, int line)
-{
-    const tdf_failure_t *f = tdf_failure();
-    if (!tdf_check(cls == TDF_CLASS_NONE, __FILE__, line, "the run ends with no finding") && f)
-        printf("    %s %s: %s\n", tdf_class_name(f->cls), f->name, f->detail);
-}
-#define CHECK_CLEAN(result) check_clean((result), __LINE__)
-
-/* Recorder lines of segment `seg` (ANY_SEG: all), of the PnP thread only if
- * pnp_only, containing `filter` if not NULL. */
-static unsigned select_lines(unsigned seg, int pnp_only, const char *filter, const char **out, unsigned max)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < g_nlines && n < max; i++) {
-        const line_t *l = &g_lines[i];
-        if (!l->dbg || (seg != ANY_SEG && l->seg != seg) || (pnp_only && !l->pnp_side))
-            continue;
-        if (filter && !strstr(l->text, filter))
-            continue;
-        out[n++] = l->text;
-    }
-    return n;
-}
-
-static void print_list(const char *title, const char *const *v, unsigned n)
-{
-    printf("    %s (%u):\n", title, n);
-    for (unsigned i = 0; i < n; i++)
-        printf("      %s\n", v[i]);
-}
-
-/* The selected lines are exactly `want` (NULL-terminated), in order. */
-static int expect_lines(unsigned seg, int pnp_only, const char *filter, const char *const *want, int line)
-{
-    const char *got[512];
-    unsigned ngot = select_lines(seg, pnp_only, filter, got, 512), nwant = 0;
-    while (want[nwant])
-        nwant++;
-    int ok = ngot == nwant;
-    for (unsigned i = 0; ok && i < nwant; i++)
-        ok = strcmp(got[i], want[i]) == 0;
-    if (!tdf_check(ok, __FILE__, line, "recorder lines in this order, and no others")) {
-        printf("    segment %d%s%s%s\n", seg == ANY_SEG ? -1 : (int)seg, pnp_only ? ", PnP thread" : "",
-               filter ? ", containing " : "", filter ? filter : "");
-        print_list("want", want, nwant);
-        print_list("got", got, ngot);
-    }
-    return ok;
-}
-#define EXPECT(seg, pnp_only, filter, ...) \
-    expect_lines((seg), (pnp_only), (filter), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
-#define EXPECT_NONE(seg, pnp_only, filter) \
-    expect_lines((seg), (pnp_only), (filter), (const char *const[]){NULL}, __LINE__)
-
-/* Index in g_lines of the first line (recorder line if dbg) equal to text, or -1. */
-static int find(const char *text, int dbg)
-{
-    for (unsigned i = 0; i < g_nlines; i++)
-        if (g_lines[i].dbg == dbg && strcmp(g_lines[i].text, text) == 0)
-            return (int)i;
-    return -1;
-}
-static int pos(const char *text) { return find(text, 1); }
-
-/* Both recorder lines are there, the first one earlier. */
-static int before_at(const char *a, const char *b, int line)
-{
-    int pa = pos(a), pb = pos(b);
-    int ok = pa >= 0 && pb >= 0 && pa < pb;
-    if (!tdf_check(ok, __FILE__, line, "first line comes before the second"))
-        printf("    \"%s\" at %d, \"%s\" at %d (-1: missing)\n", a, pa, b, pb);
-    return ok;
-}
-#define BEFORE(a, b) before_at((a), (b), __LINE__)
-
-static unsigned count(const char *text)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < g_nlines; i++)
-        n += g_lines[i].dbg && strcmp(g_lines[i].text, text) == 0;
-    return n;
-}
 
 /* ==== rules 90-99 (KERNEL-SEMANTICS §13) ===================================== */
 
