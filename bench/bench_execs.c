@@ -109,7 +109,9 @@ static void make_inputs(size_t count, uint64_t seed)
 static tdf_class_t run_one(unsigned variant, size_t i)
 {
     tdf_script_t script;
-    tdf_run_options_t opts = {.variant = variant, .full_trace = 0, .step_cap = STEP_CAP};
+    /* no_trace as LLVMFuzzerTestOneInput runs an exec (it re-runs a failing
+     * input with the trace to report it; not timed here: nothing is reported). */
+    tdf_run_options_t opts = {.variant = variant, .full_trace = 0, .step_cap = STEP_CAP, .no_trace = 1};
     tdf_decode(tdf_target, In.data + In.off[i], In.len[i], &script);
     return tdf_run(tdf_target, &script, &opts);
 }

@@ -22,7 +22,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     g_variant = tdf_variant_resolve(tdf_target, NULL);
-    g_options = (tdf_run_options_t){.variant = g_variant, .full_trace = 0, .step_cap = 200000};
+    /* No trace while fuzzing: nobody reads a clean exec's trace. A failing
+     * input is run again with the ring (below) to print its report. */
+    g_options = (tdf_run_options_t){.variant = g_variant, .full_trace = 0, .step_cap = 200000, .no_trace = 1};
     /* TDF_SCHEDULE_TAIL=random: after an input's schedule bytes, random
      * choices seeded by the input's hash, so every exec explores an
      * interleaving of its own past the bytes (scripts/fuzz.sh sets it; the
@@ -61,6 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         script.schedule.seed = tdf_input_hash(data, size);
     }
     if (tdf_run(tdf_target, &script, &g_options) != TDF_CLASS_NONE) {
+        /* The same run again, with the trace ring for the report's RECENT
+         * lines: runs are deterministic and the trace does not change them. */
+        tdf_run_options_t traced = g_options;
+        traced.no_trace = 0;
+        tdf_run(tdf_target, &script, &traced);
         fflush(stdout);
         tdf_print_failure(stderr);
         fprintf(stderr, "==TDF== VARIANT %s\n", tdf_target->variants[g_variant].name);

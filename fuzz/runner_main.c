@@ -307,7 +307,11 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
         script.schedule.random_tail = 1;
         script.schedule.seed = tdf_input_hash(data, size);
     }
-    tdf_run_options_t opts = {.variant = variant, .full_trace = full_trace, .step_cap = (uint32_t)g_opt.step_cap};
+    /* --random_inputs prints only a histogram (and saves inputs): no trace. */
+    tdf_run_options_t opts = {.variant = variant,
+                              .full_trace = full_trace,
+                              .step_cap = (uint32_t)g_opt.step_cap,
+                              .no_trace = g_given.random_inputs && !full_trace};
     if (script.schedule.kind == SCHED_SOURCE_PCT && script.schedule.pct_steps == 0 && script.schedule.pct_depth > 1) {
         /* PCT's k not given: estimated by a first run of the same seed with
          * no change points (depth 1), the choice points it made. */
@@ -737,6 +741,8 @@ int main(int argc, char **argv)
     /* Line-buffered: a sanitizer abort must not swallow what was printed
      * before it (the input's text form) when output goes to a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* No libFuzzer in this binary: nobody reads the extra counters. */
+    feedback_disable();
     static uint8_t data[MAX_INPUT];
     /* Inputs are the non-flag arguments, compacted to the front of argv. */
     const char **files = (const char **)argv;

@@ -22,21 +22,13 @@
 
 __attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t tdf_extra_counters[COUNTERS];
 
-static int g_enabled = -1;
+int tdf_feedback_on; /* 0 until the first feedback_reset reads the environment */
+static int g_configured;
 static struct {
     const void *object;
     int fiber;
     uint8_t op;
 } g_last[PAIR_SLOTS];
-
-static int enabled(void)
-{
-    if (g_enabled < 0) {
-        const char *v = getenv("TDF_STATE_FEEDBACK");
-        g_enabled = !(v && strcmp(v, "0") == 0);
-    }
-    return g_enabled;
-}
 
 static void bump(uint32_t key)
 {
@@ -48,16 +40,10 @@ static void bump(uint32_t key)
         (*c)++;
 }
 
-void feedback_transition(uint32_t role, uint32_t from, uint32_t to)
-{
-    if (from != to && enabled())
-        bump((role << 24) ^ (from << 12) ^ to);
-}
+void feedback_transition_hit(uint32_t role, uint32_t from, uint32_t to) { bump((role << 24) ^ (from << 12) ^ to); }
 
-void feedback_pair(const void *object, uint8_t op)
+void feedback_pair_hit(const void *object, uint8_t op)
 {
-    if (!enabled())
-        return;
     size_t slot = ((uintptr_t)object >> 3) % PAIR_SLOTS;
     int fiber = sched_current();
     if (g_last[slot].object == object && g_last[slot].fiber != fiber)
@@ -67,4 +53,20 @@ void feedback_pair(const void *object, uint8_t op)
     g_last[slot].op = op;
 }
 
-void feedback_reset(void) { memset(g_last, 0, sizeof g_last); }
+void feedback_disable(void)
+{
+    g_configured = 1;
+    tdf_feedback_on = 0;
+}
+
+/* Before every run (kernel_reset). */
+void feedback_reset(void)
+{
+    if (!g_configured) {
+        const char *v = getenv("TDF_STATE_FEEDBACK");
+        tdf_feedback_on = !(v && strcmp(v, "0") == 0);
+        g_configured = 1;
+    }
+    if (tdf_feedback_on)
+        memset(g_last, 0, sizeof g_last);
+}

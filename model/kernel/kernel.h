@@ -134,11 +134,28 @@ void spinlock_reset(void);
 void thread_reset(void);
 
 /* ---- feedback (feedback.c) ------------------------------------------------------- */
+/* 1 while the counters are kept: set by the first feedback_reset from
+ * TDF_STATE_FEEDBACK (default on), 0 after feedback_disable. The calls below
+ * test it inline: a run without feedback pays a load and a branch. */
+extern int tdf_feedback_on;
+void feedback_transition_hit(uint32_t role, uint32_t from, uint32_t to);
+void feedback_pair_hit(const void *object, uint8_t op);
 /* A state transition of some model entity, e.g. a device's lifecycle tuple. */
-void feedback_transition(uint32_t role, uint32_t from, uint32_t to);
+static inline void feedback_transition(uint32_t role, uint32_t from, uint32_t to)
+{
+    if (tdf_feedback_on && from != to)
+        feedback_transition_hit(role, from, to);
+}
 /* An operation `op` on a shared object; a pair by two threads in a row counts. */
-void feedback_pair(const void *object, uint8_t op);
+static inline void feedback_pair(const void *object, uint8_t op)
+{
+    if (tdf_feedback_on)
+        feedback_pair_hit(object, op);
+}
 void feedback_reset(void);
+/* For binaries without libFuzzer (the standalone runner): nothing reads the
+ * counters, so none is kept. Runs are the same with or without them. */
+void feedback_disable(void);
 enum { FB_RUNDOWN_ACQUIRE = 1, FB_RUNDOWN_RELEASE, FB_RUNDOWN_WAIT, FB_RUNDOWN_REINIT, FB_EVENT_SET, FB_EVENT_WAIT,
        FB_LOCK_ACQUIRE, FB_LOCK_RELEASE, FB_INTERLOCKED, FB_SHARED_READ, FB_SHARED_WRITE, FB_REMLOCK_ACQUIRE,
        FB_REMLOCK_RELEASE, FB_REMLOCK_WAIT, FB_DPC_INSERT, FB_DPC_REMOVE, FB_DPC_FLUSH, FB_TIMER_SET,

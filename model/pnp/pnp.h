@@ -53,6 +53,9 @@ typedef struct tdf_run_options {
     unsigned variant;
     int full_trace;
     uint32_t step_cap;
+    /* 1: the run records no trace (sched_config_t.no_trace): for execs whose
+     * report nobody prints; a failure is run again with it 0 to be reported. */
+    int no_trace;
 } tdf_run_options_t;
 
 typedef struct devnode {

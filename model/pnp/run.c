@@ -113,7 +113,8 @@ tdf_class_t tdf_run(const tdf_target_desc_t *t, const tdf_script_t *script, cons
 {
     sched_config_t cfg = {.source = script->schedule,
                           .step_cap = opts->step_cap,
-                          .keep_full_trace = opts->full_trace};
+                          .keep_full_trace = opts->full_trace,
+                          .no_trace = opts->no_trace};
     for (unsigned i = 0; i < t->image_count; i++)
         image_register(t->images[i].image);
     g_variant = opts->variant;

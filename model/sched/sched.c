@@ -47,7 +47,6 @@ static struct {
     sched_config_t config;
     fiber_t fibers[SCHED_MAX_FIBERS];
     int count;
-    int current; /* SCHED_NO_FIBER while main runs */
     /* Bit i: fiber i is SCHED_BLOCKED / SCHED_RUNNABLE, kept by every state
      * change (set_state): sched_wake visits only the blocked fibers and
      * pick_next reads the runnable set, both on the hot path. */
@@ -76,7 +75,15 @@ static struct {
     sched_trace_event_t *full;
     size_t full_cap;
     uint64_t trace_total;
-} S = {.current = SCHED_NO_FIBER};
+} S;
+
+/* The running fiber (SCHED_NO_FIBER while main runs): a global of its own so
+ * that sched_current() is an inline load (sched.h), called at every driver
+ * function entry and exit. */
+int sched_current_fiber = SCHED_NO_FIBER;
+/* 0: sched_trace records nothing and SCHED_TRACE* do not evaluate their
+ * arguments (sched.h); set by sched_reset from config.no_trace. */
+int sched_trace_enabled = 1;
 
 static void set_state(int id, sched_state_t state)
 {
@@ -141,7 +148,7 @@ void sched_reset(const sched_config_t *config)
     if (S.config.step_cap == 0)
         S.config.step_cap = 200000;
     S.count = 0;
-    S.current = SCHED_NO_FIBER;
+    sched_current_fiber = SCHED_NO_FIBER;
     S.blocked = S.runnable = 0;
     S.outcome = SCHED_OUTCOME_DONE;
     S.steps = 0;
@@ -155,6 +162,7 @@ void sched_reset(const sched_config_t *config)
     S.log_dropped = 0;
     S.choice_points = 0;
     S.trace_total = 0;
+    sched_trace_enabled = !config->no_trace || config->keep_full_trace;
     if (!S.log)
         S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
     if (S.config.source.kind == SCHED_SOURCE_PCT) {
@@ -212,7 +220,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
  * current fiber will never be resumed (ASan frees its fake stack). */
 static void switch_to(int to, int dying)
 {
-    int from = S.current;
+    int from = sched_current_fiber;
     sched_ctx_t *from_ctx = from == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[from].ctx;
     void **fake_save = from == SCHED_NO_FIBER ? &S.main_asan_fake_stack : &S.fibers[from].asan_fake_stack;
     const void *to_bottom;
@@ -228,11 +236,11 @@ static void switch_to(int to, int dying)
         to_size = S.fibers[to].stack_size;
         to_tsan = S.fibers[to].tsan_fiber;
     }
-    S.current = to;
+    sched_current_fiber = to;
     tdf_asan_start_switch(dying ? NULL : fake_save, to_bottom, to_size);
     tdf_tsan_switch_to_fiber(to_tsan);
     sched_ctx_swap(from_ctx, to == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[to].ctx);
-    /* Resumed: S.current is us again. */
+    /* Resumed: sched_current_fiber is us again. */
     if (from == SCHED_NO_FIBER)
         tdf_asan_finish_switch(S.main_asan_fake_stack, NULL, NULL);
     else
@@ -257,7 +265,7 @@ static void fiber_entry(void)
             S.main_stack_size = old_size;
         }
     }
-    fiber_t *self = &S.fibers[S.current];
+    fiber_t *self = &S.fibers[sched_current_fiber];
     self->fn(self->arg);
     sched_exit_fiber();
 }
@@ -289,6 +297,16 @@ static int nth_runnable(uint64_t mask, unsigned idx)
     return __builtin_ctzll(mask);
 }
 
+/* Set bits of m. Inline SWAR: without -mpopcnt (Debian's x86-64 baseline)
+ * __builtin_popcountll is a call into libgcc, on every choice point. */
+static inline unsigned popcount64(uint64_t m)
+{
+    m = m - ((m >> 1) & 0x5555555555555555ULL);
+    m = (m & 0x3333333333333333ULL) + ((m >> 2) & 0x3333333333333333ULL);
+    m = (m + (m >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (unsigned)((m * 0x0101010101010101ULL) >> 56);
+}
+
 static int pick_next(void)
 {
     uint64_t mask = S.runnable;
@@ -296,9 +314,9 @@ static int pick_next(void)
         return SCHED_NO_FIBER;
     if ((mask & (mask - 1)) == 0)
         return __builtin_ctzll(mask);
-    unsigned n = (unsigned)__builtin_popcountll(mask), cur_index = (unsigned)-1;
-    if (S.current != SCHED_NO_FIBER && (mask >> S.current & 1))
-        cur_index = (unsigned)__builtin_popcountll(mask & ((1ull << S.current) - 1));
+    unsigned n = popcount64(mask), cur_index = (unsigned)-1;
+    if (sched_current_fiber != SCHED_NO_FIBER && (mask >> sched_current_fiber & 1))
+        cur_index = popcount64(mask & ((1ull << sched_current_fiber) - 1));
     S.choice_points++;
 
     int cur_runnable = cur_index != (unsigned)-1;
@@ -357,7 +375,7 @@ static int pick_next(void)
                                 .is_data = 0,
                                 .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
                                 .runnable = mask,
-                                .cur_local = cur_runnable && S.fibers[S.current].local_step});
+                                .cur_local = cur_runnable && S.fibers[sched_current_fiber].local_step});
     return nth_runnable(mask, idx);
 }
 
@@ -392,7 +410,7 @@ static void reschedule(int dying)
         switch_to(SCHED_NO_FIBER, dying);
         return; /* only reached if main resumes us, which it never does */
     }
-    if (next != S.current)
+    if (next != sched_current_fiber)
         switch_to(next, dying);
 }
 
@@ -407,19 +425,19 @@ static void count_step(void)
 sched_outcome_t sched_run(void)
 {
     S.main_tsan_fiber = tdf_tsan_get_current_fiber();
-    S.current = SCHED_NO_FIBER;
+    sched_current_fiber = SCHED_NO_FIBER;
     int first = pick_next();
     if (first == SCHED_NO_FIBER)
         return SCHED_OUTCOME_DONE;
     switch_to(first, 0);
     /* Back in main: the run is over (done, deadlock, hang or abort). */
-    S.current = SCHED_NO_FIBER;
+    sched_current_fiber = SCHED_NO_FIBER;
     return S.outcome;
 }
 
 void sched_yield_point(void)
 {
-    if (S.current == SCHED_NO_FIBER)
+    if (sched_current_fiber == SCHED_NO_FIBER)
         return; /* model code run from main (setup, final checks) never yields */
     count_step();
     reschedule(0);
@@ -427,9 +445,9 @@ void sched_yield_point(void)
 
 void sched_yield_point_local(void)
 {
-    if (S.current == SCHED_NO_FIBER)
+    if (sched_current_fiber == SCHED_NO_FIBER)
         return;
-    fiber_t *f = &S.fibers[S.current];
+    fiber_t *f = &S.fibers[sched_current_fiber];
     f->local_step = 1;
     count_step();
     reschedule(0);
@@ -438,8 +456,8 @@ void sched_yield_point_local(void)
 
 static int block(const void *object, const char *what, int timed)
 {
-    fiber_t *f = &S.fibers[S.current];
-    set_state(S.current, SCHED_BLOCKED);
+    fiber_t *f = &S.fibers[sched_current_fiber];
+    set_state(sched_current_fiber, SCHED_BLOCKED);
     f->wait_object = object;
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
@@ -467,7 +485,7 @@ void sched_wake(const void *object)
     }
 }
 
-static uint64_t current_bit(void) { return S.current == SCHED_NO_FIBER ? 0 : 1ull << S.current; }
+static uint64_t current_bit(void) { return sched_current_fiber == SCHED_NO_FIBER ? 0 : 1ull << sched_current_fiber; }
 
 unsigned sched_choose(unsigned n)
 {
@@ -530,13 +548,12 @@ void sched_abort_run(void)
 
 void sched_exit_fiber(void)
 {
-    set_state(S.current, SCHED_DONE);
+    set_state(sched_current_fiber, SCHED_DONE);
     reschedule(1);
     abort(); /* unreachable */
 }
 
 /* ---- queries ------------------------------------------------------------- */
-int sched_current(void) { return S.current; }
 uint32_t sched_steps(void) { return S.steps; }
 int sched_fiber_count(void) { return S.count; }
 const char *sched_fiber_name(int id) { return id >= 0 && id < S.count ? S.fibers[id].name : "main"; }
@@ -585,7 +602,7 @@ size_t sched_bytes_consumed(void)
 /* ---- trace ---------------------------------------------------------------- */
 void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3)
 {
-    sched_trace_event_t ev = {.step = S.steps, .fiber = (int16_t)S.current, .fmt = fmt, .arg = {a0, a1, a2, a3}};
+    sched_trace_event_t ev = {.step = S.steps, .fiber = (int16_t)sched_current_fiber, .fmt = fmt, .arg = {a0, a1, a2, a3}};
     if (S.config.keep_full_trace) {
         if (S.trace_total >= S.full_cap) {
             /* Grows without a cap (a cut trace would make determinism

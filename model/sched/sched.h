@@ -88,6 +88,12 @@ typedef struct sched_config {
     sched_source_t source;
     uint32_t step_cap; /* yield points before the run counts as a hang */
     int keep_full_trace; /* 1: record every trace event (repro); 0: only a ring */
+    /* 1 (and keep_full_trace 0): record no trace at all; SCHED_TRACE* then
+     * cost a flag test (sched_trace_enabled). For execs whose trace nobody
+     * reads (the libFuzzer entry re-runs a failing input with its ring to
+     * report it; benchmarks). The run is the same either way: trace arguments
+     * are pure (names, counters). */
+    int no_trace;
 } sched_config_t;
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -140,7 +146,10 @@ __attribute__((noreturn)) void sched_abort_run(void);
 __attribute__((noreturn)) void sched_exit_fiber(void);
 
 /* ---- queries ----------------------------------------------------------- */
-int sched_current(void); /* SCHED_NO_FIBER in the main context */
+extern int sched_current_fiber; /* read it with sched_current() */
+/* SCHED_NO_FIBER in the main context. Inline: every driver function entry
+ * and exit asks (model/kernel/image.c). */
+static inline int sched_current(void) { return sched_current_fiber; }
 uint32_t sched_steps(void);
 const char *sched_fiber_name(int id);
 const char *sched_fiber_owner(int id);
@@ -181,12 +190,17 @@ typedef struct sched_trace_event {
 #define SCHED_TRACE_RING 64
 
 void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3);
-#define SCHED_TRACE0(f) sched_trace((f), 0, 0, 0, 0)
-#define SCHED_TRACE1(f, a) sched_trace((f), (uintptr_t)(a), 0, 0, 0)
-#define SCHED_TRACE2(f, a, b) sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), 0, 0)
-#define SCHED_TRACE3(f, a, b, c) sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), 0)
+/* 0 while a run records no trace (sched_config_t.no_trace): the macros test
+ * it before evaluating any argument, so an untraced run pays a load and a
+ * branch per event, no call and no symbol lookup. */
+extern int sched_trace_enabled;
+#define SCHED_TRACE_IF(call) (__builtin_expect(sched_trace_enabled, 1) ? (call) : (void)0)
+#define SCHED_TRACE0(f) SCHED_TRACE_IF(sched_trace((f), 0, 0, 0, 0))
+#define SCHED_TRACE1(f, a) SCHED_TRACE_IF(sched_trace((f), (uintptr_t)(a), 0, 0, 0))
+#define SCHED_TRACE2(f, a, b) SCHED_TRACE_IF(sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), 0, 0))
+#define SCHED_TRACE3(f, a, b, c) SCHED_TRACE_IF(sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), 0))
 #define SCHED_TRACE4(f, a, b, c, d) \
-    sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), (uintptr_t)(d))
+    SCHED_TRACE_IF(sched_trace((f), (uintptr_t)(a), (uintptr_t)(b), (uintptr_t)(c), (uintptr_t)(d)))
 
 /* Events in order: the full trace when keep_full_trace, else the ring's last
  * SCHED_TRACE_RING events. */

@@ -208,7 +208,9 @@ PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfObjectGetTypedContext on a destroyed or invalid handle");
         return NULL;
     }
-    if (!o->context_name || strcmp(o->context_name, TypeInfo->ContextName) != 0) {
+    /* The same type info's name pointer is the usual case: no strcmp then. */
+    if (!o->context_name ||
+        (o->context_name != TypeInfo->ContextName && strcmp(o->context_name, TypeInfo->ContextName) != 0)) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfObjectGetTypedContext: object has no context of type %s",
                      TypeInfo->ContextName);
         return NULL;
