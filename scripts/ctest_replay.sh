@@ -11,7 +11,10 @@
 # model's oracle fires; a file where that happens says so with
 # "# expect-tsan SANITIZER/data-race:..." (its whole signature), which then
 # replaces expect-signature in that build only. A TSan report on a file with no
-# such line fails. The TSan build is recognised by TDF_REPRO_ALLOW_SANITIZER=1
+# such line fails. A race only TSan sees (no model oracle or ASan report in any
+# schedule the file has) says "# expect-signature NONE" with its expect-tsan
+# line: the other builds then expect a clean run (exit 0); NONE without an
+# expect-tsan line fails (a repro must fail somewhere). The TSan build is recognised by TDF_REPRO_ALLOW_SANITIZER=1
 # (set by tdf_add_target there) or by the runner being linked with TSan.
 # Determinism of a sanitizer report: two separate runs (the sanitizer ends
 # the process) print the same ==TDF== lines.
@@ -113,7 +116,7 @@ repro)
     class_code() {
         case "$1" in
             0x*) echo 10 ;; HARDWARE/*) echo 11 ;; MISUSE/*) echo 12 ;; DEADLOCK/*) echo 13 ;;
-            HANG/*) echo 14 ;; SANITIZER/*) echo 15 ;; FAULT/*) echo 16 ;; LIMIT/*) echo 17 ;;
+            HANG/*) echo 14 ;; SANITIZER/*) echo 15 ;; FAULT/*) echo 16 ;; LIMIT/*) echo 17 ;; NONE) echo 0 ;;
             *) echo "" ;;
         esac
     }
@@ -126,6 +129,9 @@ repro)
         ts=$(sed -n 's/^# expect-tsan //p' "$f")
         if [ -z "$vs" ] || [ -z "$ss" ]; then failed "$f: needs one '# expect-variant V' and one '# expect-signature S' line"; continue; fi
         if [[ "$vs" == *$'\n'* || "$ss" == *$'\n'* || "$ts" == *$'\n'* ]]; then failed "$f: an expect line is given more than once"; continue; fi
+        if [ "$ss" = NONE ] && [ -z "$ts" ]; then
+            failed "$f: expect-signature NONE needs an expect-tsan line (a race only TSan sees); a repro must fail"; continue
+        fi
         v=$vs exp=$ss
         [ $tsan -eq 1 ] && [ -n "$ts" ] && exp=$ts
         code=$(class_code "$exp")
@@ -137,8 +143,10 @@ repro)
         rc=$?
         got=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out")
         got=${got%%$'\n'*}
+        shown=${got:-none}
+        got=${got:-NONE} # a clean run: what "# expect-signature NONE" asks for
         if [ "$got" != "$exp" ]; then
-            failed "$f (variant $v, exit $rc): expected signature '$exp', got '${got:-none}'"
+            failed "$f (variant $v, exit $rc): expected signature '$exp', got '$shown'"
             [ $tsan -eq 1 ] && [ -z "$ts" ] && [[ "$got" == SANITIZER/* ]] &&
                 echo "    (a TSan report: if it is expected, the file says so with '# expect-tsan $got')"
             show "$out"

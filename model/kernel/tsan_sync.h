@@ -15,8 +15,11 @@
 #if defined(TDF_TSAN_RUNTIME)
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-#define TDF_HB_ACQUIRE(p) __tsan_acquire((void *)(p))
-#define TDF_HB_RELEASE(p) __tsan_release((void *)(p))
+/* 0 under TDF_TSAN_ANNOTATIONS=0 or =nohb (the negative control, model/sched/sched.c):
+ * with no modelled happens-before every access pair of two threads races. */
+extern int tdf_tsan_hb_on;
+#define TDF_HB_ACQUIRE(p) (tdf_tsan_hb_on ? __tsan_acquire((void *)(p)) : (void)0)
+#define TDF_HB_RELEASE(p) (tdf_tsan_hb_on ? __tsan_release((void *)(p)) : (void)0)
 #else
 #define TDF_HB_ACQUIRE(p) ((void)(p))
 #define TDF_HB_RELEASE(p) ((void)(p))

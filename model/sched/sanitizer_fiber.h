@@ -66,14 +66,23 @@ void *__tsan_create_fiber(unsigned flags);
 void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #define TDF_TSAN_SWITCH_NO_SYNC 1u /* __tsan_switch_to_fiber_no_sync */
+/* The negative control (environment TDF_TSAN_ANNOTATIONS, read by
+ * sched_reset, docs/ARCHITECTURE.md "TSan"): 0 turns the fiber annotations
+ * off, so TSan sees every model thread as the one OS thread that runs them
+ * all and can report no race between them. */
+extern int tdf_tsan_fibers_on;
 static inline void *tdf_tsan_get_current_fiber(void) { return __tsan_get_current_fiber(); }
-static inline void *tdf_tsan_create_fiber(void) { return __tsan_create_fiber(0); }
+static inline void *tdf_tsan_create_fiber(void) { return tdf_tsan_fibers_on ? __tsan_create_fiber(0) : NULL; }
 static inline void tdf_tsan_destroy_fiber(void *f)
 {
     if (f)
         __tsan_destroy_fiber(f);
 }
-static inline void tdf_tsan_switch_to_fiber(void *f) { __tsan_switch_to_fiber(f, TDF_TSAN_SWITCH_NO_SYNC); }
+static inline void tdf_tsan_switch_to_fiber(void *f)
+{
+    if (tdf_tsan_fibers_on && f)
+        __tsan_switch_to_fiber(f, TDF_TSAN_SWITCH_NO_SYNC);
+}
 #else
 static inline void *tdf_tsan_get_current_fiber(void) { return NULL; }
 static inline void *tdf_tsan_create_fiber(void) { return NULL; }

@@ -85,6 +85,40 @@ int sched_current_fiber = SCHED_NO_FIBER;
  * arguments (sched.h); set by sched_reset from config.no_trace. */
 int sched_trace_enabled = 1;
 
+#ifdef TDF_TSAN
+/* The TSan negative control, environment TDF_TSAN_ANNOTATIONS (read once):
+ *   1 (or unset)  fibers are TSan fibers, modelled primitives publish
+ *                 happens-before: TSan reports the races no primitive orders;
+ *   nohb          fibers without happens-before: every pair of accesses from
+ *                 two model threads is reported, ordered or not;
+ *   0             neither: every model thread is the one OS thread to TSan,
+ *                 which then cannot report a race between them.
+ * tests/tsan_only shows the mutant status_unlocked is found only with 1. */
+int tdf_tsan_fibers_on = 1, tdf_tsan_hb_on = 1;
+static void tsan_annotations_init(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    const char *v = getenv("TDF_TSAN_ANNOTATIONS");
+    if (!v || !*v || strcmp(v, "1") == 0)
+        return;
+    if (strcmp(v, "0") == 0) {
+        tdf_tsan_fibers_on = tdf_tsan_hb_on = 0;
+    } else if (strcmp(v, "nohb") == 0) {
+        tdf_tsan_hb_on = 0;
+    } else {
+        fprintf(stderr, "==TDF== TDF_TSAN_ANNOTATIONS=%s: expected 1 (default), nohb or 0\n", v);
+        exit(2);
+    }
+    fprintf(stderr, "==TDF== note: TDF_TSAN_ANNOTATIONS=%s: %s (a negative control, not a fuzzing mode)\n", v,
+            tdf_tsan_fibers_on ? "fibers without modelled happens-before" : "no TSan fibers, no happens-before");
+}
+#else
+static void tsan_annotations_init(void) {}
+#endif
+
 static void set_state(int id, sched_state_t state)
 {
     uint64_t bit = 1ull << id;
@@ -138,6 +172,7 @@ static void fiber_stack_ensure(fiber_t *f)
 
 void sched_reset(const sched_config_t *config)
 {
+    tsan_annotations_init();
     for (int i = 0; i < S.count; i++) {
         fiber_t *f = &S.fibers[i];
         tdf_tsan_destroy_fiber(f->tsan_fiber);

@@ -205,6 +205,15 @@ replay)
     rc_case repro_tsan_other_race repro ok "$d" 1 "expected signature '$race'" TDF_REPRO_ALLOW_SANITIZER=1
     d=$(mk tsan_nondet/a.txt "# expect-variant bug" "# expect-signature $sig" "# expect-tsan $race" "# fake-signature $race" "# fake-exit 15")
     rc_case repro_tsan_nondeterministic repro nondet "$d" 1 "not deterministic" TDF_REPRO_ALLOW_SANITIZER=1
+    # A race only TSan sees: NONE outside TSan, its race in TSan; NONE alone is no repro.
+    d=$(mk tsan_only/a.txt "# expect-variant bug" "# expect-signature NONE" "# expect-tsan $race")
+    rc_case repro_tsan_only_clean_outside_tsan repro ok "$d" 0 "1 passed, 0 failed"
+    rc_case repro_tsan_only_clean_in_tsan repro ok "$d" 1 "expected signature '$race', got 'none'" TDF_REPRO_ALLOW_SANITIZER=1
+    d=$(mk tsan_only_race/a.txt "# expect-variant bug" "# expect-signature NONE" "# expect-tsan $race" "# fake-signature $race" "# fake-exit 15")
+    rc_case repro_tsan_only_race_in_tsan repro ok "$d" 0 "1 passed, 0 failed" TDF_REPRO_ALLOW_SANITIZER=1
+    rc_case repro_tsan_only_race_outside_tsan repro ok "$d" 1 "expected signature 'NONE', got '$race'"
+    d=$(mk none_alone/a.txt "# expect-variant bug" "# expect-signature NONE")
+    rc_case repro_none_without_tsan repro ok "$d" 1 "expect-signature NONE needs an expect-tsan line"
     ;;
 
 fuzz)

@@ -51,6 +51,9 @@ static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
     [VARIANT_SR_DISARMS] = {"sr_disarms",
                             "child's EvtDeviceSurpriseRemoval also disarms the bus callbacks if still armed: it "
                             "overlaps an idle D0Exit doing the same (two waits on one rundown)"},
+    [VARIANT_STATUS_UNLOCKED] = {"status_unlocked",
+                                 "bus's ReadBusStatus reads and clears the pending-event count without ChildLock, "
+                                 "which the worker holds to count: a lost update only TSan reports"},
 };
 
 static const tdf_param_desc_t params[] = {

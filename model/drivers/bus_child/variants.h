@@ -20,6 +20,7 @@ enum bus_child_variant {
     VARIANT_STALE_MAPPING,     /* child: only stop/rebalance catches it */
     VARIANT_THREAD_SIGNALS_DONE, /* child: needs a switch between a signal and the return (blind spot 1) */
     VARIANT_SR_DISARMS,          /* child: needs EvtDeviceSurpriseRemoval inside a power-down (blind spot 2) */
+    VARIANT_STATUS_UNLOCKED,     /* bus: a data race on a plain counter that only TSan reports */
     VARIANT_COUNT
 };
 
