@@ -21,24 +21,91 @@ static void print_devices(FILE *out)
 {
     for (unsigned i = 0; i < pnp_node_count(); i++) {
         const devnode_t *n = pnp_node(i);
-        fprintf(out, "==TDF== DEVICE %-8s%s", n->name, n->gone ? " gone" : "");
-        if (n->fdo)
+        fprintf(out, "==TDF== DEVICE %-8s", n->name);
+        int any = 0;
+        if (n->fdo) {
             fprintf(out, " FDO %s/%s", pnp_state_name(n->fdo->pnp), pnp_power_name(n->fdo->power));
-        if (n->pdo && !n->gone)
+            any = 1;
+        }
+        if (n->pdo && !n->gone) {
             fprintf(out, " PDO %s/%s", pnp_state_name(n->pdo->pnp), pnp_power_name(n->pdo->power));
+            any = 1;
+        }
+        /* Never an empty state: a node with no device object left says why. */
+        if (n->gone)
+            fprintf(out, " gone (PDO deleted%s)", n->fdo ? "" : ", no FDO");
+        else if (!any)
+            fprintf(out, " no device object (%s)", n->desc ? "FDO not added yet or removed" : "no driver matches");
         fprintf(out, "\n");
     }
 }
 
 static void event_text(const sched_trace_event_t *ev, char *buf, size_t size) { sched_trace_format(ev, buf, size); }
 
+/* ">>" on the two events of the fatal pair (docs/REPORTS.md "Fatal pair"). */
+static const char *pair_mark(uint64_t index)
+{
+    const tdf_failure_t *f = tdf_failure();
+    if (!f)
+        return "  ";
+    if ((f->access.present && f->access.trace_index == index) ||
+        (f->teardown.present && f->teardown.trace_index == index))
+        return ">>";
+    return "  ";
+}
+
+static uint64_t first_index(void) { return sched_trace_total() - sched_trace_count(); }
+
 void tdf_print_trace(FILE *out)
 {
+    uint64_t base = first_index();
     for (size_t i = 0; i < sched_trace_count(); i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
         char text[200];
         event_text(ev, text, sizeof text);
-        fprintf(out, "%6lu %-18s %s\n", (unsigned long)ev->step, sched_fiber_name(ev->fiber), text);
+        fprintf(out, "%s%6lu %-18s %s\n", pair_mark(base + i), (unsigned long)ev->step, sched_fiber_name(ev->fiber),
+                text);
+    }
+}
+
+/* A lane's label: the thread's name and its driver; a name two threads
+ * share gets the thread's id, so no two lanes read the same. */
+static void lane_label(int fiber, char *buf, size_t size)
+{
+    int dup = 0;
+    for (int g = -1; g < sched_fiber_count(); g++)
+        if (g != fiber && strcmp(sched_fiber_name(g), sched_fiber_name(fiber)) == 0 &&
+            strcmp(sched_fiber_owner(g), sched_fiber_owner(fiber)) == 0)
+            dup = 1;
+    if (dup)
+        snprintf(buf, size, "%s#%d [%s]", sched_fiber_name(fiber), fiber, sched_fiber_owner(fiber));
+    else
+        snprintf(buf, size, "%s [%s]", sched_fiber_name(fiber), sched_fiber_owner(fiber));
+}
+
+static void side_text(const tdf_pair_side_t *s, char *buf, size_t size)
+{
+    char lane[96];
+    lane_label(s->fiber, lane, sizeof lane);
+    snprintf(buf, size, "step %lu lane %s: %s %s", (unsigned long)s->step, lane, s->frame, s->event);
+}
+
+/* The FATAL PAIR section: the object, the access and the teardown step. */
+static void print_fatal_pair(FILE *out, const tdf_failure_t *f)
+{
+    char text[300];
+    if (f->obj_kind == TDF_OBJ_NONE && !f->lock_cycle[0])
+        return;
+    fprintf(out, "==TDF== FATAL PAIR %s\n", f->obj_text[0] ? f->obj_text : tdf_obj_kind_name(f->obj_kind));
+    if (f->lock_cycle[0])
+        fprintf(out, "==TDF== FATAL cycle %s\n", f->lock_cycle);
+    side_text(&f->access, text, sizeof text);
+    fprintf(out, "==TDF== FATAL access   %s\n", text);
+    if (f->teardown.present) {
+        side_text(&f->teardown, text, sizeof text);
+        fprintf(out, "==TDF== FATAL teardown %s\n", text);
+    } else {
+        fprintf(out, "==TDF== FATAL teardown none recorded (the key names the object alone)\n");
     }
 }
 
@@ -66,6 +133,7 @@ void tdf_print_failure(FILE *out)
                 (unsigned long)f->step, sched_fiber_name(f->fiber));
     fprintf(out, "==TDF== SIGNATURE %s\n", sig);
     fprintf(out, "==TDF== DETAIL %s\n", f->detail);
+    print_fatal_pair(out, f);
     if (f->fiber >= 0) {
         char stack[400];
         image_fiber_stack(f->fiber, stack, sizeof stack);
@@ -74,12 +142,101 @@ void tdf_print_failure(FILE *out)
     print_threads(out);
     print_devices(out);
     size_t n = sched_trace_count(), first = n > 24 ? n - 24 : 0;
+    uint64_t base = first_index();
     for (size_t i = first; i < n; i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
         char text[200];
         event_text(ev, text, sizeof text);
-        fprintf(out, "==TDF== RECENT %6lu %-18s %s\n", (unsigned long)ev->step, sched_fiber_name(ev->fiber), text);
+        fprintf(out, "==TDF== RECENT %s%6lu %-18s %s\n", pair_mark(base + i), (unsigned long)ev->step,
+                sched_fiber_name(ev->fiber), text);
     }
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void json_side(FILE *out, const char *key, const tdf_pair_side_t *s)
+{
+    fprintf(out, ",\"%s\":", key);
+    if (!s->present) {
+        fprintf(out, "null");
+        return;
+    }
+    char lane[96];
+    lane_label(s->fiber, lane, sizeof lane);
+    fprintf(out, "{\"step\":%lu,\"fiber\":%d,\"lane\":", (unsigned long)s->step, s->fiber);
+    json_string(out, lane);
+    fprintf(out, ",\"trace_index\":");
+    if (s->trace_index == UINT64_MAX)
+        fprintf(out, "null");
+    else
+        fprintf(out, "%llu", (unsigned long long)s->trace_index);
+    fprintf(out, ",\"frame\":");
+    json_string(out, s->frame);
+    fprintf(out, ",\"event\":");
+    json_string(out, s->event);
+    fprintf(out, "}");
+}
+
+void tdf_print_failure_json(FILE *out)
+{
+    const tdf_failure_t *f = tdf_failure();
+    if (!f) {
+        fprintf(out, "null\n");
+        return;
+    }
+    char sig[320], code[32] = "";
+    tdf_failure_signature(f, sig, sizeof sig);
+    if (f->cls == TDF_CLASS_BUGCHECK)
+        snprintf(code, sizeof code, f->subcode ? "0x%X/0x%X" : "0x%X", f->code, f->subcode);
+    fprintf(out, "{\"class\":");
+    json_string(out, tdf_class_name(f->cls));
+    fprintf(out, ",\"code\":");
+    json_string(out, code);
+    fprintf(out, ",\"name\":");
+    json_string(out, f->name);
+    fprintf(out, ",\"where\":");
+    json_string(out, f->where);
+    fprintf(out, ",\"caller\":");
+    json_string(out, f->caller);
+    fprintf(out, ",\"signature\":");
+    json_string(out, sig);
+    fprintf(out, ",\"detail\":");
+    json_string(out, f->detail);
+    fprintf(out, ",\"step\":%lu,\"fiber\":%d,\"thread\":", (unsigned long)f->step, f->fiber);
+    json_string(out, sched_fiber_name(f->fiber));
+    fprintf(out, ",\"object\":");
+    if (f->obj_kind == TDF_OBJ_NONE) {
+        fprintf(out, "null");
+    } else {
+        fprintf(out, "{\"kind\":");
+        json_string(out, tdf_obj_kind_name(f->obj_kind));
+        fprintf(out, ",\"owner\":");
+        json_string(out, f->obj_owner);
+        fprintf(out, ",\"text\":");
+        json_string(out, f->obj_text);
+        fprintf(out, "}");
+    }
+    json_side(out, "access", &f->access);
+    json_side(out, "teardown", &f->teardown);
+    fprintf(out, ",\"lock_cycle\":");
+    if (f->lock_cycle[0])
+        json_string(out, f->lock_cycle);
+    else
+        fprintf(out, "null");
+    fprintf(out, "}\n");
 }
 
 int tdf_swimlanes_on_crash; /* the runner's --trace: print the lanes from a sanitizer report too */
@@ -87,21 +244,28 @@ int tdf_swimlanes_on_crash; /* the runner's --trace: print the lanes from a sani
 void tdf_print_swimlanes(FILE *out)
 {
     enum { LANE = 44 };
-    int lanes = sched_fiber_count() + 1; /* lane 0: main/harness */
-    fprintf(out, "%6s", "step");
-    for (int l = 0; l < lanes; l++) {
+    /* Lanes: the model threads, and the main context (-1) only when some
+     * event of the trace ran there (it is empty in most runs). */
+    int main_lane = 0;
+    for (size_t i = 0; i < sched_trace_count(); i++)
+        if (sched_trace_at(i)->fiber < 0)
+            main_lane = 1;
+    int first = main_lane ? -1 : 0;
+    fprintf(out, "  %6s", "step");
+    for (int l = first; l < sched_fiber_count(); l++) {
         char head[96];
-        snprintf(head, sizeof head, "%s [%s]", sched_fiber_name(l - 1), sched_fiber_owner(l - 1));
+        lane_label(l, head, sizeof head);
         fprintf(out, " | %-*.*s", LANE, LANE, head);
     }
     fprintf(out, "\n");
+    uint64_t base = first_index();
     for (size_t i = 0; i < sched_trace_count(); i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
         char text[200];
         event_text(ev, text, sizeof text);
-        fprintf(out, "%6lu", (unsigned long)ev->step);
-        for (int l = 0; l < lanes; l++)
-            fprintf(out, " | %-*.*s", LANE, LANE, l - 1 == ev->fiber ? text : "");
+        fprintf(out, "%s%6lu", pair_mark(base + i), (unsigned long)ev->step);
+        for (int l = first; l < sched_fiber_count(); l++)
+            fprintf(out, " | %-*.*s", LANE, LANE, l == ev->fiber ? text : "");
         fprintf(out, "\n");
     }
 }

@@ -9,6 +9,9 @@
 /* The parsable failure block: ==TDF== <CLASS> ..., SIGNATURE, DETAIL, STACK,
  * THREADS, DEVICES, RECENT. Prints nothing if the run had no failure. */
 void tdf_print_failure(FILE *out);
+/* The failure record with its fatal pair as one JSON object (and a newline;
+ * "null" if the run had no failure): docs/REPORTS.md "Fatal pair". */
+void tdf_print_failure_json(FILE *out);
 /* Every recorded trace event, one lane per model thread. */
 void tdf_print_swimlanes(FILE *out);
 /* The plain trace (one event per line), used for determinism checks. */

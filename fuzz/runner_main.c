@@ -403,6 +403,8 @@ static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t s
         } else {
             tdf_print_failure(out);
         }
+        if (g_opt.failure_json)
+            tdf_print_failure_json(out);
     }
     fprintf(out, "==TDF== RESULT %s variant=%s class=%s steps=%lu\n", path, tdf_target->variants[variant].name,
             tdf_class_name(cls), (unsigned long)sched_steps());
@@ -521,10 +523,10 @@ static int write_file(const char *path, const uint8_t *data, size_t n)
  * usage error, never silently ignored. */
 static int check_flag_combinations(int nfiles, const char *files0)
 {
-    static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "schedule", "step_cap",
-                                           "save_schedule"};
+    static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "failure_json",
+                                           "schedule", "step_cap", "save_schedule"};
     int run_given[] = {g_given.trace, g_given.print_trace, g_given.text, g_given.determinism, g_given.quiet,
-                       g_given.schedule, g_given.step_cap, g_given.save_schedule};
+                       g_given.failure_json, g_given.schedule, g_given.step_cap, g_given.save_schedule};
     const char *mode = NULL;
     int modes = 0;
     if (g_given.list)
@@ -544,7 +546,7 @@ static int check_flag_combinations(int nfiles, const char *files0)
         if (run_given[i])
             return usage_error("--%s has no effect with --%s (nothing is run)", run_only[i], mode);
     /* --random_inputs prints only its histogram: the printing flags do nothing there. */
-    for (unsigned i = 0; g_given.random_inputs && i < 5; i++)
+    for (unsigned i = 0; g_given.random_inputs && i < 6; i++)
         if (run_given[i])
             return usage_error("--%s has no effect with --random_inputs (it prints only the histogram)", run_only[i]);
     if (converting && g_given.variant && strcmp(mode, "list") != 0)
@@ -571,7 +573,7 @@ static int minimize_flags_ok(int nfiles)
 {
     int other = g_given.list || g_given.from_text || g_given.to_text || g_given.to_binary || g_given.random_inputs ||
                 g_given.trace || g_given.print_trace || g_given.text || g_given.determinism || g_given.quiet ||
-                g_given.save_schedule;
+                g_given.failure_json || g_given.save_schedule;
     if (!*g_opt.minimize)
         return usage_error("--minimize needs an output path");
     if (other)

@@ -27,9 +27,12 @@ typedef struct mapping {
     hw_range_t range; /* copy: the range may be re-owned by a restarted device */
     int unmapped;
     uint32_t unmapped_at;
+    const struct tdf_image *mapper; /* the image that mapped it (a 0x50 of its code is put down to it) */
+    tdf_teardown_t unmapped_by;
 } mapping_t;
 
 static hw_range_t g_ranges[MAX_BLOCKS];
+static tdf_hw_down_fn *g_down_hook;
 static unsigned g_nranges;
 static mapping_t g_maps[MAX_MAPPINGS];
 static unsigned g_nmaps;
@@ -39,6 +42,8 @@ void hw_reset(void)
     g_nranges = 0;
     g_nmaps = 0; /* the mapped memory is model pool: freed by pool_reset */
 }
+
+void hw_set_down_hook(tdf_hw_down_fn *fn) { g_down_hook = fn; }
 
 void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf_hw_check_fn *check,
                        const char *owner_name)
@@ -80,6 +85,9 @@ PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULO
         m->length = NumberOfBytes;
         m->range = *r;
         m->unmapped = 0;
+        const void *fn;
+        m->mapper = image_current_fn(&fn);
+        tdf_teardown_clear(&m->unmapped_by);
         SCHED_TRACE1("MmMapIoSpaceEx %s registers", r->owner_name);
         return m->va;
     }
@@ -95,10 +103,27 @@ VOID MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
             g_maps[i].unmapped = 1;
             g_maps[i].unmapped_at = sched_steps();
             SCHED_TRACE1("MmUnmapIoSpace %s registers", g_maps[i].range.owner_name);
+            tdf_teardown_note(&g_maps[i].unmapped_by, "MmUnmapIoSpace");
             return;
         }
     }
     TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "MmUnmapIoSpace of an address that is not mapped I/O space");
+}
+
+/* The fatal pair of a register access (docs/REPORTS.md "Fatal pair"): the
+ * registers of the mapping's device, torn down by the first step that made
+ * them unusable in the device's current down phase (its D0Exit, or its
+ * ReleaseHardware: the owner's hook), else by the unmap itself. */
+static void fail_registers(const mapping_t *m, const char *op, const char *bad, const char *detail, uint32_t code,
+                           const char *name)
+{
+    const tdf_teardown_t *down = g_down_hook ? g_down_hook(m->range.block) : NULL;
+    const tdf_teardown_t *td = down && down->event ? down : m->unmapped ? &m->unmapped_by : down;
+    tdf_dead_t dead = {TDF_OBJ_REGISTERS, m->range.owner_name, td, "registers of %s", {(uintptr_t)m->range.owner_name}};
+    if (bad)
+        tdf_fail_dead(&dead, op, TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s", detail);
+    else
+        tdf_fail_dead(&dead, op, TDF_CLASS_BUGCHECK, code, 0, name, NULL, NULL, "%s", detail);
 }
 
 static mapping_t *access_check(volatile ULONG *reg, const char *op)
@@ -117,10 +142,29 @@ static mapping_t *access_check(volatile ULONG *reg, const char *op)
         } else {
             bad = m->range.check(m->range.block, detail, sizeof detail);
         }
-        if (bad)
-            tdf_fail(TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s of %s's register 0x%lx: %s", op,
-                     m->range.owner_name, (unsigned long)((uint8_t *)reg - m->va), detail);
+        if (bad) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s of %s's register 0x%lx: %s", op, m->range.owner_name,
+                     (unsigned long)((uint8_t *)reg - m->va), detail);
+            fail_registers(m, op, bad, msg, 0, NULL);
+        }
         return m;
+    }
+    /* No mapping holds the address: a pointer the driver kept or zeroed after
+     * an unmap. Put down to the last mapping the faulting image unmapped, if
+     * any (its pointer is what the code dereferenced); else no object. */
+    const void *fn;
+    const struct tdf_image *img = image_current_fn(&fn);
+    for (unsigned i = g_nmaps; img && i-- > 0;) {
+        const mapping_t *m = &g_maps[i];
+        if (m->mapper != img || !m->unmapped)
+            continue;
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "%s of an address that is not mapped I/O space (%s's registers were unmapped at step %lu)", op,
+                 m->range.owner_name, (unsigned long)m->unmapped_at);
+        fail_registers(m, op, NULL, detail, 0x50, "PAGE_FAULT_IN_NONPAGED_AREA");
+        return NULL;
     }
     TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "%s of an address that is not mapped I/O space", op);
     return NULL;

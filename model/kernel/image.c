@@ -78,10 +78,12 @@ void kernel_reset(void)
         g_images[i]->loads = 0;
         g_images[i]->unloaded_at = 0;
         g_images[i]->driver = NULL;
+        tdf_teardown_clear(&g_images[i]->unloaded_by);
     }
     g_unload_generation = 1;
     thread_reset();
     spinlock_reset();
+    lock_graph_reset();
     dpc_reset();
     ke_timer_reset();
     hw_reset();
@@ -105,6 +107,7 @@ void image_unload(struct tdf_image *img)
     img->unloaded_at = sched_steps();
     g_unload_generation++;
     SCHED_TRACE1("unload image %s", img->name);
+    tdf_teardown_note(&img->unloaded_by, "unload image");
 
     /* Rule (KERNEL-SEMANTICS §3, last line): no thread may still execute in an
      * image when it unloads. A thread blocked or preempted inside it would
@@ -121,9 +124,14 @@ void image_unload(struct tdf_image *img)
             char where[96], caller[96];
             frame_text(&s->frames[i], where, sizeof where);
             snprintf(caller, sizeof caller, "thread:%s", sched_fiber_owner(f));
-            tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
-                     caller, "image '%s' unloaded while thread '%s' still executes in %s (%s)", img->name,
-                     sched_fiber_name(f), where, st == SCHED_BLOCKED ? "blocked there" : "preempted there");
+            /* The access side is that thread, not the unloading one: its
+             * frame, its step (now), the trace event of the failure. */
+            tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (thread %s still inside)",
+                               {(uintptr_t)img->name, (uintptr_t)sched_fiber_name(f)}, .access_fiber = f + 1};
+            tdf_fail_dead(&dead, st == SCHED_BLOCKED ? "blocked inside" : "preempted inside", TDF_CLASS_BUGCHECK,
+                          0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, caller,
+                          "image '%s' unloaded while thread '%s' still executes in %s (%s)", img->name,
+                          sched_fiber_name(f), where, st == SCHED_BLOCKED ? "blocked there" : "preempted there");
             return;
         }
     }
@@ -142,10 +150,20 @@ void image_unload(struct tdf_image *img)
     if (leaks) {
         char where[96];
         snprintf(where, sizeof where, "%s!unload", img->name);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xC4, 0x62, "DRIVER_VERIFIER_DETECTED_VIOLATION", where, "pool",
+        tdf_dead_t dead = {TDF_OBJ_POOL, img->name, &img->unloaded_by, "pool of image %s (tag '%.4s')",
+                           {(uintptr_t)img->name, (uintptr_t)&tag}};
+        tdf_fail_dead(&dead, "left allocated", TDF_CLASS_BUGCHECK, 0xC4, 0x62, "DRIVER_VERIFIER_DETECTED_VIOLATION",
+                 where, "pool",
                  "image '%s' unloaded with %zu pool allocation(s) still allocated (%zu bytes, first tag '%.4s')",
                  img->name, leaks, bytes, (const char *)&tag);
     }
+}
+
+const struct tdf_image *image_current_fn(const void **fn)
+{
+    const frame_t *fr = top_frame(stack_of(sched_current()));
+    *fn = fr ? fr->fn : NULL;
+    return fr ? fr->image : NULL;
 }
 
 struct tdf_image *image_current(void)
@@ -208,9 +226,12 @@ static void check_resumed(void)
             continue;
         char where[96];
         frame_text(&s->frames[i], where, sizeof where);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
-                 "thread '%s' resumed in %s after image '%s' unloaded", sched_fiber_name(sched_current()), where,
-                 s->frames[i].image->name);
+        struct tdf_image *img = s->frames[i].image;
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}};
+        tdf_fail_dead(&dead, "resumed inside", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                      "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
+                      "thread '%s' resumed in %s after image '%s' unloaded", sched_fiber_name(sched_current()), where,
+                      img->name);
     }
 }
 
@@ -255,7 +276,8 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
         frame_text(caller, from, sizeof from);
         if (!caller)
             snprintf(from, sizeof from, "thread:%s", sched_fiber_owner(sched_current()));
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, from,
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}};
+        tdf_fail_dead(&dead, "call", TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, from,
                  "call into unloaded image '%s' (%s, unloaded at step %lu) from %s", img->name, where,
                  (unsigned long)img->unloaded_at, from);
     }
@@ -291,7 +313,8 @@ void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
     if (back && back->image != img && back->image->state != TDF_IMAGE_LOADED) {
         char where[96];
         frame_text(back, where, sizeof where);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, back->image->name, &back->image->unloaded_by, NULL, {0}};
+        tdf_fail_dead(&dead, "return", TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
                  "return from %s!%s into unloaded image '%s' (%s)", img->name, symbol_name(fn), back->image->name,
                  where);
     }

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "teardown.h"
+
 typedef enum tdf_image_state { TDF_IMAGE_UNLOADED = 0, TDF_IMAGE_LOADED, TDF_IMAGE_UNLOAD_PENDING } tdf_image_state_t;
 
 struct tdf_image {
@@ -18,6 +20,7 @@ struct tdf_image {
     uint32_t loads;        /* times loaded this run */
     uint32_t unloaded_at;  /* step of the last unload */
     void *driver;          /* model WDFDRIVER of the current load (wdf layer) */
+    tdf_teardown_t unloaded_by; /* the last unload (the fatal pair's teardown of a 0xCE) */
 };
 
 /* The hooks' targets (model/kernel/image.c): every function entry and exit of

@@ -40,6 +40,34 @@ enum {
     TDF_EXIT_LIMIT = 17,
 };
 
+#include "teardown.h" /* tdf_teardown_t */
+
+/* What an oracle found dead (docs/REPORTS.md "Fatal pair"): its kind, its
+ * owner by role (a device's name, an image's name; never an address). */
+typedef enum tdf_obj_kind {
+    TDF_OBJ_NONE = 0,  /* the oracle names no object (the key is explicit: docs/REPORTS.md) */
+    TDF_OBJ_IMAGE,     /* a driver image: unloaded */
+    TDF_OBJ_REGISTERS, /* a device's mapped register block: out of D0, released, unmapped */
+    TDF_OBJ_POOL,      /* a pool block: freed, or left at unload */
+    TDF_OBJ_REQUEST,   /* a WDFREQUEST: completed */
+    TDF_OBJ_HANDLE,    /* a WDF object: deleted/destroyed */
+    TDF_OBJ_RUNDOWN,   /* an EX_RUNDOWN_REF: run down */
+    TDF_OBJ_LOCK,      /* a lock cycle or a recursive acquire (DEADLOCK) */
+    TDF_OBJ_WORK,      /* a work item, KDPC, KTIMER or lookaside list left at unload */
+    TDF_OBJ_DEVICE,    /* a device: its removal or power-down waits for something */
+    TDF_OBJ_COUNT
+} tdf_obj_kind_t;
+
+/* One side of the fatal pair, as text: made when the failure is recorded. */
+typedef struct tdf_pair_side {
+    int present;          /* 0: this side is unknown (e.g. no teardown for an explicit key) */
+    uint32_t step;        /* the step it happened at */
+    int fiber;            /* its model thread (SCHED_NO_FIBER: main) */
+    uint64_t trace_index; /* its trace event (sched_trace_total numbering); UINT64_MAX: none */
+    char frame[96];       /* the driver routine (image!Routine), or "pnp" / "model" for the model itself */
+    char event[72];       /* what it did: "READ_REGISTER_ULONG", "MmUnmapIoSpace", "unload image" */
+} tdf_pair_side_t;
+
 typedef struct tdf_failure {
     tdf_class_t cls;
     uint32_t code;       /* bugcheck code (0 if none) */
@@ -50,7 +78,26 @@ typedef struct tdf_failure {
     char detail[400];    /* exact message */
     uint32_t step;
     int fiber;
+    /* The fatal pair (docs/REPORTS.md "Fatal pair"): the faulting access
+     * and the teardown step it raced with, and the object between them. */
+    tdf_obj_kind_t obj_kind;
+    char obj_owner[64];  /* the object's owner by role: "child/FDO", "child" (image), "bus!Bus_Lock" */
+    char obj_text[160];  /* the object in words: "registers of child/FDO (mapped by child!...)" */
+    tdf_pair_side_t access;
+    tdf_pair_side_t teardown;
+    char lock_cycle[240]; /* DEADLOCK: "pnp holds X wants Y; T holds Y wants X" (empty otherwise) */
 } tdf_failure_t;
+
+/* What a failing oracle hands over besides the message: the dead object. */
+typedef struct tdf_dead {
+    tdf_obj_kind_t kind;
+    const char *owner;              /* by role; NULL: none */
+    const tdf_teardown_t *teardown; /* NULL or event NULL: not known */
+    const char *text_fmt;           /* printf format of obj_text (NULL: "<kind> of <owner>") */
+    uintptr_t args[3];              /* its arguments (strings and longs) */
+    int access_fiber;               /* 0: the current thread made the access; else that thread's id + 1 (a
+                                       thread still inside an unloading image): the headline names it */
+} tdf_dead_t;
 
 const char *tdf_class_name(tdf_class_t cls);
 int tdf_class_exit_code(tdf_class_t cls);
@@ -60,6 +107,20 @@ int tdf_class_exit_code(tdf_class_t cls);
  * `where`/`caller` NULL: the current innermost driver frames. */
 void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name, const char *where,
               const char *caller, const char *detail_fmt, ...) __attribute__((format(printf, 7, 8)));
+/* tdf_fail with the fatal pair: `dead` is the object the oracle found dead
+ * (its kind, owner and teardown record); the access side is the current
+ * thread's innermost driver frame at this step, `access_event` what it did
+ * ("READ_REGISTER_ULONG", "call", "WdfRequestComplete"). */
+void tdf_fail_dead(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, uint32_t code,
+                   uint32_t subcode, const char *name, const char *where, const char *caller, const char *detail_fmt,
+                   ...) __attribute__((format(printf, 9, 10)));
+/* Teardown records (teardown.h): the current thread's innermost driver
+ * frame did `event` now; _fn: the framework is calling the driver routine
+ * fn of img (a callback) for it. Clear: the object is live again. */
+void tdf_teardown_note(tdf_teardown_t *t, const char *event);
+void tdf_teardown_note_fn(tdf_teardown_t *t, const char *event, const struct tdf_image *img, const void *fn);
+static inline void tdf_teardown_clear(tdf_teardown_t *t) { t->event = 0; }
+const char *tdf_obj_kind_name(tdf_obj_kind_t kind);
 /* Bugcheck with the current driver frame as where: KeBugCheckEx-like. */
 #define TDF_BUGCHECK(code, sub, name, ...) tdf_fail(TDF_CLASS_BUGCHECK, (code), (sub), (name), NULL, NULL, __VA_ARGS__)
 #define TDF_MISUSE(name, ...) tdf_fail(TDF_CLASS_MISUSE, 0, 0, (name), NULL, NULL, __VA_ARGS__)
@@ -89,6 +150,8 @@ const char *image_current_frame(char *buf, size_t size);
 /* Nearest frame below the innermost one that belongs to another image. */
 const char *image_caller_frame(char *buf, size_t size);
 struct tdf_image *image_current(void); /* image of the innermost frame, or NULL */
+/* The innermost driver frame's image and routine (NULL, *fn NULL: none). */
+const struct tdf_image *image_current_fn(const void **fn);
 /* Text of one fiber's driver call stack, outermost first. */
 void image_fiber_stack(int fiber, char *buf, size_t size);
 /* Resolves a code address to a function name (ELF symbol table). */
@@ -122,6 +185,10 @@ typedef const char *tdf_hw_check_fn(tdf_hw_block_t *block, char *detail, size_t 
 void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf_hw_check_fn *check,
                        const char *owner_name);
 void hw_reset(void);
+/* The owner's hook for the fatal pair: the block's current down record (the
+ * first teardown step since its device was last usable), or NULL. */
+typedef const tdf_teardown_t *tdf_hw_down_fn(tdf_hw_block_t *block);
+void hw_set_down_hook(tdf_hw_down_fn *fn);
 
 /* ---- spin locks (spinlock.c; KERNEL-SEMANTICS §14) ----------------------------- */
 /* A recursive acquire by the holder: DEADLOCK naming the first acquire. */
@@ -129,6 +196,16 @@ void ke_spin_check_recursion(const void *lock, const char *routine);
 void ke_spin_note_acquired(const void *lock, const char *routine);
 void ke_spin_note_released(const void *lock);
 void spinlock_reset(void);
+/* Held locks of every form (lock_graph.c), keyed by what waiters block on. */
+void ke_lock_held(const void *object, const char *kind, const char *owner);
+void ke_lock_dropped(const void *object);
+/* A thread is about to wait for a held lock: traces the blocked acquisition. */
+void ke_lock_waits(const void *object, const char *routine);
+void lock_graph_reset(void);
+/* When every thread is blocked: the cycle text, the key (the wanted locks by
+ * kind@routine, sorted) and the first lock's routine; returns the number of
+ * threads waiting for a held lock (0: not a lock deadlock). */
+int lock_graph_describe(char *cycle, size_t csize, char *key, size_t ksize, char *first_routine, size_t rsize);
 
 /* ---- threads --------------------------------------------------------------------- */
 void thread_reset(void);

@@ -30,30 +30,145 @@ int tdf_class_exit_code(tdf_class_t cls) { return cls < TDF_CLASS_COUNT ? k_exit
 
 static void copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, size - 1) : 0; /* cut to the field, as snprintf would */
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
 }
 
-void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name, const char *where,
-              const char *caller, const char *detail_fmt, ...)
+static const char *const k_obj_names[TDF_OBJ_COUNT] = {
+    [TDF_OBJ_NONE] = "none",       [TDF_OBJ_IMAGE] = "image",     [TDF_OBJ_REGISTERS] = "registers",
+    [TDF_OBJ_POOL] = "pool",       [TDF_OBJ_REQUEST] = "request", [TDF_OBJ_HANDLE] = "handle",
+    [TDF_OBJ_RUNDOWN] = "rundown", [TDF_OBJ_LOCK] = "lock",       [TDF_OBJ_WORK] = "work",
+    [TDF_OBJ_DEVICE] = "device",
+};
+
+const char *tdf_obj_kind_name(tdf_obj_kind_t kind) { return kind < TDF_OBJ_COUNT ? k_obj_names[kind] : "?"; }
+
+/* ---- teardown records: a few stores at the teardown, text only at a failure ---- */
+static void note(tdf_teardown_t *t, const char *event, const struct tdf_image *img, const void *fn)
+{
+    uint64_t n = sched_trace_total();
+    t->event = event;
+    t->image = img;
+    t->fn = fn;
+    t->trace_index = n ? n - 1 : UINT64_MAX; /* the caller traced the teardown just before */
+    t->step = sched_steps();
+    t->fiber = sched_current();
+}
+
+void tdf_teardown_note(tdf_teardown_t *t, const char *event)
+{
+    const void *fn = NULL;
+    const struct tdf_image *img = image_current_fn(&fn);
+    note(t, event, img, fn);
+}
+
+void tdf_teardown_note_fn(tdf_teardown_t *t, const char *event, const struct tdf_image *img, const void *fn)
+{
+    if (!fn)
+        img = NULL; /* no driver callback: the framework did it itself */
+    note(t, event, img, fn);
+}
+
+/* The teardown side's frame: the driver routine, else the thread's role
+ * (the PnP manager's "pnp-manager", a system worker ...). */
+static void teardown_frame(const tdf_teardown_t *t, char *buf, size_t size)
+{
+    if (t->image)
+        snprintf(buf, size, "%s!%s", t->image->name, symbol_name(t->fn));
+    else
+        snprintf(buf, size, "%s", t->fiber >= 0 ? sched_fiber_owner(t->fiber) : "model");
+}
+
+static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, uint32_t code,
+                   uint32_t subcode, const char *name, const char *where, const char *caller, const char *detail_fmt,
+                   va_list ap)
 {
     if (!g_failed) {
         char buf[96];
         g_failed = 1;
         tdf_failure_t *f = &g_failure;
+        memset(f, 0, sizeof *f); /* here, not at every reset: a clean exec never touches it */
         f->cls = cls;
         f->code = code;
         f->subcode = subcode;
         copy(f->name, sizeof f->name, name);
         copy(f->where, sizeof f->where, where ? where : image_current_frame(buf, sizeof buf));
         copy(f->caller, sizeof f->caller, caller ? caller : image_caller_frame(buf, sizeof buf));
-        va_list ap;
-        va_start(ap, detail_fmt);
         vsnprintf(f->detail, sizeof f->detail, detail_fmt, ap);
-        va_end(ap);
         f->step = sched_steps();
-        f->fiber = sched_current();
+        f->fiber = dead && dead->access_fiber ? dead->access_fiber - 1 : sched_current();
         SCHED_TRACE2("!! %s %s", tdf_class_name(cls), f->name);
+        /* The access side: this thread, this step, the trace event just
+         * written; its frame is the routine the oracle names. */
+        f->access.present = 1;
+        f->access.step = f->step;
+        f->access.fiber = f->fiber;
+        f->access.trace_index = sched_trace_total() - 1;
+        if (dead && dead->access_fiber) {
+            /* Another thread's access: its last event is where it stands. */
+            size_t n = sched_trace_count();
+            uint64_t first = sched_trace_total() - n;
+            for (size_t i = n; i-- > 0;) {
+                const sched_trace_event_t *ev = sched_trace_at(i);
+                if (ev->fiber == f->fiber) {
+                    f->access.trace_index = first + i;
+                    f->access.step = ev->step;
+                    break;
+                }
+            }
+        }
+        copy(f->access.frame, sizeof f->access.frame, f->where);
+        copy(f->access.event, sizeof f->access.event, access_event ? access_event : f->name);
+        f->teardown.present = 0;
+        f->teardown.trace_index = UINT64_MAX;
+        f->obj_kind = TDF_OBJ_NONE;
+        if (dead && dead->kind != TDF_OBJ_NONE) {
+            f->obj_kind = dead->kind;
+            copy(f->obj_owner, sizeof f->obj_owner, dead->owner);
+            if (dead->text_fmt) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                snprintf(f->obj_text, sizeof f->obj_text, dead->text_fmt, dead->args[0], dead->args[1],
+                         dead->args[2]);
+#pragma GCC diagnostic pop
+            } else {
+                snprintf(f->obj_text, sizeof f->obj_text, "%s of %s", tdf_obj_kind_name(dead->kind),
+                         dead->owner ? dead->owner : "?");
+            }
+            const tdf_teardown_t *t = dead->teardown;
+            if (t && t->event) {
+                f->teardown.present = 1;
+                f->teardown.step = t->step;
+                f->teardown.fiber = t->fiber;
+                f->teardown.trace_index = t->trace_index;
+                teardown_frame(t, f->teardown.frame, sizeof f->teardown.frame);
+                copy(f->teardown.event, sizeof f->teardown.event, t->event);
+            }
+        }
     }
+}
+
+void tdf_fail(tdf_class_t cls, uint32_t code, uint32_t subcode, const char *name, const char *where,
+              const char *caller, const char *detail_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    record(NULL, NULL, cls, code, subcode, name, where, caller, detail_fmt, ap);
+    va_end(ap);
+    if (sched_current() != SCHED_NO_FIBER)
+        sched_abort_run();
+}
+
+void tdf_fail_dead(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, uint32_t code,
+                   uint32_t subcode, const char *name, const char *where, const char *caller, const char *detail_fmt,
+                   ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    record(dead, access_event, cls, code, subcode, name, where, caller, detail_fmt, ap);
+    va_end(ap);
     if (sched_current() != SCHED_NO_FIBER)
         sched_abort_run();
 }
@@ -75,11 +190,7 @@ void tdf_limit(const char *constant, unsigned long value, const char *defined_in
 
 const tdf_failure_t *tdf_failure(void) { return g_failed ? &g_failure : NULL; }
 
-void tdf_failure_reset(void)
-{
-    g_failed = 0;
-    memset(&g_failure, 0, sizeof g_failure);
-}
+void tdf_failure_reset(void) { g_failed = 0; }
 
 void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
 {

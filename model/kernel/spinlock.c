@@ -55,6 +55,7 @@ void ke_spin_note_acquired(const void *lock, const char *routine)
         return;
     }
     g_held[g_nheld++] = (struct held_spin_lock){lock, sched_current(), routine, sched_steps()};
+    ke_lock_held(lock, strncmp(routine, "Wdf", 3) == 0 ? "WDFSPINLOCK" : "spin lock", NULL);
 }
 
 void ke_spin_note_released(const void *lock)
@@ -62,6 +63,7 @@ void ke_spin_note_released(const void *lock)
     for (unsigned i = g_nheld; i-- > 0;) {
         if (g_held[i].lock == lock) {
             g_held[i] = g_held[--g_nheld];
+            ke_lock_dropped(lock);
             return;
         }
     }
@@ -72,6 +74,8 @@ void ke_spin_note_released(const void *lock)
 static void take(PKSPIN_LOCK lock, const char *routine)
 {
     ke_spin_check_recursion(lock, routine);
+    if (*lock != 0)
+        ke_lock_waits(lock, routine);
     while (*lock != 0)
         ke_block(lock, "spin lock"); /* another CPU spins: modelled as a wait */
     *lock = self_token();

@@ -108,6 +108,8 @@ VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
 {
     ke_yield();
     ke_spin_check_recursion(SpinLock, "KeAcquireSpinLock"); /* DEADLOCK (spinlock.c) */
+    if (*SpinLock != 0)
+        ke_lock_waits(SpinLock, "KeAcquireSpinLock");
     while (*SpinLock != 0)
         ke_block(SpinLock, "spin lock"); /* another CPU spins: modelled as a wait */
     *SpinLock = self_token();
@@ -144,8 +146,11 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
     ke_check_may_wait("ExAcquireFastMutex"); /* it may block: <= APC_LEVEL, never in a DPC */
     if (FastMutex->Count == 0 && FastMutex->Owner == (PVOID)self_token())
         TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex on a mutex this thread already owns (self-deadlock)");
+    if (FastMutex->Count == 0)
+        ke_lock_waits(FastMutex, "ExAcquireFastMutex");
     while (FastMutex->Count == 0)
         ke_block(FastMutex, "fast mutex");
+    ke_lock_held(FastMutex, "fast mutex", NULL);
     FastMutex->Count = 0;
     FastMutex->Owner = (PVOID)self_token();
     feedback_pair(FastMutex, FB_LOCK_ACQUIRE);
@@ -160,6 +165,7 @@ VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
     if (FastMutex->Count != 0 || FastMutex->Owner != (PVOID)self_token())
         TDF_MISUSE("ExReleaseFastMutex", "ExReleaseFastMutex on a mutex this thread does not own");
     TDF_HB_RELEASE(FastMutex);
+    ke_lock_dropped(FastMutex);
     SCHED_TRACE0("ExReleaseFastMutex");
     FastMutex->Count = 1;
     FastMutex->Owner = NULL;

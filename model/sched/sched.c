@@ -597,6 +597,7 @@ sched_state_t sched_fiber_state(int id) { return S.fibers[id].state; }
 void sched_set_daemon(int id) { S.fibers[id].daemon = 1; }
 int sched_fiber_is_daemon(int id) { return id >= 0 && id < S.count && S.fibers[id].daemon; }
 const char *sched_fiber_wait_reason(int id) { return S.fibers[id].wait_reason; }
+const void *sched_fiber_wait_object(int id) { return S.fibers[id].wait_object; }
 void **sched_fiber_slot(int id) { return &S.fibers[id].slot; }
 
 const sched_choice_t *sched_choice_log(size_t *count)
@@ -653,6 +654,8 @@ void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uint
     }
     S.trace_total++;
 }
+
+uint64_t sched_trace_total(void) { return S.trace_total; }
 
 size_t sched_trace_count(void)
 {

@@ -155,6 +155,7 @@ const char *sched_fiber_name(int id);
 const char *sched_fiber_owner(int id);
 sched_state_t sched_fiber_state(int id);
 const char *sched_fiber_wait_reason(int id);
+const void *sched_fiber_wait_object(int id); /* what a blocked fiber waits on (NULL otherwise) */
 int sched_fiber_count(void); /* ids in use this run: 0..count-1 */
 /* Per-fiber slot for the layer above (the kernel's image stack); zeroed on spawn. */
 void **sched_fiber_slot(int id);
@@ -206,6 +207,10 @@ extern int sched_trace_enabled;
  * SCHED_TRACE_RING events. */
 size_t sched_trace_count(void);
 const sched_trace_event_t *sched_trace_at(size_t i);
+/* Events recorded so far this run, ring or not: the index the next event
+ * gets. Event sched_trace_at(i) has index sched_trace_total() -
+ * sched_trace_count() + i (the fatal pair names its two events by index). */
+uint64_t sched_trace_total(void);
 /* Formats one event's text (without step/fiber) into buf. */
 void sched_trace_format(const sched_trace_event_t *ev, char *buf, size_t size);
 

@@ -131,6 +131,19 @@ WDFDEVICE WdfPdoGetParent(WDFDEVICE Device)
 }
 
 /* ---- hardware -------------------------------------------------------------------- */
+/* The down phase's first step, while the hardware is unusable. */
+static const tdf_teardown_t *hw_down(tdf_hw_block_t *block)
+{
+    wdf_device_t *d = (wdf_device_t *)block;
+    return d->power != WdfPowerDeviceD0 || !d->hw_prepared ? &d->down : NULL;
+}
+
+static void note_down(wdf_device_t *d, const char *event, const void *fn)
+{
+    if (!d->down.event)
+        tdf_teardown_note_fn(&d->down, event, d->driver->image, fn);
+}
+
 static const char *hw_check(tdf_hw_block_t *block, char *detail, size_t size)
 {
     wdf_device_t *d = (wdf_device_t *)block;
@@ -174,6 +187,7 @@ void wdf_device_register_hardware(wdf_device_t *d, ULONGLONG phys)
     r->desc[1].u.Interrupt.Affinity = 1;
     d->resources = r;
     hw_register_block((tdf_hw_block_t *)d, phys, 0x1000, hw_check, d->name);
+    hw_set_down_hook(hw_down);
 }
 
 ULONG WdfCmResourceListGetCount(WDFCMRESLIST List)
@@ -243,6 +257,7 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
     if (d->power == WdfPowerDeviceD0 && d->smio == SMIO_RUNNING)
         return STATUS_SUCCESS;
     d->power = WdfPowerDeviceD0; /* powered before D0Entry: it programs the hardware */
+    tdf_teardown_clear(&d->down);
     trace_cb(d, "EvtDeviceD0Entry");
     NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Entry, (WDFDEVICE)d, previous);
     if (!NT_SUCCESS(st)) {
@@ -268,6 +283,7 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
          * EvtDeviceD0Exit(D3Final), the device in D3Final; the power-up fails. */
         wdf_interrupts_disconnect(d);
         trace_cb(d, "EvtDeviceD0Exit(D3Final)");
+        note_down(d, "EvtDeviceD0Exit(D3Final)", (const void *)d->cb.EvtDeviceD0Exit);
         (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, WdfPowerDeviceD3Final);
         d->power = WdfPowerDeviceD3Final;
         d->d0exit_step = sched_steps();
@@ -298,6 +314,7 @@ NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
          * path, whose power-down calls EvtDeviceD0Exit(D3Final). */
         wdf_device_hold_queues(d);
         trace_cb(d, "EvtDeviceD0Exit(D3Final)");
+        note_down(d, "EvtDeviceD0Exit(D3Final)", (const void *)d->cb.EvtDeviceD0Exit);
         (void)CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, WdfPowerDeviceD3Final);
         d->power = WdfPowerDeviceD3Final;
         d->d0exit_step = sched_steps();
@@ -352,6 +369,7 @@ int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp
                                              "EvtDeviceD0Exit(D2)", "EvtDeviceD0Exit(D3)", "EvtDeviceD0Exit(D3Final)",
                                              "EvtDeviceD0Exit(PrepareForHibernation)"};
     trace_cb(d, exit_names[target < WdfPowerDeviceMaximum ? target : 0]);
+    note_down(d, exit_names[target < WdfPowerDeviceMaximum ? target : 0], (const void *)d->cb.EvtDeviceD0Exit);
     NTSTATUS st = CALLBACK_STATUS(d, EvtDeviceD0Exit, (WDFDEVICE)d, target);
     d->power = target;
     d->d0exit_step = sched_steps();
@@ -396,6 +414,7 @@ static void release_hardware(wdf_device_t *d)
     if (!d->hw_prepared)
         return;
     trace_cb(d, "EvtDeviceReleaseHardware");
+    note_down(d, "EvtDeviceReleaseHardware", (const void *)d->cb.EvtDeviceReleaseHardware);
     (void)CALLBACK_STATUS(d, EvtDeviceReleaseHardware, (WDFDEVICE)d, (WDFCMRESLIST)d->resources);
     d->hw_prepared = 0;
     d->release_step = sched_steps();

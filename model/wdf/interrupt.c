@@ -62,9 +62,12 @@ static void lock_acquire(wdf_interrupt_t *it, const char *routine)
                  "processor spins on a lock only it can release, forever",
                  routine, here, it->device->name, it->lock_routine);
     }
+    if (it->lock_owner)
+        ke_lock_waits(&it->lock_owner, routine);
     while (it->lock_owner)
         ke_block(&it->lock_owner, "interrupt spin lock");
     it->lock_owner = me;
+    ke_lock_held(&it->lock_owner, "interrupt spin lock", it->device->name);
     it->lock_routine = routine;
     feedback_pair(it, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(it);
@@ -77,6 +80,7 @@ static void lock_release(wdf_interrupt_t *it)
     TDF_HB_RELEASE(it);
     feedback_pair(it, FB_LOCK_RELEASE);
     KIRQL old = it->lock_old_irql;
+    ke_lock_dropped(&it->lock_owner);
     it->lock_owner = 0;
     ke_set_irql(old);
     sched_wake(&it->lock_owner);

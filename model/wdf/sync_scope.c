@@ -102,9 +102,12 @@ void wdf_callback_lock_acquire(wdf_callback_lock_t *l, const char *routine)
     if (l->passive ? ke_irql() > PASSIVE_LEVEL : ke_irql() > DISPATCH_LEVEL)
         TDF_MISUSE(routine, "%s: the %s callback lock is a %s, acquired at IRQL %u", routine, l->owner_name,
                    l->passive ? "mutex (ExecutionLevel passive)" : "spin lock", (unsigned)ke_irql());
+    if (l->owner != 0)
+        ke_lock_waits(l, routine);
     while (l->owner != 0)
         ke_block(l, l->passive ? "callback lock (mutex)" : "callback lock (spin lock)");
     l->owner = sched_current() + 1;
+    ke_lock_held(l, "callback lock", l->owner_name);
     feedback_pair(l, FB_LOCK_ACQUIRE);
     TDF_HB_ACQUIRE(l);
     if (!l->passive) {
@@ -125,6 +128,7 @@ void wdf_callback_lock_release(wdf_callback_lock_t *l, const char *routine)
     }
     TDF_HB_RELEASE(l);
     feedback_pair(l, FB_LOCK_RELEASE);
+    ke_lock_dropped(l);
     l->owner = 0;
     if (!l->passive)
         ke_set_irql(l->old_irql);
@@ -229,6 +233,8 @@ VOID WdfSpinLockAcquire(WDFSPINLOCK SpinLock)
     if (ke_irql() > DISPATCH_LEVEL)
         TDF_MISUSE("WdfSpinLockAcquire", "WdfSpinLockAcquire above DISPATCH_LEVEL");
     ke_spin_check_recursion(&l->lock, "WdfSpinLockAcquire");
+    if (l->lock != 0)
+        ke_lock_waits(&l->lock, "WdfSpinLockAcquire");
     while (l->lock != 0)
         ke_block(&l->lock, "spin lock (WDFSPINLOCK)");
     l->lock = (KSPIN_LOCK)(sched_current() + 2);

@@ -37,9 +37,13 @@ NTSTATUS WdfWaitLockAcquire(WDFWAITLOCK Lock, PLONGLONG Timeout)
     LARGE_INTEGER t;
     if (Timeout)
         t.QuadPart = *Timeout;
+    if (l->owner && !(Timeout && *Timeout == 0))
+        ke_lock_waits(&l->event, "WdfWaitLockAcquire");
     NTSTATUS st = KeWaitForSingleObject(&l->event, Executive, KernelMode, FALSE, Timeout ? &t : NULL);
-    if (st == STATUS_SUCCESS)
+    if (st == STATUS_SUCCESS) {
         l->owner = sched_current() + 1;
+        ke_lock_held(&l->event, "WDFWAITLOCK", NULL);
+    }
     return st;
 }
 
@@ -49,5 +53,6 @@ VOID WdfWaitLockRelease(WDFWAITLOCK Lock)
     if (l->owner != sched_current() + 1)
         TDF_MISUSE("WdfWaitLockRelease", "WdfWaitLockRelease on a lock this thread does not hold");
     l->owner = 0;
+    ke_lock_dropped(&l->event);
     KeSetEvent(&l->event, IO_NO_INCREMENT, FALSE);
 }

@@ -196,6 +196,8 @@ typedef struct wdf_device {
     smio_state_t smio;
     int hw_prepared;
     uint32_t d0exit_step, release_step, surprise_step;
+    tdf_teardown_t down; /* the first step of the current down phase (D0Exit, ReleaseHardware): the fatal pair's
+                            teardown of a register access; cleared when the device powers up */
     query_interface_t qi[MAX_QUERY_INTERFACES];
     unsigned qi_count;
     struct wdf_device *static_children[MAX_STATIC_CHILDREN];

@@ -183,6 +183,23 @@ check to_binary_not_a_dir 2 "exists and is not a directory" "$runner" --to_binar
 check to_binary_empty 2 "--to_binary needs a directory" "$runner" --to_binary= "$work/in/flag_check.txt"
 check to_text_writes_format 0 "format 1" "$runner" --to_text "$work/bin/flag_check"
 
+# --failure_json: one JSON object per failing run, with the fatal pair (docs/REPORTS.md "Fatal pair").
+check failure_json_with_random_inputs 2 "--failure_json has no effect with --random_inputs" "$runner" --random_inputs=5 --failure_json
+check failure_json_with_to_text 2 "--failure_json has no effect with --to_text" "$runner" --to_text --failure_json "$repro"
+json=$("$runner" --quiet --failure_json "$root/repro/fuzz_bus_child/release_early.txt" 2>&1 | sed -n '/^{/p')
+if python3 -c '
+import json, sys
+f = json.loads(sys.argv[1])
+o, a, t = f["object"], f["access"], f["teardown"]
+assert o["kind"] == "registers" and o["owner"].startswith("child"), o
+assert a["frame"] == "child!Child_OnBusEvent" and a["lane"].startswith("Bus_WorkerThread"), a
+assert t["frame"] == "child!Child_EvtDeviceD0Exit" and t["step"] < a["step"], t
+assert isinstance(a["trace_index"], int) and isinstance(t["trace_index"], int)
+' "$json"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL failure_json_fatal_pair: $json"; fi
+# The trace marks the two steps of the pair with ">>" (two lines exactly).
+marks=$("$runner" --print_trace "$root/repro/fuzz_bus_child/release_early.txt" 2>&1 | grep -c '^>>')
+if [ "$marks" = 2 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL trace_marks_fatal_pair: $marks lines marked"; fi
+
 # The libFuzzer binary (built with TDF_LIBFUZZER=ON) reads a text input as the runner does.
 fuzzer=${runner%_run}
 if [ -x "$fuzzer" ]; then
