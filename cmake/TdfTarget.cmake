@@ -32,6 +32,13 @@ elseif(TDF_SANITIZER STREQUAL "tsan")
 else()
   set(TDF_SAN_FLAGS "" CACHE INTERNAL "")
 endif()
+# How the libFuzzer binaries link the engine: -fsanitize=fuzzer here; an
+# OSS-Fuzz / ClusterFuzzLite build passes its $LIB_FUZZING_ENGINE
+# (.clusterfuzzlite/build.sh), with its sanitizers in $CFLAGS and
+# TDF_SANITIZER=none (the flags are then the environment's, not ours).
+set(TDF_FUZZING_ENGINE "-fsanitize=fuzzer" CACHE STRING "link flags of the libFuzzer binaries ($LIB_FUZZING_ENGINE)")
+separate_arguments(_tdf_engine UNIX_COMMAND "${TDF_FUZZING_ENGINE}")
+set(TDF_FUZZING_ENGINE_FLAGS ${_tdf_engine} CACHE INTERNAL "")
 if(TDF_LIBFUZZER)
   set(TDF_COV_FLAGS -fsanitize=fuzzer-no-link CACHE INTERNAL "")
 else()
@@ -169,7 +176,7 @@ function(tdf_add_target name)
   foreach(exe ${runners})
     if(exe STREQUAL name)
       add_executable(${exe} ${TDF_ROOT}/fuzz/fuzz_main.c ${ARG_SOURCES})
-      target_link_options(${exe} PRIVATE -fsanitize=fuzzer)
+      target_link_options(${exe} PRIVATE ${TDF_FUZZING_ENGINE_FLAGS})
     else()
       add_executable(${exe} ${TDF_ROOT}/fuzz/runner_main.c ${ARG_SOURCES})
     endif()

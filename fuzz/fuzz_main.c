@@ -30,6 +30,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * interleaving of its own past the bytes (scripts/fuzz.sh sets it; the
      * runner replays such finds with --schedule=input+random). */
     const char *tail = getenv("TDF_SCHEDULE_TAIL");
+#ifdef TDF_DEFAULT_SCHEDULE_TAIL_RANDOM
+    /* The ClusterFuzzLite / OSS-Fuzz build (.clusterfuzzlite/build.sh): its
+     * runners set no environment, so unset means what scripts/fuzz.sh sets. */
+    if (!tail || !*tail)
+        tail = "random";
+#endif
     if (tail && *tail && strcmp(tail, "random") == 0) {
         g_random_tail = 1;
     } else if (tail && *tail && strcmp(tail, "none") != 0) {

@@ -271,6 +271,7 @@ void tdf_print_swimlanes(FILE *out)
 }
 
 /* ---- crashes outside the model's oracles ---------------------------------------- */
+void (*tdf_death_hook)(void);
 static void print_context_raw(const char *cls, const char *what)
 {
     char where[96], caller[96];
@@ -315,7 +316,12 @@ static void on_sanitizer_report(const char *report)
     }
     print_context_raw("SANITIZER", what);
 }
-static void on_death(void) { fflush(stderr); }
+static void on_death(void)
+{
+    if (tdf_death_hook)
+        tdf_death_hook();
+    fflush(stderr);
+}
 #endif
 
 static void on_fault(int sig)
@@ -323,6 +329,8 @@ static void on_fault(int sig)
     if (tdf_swimlanes_on_crash)
         tdf_print_swimlanes(stderr);
     print_context_raw("FAULT", sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGILL");
+    if (tdf_death_hook)
+        tdf_death_hook();
     _exit(16); /* TDF_EXIT_FAULT */
 }
 
@@ -337,6 +345,9 @@ void __tsan_on_report(void *report)
     if (tdf_swimlanes_on_crash)
         tdf_print_swimlanes(stderr);
     print_context_raw("SANITIZER", "data-race");
+    /* halt_on_error=1 (below): this report ends the process, with no death callback. */
+    if (tdf_death_hook)
+        tdf_death_hook();
 }
 const char *__tsan_default_options(void);
 const char *__tsan_default_options(void) { return "halt_on_error=1:exitcode=15:report_signal_unsafe=0:ignore_interceptors_accesses=1"; }

@@ -19,5 +19,9 @@ void tdf_print_trace(FILE *out);
 /* Installs the sanitizer report callback / fault handlers for this binary;
  * `libfuzzer`: leave the death callback to libFuzzer (it saves the crash). */
 void tdf_install_crash_handlers(int libfuzzer);
+/* Called (if set) when a sanitizer report or a fault is about to end the
+ * process, after its report was printed: the runner's --hunt says there at
+ * which exec the process died. Must only print (async-signal context). */
+extern void (*tdf_death_hook)(void);
 
 #endif

@@ -539,9 +539,17 @@ static int check_flag_combinations(int nfiles, const char *files0)
         mode = "to_binary", modes++;
     if (g_given.random_inputs)
         mode = "random_inputs", modes++;
+    if (g_given.hunt)
+        mode = "hunt", modes++;
     if (modes > 1)
-        return usage_error("--list, --from_text, --to_text, --to_binary and --random_inputs exclude each other");
-    int converting = mode && strcmp(mode, "random_inputs") != 0;
+        return usage_error("--list, --from_text, --to_text, --to_binary, --random_inputs and --hunt exclude each other");
+    if (g_given.hunt_seconds && !g_given.hunt)
+        return usage_error("--hunt_seconds is used with --hunt only");
+    /* --hunt prints only its HUNT line (and the failure's headline): the printing flags do nothing there. */
+    for (unsigned i = 0; g_given.hunt && i < 5; i++)
+        if (run_given[i])
+            return usage_error("--%s has no effect with --hunt (it prints only the HUNT line)", run_only[i]);
+    int converting = mode && strcmp(mode, "random_inputs") != 0 && strcmp(mode, "hunt") != 0;
     for (unsigned i = 0; converting && i < sizeof run_only / sizeof run_only[0]; i++)
         if (run_given[i])
             return usage_error("--%s has no effect with --%s (nothing is run)", run_only[i], mode);
@@ -555,8 +563,10 @@ static int check_flag_combinations(int nfiles, const char *files0)
         return usage_error("--out is the output of --from_text only");
     if (g_given.from_text && !g_given.out)
         return usage_error("--from_text needs --out=PATH");
-    if ((g_given.save_failures || g_given.seed) && !g_given.random_inputs)
-        return usage_error("--%s is used with --random_inputs only", g_given.seed ? "seed" : "save_failures");
+    if (g_given.seed && !g_given.random_inputs && !g_given.hunt)
+        return usage_error("--seed is used with --random_inputs and --hunt only");
+    if (g_given.save_failures && !g_given.random_inputs)
+        return usage_error("--save_failures is used with --random_inputs only");
     if (g_given.save_failures && !*g_opt.save_failures)
         return usage_error("--save_failures needs a directory");
     if (g_given.to_binary && !*g_opt.to_binary)
@@ -631,6 +641,145 @@ static int check_expectation(const char *path, const input_t *in, tdf_class_t cl
            cls == TDF_CLASS_NONE ? " (no failure)" : "", path, line,
            tdf_target->variants[variant].name);
     return 0;
+}
+
+/*
+ * --hunt=N: the random and PCT baselines of scripts/matrix.sh. Exec i runs
+ * the INPUTs in turn (i % count), or a seeded random input when none is
+ * given, with the --schedule source reseeded for that exec (random:/pct: a
+ * seed mixed from SEED and i, so exec i of seed SEED is reproducible alone),
+ * and the hunt stops at the first failure, at N execs or at --hunt_seconds.
+ * A sanitizer report or fault ends the process inside an exec: the death
+ * hook (fuzz/report.c) prints the HUNT line there, after the report.
+ */
+static struct {
+    long execs;
+    struct timespec t0;
+    const char *input;
+    uint64_t seed;
+} g_hunt;
+
+static double hunt_elapsed(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - g_hunt.t0.tv_sec) + (double)(t.tv_nsec - g_hunt.t0.tv_nsec) / 1e9;
+}
+
+/* splitmix64: neighbouring (SEED, i) pairs give unrelated schedule seeds. */
+static uint64_t hunt_mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static void hunt_died(void)
+{
+    /* Async-signal context (a fault) or inside the sanitizer's death: stdio
+     * on stdout is what the rest of the runner uses; it is line buffered. */
+    double t = hunt_elapsed();
+    printf("==TDF== HUNT died in exec %ld after %.3f s (%.0f execs/s): the report above (input %s, schedule seed "
+           "%llu)\n",
+           g_hunt.execs, t, t > 0 ? (double)g_hunt.execs / t : 0.0, g_hunt.input,
+           (unsigned long long)g_hunt.seed);
+    fflush(stdout);
+}
+
+static int hunt(const char *const *files, int nfiles, unsigned flag_variant, unsigned env_variant)
+{
+    typedef struct {
+        uint8_t *data;
+        size_t size;
+        unsigned variant;
+    } pooled_t;
+    static uint8_t buf[MAX_INPUT];
+    pooled_t *pool = nfiles ? calloc((size_t)nfiles, sizeof *pool) : NULL;
+    if (nfiles && !pool)
+        abort();
+    for (int i = 0; i < nfiles; i++) {
+        input_t in;
+        int check;
+        if (!load_input(files[i], buf, &in))
+            return EXIT_USAGE;
+        /* The input's expect-variant applies as for a replay; its expectation does not (the schedule is not its own). */
+        pool[i].variant = input_variant(files[i], &in, flag_variant, env_variant, &check);
+        pool[i].size = (size_t)in.size;
+        pool[i].data = malloc(pool[i].size ? pool[i].size : 1);
+        if (!pool[i].data)
+            abort();
+        memcpy(pool[i].data, buf, pool[i].size);
+    }
+    unsigned variant = env_variant; /* --variant if given, else $TDF_VARIANT, else the first */
+    (void)flag_variant;
+    const sched_source_t base = g_schedule;
+    const int reseed = base.kind == SCHED_SOURCE_RANDOM || base.kind == SCHED_SOURCE_PCT;
+    uint64_t x = (uint64_t)g_opt.seed * 0x9E3779B97F4A7C15ULL + 1; /* random inputs: as --random_inputs */
+    clock_gettime(CLOCK_MONOTONIC, &g_hunt.t0);
+    g_hunt.input = "(none)";
+    tdf_death_hook = hunt_died;
+    tdf_class_t cls = TDF_CLASS_NONE;
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    for (g_hunt.execs = 0; g_hunt.execs < g_opt.hunt;) {
+        if (g_opt.hunt_seconds && hunt_elapsed() >= (double)g_opt.hunt_seconds)
+            break;
+        long i = g_hunt.execs;
+        if (nfiles) {
+            const pooled_t *p = &pool[i % nfiles];
+            data = p->data, size = p->size, variant = p->variant;
+            g_hunt.input = files[i % nfiles];
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size = (size_t)(x % 1024);
+            for (size_t k = 0; k < size; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[k] = (uint8_t)(x >> 24);
+            }
+            data = buf;
+            g_hunt.input = "(random input)";
+        }
+        g_schedule = base;
+        if (reseed)
+            g_schedule.seed = hunt_mix(base.seed ^ hunt_mix((uint64_t)i));
+        g_hunt.seed = g_schedule.seed;
+        g_hunt.execs = i + 1; /* counts the exec in flight: a death inside it reports it */
+        cls = run_once(data, size, variant, 0);
+        if (cls != TDF_CLASS_NONE)
+            break;
+    }
+    tdf_death_hook = NULL;
+    double t = hunt_elapsed();
+    double rate = t > 0 ? (double)g_hunt.execs / t : 0.0;
+    int rc = 0;
+    if (cls != TDF_CLASS_NONE) {
+        char sig[320];
+        tdf_failure_signature(tdf_failure(), sig, sizeof sig);
+        printf("==TDF== %s %s\n==TDF== SIGNATURE %s\n", tdf_class_name(cls), tdf_failure()->name, sig);
+        printf("==TDF== HUNT found in exec %ld after %.3f s (%.0f execs/s): %s (input %s, schedule seed %llu)\n",
+               g_hunt.execs, t, rate, sig, g_hunt.input, (unsigned long long)g_hunt.seed);
+        rc = tdf_class_exit_code(cls);
+        if (g_opt.save_schedule) {
+            /* The failing exec as a plain input that checks itself (the choice log is the run's). */
+            char head[1024];
+            snprintf(head, sizeof head,
+                     "# teardown-fuzz input found by --hunt (exec %ld, --schedule=%s), text form (docs/INPUT.md)\n"
+                     "# expect-variant %s\n# expect-signature %s\n",
+                     g_hunt.execs, g_opt.schedule, tdf_target->variants[variant].name, sig);
+            if (!save_schedule_as(g_opt.save_schedule, data, size, head))
+                rc = EXIT_USAGE;
+            else
+                printf("==TDF== HUNT failing exec written to %s\n", g_opt.save_schedule);
+        }
+    } else {
+        printf("==TDF== HUNT nothing in %ld execs, %.3f s (%.0f execs/s), variant %s, schedule %s\n", g_hunt.execs, t,
+               rate, tdf_target->variants[variant].name, g_opt.schedule);
+    }
+    for (int i = 0; i < nfiles; i++)
+        free(pool[i].data);
+    free(pool);
+    return rc;
 }
 
 /*
@@ -815,6 +964,18 @@ int main(int argc, char **argv)
     if (g_dfs.on && g_given.random_inputs) {
         fprintf(stderr, "==TDF== --schedule=dfs explores exactly one INPUT (not --determinism or --random_inputs)\n");
         return EXIT_USAGE;
+    }
+    if (g_given.hunt) {
+        if (g_dfs.on)
+            return usage_error("--hunt runs many execs of its own: --schedule=dfs does not apply"), EXIT_USAGE;
+        if (nfiles && g_schedule.kind == SCHED_SOURCE_BYTES)
+            return usage_error("--hunt over INPUT files needs --schedule=random:SEED or pct:SEED[...] (with the "
+                               "input's own schedule every round of the files would run the same execs)"),
+                   EXIT_USAGE;
+        if (g_given.seed && nfiles)
+            return usage_error("--seed seeds --hunt's random inputs: with INPUT files give the seed in --schedule"),
+                   EXIT_USAGE;
+        return hunt(files, nfiles, flag_variant, env_variant);
     }
     if (g_opt.random_inputs > 0) {
         if (g_opt.save_failures && !output_dir("--save_failures", g_opt.save_failures))

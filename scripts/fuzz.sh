@@ -103,7 +103,7 @@ tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, s
 # as a plain input whose schedule bytes are that run's choices (below).
 set +e
 TDF_SCHEDULE_TAIL=random TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/$variant-" -max_len=512 -len_control=0 "$corpus" 2>&1 |
+    -artifact_prefix="$artifacts/$variant-" "${TDF_LIBFUZZER_OPTIONS[@]}" "$corpus" 2>&1 |
     awk -v logf="$log" '{ print > logf }
         /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
 rc=${PIPESTATUS[0]}

@@ -21,6 +21,10 @@ TDF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TDF_CLANG=clang-14
 TDF_PACKAGES=(cmake ninja-build gcc binutils clang-14 libclang-rt-14-dev python3)
 TDF_CONFIGS="plain asan tsan"
+# The libFuzzer options of every fuzzing run: scripts/fuzz.sh, scripts/matrix.sh's fuzz column and the
+# ClusterFuzzLite options file (.clusterfuzzlite/build.sh writes them as <target>.options). With them,
+# TDF_SCHEDULE_TAIL=random (why both: scripts/fuzz.sh).
+TDF_LIBFUZZER_OPTIONS=(-max_len=512 -len_control=0)
 
 tdf_log() { printf '==TDF== %s\n' "$*" >&2; }
 

@@ -4,8 +4,10 @@
 # clang-14 ASan+UBSan+libFuzzer, clang-14 TSan), then runs ctest in each (unit
 # tests, CLI tests, corpus and repro replay, determinism), then checks that
 # plain and asan print the same trace for every corpus and repro input.
-# The last line counts checks: one per configuration's ctest run, one per
-# input of the cross-build comparison ("N passed, M failed").
+# Then the ClusterFuzzLite build (scripts/cflite_check.sh; TDF_SKIP_CFLITE=1
+# skips it with a message). The last line counts checks: one per
+# configuration's ctest run, one per input of the cross-build comparison, one
+# for the ClusterFuzzLite check ("N passed, M failed").
 #
 # Exit status: 0 everything passed, 1 a build, a ctest run or a trace
 # comparison failed, 2 usage error (it takes no arguments).
@@ -57,5 +59,17 @@ for t in $(tdf_targets "$plain"); do
     done
 done
 tdf_log "cross-build traces: $same identical, $differ different"
+
+# The ClusterFuzzLite build (docs/REPORTS.md "ClusterFuzzLite"): .clusterfuzzlite/build.sh run with the
+# builder's variables, then each fuzzer over its seed corpus. A whole ASan build of its own (a few
+# minutes), hence here and not in ctest; TDF_SKIP_CFLITE=1 skips it, said so.
+if [ "${TDF_SKIP_CFLITE:-0}" = 1 ]; then
+    tdf_log "SKIPPED: the ClusterFuzzLite check (TDF_SKIP_CFLITE=1)"
+elif "$TDF_ROOT/scripts/cflite_check.sh" --jobs "$jobs"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    tdf_log "ClusterFuzzLite check: FAILED"
+fi
 echo "$((passed + same)) passed, $((failed + differ)) failed"
 [ $((failed + differ)) -eq 0 ]

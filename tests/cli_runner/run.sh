@@ -58,7 +58,7 @@ check random_inputs_ok 0 "==TDF== RANDOM 5 inputs, seed 3" "$runner" --random_in
 check random_inputs_with_input 2 "--random_inputs takes no INPUT arguments" "$runner" --random_inputs=5 "$repro"
 check random_inputs_with_trace 2 "--print_trace has no effect with --random_inputs" "$runner" --random_inputs=5 --print_trace
 check random_inputs_with_step_cap 0 "HANG=5" "$runner" --random_inputs=5 --step_cap 1
-check seed_without_random 2 "--seed is used with --random_inputs only" "$runner" --seed=3 "$repro"
+check seed_without_random 2 "--seed is used with --random_inputs and --hunt only" "$runner" --seed=3 "$repro"
 check bool_with_value 2 "--quiet takes no value (got '1')" "$runner" --quiet=1 "$repro"
 check bool_with_value_list 2 "--list takes no value (got 'abc')" "$runner" --list=abc
 check unknown_flag 2 "unknown flag --bogus" "$runner" --bogus "$repro"

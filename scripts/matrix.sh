@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2]
+#                   [--strategies fuzz,random,pct,dfs,stress,tsan] [--jobs N]
+#                   [--preemptions P] [--dfs-limit N] [--out DIR] [--project DIR]
+#   The kill matrix: every target x every variant x every strategy, whether
+#   and how fast each strategy finds each mutant, and that none reports
+#   anything on a correct variant. Per cell over K seeds (capped at S seconds
+#   of wall time each): kills/K, median and spread of the time and the execs
+#   to the first kill, execs/s; for a correct variant the time it ran with no
+#   report (a report there is a FALSE POSITIVE). Strategies (what each runs:
+#   scripts/matrix_run.py's header, docs/BENCHMARKS.md "Kill matrix"):
+#     fuzz    libFuzzer from an empty corpus, asan build, fuzz.sh's options
+#     random  the runner's --hunt, --schedule=random:SEED over the seed scripts (plain)
+#     pct     the same with --schedule=pct:SEED:3 (plain)
+#     dfs     --schedule=dfs:P:N over the seed and repro scripts' events (plain; one run, not seeded)
+#     stress  the pthread stress backend, where the runner has one ("not available" otherwise)
+#     tsan    the random hunt in the TSan build
+#   Writes DIR/matrix.md and DIR/matrix.json (default DIR: <project>/bench/results)
+#   and prints the table. The work is scripts/matrix_run.py; this script checks
+#   the arguments, installs what is missing and builds what the strategies need.
+#
+# Exit status:
+#   0  the matrix ran, and no strategy reported anything on a correct variant
+#   1  a FALSE POSITIVE: some strategy reported a failure on a correct variant
+#   2  usage error: unknown option, missing or bad value, unknown target,
+#      variant or strategy, bad --project, --out not a directory
+#   5  a build the strategies need failed
+#   6  a run could not complete (a runner or libFuzzer error; matrix.json
+#      names it), or the run was interrupted
+source "$(dirname "$0")/lib.sh"
+
+TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--out DIR] [--project DIR] | --help
+  --seconds      cap of every run, whole seconds of wall time (default 10)
+  --seeds        seeds per cell, 1..99 (default 3; dfs is deterministic: one run)
+  --targets      comma-separated targets (default: every target; scripts/fuzz.sh --list)
+  --variants     comma-separated variants to keep (each must exist in a selected target)
+  --strategies   comma-separated, of fuzz,random,pct,dfs,stress,tsan (default: all)
+  --jobs         runs at once, 1..64 (default: the number of cores)
+  --preemptions  dfs bound P, 0..64 (default 2)
+  --dfs-limit    dfs schedules per script (default 5000)
+  --out          where matrix.md and matrix.json go (default <project>/bench/results)
+  --project      a team's own project directory (docs/WRITING-A-TARGET.md)
+exit: 0 ran, no false positive; 1 a false positive on a correct variant; 2 usage error; 5 a build failed;
+      6 a run could not complete, or interrupted"
+
+seconds=10 seeds=3 targets="" variants="" strategies="fuzz,random,pct,dfs,stress,tsan" jobs=$(nproc)
+preemptions=2 dfs_limit=5000 out=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) tdf_help ;;
+        --project) tdf_need_value "$1" $#; tdf_set_project "$2"; shift 2 ;;
+        --project=*) tdf_set_project "${1#*=}"; shift ;;
+        --seconds) tdf_need_value "$1" $#; seconds=$2; shift 2 ;;
+        --seconds=*) seconds=${1#*=}; shift ;;
+        --seeds) tdf_need_value "$1" $#; seeds=$2; shift 2 ;;
+        --seeds=*) seeds=${1#*=}; shift ;;
+        --targets) tdf_need_value "$1" $#; targets=$2; [ -n "$targets" ] || tdf_usage_error "--targets needs a list"; shift 2 ;;
+        --targets=*) targets=${1#*=}; [ -n "$targets" ] || tdf_usage_error "--targets needs a list"; shift ;;
+        --variants) tdf_need_value "$1" $#; variants=$2; [ -n "$variants" ] || tdf_usage_error "--variants needs a list"; shift 2 ;;
+        --variants=*) variants=${1#*=}; [ -n "$variants" ] || tdf_usage_error "--variants needs a list"; shift ;;
+        --strategies) tdf_need_value "$1" $#; strategies=$2; [ -n "$strategies" ] || tdf_usage_error "--strategies needs a list"; shift 2 ;;
+        --strategies=*) strategies=${1#*=}; [ -n "$strategies" ] || tdf_usage_error "--strategies needs a list"; shift ;;
+        --jobs) tdf_need_value "$1" $#; jobs=$2; shift 2 ;;
+        --jobs=*) jobs=${1#*=}; shift ;;
+        --preemptions) tdf_need_value "$1" $#; preemptions=$2; shift 2 ;;
+        --preemptions=*) preemptions=${1#*=}; shift ;;
+        --dfs-limit) tdf_need_value "$1" $#; dfs_limit=$2; shift 2 ;;
+        --dfs-limit=*) dfs_limit=${1#*=}; shift ;;
+        --out) tdf_need_value "$1" $#; out=$2; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift 2 ;;
+        --out=*) out=${1#*=}; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift ;;
+        -*) tdf_usage_error "unknown option '$1'" ;;
+        *) tdf_usage_error "unexpected argument '$1' (every value goes with its option)" ;;
+    esac
+done
+[[ "$seconds" =~ ^[1-9][0-9]{0,4}$ ]] || tdf_usage_error "--seconds must be a whole number of seconds 1..99999, not '$seconds'"
+[[ "$seeds" =~ ^[1-9][0-9]?$ ]] || tdf_usage_error "--seeds must be an integer 1..99, not '$seeds'"
+[[ "$jobs" =~ ^[1-9][0-9]?$ ]] && [ "$jobs" -le 64 ] || tdf_usage_error "--jobs must be an integer 1..64, not '$jobs'"
+[[ "$preemptions" =~ ^(0|[1-9][0-9]?)$ ]] && [ "$preemptions" -le 64 ] ||
+    tdf_usage_error "--preemptions must be an integer 0..64, not '$preemptions'"
+[[ "$dfs_limit" =~ ^[1-9][0-9]{0,9}$ ]] && [ "$dfs_limit" -le 4000000000 ] ||
+    tdf_usage_error "--dfs-limit must be an integer 1..4000000000, not '$dfs_limit'"
+for list in "$targets" "$variants" "$strategies"; do
+    [[ -z "$list" || "$list" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] ||
+        tdf_usage_error "'$list': a comma-separated list of names (letters, digits, _ and -)"
+done
+IFS=, read -r -a chosen <<<"$strategies"
+declare -A use=()
+for s in "${chosen[@]}"; do
+    case "$s" in
+        fuzz | random | pct | dfs | stress | tsan) ;;
+        *) tdf_usage_error "unknown strategy '$s' (strategies: fuzz, random, pct, dfs, stress, tsan)" ;;
+    esac
+    [ -z "${use[$s]:-}" ] || tdf_usage_error "--strategies names '$s' twice"
+    use[$s]=1
+done
+out=${out:-$TDF_PROJECT/bench/results}
+[ ! -e "$out" ] || [ -d "$out" ] || tdf_usage_error "--out $out: not a directory"
+mkdir -p "$out" 2>/dev/null || tdf_usage_error "--out $out: cannot create it"
+out=$(cd "$out" && pwd)
+
+command -v python3 >/dev/null 2>&1 || TDF_PACKAGES+=(python3)
+tdf_ensure_deps
+
+# The builds the strategies need: plain (random, pct, dfs), asan (fuzz), tsan (tsan).
+need=()
+[ -z "${use[random]:-}${use[pct]:-}${use[dfs]:-}" ] || need+=(plain)
+[ -z "${use[fuzz]:-}" ] || need+=(asan)
+[ -z "${use[tsan]:-}" ] || need+=(tsan)
+# stress alone still needs a runner to list targets and variants: the plain one.
+[ ${#need[@]} -gt 0 ] || need+=(plain)
+first=$(tdf_configure "${need[0]}") || exit 5
+selected=()
+if [ -n "$targets" ]; then
+    IFS=, read -r -a selected <<<"$targets"
+    declare -A dup=()
+    for t in "${selected[@]}"; do
+        tdf_check_target "$first" "$t"
+        [ -z "${dup[$t]:-}" ] || tdf_usage_error "--targets names '$t' twice"
+        dup[$t]=1
+    done
+else
+    mapfile -t selected < <(tdf_targets "$first")
+fi
+declare -A dir=()
+for config in "${need[@]}"; do
+    tdf_log "build $config"
+    dir[$config]=$(tdf_build "$config") || { tdf_log "matrix: the $config build failed"; exit 5; }
+done
+if [ -n "${use[fuzz]:-}" ]; then
+    for t in "${selected[@]}"; do
+        [ -x "${dir[asan]}/bin/$t" ] || { tdf_log "${dir[asan]} has no libFuzzer binary $t (an asan build with TDF_LIBFUZZER=ON)"; exit 5; }
+    done
+fi
+# --variants: each must be a variant of some selected target.
+if [ -n "$variants" ]; then
+    IFS=, read -r -a want <<<"$variants"
+    all=""
+    for t in "${selected[@]}"; do all+=$(tdf_variants "${dir[${need[0]}]}/bin/${t}_run")$'\n' || exit 5; done
+    for w in "${want[@]}"; do
+        grep -qxF -- "$w" <<<"$all" || tdf_usage_error "--variants: '$w' is not a variant of ${selected[*]} (scripts/fuzz.sh --list)"
+    done
+fi
+
+# The stress backend: the runner's --schedule=stress (docs/INPUT.md "Schedule sources") where the
+# build has it; the column says "not available" otherwise, and no run is made.
+stress="" stress_build="" stress_missing=""
+if [ -n "${use[stress]:-}" ]; then
+    stress_missing="this runner has no --schedule=stress (the pthread backend of issue 15 item 3)"
+fi
+
+args=(--root="$TDF_ROOT" --project="$TDF_PROJECT" --out="$out" --seconds="$seconds" --seeds="$seeds"
+    --jobs="$jobs" --preemptions="$preemptions" --dfs-limit="$dfs_limit" --strategies="$strategies"
+    --targets="$(IFS=,; echo "${selected[*]}")" --variants="$variants"
+    --plain="${dir[plain]:-}" --asan="${dir[asan]:-}" --tsan="${dir[tsan]:-}"
+    --stress="$stress" --stress-build="$stress_build" --stress-missing="$stress_missing"
+    --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}"
+    --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies --jobs $jobs")
+exec python3 "$TDF_ROOT/scripts/matrix_run.py" "${args[@]}"

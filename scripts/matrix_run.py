@@ -1,0 +1,625 @@
+#!/usr/bin/env python3
+"""The work of scripts/matrix.sh (which checks the arguments and builds; run it, not this).
+
+The kill matrix: every selected target x every variant x every selected strategy. A run is one
+(target, variant, strategy, seed); --jobs of them at once, each capped at --seconds of wall time:
+
+  fuzz    the asan libFuzzer binary from an EMPTY corpus, with the options scripts/fuzz.sh uses
+          (TDF_SCHEDULE_TAIL=random, scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, the target's dictionary when
+          fuzz/dict/TARGET.dict exists), -seed=SEED; a kill is an artifact written; execs are
+          libFuzzer's stat::number_of_executed_units.
+  random  the plain runner's --hunt over the target's seed scripts (the events of corpus/<target>/*,
+          schedule lines dropped, identical scripts once; seeded random inputs where the target has no
+          corpus), --schedule=random:SEED: one random walk per exec.
+  pct     the same with --schedule=pct:SEED:3 (PCT depth 3, k estimated per exec by a first run).
+  tsan    the random hunt in the TSan build: a race TSan reports (exit 15) is a kill too.
+  stress  the pthread stress backend (docs/INPUT.md "Schedule sources") when the runner has one;
+          otherwise every cell says "not available" and no run is made.
+  dfs     deterministic, so one run whatever --seeds: --schedule=dfs:P:LIMIT (plain runner) over the
+          seed scripts and the events of every repro/<target>/*.txt (the target's known crashes, all of
+          its mutants), smallest scripts first (events, then name); the first failing script is the
+          kill, the time and runs are summed over the scripts tried before it.
+
+On a correct variant (a target's first) every run goes to its cap: a kill there is a FALSE POSITIVE, reported
+as such, and the exit status is 1. Results: <out>/matrix.json (every run, every cell) and <out>/matrix.md
+(the table, printed too). Times are wall clock from the process start (a loaded machine stretches them:
+the execs are the load-independent measure).
+"""
+import argparse
+import concurrent.futures
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SCHEMA = "teardown-fuzz-matrix/1"
+STRATEGIES = ["fuzz", "random", "pct", "dfs", "stress", "tsan"]
+SEEDED = {"fuzz", "random", "pct", "stress", "tsan"}
+EXIT_OK, EXIT_FALSE_POSITIVE, EXIT_ERROR = 0, 1, 6
+HUNT_RE = re.compile(r"^==TDF== HUNT (found|died) in exec (\d+) after ([0-9.]+) s")
+HUNT_NONE_RE = re.compile(r"^==TDF== HUNT nothing in (\d+) execs, ([0-9.]+) s")
+SIG_RE = re.compile(r"^==TDF== SIGNATURE (\S+)", re.M)
+DFS_RE = re.compile(r"^==TDF== DFS .* variant=\S+: (\d+) schedules \((\d+) runs\)", re.M)
+DFS_PRE_RE = re.compile(r"^==TDF== DFS failing schedule \((\d+) preemptions\)", re.M)
+
+
+def log(msg):
+    sys.stderr.write("==TDF== matrix: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def runner_list(runner):
+    out = subprocess.run([runner, "--list"], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "TDF_VARIANT"}).stdout
+    return [line.split("\t")[0].split(" ")[1] for line in out.splitlines() if line.strip()]
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("TDF_VARIANT", "TDF_SCHEDULE_TAIL")}
+    # No symbolized stacks: the model's report is printed first, and symbolizing every find would be
+    # counted in the time to the kill.
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":symbolize=0").lstrip(":")
+    env.update(extra)
+    return env
+
+
+class Children:
+    """Every child started, so that SIGINT/SIGTERM ends them by their ids (and nothing else)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.procs = set()
+        self.stopping = False
+
+    def run(self, argv, timeout, env, cwd=None):
+        """(rc or None on timeout, output, wall seconds, CPU seconds). The child is reaped with wait4 for its
+        own CPU time (user + system): on a loaded machine the wall clock stretches, the CPU time much less."""
+        with self.lock:
+            if self.stopping:
+                return None, "", 0.0, 0.0
+            t0 = time.monotonic()
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                 start_new_session=True)
+            self.procs.add(p)
+        fired = []
+
+        def expire():
+            fired.append(1)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)  # its own session: libFuzzer and nothing of anyone else
+            except OSError:
+                pass
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            out = p.stdout.read()
+            _, status, ru = os.wait4(p.pid, 0)
+        finally:
+            timer.cancel()
+            p.stdout.close()
+        wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        with self.lock:
+            self.procs.discard(p)
+        rc = None if fired else p.returncode
+        return rc, out.decode(errors="replace"), wall, ru.ru_utime + ru.ru_stime
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+            for p in self.procs:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+CHILDREN = Children()
+
+
+# ---- inputs --------------------------------------------------------------------------------------
+def event_scripts(runner, files, dest):
+    """The events of each input (text form, schedule and comment lines dropped), identical ones once:
+    [(path written, origin, number of events)]."""
+    os.makedirs(dest, exist_ok=True)
+    seen, out = set(), []
+    for f in files:
+        if f.endswith(".txt"):
+            text = open(f, errors="replace").read()
+        else:
+            r = subprocess.run([runner, "--to_text", f], capture_output=True, text=True,
+                               env=clean_env())
+            if r.returncode != 0:
+                log("skipping %s: no text form (%s)" % (f, r.stderr.strip().splitlines()[:1]))
+                continue
+            text = r.stdout
+        body = "".join(l + "\n" for l in text.splitlines() if not l.startswith("schedule ") and not l.startswith("#"))
+        h = hashlib.sha1(body.encode()).hexdigest()
+        if h in seen:
+            continue
+        seen.add(h)
+        path = os.path.join(dest, h[:16] + ".txt")
+        with open(path, "w") as w:
+            w.write(body)
+        out.append((path, f, sum(1 for l in body.splitlines() if l.startswith("event "))))
+    return out
+
+
+# ---- one run -------------------------------------------------------------------------------------
+def result(killed, secs, execs, sig=None, error=None, cpu=None, **more):
+    """One run: wall seconds to the kill (or the whole run), its CPU seconds (user + system of the process),
+    execs to the kill (or all), the signature."""
+    r = {"killed": killed, "seconds": round(secs, 3), "cpu_seconds": None if cpu is None else round(cpu, 3),
+         "execs": execs, "signature": sig, "error": error}
+    r.update(more)
+    return r
+
+
+def hunt_result(rc, out, wall, cpu, cap):
+    """A --hunt run: found / died (a sanitizer report or fault inside an exec) / nothing."""
+    if rc is None:
+        return result(False, wall, None, cpu=cpu, error="no HUNT line within %d s + grace (killed)" % cap)
+    sigs = SIG_RE.findall(out)
+    for line in out.splitlines():
+        m = HUNT_RE.match(line)
+        if m:
+            return result(True, wall, int(m.group(2)), sigs[-1] if sigs else "SANITIZER/unknown", cpu=cpu,
+                          tool_seconds=float(m.group(3)), exit=rc)
+        m = HUNT_NONE_RE.match(line)
+        if m and rc == 0:
+            return result(False, wall, int(m.group(1)), cpu=cpu, tool_seconds=float(m.group(2)), exit=rc)
+    return result(False, wall, None, cpu=cpu, error="exit %s and no HUNT line: %s" % (rc, " | ".join(out.splitlines()[:4])))
+
+
+def run_fuzz(ctx, target, variant, seed, work):
+    d = tempfile.mkdtemp(prefix="fuzz-", dir=work)
+    corpus = os.path.join(d, "corpus")
+    os.makedirs(corpus)
+    argv = [os.path.join(ctx.asan, "bin", target), "-seed=%d" % seed, "-max_total_time=%d" % ctx.seconds,
+            "-print_final_stats=1", "-artifact_prefix=%s/" % d] + ctx.libfuzzer_options.split()
+    dict_path = os.path.join(ctx.project, "fuzz", "dict", target + ".dict")
+    if os.path.isfile(dict_path):
+        argv.append("-dict=" + dict_path)
+    argv.append(corpus)
+    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env(TDF_VARIANT=variant, TDF_SCHEDULE_TAIL="random"))
+    arts = [a for a in os.listdir(d) if re.match(r"^(crash|timeout|oom|leak|slow-unit)-", a)]
+    m = re.findall(r"^stat::number_of_executed_units:\s*(\d+)", out, re.M)
+    execs = int(m[-1]) if m else None
+    shutil.rmtree(d, ignore_errors=True)
+    if rc is None:
+        return result(False, wall, execs, cpu=cpu, error="libFuzzer did not stop within -max_total_time + 30 s (killed)")
+    if arts:
+        sigs = SIG_RE.findall(out)
+        kind = arts[0].split("-")[0]
+        sig = sigs[-1] if sigs else "LIBFUZZER/%s" % kind
+        return result(True, wall, execs, sig, cpu=cpu, artifact_kind=kind, exit=rc)
+    if rc != 0:
+        return result(False, wall, execs, cpu=cpu, error="libFuzzer exit %d, no artifact: %s" % (rc, " | ".join(out.splitlines()[-3:])))
+    return result(False, wall, execs, cpu=cpu, exit=rc)
+
+
+def run_hunt(ctx, build, target, variant, schedule, seed, pool):
+    runner = os.path.join(build, "bin", target + "_run")
+    argv = [runner, "--variant=" + variant, "--hunt=1000000000", "--hunt_seconds=%d" % ctx.seconds]
+    argv.append("--schedule=" + schedule)
+    # The seed scripts in turn; a target without a corpus: seeded random inputs.
+    argv += [p for p, _, _ in pool] if pool else ["--seed=%d" % seed]
+    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env())
+    return hunt_result(rc, out, wall, cpu, ctx.seconds)
+
+
+def run_stress(ctx, target, variant, seed, pool):
+    cmd = ctx.stress
+    if not cmd:
+        return None
+    argv = [a.replace("{runner}", os.path.join(ctx.stress_build, "bin", target + "_run"))
+            .replace("{variant}", variant).replace("{seed}", str(seed)).replace("{seconds}", str(ctx.seconds))
+            for a in cmd.split()]
+    if "{inputs}" in argv:
+        i = argv.index("{inputs}")
+        argv[i:i + 1] = [p for p, _, _ in pool]
+    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env())
+    return hunt_result(rc, out, wall, cpu, ctx.seconds)
+
+
+def run_dfs(ctx, target, variant, scripts):
+    runner = os.path.join(ctx.plain, "bin", target + "_run")
+    t_used, cpu_used, runs, tried, complete, limited = 0.0, 0.0, 0, 0, 0, 0
+    for path, origin, nev in scripts:
+        left = ctx.seconds - t_used
+        if left <= 0.05:
+            break
+        argv = [runner, "--variant=" + variant, "--schedule=dfs:%d:%d" % (ctx.preemptions, ctx.dfs_limit),
+                "--quiet", path]
+        rc, out, wall, cpu = CHILDREN.run(argv, left, clean_env())
+        t_used += wall
+        cpu_used += cpu
+        tried += 1
+        m = DFS_RE.findall(out)
+        if m:
+            runs += int(m[-1][1])
+        if rc is None:
+            break  # the budget ran out inside this script
+        if 10 <= rc <= 17:
+            sigs = SIG_RE.findall(out)
+            pre = DFS_PRE_RE.findall(out)
+            return result(True, t_used, runs, sigs[0] if sigs else None, cpu=cpu_used, script=rel(ctx, origin), events=nev,
+                          preemptions=int(pre[0]) if pre else None, scripts_tried=tried, exit=rc)
+        if rc == 0:
+            complete += 1
+        elif rc == 4:
+            limited += 1
+        else:
+            return result(False, t_used, runs, cpu=cpu_used, error="dfs on %s exited %s: %s" % (rel(ctx, origin), rc,
+                                                                                 " | ".join(out.splitlines()[:3])))
+    return result(False, t_used, runs, cpu=cpu_used, scripts_tried=tried, scripts_total=len(scripts), scripts_complete=complete,
+                  scripts_at_limit=limited)
+
+
+def rel(ctx, path):
+    return os.path.relpath(path, ctx.project) if path.startswith(ctx.project + "/") else path
+
+
+# ---- aggregation ---------------------------------------------------------------------------------
+def med(vals):
+    """Median of values where None is 'not killed' (above every kill)."""
+    big = [float("inf") if v is None else v for v in vals]
+    m = statistics.median(big) if big else None
+    return None if m is None or m == float("inf") else m
+
+
+def cell_summary(runs, correct, cap):
+    """A cell: K runs of one strategy on one variant. Times to the kill in CPU seconds (one core's work,
+    what a loaded machine does not stretch much) and wall seconds."""
+    errors = [r["error"] for r in runs if r.get("error")]
+    kills = [r for r in runs if r["killed"]]
+
+    def cpu(r):
+        return r["cpu_seconds"] if r.get("cpu_seconds") is not None else r["seconds"]
+    total_c = sum(cpu(r) for r in runs if r.get("execs") is not None)
+    total_e = sum(r["execs"] for r in runs if r.get("execs") is not None)
+    s = {"runs": len(runs), "kills": len(kills), "errors": errors,
+         "median_cpu_seconds": med([cpu(r) if r["killed"] else None for r in runs]),
+         "median_seconds": med([r["seconds"] if r["killed"] else None for r in runs]),
+         "median_execs": med([r["execs"] if r["killed"] else None for r in runs]),
+         "min_cpu_seconds": min((cpu(r) for r in kills), default=None),
+         "max_cpu_seconds": max((cpu(r) for r in kills), default=None),
+         "min_seconds": min((r["seconds"] for r in kills), default=None),
+         "max_seconds": max((r["seconds"] for r in kills), default=None),
+         "min_execs": min((r["execs"] for r in kills if r["execs"] is not None), default=None),
+         "max_execs": max((r["execs"] for r in kills if r["execs"] is not None), default=None),
+         "execs_per_cpu_second": round(total_e / total_c) if total_c > 0 else None,
+         "signatures": sorted({r["signature"] for r in kills if r["signature"]})}
+    if correct:
+        s["false_positive"] = bool(kills)
+        s["clean_seconds"] = round(sum(r["seconds"] for r in runs if not r["killed"]), 1)
+        s["clean_cpu_seconds"] = round(sum(cpu(r) for r in runs if not r["killed"]), 1)
+        s["clean_execs"] = sum(r["execs"] or 0 for r in runs if not r["killed"])
+    clean_dfs = [r for r in runs if not r["killed"] and "scripts_total" in r]
+    if clean_dfs:
+        r = clean_dfs[0]
+        s["dfs"] = {"scripts_tried": r["scripts_tried"], "scripts_total": r["scripts_total"],
+                    "scripts_complete": r["scripts_complete"], "scripts_at_limit": r["scripts_at_limit"],
+                    "runs": r["execs"] or 0}
+    if kills and all(k.get("script") for k in kills):
+        s["script"] = kills[0]["script"]
+        s["preemptions"] = kills[0].get("preemptions")
+    return s
+
+
+def fmt_n(n):
+    if n is None:
+        return "-"
+    if n >= 1e6:
+        return "%.1fM" % (n / 1e6)
+    if n >= 1e4:
+        return "%.0fk" % (n / 1e3)
+    if n >= 1e3:
+        return "%.1fk" % (n / 1e3)
+    return "%d" % n
+
+
+def fmt_s(x):
+    return "-" if x is None else ("%.2f" % x if x < 10 else "%.1f" % x if x < 100 else "%.0f" % x)
+
+
+def cell_text(strategy, s, cap, correct, unavailable):
+    if s is None:
+        return "not available" if strategy in unavailable else "-"
+    if s["errors"] and not s["kills"]:
+        return "ERROR"
+    if correct:
+        if s["false_positive"]:
+            return "**FALSE POSITIVE** %s" % ", ".join(s["signatures"])
+        if strategy == "dfs" and s.get("dfs"):
+            d = s["dfs"]
+            return "clean: %d/%d scripts, %d exhausted, %s runs, %s s" % (
+                d["scripts_tried"], d["scripts_total"], d["scripts_complete"], fmt_n(d["runs"]),
+                fmt_s(s["clean_cpu_seconds"]))
+        return "clean: %s execs, %s s" % (fmt_n(s["clean_execs"]), fmt_s(s["clean_cpu_seconds"]))
+    if not s["kills"]:
+        return "0/%d" % s["runs"]
+    if strategy == "dfs":
+        return "%s s, %s runs, P=%s%s" % (fmt_s(s["median_cpu_seconds"]), fmt_n(s["median_execs"]),
+                                         s.get("preemptions", "?"), " (repro)" if s.get("script", "").startswith("repro/") else "")
+    ms = "-" if s["median_cpu_seconds"] is None else fmt_s(s["median_cpu_seconds"])
+    spread = "" if s["kills"] < 2 else " (%s–%s)" % (fmt_s(s["min_cpu_seconds"]), fmt_s(s["max_cpu_seconds"]))
+    return "%d/%d %s s%s, %s ex" % (s["kills"], s["runs"], ms, spread, fmt_n(s["median_execs"]))
+
+
+def goals(doc):
+    """What the issue's goals ask, computed from the cells (reported as measured, not asserted)."""
+    rows = [r for r in doc["rows"] if not r["correct"]]
+    g = {}
+    f = [r for r in rows if r["cells"].get("fuzz")]
+    g["mutants"] = len(rows)
+    g["fuzz_killed"] = sum(1 for r in f if r["cells"]["fuzz"]["kills"] > 0)
+    g["fuzz_median_under_5s"] = sum(1 for r in f if (r["cells"]["fuzz"]["median_cpu_seconds"] or 1e9) < 5)
+    d = [r for r in rows if r["cells"].get("dfs")]
+    g["dfs_killed"] = sum(1 for r in d if r["cells"]["dfs"]["kills"] > 0)
+    g["dfs_not_killed"] = ["%s/%s" % (r["target"], r["variant"]) for r in d if r["cells"]["dfs"]["kills"] == 0]
+    fp = []
+    for r in doc["rows"]:
+        if r["correct"]:
+            for st, c in r["cells"].items():
+                if c and c.get("false_positive"):
+                    fp.append("%s/%s %s: %s" % (r["target"], r["variant"], st, ", ".join(c["signatures"])))
+    g["false_positives"] = fp
+    # The hard half: the mutants whose random-walk time to kill is highest (not killed = hardest);
+    # there fuzz is compared with random and pct by median time (a cell not killed counts as its cap).
+    cap = doc["seconds"]
+
+    def t(c):
+        return cap * 2 if not c or c["median_cpu_seconds"] is None else c["median_cpu_seconds"]
+    both = [r for r in f if r["cells"].get("random")]
+    both.sort(key=lambda r: (t(r["cells"]["random"]), r["target"], r["variant"]), reverse=True)
+    hard = both[:(len(both) + 1) // 2]
+    g["hard_half"] = ["%s/%s" % (r["target"], r["variant"]) for r in hard]
+    for base in ("random", "pct"):
+        h = [r for r in hard if r["cells"].get(base)]
+        g["fuzz_faster_than_%s_on_hard_half" % base] = "%d of %d" % (
+            sum(1 for r in h if t(r["cells"]["fuzz"]) < t(r["cells"][base])), len(h))
+    st = [r for r in f if r["cells"].get("stress") and r["cells"]["stress"]["kills"] > 0]
+    ratios = []
+    for r in st:
+        a, b = r["cells"]["fuzz"]["median_cpu_seconds"], r["cells"]["stress"]["median_cpu_seconds"]
+        if a and b:
+            ratios.append(b / a)
+    g["stress_killed"] = len(st)
+    g["fuzz_10x_faster_than_stress"] = "%d of %d" % (sum(1 for x in ratios if x >= 10), len(st))
+    return g
+
+
+def markdown(doc):
+    cap = doc["seconds"]
+    strategies = doc["strategies"]
+    L = []
+    L.append("# Kill matrix")
+    L.append("")
+    L.append("`%s` — %s, %d seeds a cell, each run capped at %d s wall, dfs P<=%d with at most %d schedules a "
+             "script, --jobs %d on %d cores; wall time %s; load average %s at the start, %s at the end. Generated "
+             "by scripts/matrix.sh (docs/BENCHMARKS.md \"Kill matrix\" explains the columns)." % (
+                 doc["command"], doc["started"], doc["seeds"], cap, doc["preemptions"], doc["dfs_limit"],
+                 doc["jobs"], doc["cpus"], doc["wall"], doc["load"], doc["load_end"]))
+    L.append("")
+    L.append("Mutant cell: kills/seeds, median CPU seconds to the first kill (min–max over the killing seeds), "
+             "median execs to it (a seed that did not kill counts as above every kill; `0/K`: none killed within "
+             "the cap). dfs: CPU seconds and runs summed over the scripts tried, the preemptions of the failing "
+             "schedule, (repro) when the failing script is a repro file's events. Correct variant: the execs and "
+             "CPU seconds its runs made with no report. Wall seconds of every run: matrix.json.")
+    L.append("")
+    L.append("| target | variant | " + " | ".join(strategies) + " |")
+    L.append("|---|---|" + "---|" * len(strategies))
+    for r in doc["rows"]:
+        cells = [cell_text(st, r["cells"].get(st), cap, r["correct"], doc["unavailable"]) for st in strategies]
+        L.append("| %s | %s%s | %s |" % (r["target"], r["variant"],
+                                          " (correct)" if r["correct"] and r["variant"] != "correct" else "",
+                                          " | ".join(cells)))
+    L.append("")
+    L.append("Execs per CPU second (every run of the target's variants: summed execs over summed CPU seconds):")
+    L.append("")
+    L.append("| target | " + " | ".join(strategies) + " |")
+    L.append("|---|" + "---|" * len(strategies))
+    for t in doc["targets"]:
+        vals = []
+        for st in strategies:
+            e = s = 0.0
+            for r in doc["runs"]:
+                if r["target"] == t and r["strategy"] == st and r.get("execs") is not None:
+                    e += r["execs"]
+                    s += r["cpu_seconds"] if r.get("cpu_seconds") is not None else r["seconds"]
+            vals.append(fmt_n(e / s) if s > 0 else ("not available" if st in doc["unavailable"] else "-"))
+        L.append("| %s | %s |" % (t, " | ".join(vals)))
+    L.append("")
+    g = doc["goals"]
+    L.append("Measured against the goals (issue 15):")
+    L.append("")
+    if "fuzz" in strategies:
+        L.append("- fuzz killed %d of %d mutants; median CPU time to kill under 5 s on %d." % (
+            g["fuzz_killed"], g["mutants"], g["fuzz_median_under_5s"]))
+    if "fuzz" in strategies and "random" in strategies:
+        L.append("- hard half (the %d mutants slowest for random): fuzz faster than random on %s, than pct on %s." % (
+            len(g["hard_half"]), g["fuzz_faster_than_random_on_hard_half"], g["fuzz_faster_than_pct_on_hard_half"]))
+    if "stress" in strategies:
+        if "stress" in doc["unavailable"]:
+            L.append("- stress: not available (%s)." % doc["unavailable"]["stress"])
+        else:
+            L.append("- stress killed %d mutants; fuzz at least 10x faster on %s." % (
+                g["stress_killed"], g["fuzz_10x_faster_than_stress"]))
+    if "dfs" in strategies:
+        L.append("- dfs (P<=%d) killed %d of %d mutants%s." % (
+            doc["preemptions"], g["dfs_killed"], g["mutants"],
+            "; not within the budget: " + ", ".join(g["dfs_not_killed"]) if g["dfs_not_killed"] else ""))
+    L.append("- false positives on correct variants: %s." % (
+        "none" if not g["false_positives"] else "**%d**: %s" % (len(g["false_positives"]),
+                                                                "; ".join(g["false_positives"]))))
+    errs = [r for r in doc["runs"] if r.get("error")]
+    if errs:
+        L.append("- runs that could not complete: %d (matrix.json lists each)." % len(errs))
+    L.append("")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--project", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seconds", type=int, required=True)
+    ap.add_argument("--seeds", type=int, required=True)
+    ap.add_argument("--jobs", type=int, required=True)
+    ap.add_argument("--preemptions", type=int, required=True)
+    ap.add_argument("--dfs-limit", type=int, required=True)
+    ap.add_argument("--strategies", required=True)
+    ap.add_argument("--targets", required=True)
+    ap.add_argument("--variants", default="")
+    ap.add_argument("--plain", default="")
+    ap.add_argument("--asan", default="")
+    ap.add_argument("--tsan", default="")
+    ap.add_argument("--stress", default="", help="the stress command template, empty: not available")
+    ap.add_argument("--stress-build", default="")
+    ap.add_argument("--stress-missing", default="")
+    ap.add_argument("--command", default="scripts/matrix.sh")
+    ap.add_argument("--libfuzzer-options", default="-max_len=512 -len_control=0",
+                    help="scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, what scripts/fuzz.sh passes")
+    ctx = ap.parse_args()
+    strategies = ctx.strategies.split(",")
+    targets = ctx.targets.split(",")
+    want = set(ctx.variants.split(",")) if ctx.variants else None
+    started = time.time()
+    load = open("/proc/loadavg").read().split()[0]
+    work = tempfile.mkdtemp(prefix="tdf-matrix-")
+    unavailable = {}
+    if "stress" in strategies and not ctx.stress:
+        unavailable["stress"] = ctx.stress_missing or "no stress backend in this build"
+
+    def on_signal(sig, frame):
+        CHILDREN.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        log("interrupted: nothing written")
+        os._exit(128 + sig)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    # Inputs and the run list.
+    any_build = ctx.plain or ctx.asan or ctx.tsan
+    jobs, rows, pools, dfs_scripts = [], [], {}, {}
+    for t in targets:
+        runner = os.path.join(any_build, "bin", t + "_run")
+        variants = runner_list(runner)
+        corpus = sorted(os.path.join(ctx.project, "corpus", t, f)
+                        for f in (os.listdir(os.path.join(ctx.project, "corpus", t))
+                                  if os.path.isdir(os.path.join(ctx.project, "corpus", t)) else []))
+        repros = sorted(os.path.join(ctx.project, "repro", t, f)
+                        for f in (os.listdir(os.path.join(ctx.project, "repro", t))
+                                  if os.path.isdir(os.path.join(ctx.project, "repro", t)) else [])
+                        if f.endswith(".txt"))
+        pools[t] = event_scripts(runner, corpus, os.path.join(work, t, "corpus"))
+        both = pools[t] + [s for s in event_scripts(runner, repros, os.path.join(work, t, "repro"))
+                           if s[0] not in {p for p, _, _ in pools[t]}]
+        # Identical events in a corpus and a repro file: once (the corpus copy).
+        seen, uniq = set(), []
+        for s in both:
+            h = os.path.basename(s[0])
+            if h not in seen:
+                seen.add(h)
+                uniq.append(s)
+        dfs_scripts[t] = sorted(uniq, key=lambda s: (s[2], rel(ctx, s[1])))
+        for i, v in enumerate(variants):
+            if want and v not in want and i != 0:
+                continue
+            if want and i == 0 and v not in want:
+                continue
+            rows.append({"target": t, "variant": v, "correct": i == 0, "cells": {}})
+            for st in strategies:
+                if st in unavailable:
+                    continue
+                for seed in (range(1, ctx.seeds + 1) if st in SEEDED else [0]):
+                    jobs.append((t, v, i == 0, st, seed))
+    # Long runs first (correct variants go to their cap), so that the pool ends together.
+    jobs.sort(key=lambda j: (not j[2], j[3] != "dfs"))
+    log("%d runs (%d targets, %d variants, strategies %s, %d seeds, cap %d s), %d at a time" % (
+        len(jobs), len(targets), len(rows), ",".join(strategies), ctx.seeds, ctx.seconds, ctx.jobs))
+
+    def one(job):
+        try:
+            r = one_run(job)
+        except Exception as e:  # a run that cannot start is reported, the others go on
+            r = result(False, 0.0, None, error="%s: %s" % (type(e).__name__, e))
+        t, v, correct, st, seed = job
+        r.update({"target": t, "variant": v, "strategy": st, "seed": seed, "correct": correct})
+        return r
+
+    def one_run(job):
+        t, v, correct, st, seed = job
+        if st == "fuzz":
+            r = run_fuzz(ctx, t, v, seed, work)
+        elif st == "random":
+            r = run_hunt(ctx, ctx.plain, t, v, "random:%d" % seed, seed, pools[t])
+        elif st == "pct":
+            r = run_hunt(ctx, ctx.plain, t, v, "pct:%d:3" % seed, seed, pools[t])
+        elif st == "tsan":
+            r = run_hunt(ctx, ctx.tsan, t, v, "random:%d" % seed, seed, pools[t])
+        elif st == "stress":
+            r = run_stress(ctx, t, v, seed, pools[t])
+        else:
+            r = run_dfs(ctx, t, v, dfs_scripts[t])
+        return r
+
+    runs, done = [], 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=ctx.jobs) as ex:
+        futures = [ex.submit(one, j) for j in jobs]
+        for fut in concurrent.futures.as_completed(futures):
+            r = fut.result()
+            runs.append(r)
+            done += 1
+            what = ("ERROR " + r["error"]) if r.get("error") else \
+                ("%s %.2f s (cpu %.2f s) %s execs %s" % ("FALSE POSITIVE" if r["correct"] else "killed", r["seconds"],
+                                                        r["cpu_seconds"] or 0, r["execs"], r["signature"])
+                 if r["killed"] else "clean %.2f s (cpu %.2f s) %s execs" % (r["seconds"], r["cpu_seconds"] or 0,
+                                                                             r["execs"]))
+            log("[%d/%d] %s %s %s seed %d: %s" % (done, len(jobs), r["target"], r["variant"], r["strategy"],
+                                                  r["seed"], what))
+    shutil.rmtree(work, ignore_errors=True)
+    runs = [f.result() for f in futures]  # job order, whatever order they finished in
+    for row in rows:
+        for st in strategies:
+            rr = [r for r in runs if r["target"] == row["target"] and r["variant"] == row["variant"]
+                  and r["strategy"] == st]
+            row["cells"][st] = cell_summary(rr, row["correct"], ctx.seconds) if rr else None
+    wall = time.time() - started
+    doc = {"schema": SCHEMA, "command": ctx.command,
+           "started": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "wall": "%dm%02ds" % (wall // 60, wall % 60), "wall_seconds": round(wall, 1), "load": load,
+           "load_end": open("/proc/loadavg").read().split()[0],
+           "seconds": ctx.seconds, "seeds": ctx.seeds, "jobs": ctx.jobs, "preemptions": ctx.preemptions,
+           "dfs_limit": ctx.dfs_limit, "strategies": strategies, "targets": targets, "unavailable": unavailable,
+           "cpus": os.cpu_count(), "rows": rows, "runs": runs}
+    doc["goals"] = goals(doc)
+    md = markdown(doc)
+    os.makedirs(ctx.out, exist_ok=True)
+    for name, text in (("matrix.json", json.dumps(doc, indent=1) + "\n"), ("matrix.md", md)):
+        tmp = os.path.join(ctx.out, name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, os.path.join(ctx.out, name))
+    print(md)
+    log("wrote %s/matrix.md and matrix.json (%s)" % (ctx.out, doc["wall"]))
+    if doc["goals"]["false_positives"]:
+        return EXIT_FALSE_POSITIVE
+    if any(r.get("error") for r in runs):
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
