@@ -533,6 +533,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
     (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
 
 #include "wdfmemory.h"
+#include "wdfiotarget.h" /* local targets, IOCTL formatting and synchronous sends (KERNEL-SEMANTICS §15) */
 #include "wdffileobject.h"
 #include "wdfsync.h" /* WDFSPINLOCK, WdfObjectAcquireLock (KERNEL-SEMANTICS §14) */
 /* ---- object references, work items, collections, lookaside lists (KERNEL-SEMANTICS §9) ---- */

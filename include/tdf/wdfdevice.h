@@ -222,6 +222,13 @@ VOID WdfDeviceSetPnpCapabilities(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_PNP_CAP
 VOID WdfDeviceSetPowerCapabilities(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_POWER_CAPABILITIES PowerCapabilities);
 VOID WdfDeviceSetBusInformationForChildren(_In_ WDFDEVICE Device, _In_ PPNP_BUS_INFORMATION BusInformation);
 
+/* ---- the local I/O target (KERNEL-SEMANTICS §15) -------------------------------- */
+/* An FDO's default I/O target: the next lower device of its stack (a child's
+ * PDO, whose queues its bus driver owns), opened and started by the framework;
+ * closed at the device's deletion (its sent I/O canceled and waited for). The
+ * same handle at every call; NULL for a PDO. */
+WDFIOTARGET WdfDeviceGetIoTarget(_In_ WDFDEVICE Device);
+
 #ifdef __cplusplus
 }
 #endif

@@ -254,7 +254,7 @@ static int start_stack(devnode_t *n)
     wdf_driver_t *drv = wdf_driver_load(n->desc);
     if (!drv)
         return 0;
-    struct WDFDEVICE_INIT init = {.node = n, .driver = drv};
+    struct WDFDEVICE_INIT init = {.node = n, .driver = drv, .lower = n->pdo};
     SCHED_TRACE1("%s: EvtDriverDeviceAdd", n->name);
     wdf_driver_pin(drv);
     NTSTATUS st = drv->config.EvtDriverDeviceAdd((WDFDRIVER)drv, &init);

@@ -87,6 +87,9 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->driver = init->driver ? init->driver : wdf_current_driver();
     d->obj.image = d->driver->image;
     d->node = init->node;
+    /* FDO: attached on top of its PDO at creation (KMDF's FxDevice attaches
+     * in WdfDeviceCreate), so its local I/O target exists from AddDevice on. */
+    d->lower = init->lower;
     d->parent_fdo = init->parent;
     d->cb = init->cb;
     d->device_id = init->device_id;

@@ -88,7 +88,7 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
     return STATUS_SUCCESS;
 }
 
-void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r)
+void wdf_io_target_sent_begin(wdf_io_target_t *t, wdf_request_t *r)
 {
     for (unsigned i = 0; i < t->nsent; i++) {
         if (t->sent[i] == r) {
@@ -96,6 +96,12 @@ void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r)
             break;
         }
     }
+    t->completing++;
+}
+
+void wdf_io_target_sent_done(wdf_io_target_t *t)
+{
+    t->completing--;
     sched_wake(&t->nsent);
 }
 
@@ -110,7 +116,7 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
                 i = (unsigned)-1; /* completed synchronously: the array changed */
         }
     }
-    while (t->nsent > 0) {
+    while (t->nsent > 0 || t->completing > 0) {
         if (ke_block_timed(&t->nsent, "I/O target: sent requests to complete")) {
             tdf_fail(TDF_CLASS_HANG, 0, 0, "SENT_IO_NEVER_COMPLETES", t->remote ? t->remote->name : "target",
                      t->owner->name, "%s waits forever for %u request(s) sent to %s (canceled, never completed)",
@@ -123,6 +129,11 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
 static void detach(wdf_io_target_t *t)
 {
     wdf_device_t *remote = t->remote;
+    if (t->local) { /* no handle to release (local_target.c) */
+        t->open = 0;
+        SCHED_TRACE1("local I/O target of %s closed", t->owner->name);
+        return;
+    }
     for (unsigned i = 0; i < remote->nopened_by; i++)
         if (remote->opened_by[i] == t)
             remote->opened_by[i] = remote->opened_by[--remote->nopened_by];

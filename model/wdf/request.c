@@ -57,6 +57,11 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     wdf_io_target_t *t = r->target;
     if (t) {
         r->target = NULL;
+        /* Off the sent list before the routine, counted as completing until
+         * it returns: the routine may re-send this very request
+         * (WdfRequestReuse + WdfRequestSend, the inverted call's re-arm),
+         * which puts it on a sent list again as a new send. */
+        wdf_io_target_sent_begin(t, r);
         if (r->completion) {
             WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
             TDF_HB_ACQUIRE(r);
@@ -71,7 +76,9 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
          * returned (KERNEL-SEMANTICS §5 "Close cancels sent I/O, ... waits").
          * Waking the waiter first let the sender unload while its routine
          * was still running on the completing thread (a false 0xCE). */
-        wdf_io_target_sent_done(t, r);
+        wdf_io_target_sent_done(t);
+        if (r->target)
+            return; /* sent again from its completion routine: in flight, not done */
     }
     r->done = 1;
     sched_wake(&r->done);

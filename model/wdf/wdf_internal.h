@@ -158,6 +158,11 @@ struct wdf_io_target {
     WDF_IO_TARGET_OPEN_PARAMS params;
     wdf_request_t **sent; /* in flight (grows: KMDF has no bound) */
     unsigned nsent, sent_cap;
+    /* Completed, off the sent list, their completion routine still running:
+     * close, purge and stop(wait) wait for these too (KERNEL-SEMANTICS §15
+     * "Re-sending from the completion routine"). */
+    unsigned completing;
+    int local; /* an FDO's default target (local_target.c): no handle, no reference on the lower device */
 };
 
 typedef struct wdf_memory {
@@ -216,6 +221,7 @@ typedef struct wdf_device {
     unsigned nopened_by;
     wdf_io_target_t *targets[MAX_TARGETS]; /* targets this device created */
     unsigned ntargets;
+    wdf_io_target_t *local_target; /* WdfDeviceGetIoTarget's, once asked for (local_target.c) */
     uint32_t feedback_state; /* lifecycle tuple at the last callback (feedback.c) */
     int remove_pending;      /* query-remove or surprise removal under way: new opens fail */
     struct wdf_file_config *file_cfg; /* WdfDeviceInitSetFileObjectConfig, or NULL (fileobject.c) */
@@ -239,6 +245,7 @@ struct WDFDEVICE_INIT {
     int is_pdo;
     wdf_device_t *parent; /* PDO init: the bus FDO */
     struct devnode *node; /* FDO init: the devnode it attaches to */
+    struct wdf_device *lower; /* FDO init: that devnode's PDO (NULL for a root device) */
     wdf_driver_t *driver;
     WDF_PNPPOWER_EVENT_CALLBACKS cb;
     PCWSTR device_id;
@@ -353,8 +360,11 @@ void wdf_queue_present_end(wdf_queue_t *q, int taken, const char *what);
 void wdf_queue_unlink(wdf_queue_t *q, wdf_request_t *r);
 /* A reference on the device across a framework callback into its driver. */
 void wdf_device_hold_for_callback(wdf_device_t *d);
-/* A sent request completed: it no longer counts as the target's sent I/O. */
-void wdf_io_target_sent_done(wdf_io_target_t *t, wdf_request_t *r);
+/* A sent request completes: begin takes it off the target's sent list and
+ * counts it as completing while its completion routine runs (which may send
+ * it again); done ends that and wakes the target's waiters. */
+void wdf_io_target_sent_begin(wdf_io_target_t *t, wdf_request_t *r);
+void wdf_io_target_sent_done(wdf_io_target_t *t);
 /* IoCancelIrp: the queue or the driver's cancel routine completes it. */
 void wdf_request_cancel(wdf_request_t *r);
 /* Completes (status, information): to the sender's completion routine, a
