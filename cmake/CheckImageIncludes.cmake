@@ -1,4 +1,5 @@
-# cmake -DCOMPILER=cc -DTDF_ROOT=dir -DIMAGE=name -DSTAMP=file -DSOURCES="a.c;b.c" -P CheckImageIncludes.cmake
+# cmake -DCOMPILER=cc -DTDF_ROOT=dir -DIMAGE=name -DSTAMP=file -DSOURCES="a.c;b.c" [-DINCLUDE_DIRS="d;e"]
+#       [-DDEFINES="N=V;M"] -P CheckImageIncludes.cmake
 #
 # A driver image may include the public API (include/tdf) and its own headers,
 # never the model's internals: the preprocessor lists every header a source
@@ -10,6 +11,10 @@ set(errors "")
 set(include_flags -I${TDF_ROOT}/include -I${TDF_ROOT}/include/tdf/wdk)
 foreach(dir ${INCLUDE_DIRS})
   list(APPEND include_flags -I${dir})
+endforeach()
+# The image's own defines (tdf_add_image DEFINES): a driver's includes may depend on them.
+foreach(def ${DEFINES})
+  list(APPEND include_flags -D${def})
 endforeach()
 foreach(src ${SOURCES})
   execute_process(COMMAND ${COMPILER} -MM -MG -DTDF_DRIVER_IMAGE=1 ${include_flags} ${src}

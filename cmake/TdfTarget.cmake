@@ -119,10 +119,13 @@ function(tdf_add_image name)
   set(stamp ${CMAKE_CURRENT_BINARY_DIR}/tdf_image_${name}.includes_ok)
   add_custom_command(OUTPUT ${stamp}
     COMMAND ${CMAKE_COMMAND} -DCOMPILER=${CMAKE_C_COMPILER} -DTDF_ROOT=${TDF_ROOT} -DIMAGE=${name}
-      -DSTAMP=${stamp} "-DSOURCES=${abs_sources}" "-DINCLUDE_DIRS=${abs_includes}"
+      -DSTAMP=${stamp} "-DSOURCES=${abs_sources}" "-DINCLUDE_DIRS=${abs_includes}" "-DDEFINES=${ARG_DEFINES}"
       -P ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
     DEPENDS ${abs_sources} ${TDF_ROOT}/cmake/CheckImageIncludes.cmake
     IMPLICIT_DEPENDS C ${abs_sources}
+    # VERBATIM: the lists (several sources, include folders) reach the script
+    # as one argument each, not split into shell commands at their ';'.
+    VERBATIM
     COMMENT "image ${name}: checking that driver code includes only the public API")
   add_custom_target(tdf_image_${name}_includes DEPENDS ${stamp})
   add_dependencies(${lib} tdf_image_${name}_includes)

@@ -26,6 +26,7 @@ EVT_TDF_STIMULUS ClBus_StimulusUnplug;
 EVT_TDF_STIMULUS ClBus_StimulusRescan;
 EVT_TDF_STIMULUS ClBus_StimulusIterate;
 EVT_TDF_STIMULUS ClBus_StimulusEject;
+EVT_TDF_STIMULUS ClBus_StimulusPlugIterate;
 
 static const tdf_image_desc_t k_images[] = {
     {TDF_IMAGE(clbus), ClBus_DriverEntry, {CL_BUS_HARDWARE_ID}},
@@ -38,12 +39,14 @@ static const tdf_stimulus_desc_t k_stimuli[] = {
     {"rescan", TDF_IMAGE(clbus), ClBus_StimulusRescan, "a scan finding the children of the mask arg", 0, 1},
     {"iterate", TDF_IMAGE(clbus), ClBus_StimulusIterate, "iterate; arg missing, arg+1 present meanwhile", 0, 1},
     {"eject", TDF_IMAGE(clbus), ClBus_StimulusEject, "eject child arg%4", 0, 1},
+    {"plug_iterate", TDF_IMAGE(clbus), ClBus_StimulusPlugIterate, "child arg%4 present, then walks at once", 0, 1},
 };
 
 static const tdf_variant_desc_t k_variants[CL_VARIANT_COUNT] = {
     [CL_VARIANT_CORRECT] = {"correct", "logs every callback, succeeds"},
     [CL_VARIANT_VETO_QUERY_REMOVE] = {"veto_query_remove", "the child FDO fails EvtDeviceQueryRemove"},
     [CL_VARIANT_NO_EJECT_CAPABILITY] = {"no_eject_capability", "PDOs without EjectSupported"},
+    [CL_VARIANT_SLOW_CREATE] = {"slow_create", "EvtChildListCreateDevice waits for the other threads"},
 };
 
 static const tdf_param_desc_t k_params[] = {{"boot", 0, 15}};
@@ -63,7 +66,7 @@ static const tdf_target_desc_t k_target = {
 };
 TDF_TARGET(k_target);
 
-enum { EV_PLUG = TDF_EV_GENERIC_COUNT, EV_UNPLUG, EV_RESCAN, EV_ITERATE, EV_EJECT };
+enum { EV_PLUG = TDF_EV_GENERIC_COUNT, EV_UNPLUG, EV_RESCAN, EV_ITERATE, EV_EJECT, EV_PLUG_ITERATE };
 
 /* ---- running, and the lines of the trace --------------------------------------- */
 static tdf_script_t g_script;
@@ -234,6 +237,32 @@ TEST(childlist_parent_removal_deletes_its_children_and_cleans_up_each_descriptio
     CHECK_EQ(count("clbus DescriptionCleanup(3)"), 1);
     CHECK_EQ(count("child0 FDO SurpriseRemoval"), 0);
     ON_THREAD("child0 PDO EvtCleanupCallback", "pnp");
+}
+
+/* ==== rules 118-119 (docs/LIFECYCLE.md, with the static list's 110-117) ============= */
+
+TEST(rule118_reported_child_without_its_pdo_is_pending_not_present)
+{
+    /* rule 118: child 0 has its PDO; child 1, just reported, has none yet */
+    CHECK_CLEAN(RUN(CL_VARIANT_CORRECT, 1, EV(EV_PLUG_ITERATE, 1)));
+    IN_ORDER("clbus present child0 has a PDO", "clbus pending child1 not yet created",
+             "clbus EvtChildListCreateDevice(1)");
+    CHECK_EQ(count("clbus present child1 has a PDO") + count("clbus present child1 not yet created"), 0);
+    CHECK_EQ(count("clbus pending child0 has a PDO"), 0);
+}
+
+TEST(rule119_description_being_instantiated_outlives_a_missing_report)
+{
+    /* rule 119: child 1 is reported missing while EvtChildListCreateDevice
+     * works on its description: the report waits for the end of the query,
+     * then the new PDO is surprise-removed and the description cleaned up
+     * (the idle request only lets the second relations query run before the
+     * end-of-input teardown, as in rule 75) */
+    CHECK_CLEAN(RUN(CL_VARIANT_SLOW_CREATE, 0, EV(EV_PLUG, 1), EV(EV_UNPLUG, 1), EV(TDF_EV_IDLE, 0)));
+    IN_ORDER("clbus EvtChildListCreateDevice(1)", "clbus unplug(1) -> 0x0", "clbus EvtChildListCreateDevice(1) goes on",
+             "child1 PDO PrepareHardware", "child1 PDO ReportedMissing", "child1 FDO SurpriseRemoval",
+             "clbus DescriptionCleanup(1)");
+    CHECK_EQ(count("clbus DescriptionCleanup(1)"), 1);
 }
 
 int main(void) { return tdf_test_main(); }

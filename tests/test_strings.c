@@ -3,10 +3,13 @@
  * include/tdf/rtl_strings.h, list_entry.h, kd_print.h): WCHAR is 2 bytes,
  * counted-string lengths are bytes, ntstrsafe truncates with
  * STATUS_BUFFER_OVERFLOW, the kernel's printf conversions (%ws, %wZ, %I64x)
- * and DbgPrint's trace line, PAGED_CODE's IRQL check, LIST_ENTRY corruption.
+ * and DbgPrint's trace line, PAGED_CODE's IRQL check, LIST_ENTRY corruption;
+ * the kernel CRT's wcs* routines on 2-byte WCHARs, the time queries (the step
+ * count), WDF_PTR_ADD_OFFSET and WDFVERIFY.
  */
 #include "fiber_harness.h"
 #include "tdf/rtl_strings.h"
+#include "tdf/wdf.h"
 
 static int wide_is(PCWSTR got, const char *want)
 {
@@ -150,6 +153,76 @@ TEST(list_entry_corruption_is_0x139)
     sched_outcome_t o = fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL);
     fh_check_failure(o, TDF_CLASS_BUGCHECK, 0x139, 3, "KERNEL_SECURITY_CHECK_FAILURE", NULL,
                      "RemoveEntryList: LIST_ENTRY corrupted", __FILE__, __LINE__);
+}
+
+TEST(kernel_crt_wide_routines_use_two_byte_units)
+{
+    /* wcslen is the shim's (a macro), not glibc's 4-byte one */
+    CHECK_EQ(wcslen(L"Aishwarya\0\0"), 9);
+    CHECK_EQ(wcsnlen(L"abcdef", 4), 4);
+    WCHAR buf[16];
+    CHECK(wcscpy(buf, L"toast") == buf && wide_is(buf, "toast"));
+    CHECK(wcscat(buf, L"er") == buf && wide_is(buf, "toaster"));
+    CHECK(wcsncat(buf, L"-abc", 2) == buf && wide_is(buf, "toaster-a"));
+    WCHAR pad[6] = {9, 9, 9, 9, 9, 9};
+    wcsncpy(pad, L"ab", 5);
+    CHECK(pad[0] == 'a' && pad[1] == 'b' && pad[2] == 0 && pad[4] == 0 && pad[5] == 9);
+    CHECK(wcscmp(L"abc", L"abd") < 0 && wcscmp(L"abc", L"abc") == 0 && wcscmp(L"b", L"a") > 0);
+    CHECK(wcsncmp(L"abcX", L"abcY", 3) == 0 && wcsncmp(L"abcX", L"abcY", 4) < 0);
+    CHECK(_wcsicmp(L"MsToaster", L"mstoaster") == 0 && _wcsnicmp(L"ROOT\\x", L"root\\y", 5) == 0);
+    CHECK(_stricmp("PCI", "pci") == 0 && _strnicmp("abcD", "ABCE", 3) == 0 && _stricmp("a", "b") < 0);
+    const WCHAR *s = L"{guid}\\MsToaster";
+    CHECK(wcschr(s, '\\') == s + 6 && wcsrchr(s, 'a') == s + 11 && wcschr(s, 'z') == NULL);
+    CHECK(wcsstr(s, L"Toast") == s + 9 && wcsstr(s, L"Bread") == NULL && wcsstr(s, L"") == s);
+}
+
+static LONGLONG g_t0, g_t1;
+static ULONGLONG g_it0, g_it1;
+static void time_reader(void *arg)
+{
+    (void)arg;
+    LARGE_INTEGER t;
+    KeQuerySystemTime(&t);
+    g_t0 = t.QuadPart;
+    g_it0 = KeQueryInterruptTime();
+    for (int i = 0; i < 3; i++)
+        ke_yield();
+    KeQuerySystemTime(&t);
+    g_t1 = t.QuadPart;
+    g_it1 = KeQueryInterruptTime();
+}
+
+TEST(time_is_the_step_count_and_only_moves_forward)
+{
+    sched_fiber_fn *fns[] = {time_reader};
+    CHECK(fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL) == SCHED_OUTCOME_DONE);
+    /* 2026-01-01 as the epoch, one 15.625 ms tick per step */
+    CHECK(g_t0 >= 134116992000000000LL && g_t1 > g_t0);
+    CHECK(g_t1 - g_t0 == (LONGLONG)(g_it1 - g_it0));
+    CHECK((g_t1 - g_t0) % KeQueryTimeIncrement() == 0);
+    LONGLONG first = g_t0;
+    CHECK(fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL) == SCHED_OUTCOME_DONE);
+    CHECK(g_t0 == first); /* the same run reads the same time */
+}
+
+static void verify_fails(void *arg)
+{
+    (void)arg;
+    WDFVERIFY(1 + 1 == 2);
+    WDFVERIFY(sizeof(WCHAR) == 4);
+}
+
+TEST(wdf_ptr_add_offset_and_wdfverify)
+{
+    ULONG block[4] = {1, 2, 3, 4};
+    CHECK(*(PULONG)WDF_PTR_ADD_OFFSET(block, 2 * sizeof(ULONG)) == 3);
+    CHECK(WDF_PTR_GET_OFFSET(block, &block[3]) == 3 * sizeof(ULONG));
+    CHECK(WDF_ALIGN_SIZE_UP(13, 8) == 16 && WDF_ALIGN_SIZE_DOWN(13, 8) == 8);
+    /* the verifier is on: a failed WDFVERIFY is the driver's assertion */
+    sched_fiber_fn *fns[] = {verify_fails};
+    sched_outcome_t o = fh_run(fns, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, NULL);
+    fh_check_failure(o, TDF_CLASS_BUGCHECK, 0x0, 0, "NT_ASSERT", NULL, "NT_ASSERT(sizeof(WCHAR) == 4) failed",
+                     __FILE__, __LINE__);
 }
 
 int main(void) { return tdf_test_main(); }

@@ -51,10 +51,19 @@ typedef struct tdf_stimulus_desc {
      * thread waits for its completion. */
     ULONG ioctl;
     /* Nonzero: the input's next event comes only once the routine returned
-     * (a hardware event the world lets finish, e.g. a device plugged in);
-     * zero (the default): at once, the routine runs alongside what follows. */
+     * (a hardware event the world lets finish, e.g. a device plugged in), or
+     * for an I/O request once the client's DeviceIoControl returned (a tool
+     * that waits for its answer); zero (the default): at once, the routine
+     * or the client runs alongside what follows. */
     int wait_for_return;
+    /* With routine NULL: what the client writes into its input buffer before
+     * it sends the request (a plug-in request naming a device, say), from the
+     * event's argument (bit 7, the overlapped flag, cleared); returns the
+     * number of bytes, at most Capacity (TDF_CLIENT_INPUT_MAX). NULL: 64 zero
+     * bytes. The output buffer is always 64 bytes. */
+    ULONG (*client_input)(ULONG Argument, PVOID Buffer, ULONG Capacity);
 } tdf_stimulus_desc_t;
+#define TDF_CLIENT_INPUT_MAX 512
 
 typedef struct tdf_variant_desc {
     const char *name; /* TDF_VARIANT=<name>; index 0 is the correct protocol */

@@ -81,6 +81,43 @@ NTSTATUS RtlUnicodeStringCat(_Inout_ PUNICODE_STRING DestinationString, _In_ PCU
 NTSTATUS RtlUnicodeStringCatString(_Inout_ PUNICODE_STRING DestinationString, _In_ PCWSTR pszSrc);
 NTSTATUS RtlUnicodeStringInit(_Out_ PUNICODE_STRING DestinationString, _In_opt_ PCWSTR pszSrc);
 
+/* ---- the C runtime's string routines the kernel exports ----------------------
+ * (ntoskrnl's wcslen, wcscpy, _wcsicmp, ...). With a 2-byte WCHAR glibc's wcs*
+ * routines read the wrong unit size, so each name is a macro onto the model's
+ * own (model/kernel/strings.c); a later <wchar.h> then declares the same
+ * routines under the same macro names, compatibly. Case-insensitive compares
+ * fold A-Z only, as the kernel CRT does for the C locale. Pure: no yield. */
+size_t tdf_wcslen(const WCHAR *s);
+size_t tdf_wcsnlen(const WCHAR *s, size_t maxlen);
+WCHAR *tdf_wcscpy(WCHAR *dst, const WCHAR *src);
+WCHAR *tdf_wcsncpy(WCHAR *dst, const WCHAR *src, size_t n);
+WCHAR *tdf_wcscat(WCHAR *dst, const WCHAR *src);
+WCHAR *tdf_wcsncat(WCHAR *dst, const WCHAR *src, size_t n);
+int tdf_wcscmp(const WCHAR *a, const WCHAR *b);
+int tdf_wcsncmp(const WCHAR *a, const WCHAR *b, size_t n);
+int tdf_wcsicmp(const WCHAR *a, const WCHAR *b);
+int tdf_wcsnicmp(const WCHAR *a, const WCHAR *b, size_t n);
+WCHAR *tdf_wcschr(const WCHAR *s, WCHAR c);
+WCHAR *tdf_wcsrchr(const WCHAR *s, WCHAR c);
+WCHAR *tdf_wcsstr(const WCHAR *haystack, const WCHAR *needle);
+int tdf_stricmp(const char *a, const char *b);
+int tdf_strnicmp(const char *a, const char *b, size_t n);
+#define wcslen tdf_wcslen
+#define wcsnlen tdf_wcsnlen
+#define wcscpy tdf_wcscpy
+#define wcsncpy tdf_wcsncpy
+#define wcscat tdf_wcscat
+#define wcsncat tdf_wcsncat
+#define wcscmp tdf_wcscmp
+#define wcsncmp tdf_wcsncmp
+#define _wcsicmp tdf_wcsicmp
+#define _wcsnicmp tdf_wcsnicmp
+#define wcschr tdf_wcschr
+#define wcsrchr tdf_wcsrchr
+#define wcsstr tdf_wcsstr
+#define _stricmp tdf_stricmp
+#define _strnicmp tdf_strnicmp
+
 #ifdef __cplusplus
 }
 #endif

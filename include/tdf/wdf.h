@@ -248,8 +248,30 @@ NTSTATUS WdfWaitLockAcquire(_In_ WDFWAITLOCK Lock, _In_opt_ PLONGLONG Timeout);
 VOID WdfWaitLockRelease(_In_ WDFWAITLOCK Lock);
 
 /* ---- resources --------------------------------------------------------------------- */
+/* The WDK's descriptor types (wdm.h). The model hands each FDO one memory
+ * range and, with a WDFINTERRUPT, one interrupt (KERNEL-SEMANTICS §10); a driver
+ * that walks its list for ports, DMA or bus numbers finds none, as on a device
+ * that has none. */
+#define CmResourceTypeNull 0
+#define CmResourceTypePort 1
 #define CmResourceTypeInterrupt 2
 #define CmResourceTypeMemory 3
+#define CmResourceTypeDma 4
+#define CmResourceTypeDeviceSpecific 5
+#define CmResourceTypeBusNumber 6
+#define CmResourceTypeMemoryLarge 7
+#define CmResourceTypeNonArbitrated 128
+#define CmResourceTypeConfigData 128
+#define CmResourceTypeDevicePrivate 129
+#define CmResourceTypePcCardConfig 130
+#define CmResourceTypeMfCardConfig 131
+#define CmResourceTypeConnection 132
+#define CM_RESOURCE_PORT_MEMORY 0x0000
+#define CM_RESOURCE_PORT_IO 0x0001
+#define CM_RESOURCE_MEMORY_READ_WRITE 0x0000
+#define CM_RESOURCE_MEMORY_READ_ONLY 0x0001
+#define CM_RESOURCE_MEMORY_WRITE_ONLY 0x0002
+#define CmResourceShareUndetermined 0
 #define CmResourceShareDeviceExclusive 1
 #define CmResourceShareShared 3
 #define CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE 0
@@ -259,7 +281,15 @@ typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
     UCHAR Type;
     UCHAR ShareDisposition;
     USHORT Flags;
-    union {
+    union { /* the WDK's members; the model fills Memory and Interrupt */
+        struct {
+            PHYSICAL_ADDRESS Start;
+            ULONG Length;
+        } Generic;
+        struct {
+            PHYSICAL_ADDRESS Start;
+            ULONG Length;
+        } Port;
         struct {
             PHYSICAL_ADDRESS Start;
             ULONG Length;
@@ -269,6 +299,32 @@ typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
             ULONG Vector;
             KAFFINITY Affinity;
         } Interrupt;
+        struct {
+            ULONG Channel;
+            ULONG Port;
+            ULONG Reserved1;
+        } Dma;
+        struct {
+            ULONG Data[3];
+        } DevicePrivate;
+        struct {
+            ULONG Start;
+            ULONG Length;
+            ULONG Reserved;
+        } BusNumber;
+        struct {
+            ULONG DataSize;
+            ULONG Reserved1;
+            ULONG Reserved2;
+        } DeviceSpecificData;
+        struct {
+            UCHAR Class;
+            UCHAR Type;
+            UCHAR Reserved1;
+            UCHAR Reserved2;
+            ULONG IdLowPart;
+            ULONG IdHighPart;
+        } Connection;
     } u;
 } CM_PARTIAL_RESOURCE_DESCRIPTOR, *PCM_PARTIAL_RESOURCE_DESCRIPTOR;
 ULONG WdfCmResourceListGetCount(_In_ WDFCMRESLIST List);
@@ -532,6 +588,8 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #define CTL_CODE(DeviceType, Function, Method, Access) \
     (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
 
+#include "wdfcore.h"   /* WDF_PTR_ADD_OFFSET, WDF_ALIGN_SIZE_* */
+#include "wdfassert.h" /* WDFVERIFY: the verifier is always on */
 #include "wdfmemory.h"
 #include "wdfiotarget.h" /* local targets, IOCTL formatting and synchronous sends (KERNEL-SEMANTICS §15) */
 #include "wdffileobject.h"
@@ -543,6 +601,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
 #include "wdflookaside.h"
 #include "wdfpdo.h"       /* PDO identifiers and callbacks, missing, eject */
 #include "wdfchildlist.h" /* dynamic enumeration: child lists */
+#include "wdffdo.h"       /* iterating the static children */
 #include "wdfinterrupt.h" /* WDFINTERRUPT (KERNEL-SEMANTICS §10) */
 #include "wdfdpc.h"   /* WDFDPC (KERNEL-SEMANTICS §8) */
 #include "wdftimer.h" /* WDFTIMER (KERNEL-SEMANTICS §8) */

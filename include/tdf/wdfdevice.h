@@ -229,6 +229,85 @@ VOID WdfDeviceSetBusInformationForChildren(_In_ WDFDEVICE Device, _In_ PPNP_BUS_
  * same handle at every call; NULL for a PDO. */
 WDFIOTARGET WdfDeviceGetIoTarget(_In_ WDFDEVICE Device);
 
+/* ---- PnP device state (IRP_MN_QUERY_PNP_DEVICE_STATE) --------------------------- */
+typedef struct _WDF_DEVICE_STATE {
+    ULONG Size;
+    WDF_TRI_STATE Disabled;
+    WDF_TRI_STATE DontDisplayInUI;
+    WDF_TRI_STATE Failed;
+    WDF_TRI_STATE NotDisableable;
+    WDF_TRI_STATE Removed;
+    WDF_TRI_STATE ResourcesChanged;
+} WDF_DEVICE_STATE, *PWDF_DEVICE_STATE;
+
+static inline VOID WDF_DEVICE_STATE_INIT(_Out_ PWDF_DEVICE_STATE PnpDeviceState)
+{
+    RtlZeroMemory(PnpDeviceState, sizeof(WDF_DEVICE_STATE));
+    PnpDeviceState->Size = sizeof(WDF_DEVICE_STATE);
+    PnpDeviceState->Disabled = WdfUseDefault;
+    PnpDeviceState->DontDisplayInUI = WdfUseDefault;
+    PnpDeviceState->Failed = WdfUseDefault;
+    PnpDeviceState->NotDisableable = WdfUseDefault;
+    PnpDeviceState->Removed = WdfUseDefault;
+    PnpDeviceState->ResourcesChanged = WdfUseDefault;
+}
+
+/* As KMDF: the WdfTrue/WdfFalse members replace the device's bits, WdfUseDefault
+ * keeps them, and the PnP manager is told (IoInvalidateDeviceState). Failed or
+ * Removed WdfTrue on a started device: the PnP manager surprise-removes its
+ * stack and removes it at its next event boundary (KERNEL-SEMANTICS §11
+ * "Device state"); NotDisableable WdfTrue: a `remove` (disable) event leaves
+ * the device alone; DontDisplayInUI: recorded. Disabled and ResourcesChanged
+ * WdfTrue (a hardware disable, a rebalance) are not modelled: TdfUnmodelled. */
+VOID WdfDeviceSetDeviceState(_In_ WDFDEVICE Device, _In_ PWDF_DEVICE_STATE DeviceState);
+VOID WdfDeviceGetDeviceState(_In_ WDFDEVICE Device, _Out_ PWDF_DEVICE_STATE DeviceState);
+
+/* ---- device properties (IoGetDeviceProperty) -------------------------------------- */
+typedef enum {
+    DevicePropertyDeviceDescription = 0x0,
+    DevicePropertyHardwareID = 0x1,
+    DevicePropertyCompatibleIDs = 0x2,
+    DevicePropertyBootConfiguration = 0x3,
+    DevicePropertyBootConfigurationTranslated = 0x4,
+    DevicePropertyClassName = 0x5,
+    DevicePropertyClassGuid = 0x6,
+    DevicePropertyDriverKeyName = 0x7,
+    DevicePropertyManufacturer = 0x8,
+    DevicePropertyFriendlyName = 0x9,
+    DevicePropertyLocationInformation = 0xa,
+    DevicePropertyPhysicalDeviceObjectName = 0xb,
+    DevicePropertyBusTypeGuid = 0xc,
+    DevicePropertyLegacyBusType = 0xd,
+    DevicePropertyBusNumber = 0xe,
+    DevicePropertyEnumeratorName = 0xf,
+    DevicePropertyAddress = 0x10,
+    DevicePropertyUINumber = 0x11,
+    DevicePropertyInstallState = 0x12,
+    DevicePropertyRemovalPolicy = 0x13,
+    DevicePropertyResourceRequirements = 0x14,
+    DevicePropertyAllocatedResources = 0x15,
+    DevicePropertyContainerID = 0x16,
+} DEVICE_REGISTRY_PROPERTY;
+
+/* What the devnode has (KERNEL-SEMANTICS §11 "Device properties"): the IDs
+ * (REG_MULTI_SZ) the bus gave the PDO, or a root device's ID from the target
+ * description; DeviceDescription from the bus's WdfPdoInitAddDeviceText, or
+ * the devnode's name; BusTypeGuid, LegacyBusType, BusNumber from the parent's
+ * WdfDeviceSetBusInformationForChildren; EnumeratorName "ROOT" for a root
+ * device. A property the devnode does not have (FriendlyName, which no INF of
+ * the model set, Manufacturer, ...) is STATUS_OBJECT_NAME_NOT_FOUND, as for a
+ * value absent from the registry; one outside the enum STATUS_INVALID_PARAMETER_2.
+ * Too small a buffer: STATUS_BUFFER_TOO_SMALL with the size in ResultLength. */
+NTSTATUS WdfDeviceQueryProperty(_In_ WDFDEVICE Device, _In_ DEVICE_REGISTRY_PROPERTY DeviceProperty,
+                                _In_ ULONG BufferLength, _Out_writes_bytes_all_(BufferLength) PVOID PropertyBuffer,
+                                _Out_ PULONG ResultLength);
+/* The value in a new WDFMEMORY (parented to the device unless the attributes
+ * say otherwise), as KMDF. */
+NTSTATUS WdfDeviceAllocAndQueryProperty(_In_ WDFDEVICE Device, _In_ DEVICE_REGISTRY_PROPERTY DeviceProperty,
+                                        _In_ POOL_TYPE PoolType,
+                                        _In_opt_ PWDF_OBJECT_ATTRIBUTES PropertyMemoryAttributes,
+                                        _Out_ WDFMEMORY *PropertyMemory);
+
 #ifdef __cplusplus
 }
 #endif

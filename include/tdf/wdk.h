@@ -32,7 +32,7 @@ typedef uint16_t USHORT, *PUSHORT;
 typedef int32_t LONG, *PLONG;
 typedef uint32_t ULONG, *PULONG;
 typedef int64_t LONGLONG, LONG64, *PLONGLONG;
-typedef uint64_t ULONGLONG, ULONG64;
+typedef uint64_t ULONGLONG, ULONG64, *PULONG64, *PULONGLONG;
 typedef uintptr_t ULONG_PTR, *PULONG_PTR;
 typedef intptr_t LONG_PTR;
 typedef size_t SIZE_T;
@@ -247,6 +247,7 @@ VOID ExReleaseFastMutex(_Inout_ PFAST_MUTEX FastMutex);
 /* ---- DPCs and timers (KERNEL-SEMANTICS §8) ---------------------------------- */
 #include "ke_dpc.h"
 #include "ke_timer.h"
+#include "ke_time.h" /* KeQuerySystemTime and friends: the step count, no clock */
 
 /* ---- pool (tagged by the allocating driver; leak at unload = 0xC4/0x62) ---- */
 typedef ULONG64 POOL_FLAGS;

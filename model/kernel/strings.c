@@ -543,3 +543,118 @@ NTSTATUS RtlUnicodeStringInit(PUNICODE_STRING DestinationString, PCWSTR pszSrc)
     DestinationString->Length = DestinationString->MaximumLength = (USHORT)bytes;
     return STATUS_SUCCESS;
 }
+
+/* ---- the kernel CRT's string routines (rtl_strings.h: wcslen is tdf_wcslen) ---- */
+size_t tdf_wcslen(const WCHAR *s) { return tdf_wide_length(s); }
+
+size_t tdf_wcsnlen(const WCHAR *s, size_t maxlen)
+{
+    size_t n = 0;
+    while (n < maxlen && s[n])
+        n++;
+    return n;
+}
+
+WCHAR *tdf_wcscpy(WCHAR *dst, const WCHAR *src)
+{
+    size_t i = 0;
+    do
+        dst[i] = src[i];
+    while (src[i++]);
+    return dst;
+}
+
+/* As the C routine: pads with zeros up to n, no terminator when src is n long or longer. */
+WCHAR *tdf_wcsncpy(WCHAR *dst, const WCHAR *src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && src[i]; i++)
+        dst[i] = src[i];
+    for (; i < n; i++)
+        dst[i] = 0;
+    return dst;
+}
+
+WCHAR *tdf_wcscat(WCHAR *dst, const WCHAR *src)
+{
+    tdf_wcscpy(dst + tdf_wide_length(dst), src);
+    return dst;
+}
+
+WCHAR *tdf_wcsncat(WCHAR *dst, const WCHAR *src, size_t n)
+{
+    WCHAR *d = dst + tdf_wide_length(dst);
+    size_t i = 0;
+    for (; i < n && src[i]; i++)
+        d[i] = src[i];
+    d[i] = 0;
+    return dst;
+}
+
+static unsigned fold(unsigned c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+static int compare_wide(const WCHAR *a, const WCHAR *b, size_t n, int fold_case)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = a[i], y = b[i];
+        if (fold_case) {
+            x = fold(x);
+            y = fold(y);
+        }
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (!x)
+            return 0;
+    }
+    return 0;
+}
+
+int tdf_wcscmp(const WCHAR *a, const WCHAR *b) { return compare_wide(a, b, SIZE_MAX, 0); }
+int tdf_wcsncmp(const WCHAR *a, const WCHAR *b, size_t n) { return compare_wide(a, b, n, 0); }
+int tdf_wcsicmp(const WCHAR *a, const WCHAR *b) { return compare_wide(a, b, SIZE_MAX, 1); }
+int tdf_wcsnicmp(const WCHAR *a, const WCHAR *b, size_t n) { return compare_wide(a, b, n, 1); }
+
+WCHAR *tdf_wcschr(const WCHAR *s, WCHAR c)
+{
+    for (;; s++) {
+        if (*s == c)
+            return (WCHAR *)s;
+        if (!*s)
+            return NULL;
+    }
+}
+
+WCHAR *tdf_wcsrchr(const WCHAR *s, WCHAR c)
+{
+    const WCHAR *last = NULL;
+    for (;; s++) {
+        if (*s == c)
+            last = s;
+        if (!*s)
+            return (WCHAR *)last;
+    }
+}
+
+WCHAR *tdf_wcsstr(const WCHAR *haystack, const WCHAR *needle)
+{
+    size_t n = tdf_wide_length(needle);
+    for (; *haystack; haystack++)
+        if (compare_wide(haystack, needle, n, 0) == 0)
+            return (WCHAR *)haystack;
+    return n == 0 ? (WCHAR *)haystack : NULL;
+}
+
+static int compare_narrow_folded(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = fold((unsigned char)a[i]), y = fold((unsigned char)b[i]);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (!x)
+            return 0;
+    }
+    return 0;
+}
+
+int tdf_stricmp(const char *a, const char *b) { return compare_narrow_folded(a, b, SIZE_MAX); }
+int tdf_strnicmp(const char *a, const char *b, size_t n) { return compare_narrow_folded(a, b, n); }

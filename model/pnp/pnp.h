@@ -64,6 +64,7 @@ typedef struct devnode {
     wdf_device_t *fdo; /* NULL until AddDevice, and after removal */
     struct devnode *parent;
     const tdf_image_desc_t *desc; /* driver for the FDO, NULL if none matches */
+    PCWSTR hardware_id;           /* the ID it was enumerated with (a root's from the target) */
     int gone;                     /* PDO deleted (reported missing or parent removed) */
     /* One PnP or power transition of this stack at a time (pnp_manager.c,
      * node_lock): the fiber that holds it and how often (re-entered). */

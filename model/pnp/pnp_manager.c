@@ -171,6 +171,7 @@ static devnode_t *node_new(devnode_t *parent, wdf_device_t *pdo, PCWSTR hwid)
     n->parent = parent;
     n->pdo = pdo;
     n->desc = driver_for(hwid);
+    n->hardware_id = hwid;
     /* Names: the driver's image name plus its ordinal among nodes of that
      * driver; the first root of an image goes without the number ("bus"). */
     const char *base = n->desc ? n->desc->image->name : "dev";
@@ -294,7 +295,8 @@ static void enumerate_children(devnode_t *n)
     if (!node_started(n))
         return;
     wdf_device_t *fdo = n->fdo;
-    for (unsigned i = 0; i < fdo->static_child_count; i++) {
+    /* a static child list locked for iteration reports no addition (pdo.c) */
+    for (unsigned i = 0; fdo->static_iterations == 0 && i < fdo->static_child_count; i++) {
         wdf_device_t *pdo = fdo->static_children[i];
         if (pdo->node || pdo->obj.deleted || (pdo->cl && pdo->cl->reported_missing))
             continue;
@@ -312,10 +314,17 @@ static void enumerate_children(devnode_t *n)
         wdf_device_t *pdo = missing[i];
         devnode_t *c = pdo->node;
         SCHED_TRACE1("%s: not in the bus relations any more", pdo->name);
-        if (pdo->cl->pdo_cb.EvtDeviceReportedMissing)
+        /* only a PDO PnP knew is reported missing to it */
+        if (c && pdo->cl->pdo_cb.EvtDeviceReportedMissing)
             pdo->cl->pdo_cb.EvtDeviceReportedMissing((WDFDEVICE)pdo);
-        if (c && !c->gone)
+        if (c && !c->gone) {
             surprise_remove_node(c); /* the PDO was reported missing: SR, REMOVE, deleted */
+        } else if (!c && !pdo->obj.deleted) {
+            /* a static child marked missing before PnP ever saw it: the
+             * framework deletes it itself, no PnP IRP reaches it */
+            SCHED_TRACE1("%s: missing before it was reported: deleted", pdo->name);
+            wdf_device_remove(pdo, 1);
+        }
     }
     for (unsigned i = 0; i < nc; i++) {
         wdf_device_t *pdo = created[i];
@@ -776,7 +785,14 @@ static void client_io(arrival_t *a)
     if (!NT_SUCCESS(wdf_file_open(d, &f)))
         return;
     enum { BUF = 64 };
-    wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, a->stim->ioctl, pool_alloc_model(BUF), BUF,
+    size_t in_len = BUF;
+    void *in = pool_alloc_model(a->stim->client_input ? TDF_CLIENT_INPUT_MAX : BUF);
+    if (a->stim->client_input) {
+        /* harness code, not a driver: no yield point, no image */
+        ULONG n = a->stim->client_input(a->arg & ~TDF_STIM_ARG_OVERLAPPED, in, TDF_CLIENT_INPUT_MAX);
+        in_len = n < TDF_CLIENT_INPUT_MAX ? n : TDF_CLIENT_INPUT_MAX;
+    }
+    wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, a->stim->ioctl, in, in_len,
                                        pool_alloc_model(BUF), BUF);
     r->from_io_manager = 1;
     r->waiter = 1;
@@ -806,6 +822,8 @@ static void arrival_main(void *p)
         sched_wake(&a->done);
     } else {
         client_io(a);
+        a->done = 1; /* the client's DeviceIoControl returned */
+        sched_wake(&a->done);
     }
     /* The I/O manager's reference for the request ends here; it may be the
      * last one of a removed device, whose destruction can unload the driver. */
@@ -836,7 +854,7 @@ static int deliver_stimulus(const tdf_stimulus_desc_t *stim, uint8_t arg)
     }
     SCHED_TRACE2("stimulus %s -> %s", stim->name, d->name);
     /* The world lets this one finish before the input's next event. */
-    while (stim->wait_for_return && stim->routine && !a->done)
+    while (stim->wait_for_return && !a->done)
         ke_block(&a->done, "stimulus to return");
     return 1;
 }
@@ -1000,17 +1018,29 @@ static int orderly_remove_node(devnode_t *n, int keep_pdo)
     return 1;
 }
 
+/* A started stack one of whose devices reported PNP_DEVICE_FAILED or
+ * PNP_DEVICE_REMOVED (WdfDeviceSetDeviceState, device_state.c). */
+static int state_asks_removal(const devnode_t *n)
+{
+    return node_started(n) && (n->fdo->state_removal_asked || (n->pdo && n->pdo->state_removal_asked));
+}
+
 /* A device whose start or power transition failed (device.c device_failed)
  * asks to be removed (KMDF invalidates its device state, PNP_DEVICE_FAILED):
  * the PnP manager sends SURPRISE_REMOVAL to the stack, then REMOVE; the PDO
- * stays (the devnode keeps its problem code), as for a disabled device. */
+ * stays (the devnode keeps its problem code), as for a disabled device. A
+ * started device whose driver reported the failed or removed state itself
+ * goes the same way (IRP_MN_SURPRISE_REMOVAL documents both causes). */
 static void remove_failed_devices(void)
 {
     for (unsigned i = 0; i < g_node_count; i++) {
         devnode_t *n = &g_nodes[i];
-        if (n->gone || !n->fdo || n->fdo->pnp != PNP_FAILED)
+        if (n->gone || !n->fdo || (n->fdo->pnp != PNP_FAILED && !state_asks_removal(n)))
             continue;
-        SCHED_TRACE1("%s: failed device: surprise removal and REMOVE", n->name);
+        if (n->fdo->pnp == PNP_FAILED)
+            SCHED_TRACE1("%s: failed device: surprise removal and REMOVE", n->name);
+        else
+            SCHED_TRACE1("%s: device state failed/removed: surprise removal and REMOVE", n->name);
         set_remove_pending(n, 1);
         surprise_subtree(n);
         target_list_t open;
@@ -1053,6 +1083,11 @@ static void apply(const tdf_event_t *ev)
     case TDF_EV_REMOVE:
         if (!node_started(n)) {
             done = 0;
+            break;
+        }
+        if (wdf_device_not_disableable(n->fdo) || (n->pdo && wdf_device_not_disableable(n->pdo))) {
+            /* PNP_DEVICE_NOT_DISABLEABLE: the user cannot disable it */
+            SCHED_TRACE1("event remove: %s is not disableable (WdfDeviceSetDeviceState)", n->name);
             break;
         }
         orderly_remove_node(n, 1);

@@ -151,12 +151,15 @@ static cl_entry_t *find_description(wdf_child_list_t *l, PWDF_CHILD_IDENTIFICATI
 }
 
 /* FxChildList::ProcessModificationsLocked: nothing while a scan or an
- * iteration is open; then inserts become present, removals of present
+ * iteration is open, nor while a relations query instantiates the list's
+ * descriptions (KMDF's ListLockedForEnum: a description being handed to
+ * EvtChildListCreateDevice is not freed under it; the query applies the
+ * changes when it is done); then inserts become present, removals of present
  * children not yet instantiated vanish, of instantiated ones become
  * not-present, and a change asks PnP for the bus relations. */
 static void process(wdf_child_list_t *l)
 {
-    if (l->scan_count > 0)
+    if (l->scan_count > 0 || l->hold > 0)
         return;
     int invalidate = 0;
     for (unsigned i = 0; i < l->nentries; i++) {
@@ -385,11 +388,14 @@ VOID WdfChildListBeginIteration(WDFCHILDLIST ChildList, PWDF_CHILD_LIST_ITERATOR
     l->scan_count++;              /* changes wait for EndIteration, as in KMDF */
 }
 
+/* FxDeviceDescriptionEntry::MatchStateToFlags: "present" is a description
+ * with its PDO; one reported present whose PDO the next relations query has
+ * yet to create is pending, as an insert not yet applied is. */
 static int state_matches(const cl_entry_t *e, ULONG flags)
 {
     switch (e->state) {
-    case CL_PENDING_INSERT: return (flags & WdfRetrievePendingChildren) != 0;
-    case CL_NEEDS_PDO:
+    case CL_PENDING_INSERT:
+    case CL_NEEDS_PDO: return (flags & WdfRetrievePendingChildren) != 0;
     case CL_HAS_PDO: return (flags & WdfRetrievePresentChildren) != 0;
     case CL_NOT_PRESENT: return (flags & WdfRetrieveMissingChildren) != 0;
     default: return 0;
@@ -555,12 +561,14 @@ void wdf_childlist_bus_relations(wdf_device_t *fdo, wdf_device_t **missing, unsi
             add_dev(created, ncreated, max, pdo);
         }
         l->hold--;
-        compact(l);
+        process(l); /* what was reported meanwhile (compacts too) */
     }
 }
 
 void wdf_childlist_pdo_deleted(wdf_device_t *pdo)
 {
+    if (pdo->parent_fdo)
+        wdf_static_children_compact(pdo->parent_fdo); /* a static child: its slot is free */
     if (!pdo->cl || !pdo->cl->entry)
         return;
     cl_entry_t *e = pdo->cl->entry;
@@ -572,6 +580,16 @@ void wdf_childlist_pdo_deleted(wdf_device_t *pdo)
 
 void wdf_childlist_fdo_deleted(wdf_device_t *fdo)
 {
+    /* Static children the PnP manager never heard of (added, then the bus
+     * went before a relations query) have no REMOVE coming: the framework
+     * deletes them with their parent (KMDF's static list is a child list). */
+    for (unsigned i = 0; i < fdo->static_child_count; i++) {
+        wdf_device_t *pdo = fdo->static_children[i];
+        if (!pdo->node && !pdo->obj.deleted) {
+            SCHED_TRACE1("%s: never reported to PnP: deleted with its bus", pdo->name);
+            wdf_device_remove(pdo, 1);
+        }
+    }
     tdf_childlist_dev_t *x = fdo->cl;
     for (unsigned li = 0; x && li < x->nlists; li++) {
         wdf_child_list_t *l = x->lists[li];

@@ -60,6 +60,7 @@ typedef struct tdf_childlist_dev {
     /* PDO */
     cl_entry_t *entry;      /* dynamic child: its description */
     int reported_missing;   /* static child: WdfPdoMarkMissing */
+    int missing_deferred;   /* static child marked missing while its list was locked: at the unlock */
     int missing_processed;  /* PnP took it out of the relations */
     WDF_PDO_EVENT_CALLBACKS pdo_cb;
     int has_pnp_caps, has_power_caps;
@@ -68,6 +69,7 @@ typedef struct tdf_childlist_dev {
     PCWSTR hardware_ids[MAX_PDO_IDS], compatible_ids[MAX_PDO_IDS];
     unsigned nhardware, ncompatible;
     PCWSTR instance_id;
+    PCWSTR device_text; /* WdfPdoInitAddDeviceText's first description: DevicePropertyDeviceDescription */
     int raw;
 } tdf_childlist_dev_t;
 
@@ -82,6 +84,7 @@ typedef struct tdf_childlist_init {
     PCWSTR hardware_ids[MAX_PDO_IDS], compatible_ids[MAX_PDO_IDS];
     unsigned nhardware, ncompatible;
     PCWSTR instance_id;
+    PCWSTR device_text;
     int raw;
 } tdf_childlist_init_t;
 

@@ -118,12 +118,19 @@ NTSTATUS WdfFdoAddStaticChild(WDFDEVICE Fdo, WDFDEVICE Child)
     ke_yield();
     wdf_device_t *fdo = wdf_device_checked(Fdo, "WdfFdoAddStaticChild");
     wdf_device_t *child = wdf_device_checked(Child, "WdfFdoAddStaticChild");
+    wdf_static_children_compact(fdo);
     if (fdo->static_child_count >= MAX_STATIC_CHILDREN) {
         /* KMDF would succeed: a failure status here would be the model's lie. */
         TDF_LIMIT(MAX_STATIC_CHILDREN, "model/wdf/wdf_internal.h", "%s adds more static children", fdo->name);
         return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
     }
     fdo->static_children[fdo->static_child_count++] = child;
+    /* A child added once the bus runs is reported by a
+     * relations query the framework asks for (FxChildList::Add processes the
+     * change and invalidates the relations), unless an iteration holds the
+     * list: then at its unlock (pdo.c). */
+    if (fdo->pnp == PNP_STARTED && fdo->static_iterations == 0 && !fdo->obj.deleted)
+        pnp_invalidate_bus_relations(fdo); /* before: the start's own query reports it */
     return STATUS_SUCCESS;
 }
 

@@ -18,6 +18,12 @@ wdf_driver_t *wdf_current_driver(void)
 wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
 {
     struct tdf_image *img = desc->image;
+    /* A device that needs the driver while its unload runs (EvtDriverUnload
+     * yields) waits for the unload, then gets a fresh load: the I/O manager
+     * does not hand a driver object whose unload was invoked to AddDevice. */
+    wdf_driver_t *old = img->driver;
+    while (img->state == TDF_IMAGE_LOADED && old && img->driver == old && old->unloading)
+        ke_block(&old->unloading, "driver unload to finish");
     if (img->state == TDF_IMAGE_LOADED)
         return img->driver;
     wdf_driver_t *drv = pool_alloc_model(sizeof *drv);
@@ -42,9 +48,10 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
 void wdf_driver_maybe_unload(wdf_driver_t *drv)
 {
     struct tdf_image *img = drv->image;
-    if (drv->devices > 0 || drv->pins > 0 || img->state != TDF_IMAGE_LOADED || img->driver != drv)
+    if (drv->devices > 0 || drv->pins > 0 || drv->unloading || img->state != TDF_IMAGE_LOADED || img->driver != drv)
         return;
     SCHED_TRACE1("unloading driver %s (last device gone)", img->name);
+    drv->unloading = 1;
     if (drv->config.EvtDriverUnload)
         drv->config.EvtDriverUnload((WDFDRIVER)drv);
     drv->obj.deleted = 1;
@@ -66,6 +73,7 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
     wdf_file_unload_check(img);
     wdf_interrupts_unload_check(img); /* KERNEL-SEMANTICS §10 */
     image_unload(img);
+    sched_wake(&drv->unloading); /* a load that waited goes on, and finds the image unloaded */
 }
 
 NTSTATUS WdfDriverCreate(PDRIVER_OBJECT DriverObject, PCUNICODE_STRING RegistryPath,

@@ -3,11 +3,14 @@
  * (KERNEL-SEMANTICS §11): identifiers (WdfPdoInit*), PDO callbacks, capabilities, bus
  * information; and the bus-initiated PnP of a child: WdfPdoMarkMissing,
  * WdfPdoRequestEject. Identifiers are recorded for the hardware-ID match that
- * picks the child's function driver; text and locale only validated.
+ * picks the child's function driver; the device text is the description
+ * property (device_property.c), the locale only validated.
  */
 #include "childlist.h"
 
 #include <string.h>
+
+#include "../pnp/pnp.h" /* devnode_t: a removed static child is not returned */
 
 static PCWSTR copy_string(PCUNICODE_STRING s)
 {
@@ -66,9 +69,14 @@ NTSTATUS WdfPdoInitAddDeviceText(PWDFDEVICE_INIT DeviceInit, PCUNICODE_STRING De
 {
     ke_yield();
     (void)LocaleId;
-    pdo_init(DeviceInit, "WdfPdoInitAddDeviceText");
-    /* The text only reaches the UI: nothing the model judges. */
-    return DeviceDescription && DeviceLocation ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    tdf_childlist_init_t *ci = pdo_init(DeviceInit, "WdfPdoInitAddDeviceText");
+    if (!DeviceDescription || !DeviceLocation)
+        return STATUS_INVALID_PARAMETER;
+    /* The text only reaches the UI and the device's description property
+     * (device_property.c); the first locale's is kept. */
+    if (!ci->device_text)
+        ci->device_text = copy_string(DeviceDescription);
+    return STATUS_SUCCESS;
 }
 
 VOID WdfPdoInitSetDefaultLocale(PWDFDEVICE_INIT DeviceInit, LCID LocaleId)
@@ -99,6 +107,7 @@ void wdf_childlist_device_created(wdf_device_t *d, PWDFDEVICE_INIT init)
     x->nhardware = ci->nhardware;
     x->ncompatible = ci->ncompatible;
     x->instance_id = ci->instance_id;
+    x->device_text = ci->device_text;
     x->raw = ci->raw;
     if (ci->has_default_config) {
         wdf_child_list_t *l = pool_alloc_model(sizeof *l);
@@ -191,11 +200,18 @@ NTSTATUS WdfPdoMarkMissing(WDFDEVICE Device)
         listed |= fdo->static_children[i] == pdo;
     if (!listed)
         return STATUS_NO_SUCH_DEVICE;
-    if (!x->reported_missing) {
-        x->reported_missing = 1;
-        SCHED_TRACE1("%s: child reported missing", pdo->name);
-        if (fdo->node && !fdo->obj.deleted)
-            pnp_invalidate_bus_relations(fdo);
+    if (!x->reported_missing && !x->missing_deferred) {
+        if (fdo->static_iterations > 0) {
+            /* FxChildList::UpdateDeviceAsMissing queues the change; nothing
+             * is processed while the list is locked for iteration */
+            x->missing_deferred = 1;
+            SCHED_TRACE1("%s: marked missing, applied when the static child list is unlocked", pdo->name);
+        } else {
+            x->reported_missing = 1;
+            SCHED_TRACE1("%s: child reported missing", pdo->name);
+            if (fdo->node && !fdo->obj.deleted)
+                pnp_invalidate_bus_relations(fdo);
+        }
     }
     return STATUS_SUCCESS;
 }
@@ -207,4 +223,104 @@ VOID WdfPdoRequestEject(WDFDEVICE Device)
     if (!pdo->is_pdo)
         TdfUnmodelled("WdfPdoRequestEject", "called on an FDO (KMDF: 0x10D)");
     pnp_request_eject(pdo);
+}
+
+/* ---- the static child list, iterated (wdffdo.h) ------------------------------------ */
+/* KMDF keeps static children in a child list of its own (FxChildList
+ * m_StaticList): the iteration lock is its scan count, while which no change
+ * to the list is processed (FxChildList::ProcessModificationsLocked): a child
+ * added meanwhile is not reported to PnP (pnp_manager.c enumerate_children
+ * skips a locked list) and one marked missing, by the bus or by a successful
+ * eject, stays present until the last unlock, which applies it and asks for
+ * the bus relations. So a PDO the bus retrieved under the lock is not
+ * removed before the unlock; a PDO already reported missing may be removed
+ * (it is skipped, as KMDF skips an entry pending deletion). */
+static wdf_device_t *static_fdo(WDFDEVICE Fdo, const char *routine)
+{
+    wdf_device_t *fdo = wdf_device_checked(Fdo, routine);
+    if (fdo->is_pdo)
+        TdfUnmodelled(routine, "called on a PDO (KMDF: a verifier break, nothing done)");
+    return fdo;
+}
+
+void wdf_static_children_compact(wdf_device_t *fdo)
+{
+    if (fdo->static_iterations > 0)
+        return; /* a retrieved handle's position must stay findable */
+    unsigned kept = 0;
+    for (unsigned i = 0; i < fdo->static_child_count; i++)
+        if (!fdo->static_children[i]->obj.deleted)
+            fdo->static_children[kept++] = fdo->static_children[i];
+    fdo->static_child_count = kept;
+}
+
+VOID WdfFdoLockStaticChildListForIteration(WDFDEVICE Fdo)
+{
+    ke_yield();
+    static_fdo(Fdo, "WdfFdoLockStaticChildListForIteration")->static_iterations++;
+}
+
+static ULONG static_state(const wdf_device_t *pdo)
+{
+    if (pdo->obj.deleted || pdo->obj.destroyed || (pdo->node && pdo->node->gone))
+        return 0; /* removed: never returned */
+    if (pdo->cl && pdo->cl->reported_missing)
+        return WdfRetrieveMissingChildren;
+    return pdo->node ? WdfRetrievePresentChildren : WdfRetrievePendingChildren;
+}
+
+WDFDEVICE WdfFdoRetrieveNextStaticChild(WDFDEVICE Fdo, WDFDEVICE PreviousChild, ULONG Flags)
+{
+    ke_yield();
+    wdf_device_t *fdo = static_fdo(Fdo, "WdfFdoRetrieveNextStaticChild");
+    if (Flags == 0 || (Flags & ~(ULONG)WdfRetrieveAllChildren))
+        TdfUnmodelled("WdfFdoRetrieveNextStaticChild", "invalid WDF_RETRIEVE_CHILD_FLAGS (KMDF: a verifier break)");
+    if (fdo->static_iterations == 0) {
+        TDF_MISUSE("STATIC_CHILD_LIST_NOT_LOCKED",
+                   "%s: WdfFdoRetrieveNextStaticChild outside WdfFdoLockStaticChildListForIteration "
+                   "(KMDF asserts its scan count; the free build returns NULL)",
+                   fdo->name);
+        return NULL;
+    }
+    unsigned i = 0;
+    if (PreviousChild) {
+        /* as KMDF: the walk resumes after the previous handle's entry; one
+         * that is not a child of this FDO ends it */
+        while (i < fdo->static_child_count && (WDFDEVICE)fdo->static_children[i] != PreviousChild)
+            i++;
+        i++;
+    }
+    for (; i < fdo->static_child_count; i++) {
+        wdf_device_t *pdo = fdo->static_children[i];
+        if (static_state(pdo) & Flags)
+            return (WDFDEVICE)pdo;
+    }
+    return NULL;
+}
+
+VOID WdfFdoUnlockStaticChildListFromIteration(WDFDEVICE Fdo)
+{
+    ke_yield();
+    wdf_device_t *fdo = static_fdo(Fdo, "WdfFdoUnlockStaticChildListFromIteration");
+    if (fdo->static_iterations == 0) {
+        TDF_MISUSE("STATIC_CHILD_LIST_NOT_LOCKED",
+                   "%s: WdfFdoUnlockStaticChildListFromIteration without a matching lock", fdo->name);
+        return;
+    }
+    if (--fdo->static_iterations > 0)
+        return;
+    wdf_static_children_compact(fdo); /* PDOs deleted during the iteration */
+    int changed = 0;
+    for (unsigned i = 0; i < fdo->static_child_count; i++) {
+        wdf_device_t *pdo = fdo->static_children[i];
+        changed |= !pdo->node && !pdo->obj.deleted; /* added while locked: to be reported */
+        if (pdo->cl && pdo->cl->missing_deferred) {
+            pdo->cl->missing_deferred = 0;
+            pdo->cl->reported_missing = 1;
+            SCHED_TRACE1("%s: child reported missing", pdo->name);
+            changed = 1;
+        }
+    }
+    if (changed && fdo->node && !fdo->obj.deleted)
+        pnp_invalidate_bus_relations(fdo);
 }

@@ -70,6 +70,7 @@ typedef struct wdf_driver {
     const tdf_image_desc_t *desc;
     unsigned devices; /* device objects not yet destroyed: unload waits for 0 */
     unsigned pins;    /* the PnP manager's references while it calls AddDevice */
+    int unloading;    /* EvtDriverUnload under way: a new load waits for the unload (driver.c) */
 } wdf_driver_t;
 
 typedef enum pnp_state {
@@ -232,6 +233,10 @@ typedef struct wdf_device {
     wdf_callback_lock_t cb_lock;
     wdf_power_policy_t pp;   /* power policy (power_policy.c, KERNEL-SEMANTICS §13) */
     struct tdf_childlist_dev *cl; /* child lists (FDO), description/capabilities (PDO): childlist.h */
+    /* WdfDeviceSetDeviceState (device_state.c): the bits the PnP manager reads */
+    WDF_DEVICE_STATE pnp_device_state;
+    int state_removal_asked; /* Failed/Removed reported: the PnP manager tears the stack down */
+    unsigned static_iterations; /* FDO: WdfFdoLockStaticChildListForIteration nesting (pdo.c) */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -341,6 +346,11 @@ void wdf_device_hold_queues(wdf_device_t *d);
 void wdf_device_resume_queues(wdf_device_t *d);
 /* Remove/surprise: purge (power-managed or the others), wait for owned requests. */
 void wdf_device_purge_queues(wdf_device_t *d, int power_managed);
+/* Deleted PDOs leave the FDO's static child list, unless an iteration holds
+ * it (KMDF removes an entry once no scan is open; pdo.c). */
+void wdf_static_children_compact(wdf_device_t *fdo);
+/* WdfDeviceSetDeviceState said NotDisableable (device_state.c). */
+int wdf_device_not_disableable(const wdf_device_t *d);
 /* An owned request leaves the driver: forget it (wakes power-down/purge
  * waiters); release also lets a sequential queue dispatch the next one. */
 void wdf_queue_forget_owned(wdf_queue_t *q, wdf_request_t *r);

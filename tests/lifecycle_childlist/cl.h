@@ -30,6 +30,7 @@ enum cl_variant {
     CL_VARIANT_CORRECT = 0,
     CL_VARIANT_VETO_QUERY_REMOVE, /* the child FDO fails EvtDeviceQueryRemove */
     CL_VARIANT_NO_EJECT_CAPABILITY, /* the PDOs do not set EjectSupported */
+    CL_VARIANT_SLOW_CREATE, /* EvtChildListCreateDevice waits until every other thread is blocked */
     CL_VARIANT_COUNT
 };
 

@@ -24,6 +24,7 @@ EVT_TDF_STIMULUS ClBus_StimulusUnplug;
 EVT_TDF_STIMULUS ClBus_StimulusRescan;
 EVT_TDF_STIMULUS ClBus_StimulusIterate;
 EVT_TDF_STIMULUS ClBus_StimulusEject;
+EVT_TDF_STIMULUS ClBus_StimulusPlugIterate;
 static EVT_WDF_DRIVER_DEVICE_ADD ClBus_EvtDeviceAdd;
 static EVT_WDF_CHILD_LIST_CREATE_DEVICE ClBus_EvtChildListCreateDevice;
 static EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN ClBus_EvtChildListScanForChildren;
@@ -92,6 +93,12 @@ static NTSTATUS ClBus_EvtChildListCreateDevice(WDFCHILDLIST ChildList,
     UNREFERENCED_PARAMETER(ChildList);
 
     DbgPrint("clbus EvtChildListCreateDevice(%u)", id->Id);
+    if (TdfVariant() == CL_VARIANT_SLOW_CREATE) {
+        LARGE_INTEGER delay;
+        delay.QuadPart = -10000; /* ends once every other thread is blocked or done */
+        (void)KeDelayExecutionThread(KernelMode, FALSE, &delay);
+        DbgPrint("clbus EvtChildListCreateDevice(%u) goes on", id->Id);
+    }
     status = WdfPdoInitAssignDeviceID(ChildInit, &CL_CHILD_HARDWARE_ID);
     if (!NT_SUCCESS(status))
         return status;
@@ -249,3 +256,30 @@ static NTSTATUS ClBus_EvtDeviceEject(WDFDEVICE Device)
 static VOID ClBus_EvtDeviceReportedMissing(WDFDEVICE Device) { ClBus_Log(Device, "ReportedMissing"); }
 
 static VOID ClBus_EvtCleanupCallback(WDFOBJECT Object) { ClBus_Log(Object, "EvtCleanupCallback"); }
+
+/* Reports child Argument present, then at once (its PDO not created yet: the
+ * relations query runs on another thread) walks the present, then the
+ * pending children. */
+VOID ClBus_StimulusPlugIterate(WDFDEVICE Device, ULONG Argument)
+{
+    WDFCHILDLIST list = WdfFdoGetDefaultChildList(Device);
+    (void)ClBus_Report(list, Argument % 4, TRUE);
+    static const ULONG flags[2] = {WdfRetrievePresentChildren, WdfRetrievePendingChildren};
+    for (unsigned f = 0; f < 2; f++) {
+        WDF_CHILD_LIST_ITERATOR iterator;
+        CL_CHILD_ID id;
+        WDF_CHILD_RETRIEVE_INFO info;
+        WDFDEVICE pdo;
+        WDF_CHILD_LIST_ITERATOR_INIT(&iterator, flags[f]);
+        WdfChildListBeginIteration(list, &iterator);
+        for (;;) {
+            WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER_INIT(&id.Header, sizeof(id));
+            WDF_CHILD_RETRIEVE_INFO_INIT(&info, &id.Header);
+            if (!NT_SUCCESS(WdfChildListRetrieveNextDevice(list, &iterator, &pdo, &info)))
+                break;
+            DbgPrint("clbus %s child%u %s", f ? "pending" : "present", id.Id,
+                     info.Status == WdfChildListRetrieveDeviceSuccess ? "has a PDO" : "not yet created");
+        }
+        WdfChildListEndIteration(list, &iterator);
+    }
+}
