@@ -359,8 +359,18 @@ const char *__asan_default_options(void) { return "exitcode=15:detect_leaks=1"; 
 #endif
 #endif
 
+/* The stress backend's watchdog (model/sched/stress.c): what each thread was doing. */
+static void watchdog_report(FILE *out)
+{
+    print_threads(out);
+    print_devices(out);
+    if (tdf_death_hook) /* --hunt's "died in exec" line */
+        tdf_death_hook();
+}
+
 void tdf_install_crash_handlers(int libfuzzer)
 {
+    sched_set_watchdog_report(watchdog_report);
 #if defined(REPORT_SANITIZER) && defined(__has_feature)
 #if __has_feature(address_sanitizer)
     __asan_set_error_report_callback(on_sanitizer_report);

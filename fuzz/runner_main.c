@@ -180,12 +180,20 @@ static int schedule_number(const char **p, unsigned long long lo, unsigned long 
     return digits && x >= lo;
 }
 
-/* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT], every part checked. */
+/* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT] | stress[:SEED], every part checked. */
 static int parse_schedule(const char *s)
 {
     g_schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
     if (strcmp(s, "input") == 0)
         return 1;
+    if (strcmp(s, "stress") == 0 || strncmp(s, "stress:", 7) == 0) {
+        unsigned long long seed = 0;
+        const char *p = s + 6;
+        if (*p == ':' && (p++, !schedule_number(&p, 0, ~0ull, &seed) || *p))
+            return usage_error("--schedule '%s': SEED must be a decimal number 0..18446744073709551615", esc(s));
+        g_schedule = (sched_source_t){.kind = SCHED_SOURCE_STRESS, .seed = seed};
+        return 1;
+    }
     if (strcmp(s, "input+random") == 0) {
         g_schedule.random_tail = 1; /* seeded per input in run_once */
         return 1;
@@ -206,7 +214,8 @@ static int parse_schedule(const char *s)
     }
     int pct = strncmp(s, "pct:", 4) == 0;
     if (!pct && strncmp(s, "random:", 7) != 0)
-        return usage_error("--schedule '%s': expected input, random:SEED, pct:SEED[:DEPTH[:K]] or dfs:P[:LIMIT]",
+        return usage_error("--schedule '%s': expected input, random:SEED, pct:SEED[:DEPTH[:K]], dfs:P[:LIMIT] or "
+                           "stress[:SEED]",
                            esc(s));
     const char *p = s + (pct ? 4 : 7);
     unsigned long long seed = 0, depth = 3, k = 0;
@@ -714,7 +723,8 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
     unsigned variant = env_variant; /* --variant if given, else $TDF_VARIANT, else the first */
     (void)flag_variant;
     const sched_source_t base = g_schedule;
-    const int reseed = base.kind == SCHED_SOURCE_RANDOM || base.kind == SCHED_SOURCE_PCT;
+    /* stress: the seed of its yield policy and data choices (the OS decides the rest). */
+    const int reseed = base.kind == SCHED_SOURCE_RANDOM || base.kind == SCHED_SOURCE_PCT || base.kind == SCHED_SOURCE_STRESS;
     uint64_t x = (uint64_t)g_opt.seed * 0x9E3779B97F4A7C15ULL + 1; /* random inputs: as --random_inputs */
     clock_gettime(CLOCK_MONOTONIC, &g_hunt.t0);
     g_hunt.input = "(none)";
@@ -960,6 +970,10 @@ int main(int argc, char **argv)
         if (!load_input(g_opt.from_text, data, &in) || !write_file(g_opt.out, data, (size_t)in.size))
             return EXIT_USAGE;
         return 0;
+    }
+    if (g_schedule.kind == SCHED_SOURCE_STRESS && g_opt.determinism) {
+        fprintf(stderr, "==TDF== --schedule=stress is not deterministic: --determinism does not apply\n");
+        return EXIT_USAGE;
     }
     if (g_dfs.on && g_given.random_inputs) {
         fprintf(stderr, "==TDF== --schedule=dfs explores exactly one INPUT (not --determinism or --random_inputs)\n");

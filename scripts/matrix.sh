@@ -101,10 +101,10 @@ out=$(cd "$out" && pwd)
 command -v python3 >/dev/null 2>&1 || TDF_PACKAGES+=(python3)
 tdf_ensure_deps
 
-# The builds the strategies need: plain (random, pct, dfs), asan (fuzz), tsan (tsan).
+# The builds the strategies need: plain (random, pct, dfs), asan (fuzz, stress), tsan (tsan).
 need=()
 [ -z "${use[random]:-}${use[pct]:-}${use[dfs]:-}" ] || need+=(plain)
-[ -z "${use[fuzz]:-}" ] || need+=(asan)
+[ -z "${use[fuzz]:-}${use[stress]:-}" ] || need+=(asan)
 [ -z "${use[tsan]:-}" ] || need+=(tsan)
 # stress alone still needs a runner to list targets and variants: the plain one.
 [ ${#need[@]} -gt 0 ] || need+=(plain)
@@ -141,11 +141,12 @@ if [ -n "$variants" ]; then
     done
 fi
 
-# The stress backend: the runner's --schedule=stress (docs/INPUT.md "Schedule sources") where the
-# build has it; the column says "not available" otherwise, and no run is made.
+# The stress backend: the asan runner's --hunt on --schedule=stress, over the seed scripts, as
+# scripts/stress.sh runs it (docs/INPUT.md "Schedule sources").
 stress="" stress_build="" stress_missing=""
 if [ -n "${use[stress]:-}" ]; then
-    stress_missing="this runner has no --schedule=stress (the pthread backend of issue 15 item 3)"
+    stress="{runner} --schedule=stress:{seed} --variant={variant} --hunt=1000000000 --hunt_seconds={seconds} {inputs}"
+    stress_build=${dir[asan]}
 fi
 
 args=(--root="$TDF_ROOT" --project="$TDF_PROJECT" --out="$out" --seconds="$seconds" --seeds="$seeds"

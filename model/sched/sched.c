@@ -119,6 +119,17 @@ static void tsan_annotations_init(void)
 static void tsan_annotations_init(void) {}
 #endif
 
+/* The stress backend (stress.c, included below): the same table, other switching. */
+static int stress_on(void) { return __builtin_expect(S.config.source.kind == SCHED_SOURCE_STRESS, 0); }
+static void stress_reset(void);
+static int stress_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
+static sched_outcome_t stress_run(void);
+static void stress_yield(int local);
+static int stress_block(const void *object, const char *what, int timed);
+static void stress_kick(int id);
+__attribute__((noreturn)) static void stress_abort_run(void);
+__attribute__((noreturn)) static void stress_exit_fiber(void);
+
 static void set_state(int id, sched_state_t state)
 {
     uint64_t bit = 1ull << id;
@@ -200,6 +211,8 @@ void sched_reset(const sched_config_t *config)
     sched_trace_enabled = !config->no_trace || config->keep_full_trace;
     if (!S.log)
         S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
+    if (stress_on())
+        stress_reset();
     if (S.config.source.kind == SCHED_SOURCE_PCT) {
         unsigned d = S.config.source.pct_depth ? S.config.source.pct_depth : 3;
         if (d > 8)
@@ -221,6 +234,8 @@ static void fiber_entry(void);
 
 int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg)
 {
+    if (stress_on())
+        return stress_spawn(name, owner, fn, arg);
     if (S.count >= SCHED_MAX_FIBERS)
         return SCHED_NO_FIBER;
     int id = S.count++;
@@ -404,6 +419,8 @@ static int pick_next(void)
                 idx = c->index % n;
         }
         break;
+    case SCHED_SOURCE_STRESS: /* never here: stress.c logs who took the model lock */
+        break;
     }
     log_choice((sched_choice_t){.n = (uint16_t)n,
                                 .index = (uint16_t)idx,
@@ -459,6 +476,8 @@ static void count_step(void)
 
 sched_outcome_t sched_run(void)
 {
+    if (stress_on())
+        return stress_run();
     S.main_tsan_fiber = tdf_tsan_get_current_fiber();
     sched_current_fiber = SCHED_NO_FIBER;
     int first = pick_next();
@@ -474,6 +493,10 @@ void sched_yield_point(void)
 {
     if (sched_current_fiber == SCHED_NO_FIBER)
         return; /* model code run from main (setup, final checks) never yields */
+    if (stress_on()) {
+        stress_yield(0);
+        return;
+    }
     count_step();
     reschedule(0);
 }
@@ -482,6 +505,10 @@ void sched_yield_point_local(void)
 {
     if (sched_current_fiber == SCHED_NO_FIBER)
         return;
+    if (stress_on()) {
+        stress_yield(1);
+        return;
+    }
     fiber_t *f = &S.fibers[sched_current_fiber];
     f->local_step = 1;
     count_step();
@@ -491,6 +518,8 @@ void sched_yield_point_local(void)
 
 static int block(const void *object, const char *what, int timed)
 {
+    if (stress_on())
+        return stress_block(object, what, timed);
     fiber_t *f = &S.fibers[sched_current_fiber];
     set_state(sched_current_fiber, SCHED_BLOCKED);
     f->wait_object = object;
@@ -516,6 +545,8 @@ void sched_wake(const void *object)
             set_state(i, SCHED_RUNNABLE);
             f->wait_object = NULL;
             f->wait_reason = NULL;
+            if (stress_on())
+                stress_kick(i); /* a real thread waits for it */
         }
     }
 }
@@ -536,6 +567,7 @@ unsigned sched_choose(unsigned n)
         break;
     case SCHED_SOURCE_RANDOM:
     case SCHED_SOURCE_PCT:
+    case SCHED_SOURCE_STRESS:
         idx = rng_below(n);
         break;
     case SCHED_SOURCE_REPLAY:
@@ -562,6 +594,7 @@ int sched_choose_flag(void)
         break;
     case SCHED_SOURCE_RANDOM:
     case SCHED_SOURCE_PCT:
+    case SCHED_SOURCE_STRESS:
         v = rng_below(2);
         break;
     case SCHED_SOURCE_REPLAY:
@@ -576,6 +609,8 @@ int sched_choose_flag(void)
 
 void sched_abort_run(void)
 {
+    if (stress_on())
+        stress_abort_run();
     S.outcome = SCHED_OUTCOME_ABORTED;
     switch_to(SCHED_NO_FIBER, 0);
     abort(); /* unreachable: main never resumes an aborted fiber */
@@ -583,10 +618,14 @@ void sched_abort_run(void)
 
 void sched_exit_fiber(void)
 {
+    if (stress_on())
+        stress_exit_fiber();
     set_state(sched_current_fiber, SCHED_DONE);
     reschedule(1);
     abort(); /* unreachable */
 }
+
+#include "stress.c"
 
 /* ---- queries ------------------------------------------------------------- */
 uint32_t sched_steps(void) { return S.steps; }

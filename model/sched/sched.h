@@ -38,6 +38,10 @@ typedef enum sched_source_kind {
     SCHED_SOURCE_RANDOM,    /* seeded xorshift: --schedule random:SEED */
     SCHED_SOURCE_REPLAY,    /* a recorded list of choice indices (sched_choice_log) */
     SCHED_SOURCE_PCT,       /* PCT, depth d: random priorities and d-1 change points over k choice points */
+    /* Not a choice source: the stress backend (model/sched/stress.c), every
+     * fiber a pthread under one model lock, the OS picks who runs; `seed`
+     * seeds data choices and the yield policy. NOT deterministic. */
+    SCHED_SOURCE_STRESS,
 } sched_source_kind_t;
 
 /*
@@ -144,6 +148,13 @@ int sched_choose_flag(void);
 __attribute__((noreturn)) void sched_abort_run(void);
 /* Ends the current fiber (as if its function returned). */
 __attribute__((noreturn)) void sched_exit_fiber(void);
+
+/* Stress backend only: called (from main, the run's threads stuck) when a
+ * run outlives TDF_STRESS_WATCHDOG seconds, to print each thread's state;
+ * the process then exits with the HANG class's code. */
+#include <stdio.h>
+typedef void sched_report_fn(FILE *out);
+void sched_set_watchdog_report(sched_report_fn *fn);
 
 /* ---- queries ----------------------------------------------------------- */
 extern int sched_current_fiber; /* read it with sched_current() */
