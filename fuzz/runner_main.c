@@ -20,6 +20,7 @@
 #include "minimize.h"
 #include "report.h"
 #include "target_env.h"
+#include "trace_json.h"
 
 #define MAX_INPUT TDF_TEXT_MAX_FILE /* bytes of one input file, either form */
 #define EXIT_DIFFERS 1
@@ -62,6 +63,9 @@ static struct {
 #endif
 
 static sched_source_t g_schedule; /* kind SCHED_SOURCE_BYTES: the input's own */
+/* --trace_json=FILE, opened before anything runs (an unwritable path is a
+ * usage error with nothing run); written by run_and_print. */
+static FILE *g_trace_json;
 
 static void usage(FILE *out)
 {
@@ -393,7 +397,7 @@ static int save_schedule(const char *path, const uint8_t *data, size_t size)
 /* Runs and prints everything the flags ask for into out. */
 static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t size, unsigned variant, FILE *out)
 {
-    int full = g_opt.trace || g_opt.print_trace || g_opt.determinism;
+    int full = g_opt.trace || g_opt.print_trace || g_opt.determinism || g_trace_json;
     if (g_opt.text) {
         tdf_script_t script;
         tdf_decode(tdf_target, data, size, &script);
@@ -404,6 +408,15 @@ static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t s
         tdf_print_swimlanes(out);
     if (g_opt.print_trace || g_opt.determinism)
         tdf_print_trace(out);
+    if (g_trace_json) {
+        tdf_script_t script;
+        tdf_decode(tdf_target, data, size, &script);
+        tdf_trace_json_run_t jr = {.input_path = path, .variant = tdf_target->variants[variant].name,
+                                   .script = &script, .exit_code = tdf_class_exit_code(cls)};
+        if (!tdf_write_trace_json(g_trace_json, &jr) || fclose(g_trace_json) != 0)
+            fprintf(stderr, "==TDF== cannot write --trace_json=%s: %s\n", esc(g_opt.trace_json), strerror(errno));
+        g_trace_json = NULL;
+    }
     if (cls != TDF_CLASS_NONE) {
         if (g_opt.quiet) {
             char sig[320];
@@ -533,9 +546,10 @@ static int write_file(const char *path, const uint8_t *data, size_t n)
 static int check_flag_combinations(int nfiles, const char *files0)
 {
     static const char *const run_only[] = {"trace", "print_trace", "text", "determinism", "quiet", "failure_json",
-                                           "schedule", "step_cap", "save_schedule"};
+                                           "schedule", "step_cap", "save_schedule", "trace_json"};
     int run_given[] = {g_given.trace, g_given.print_trace, g_given.text, g_given.determinism, g_given.quiet,
-                       g_given.failure_json, g_given.schedule, g_given.step_cap, g_given.save_schedule};
+                       g_given.failure_json, g_given.schedule, g_given.step_cap, g_given.save_schedule,
+                       g_given.trace_json};
     const char *mode = NULL;
     int modes = 0;
     if (g_given.list)
@@ -568,6 +582,14 @@ static int check_flag_combinations(int nfiles, const char *files0)
             return usage_error("--%s has no effect with --random_inputs (it prints only the histogram)", run_only[i]);
     if (converting && g_given.variant && strcmp(mode, "list") != 0)
         return usage_error("--variant has no effect with --%s (nothing is run)", mode);
+    if (g_given.trace_json && !*g_opt.trace_json)
+        return usage_error("--trace_json needs a file path");
+    if (g_given.trace_json && (g_given.random_inputs || g_given.determinism || g_given.minimize ||
+                               strncmp(g_opt.schedule, "dfs:", 4) == 0))
+        return usage_error("--trace_json writes one run of one INPUT (not with --random_inputs, --determinism, "
+                           "--minimize or --schedule=dfs)");
+    if (g_given.trace_json && nfiles != 1)
+        return usage_error("--trace_json takes exactly one INPUT (got %d)", nfiles);
     if (g_given.out && !g_given.from_text)
         return usage_error("--out is the output of --from_text only");
     if (g_given.from_text && !g_given.out)
@@ -1046,6 +1068,10 @@ int main(int argc, char **argv)
     if (g_opt.to_binary && !output_dir("--to_binary", g_opt.to_binary))
         return EXIT_USAGE;
 
+    if (g_given.trace_json && !(g_trace_json = fopen(g_opt.trace_json, "w"))) {
+        fprintf(stderr, "==TDF== --trace_json: cannot write %s: %s\n", esc(g_opt.trace_json), strerror(errno));
+        return EXIT_USAGE;
+    }
     int exit_code = 0, unmet = 0, differs = 0;
     for (int i = 0; i < nfiles; i++) {
         input_t in;

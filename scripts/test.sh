@@ -22,7 +22,9 @@ case "${1:-}" in -h | --help) tdf_help ;; esac
 # (tests/nightly: nightly.sarif). Debian's nodejs and npm only where no npm is on the PATH: a
 # machine with another Node.js distribution (NodeSource's ships npm inside its nodejs package)
 # cannot take Debian's npm package beside it, and needs none.
-TDF_PACKAGES+=(python3)
+# Debian's chromium loads the timeline page in the html.chromium test (tests/html/run.sh, skipped
+# with a message where it is absent).
+TDF_PACKAGES+=(python3 chromium)
 command -v npm >/dev/null 2>&1 || TDF_PACKAGES+=(nodejs npm)
 tdf_ensure_deps
 jobs=$(nproc)

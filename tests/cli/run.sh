@@ -80,6 +80,23 @@ scripts)
     check "repro.sh variant_no_value" 2 "--variant needs a value" "$S/repro.sh" $target "$repro" --variant
     check "repro.sh unknown_variant" 2 "unknown variant 'nosuch' of ${target}_run; variants: correct" "$S/repro.sh" $target "$repro" --variant nosuch
     check "repro.sh env_unknown_variant" 2 "unknown variant 'nosuch'" env TDF_VARIANT=nosuch "$S/repro.sh" $target "$repro"
+    # --html FILE: checked before anything is built or run; exit 2, no page and no file left behind
+    check "repro.sh html_no_value" 2 "--html needs a value" "$S/repro.sh" $target "$repro" --html
+    check "repro.sh html_empty" 2 "--html needs a file path" "$S/repro.sh" $target "$repro" --html=
+    check "repro.sh html_value_is_option" 2 "--html needs a file path, not the option '--build'" "$S/repro.sh" $target "$repro" --html --build plain
+    check "repro.sh html_directory" 2 "--html $work: is a directory, not a file" "$S/repro.sh" $target "$repro" --html "$work"
+    check "repro.sh html_no_directory" 2 "--html $work/nosuch/t.html: no such directory '$work/nosuch'" "$S/repro.sh" $target "$repro" --html "$work/nosuch/t.html"
+    mkdir -p "$work/ro" && chmod 555 "$work/ro"
+    if [ "$(id -u)" -ne 0 ]; then
+        check "repro.sh html_unwritable" 2 "--html $work/ro/t.html: cannot write it" "$S/repro.sh" $target "$repro" --html "$work/ro/t.html"
+    else # root writes into a mode-555 directory: /proc takes no new file from anybody
+        check "repro.sh html_unwritable" 2 "--html /proc/tdf-t.html: cannot write it" "$S/repro.sh" $target "$repro" --html /proc/tdf-t.html
+    fi
+    check "repro.sh html_unknown_variant" 2 "unknown variant 'nosuch'" "$S/repro.sh" $target "$repro" --variant nosuch --html "$work/v.html"
+    if [ -e "$work/v.html" ]; then bad "repro.sh html_refused_leaves_no_file: $work/v.html exists"; else ok; fi
+    check "repro.sh html_writes" 11 "timeline written to $work/p.html" "$S/repro.sh" $target "$repro" --html "$work/p.html"
+    if grep -qF 'id="trace-data"' "$work/p.html" 2>/dev/null && ! grep -qiE '(src|href)="(https?:)?//' "$work/p.html"; then ok
+    else bad "repro.sh html_page: $work/p.html has no embedded trace, or names a network resource"; fi
     check "make_repro.sh no_arguments" 2 "TARGET, VARIANT and CRASH_INPUT are required" "$S/make_repro.sh"
     check "make_repro.sh extra_argument" 2 "too many arguments: 'extra'" "$S/make_repro.sh" $target flag_check "$repro" name extra
     check "make_repro.sh unknown_option" 2 "unknown option '--bogus'" "$S/make_repro.sh" --bogus $target flag_check "$repro"

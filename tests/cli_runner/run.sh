@@ -199,6 +199,19 @@ assert isinstance(a["trace_index"], int) and isinstance(t["trace_index"], int)
 # The trace marks the two steps of the pair with ">>" (two lines exactly).
 marks=$("$runner" --print_trace "$root/repro/fuzz_bus_child/release_early.txt" 2>&1 | grep -c '^>>')
 if [ "$marks" = 2 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL trace_marks_fatal_pair: $marks lines marked"; fi
+# --trace_json=FILE (fuzz/trace_json.c): one run of one INPUT; a bad FILE is a usage error with nothing run.
+check trace_json_empty 2 "--trace_json needs a file path" "$runner" --trace_json= "$repro"
+check trace_json_no_value 2 "--trace_json needs a value" "$runner" --trace_json
+check trace_json_two_inputs 2 "--trace_json takes exactly one INPUT (got 2)" "$runner" --trace_json="$work/t.json" "$repro" "$repro"
+check trace_json_determinism 2 "--trace_json writes one run of one INPUT" "$runner" --trace_json="$work/t.json" --determinism "$repro"
+check trace_json_random 2 "--trace_json writes one run of one INPUT" "$runner" --trace_json="$work/t.json" --random_inputs=3
+check trace_json_dfs 2 "--trace_json writes one run of one INPUT" "$runner" --trace_json="$work/t.json" --schedule=dfs:1 "$repro"
+check trace_json_to_text 2 "--trace_json has no effect with --to_text" "$runner" --trace_json="$work/t.json" --to_text "$repro"
+check trace_json_dir 2 "--trace_json: cannot write $work: Is a directory" "$runner" --trace_json="$work" "$repro"
+check trace_json_no_dir 2 "--trace_json: cannot write $work/nosuch/t.json: No such file or directory" "$runner" --trace_json="$work/nosuch/t.json" "$repro"
+if [ -e "$work/t.json" ]; then fail=$((fail + 1)); echo "FAIL trace_json_refused_writes: $work/t.json written by a refused command"; else pass=$((pass + 1)); fi
+check trace_json_writes 11 "class=HARDWARE" "$runner" --variant=flag_check --quiet --trace_json="$work/t.json" "$repro"
+if python3 -m json.tool "$work/t.json" >/dev/null 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL trace_json_valid: $work/t.json is not JSON"; fi
 
 # The libFuzzer binary (built with TDF_LIBFUZZER=ON) reads a text input as the runner does.
 fuzzer=${runner%_run}
