@@ -33,7 +33,8 @@ h2 { font-size: 14px; margin: 18px 16px 6px; }
 #labels { position: sticky; left: 0; width: var(--label-w); z-index: 3; background: #fff; border-right: 1px solid var(--line); }
 .lane-label, .row-label { position: absolute; left: 0; width: var(--label-w); padding: 2px 8px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
 .lane-label .n { font-weight: 600; }
-.lane-label .r { color: var(--muted); font-size: 11px; display: block; overflow: hidden; text-overflow: ellipsis; }
+.lane-label .r { color: var(--muted); font-size: 11px; overflow: hidden; text-overflow: ellipsis; }
+.lane-label.tall .r { display: block; }
 .lane-label.has-fatal .n { color: var(--fatal); }
 .row-label { color: var(--muted); font-size: 11px; padding-top: 6px; }
 #tracks { position: absolute; top: 0; }
@@ -76,7 +77,9 @@ JS = r"""
 const D = JSON.parse(document.getElementById("trace-data").textContent);
 const SVGNS = "http://www.w3.org/2000/svg";
 const N = D.steps.length;
-const LABEL_W = 270, AXIS_H = 22, BAND_H = 30, ROW_H = 34, PAD = 140; // PAD: room for the last cell's tag
+const LABEL_W = 270, AXIS_H = 22, BAND_H = 30, PAD = 140; // PAD: room for the last cell's tag
+// Lanes share ~60% of the window's height, each 22..34 px: a dozen fit as they are, forty scroll with the page.
+const ROW_H = Math.max(22, Math.min(34, Math.floor(window.innerHeight * 0.6 / Math.max(D.lanes.length, 1))));
 // One column per trace event on a shared axis: as wide as the window allows, within 14..120 px.
 const W = Math.max(14, Math.min(120, Math.floor((window.innerWidth - LABEL_W - 24) / Math.max(N, 1))));
 const lanes = D.lanes;
@@ -143,7 +146,9 @@ lanes.forEach((L, l) => {
                         title: L.label + "\nrole: " + L.role + (L.device ? "\ncreated for: " + L.device : "") +
                                "\nat the end: " + L.end_state + (L.waiting_on ? " on " + L.waiting_on : "") +
                                (L.stack ? "\nstack: " + L.stack : "")}, labels);
+  if (ROW_H >= 30) d.classList.add("tall"); // the driver/role line under the name, else beside it
   txt("span", L.name, {class: "n"}, d);
+  d.appendChild(document.createTextNode(" "));
   txt("span", L.driver + " \u00b7 " + L.role + (L.device ? " \u00b7 for " + L.device : ""), {class: "r"}, d);
   if (Object.keys(role).some(i => D.steps[i].lane === l)) d.classList.add("has-fatal");
 });

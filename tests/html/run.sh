@@ -49,9 +49,9 @@ chromium)
         exit 77
     fi
     # A minimized crash (tens of events) and a long one: thread_not_waited on a corpus input of
-    # fuzz_bus_child that runs hundreds of events on a dozen threads before the bug shows.
+    # fuzz_bus_child that runs ~500 events on 37 model threads (stimuli and I/O threads) before the bug shows.
     cases=("flag_check|fuzz_bus_child|$root/repro/fuzz_bus_child/flag_check.txt|flag_check"
-           "long|fuzz_bus_child|$root/corpus/fuzz_bus_child/03d1b2ceda0915b44f88b4f7d139c38ab410eef9.txt|thread_not_waited")
+           "long|fuzz_bus_child|$root/corpus/fuzz_bus_child/d59d4f3ccbaf198b4178e4362c2ed6279f585d38.txt|thread_not_waited")
     for c in "${cases[@]}"; do
         IFS='|' read -r name target input variant <<<"$c"
         page=$work/$name.html
