@@ -404,7 +404,8 @@ static void describe(world_t *w, const sched_trace_event_t *ev, const char *text
 typedef struct lane {
     int fiber;            /* -1: the main (harness) context */
     unsigned events;
-    char device[40];      /* the device whose callback created the thread ("" none) */
+    char device[40];      /* the device whose callback created the thread, or a stimulus's device ("" none) */
+    int input_event;      /* a stimulus thread: the input event it runs (-1 none) */
     char label[128];
     const char *role;
 } lane_t;
@@ -568,9 +569,9 @@ int tdf_write_trace_json(FILE *o, const tdf_trace_json_run_t *run)
         main_events += sched_trace_at(i)->fiber < 0;
     int nlanes = 0;
     if (main_events)
-        lanes[nlanes] = (lane_t){.fiber = -1}, lane_of[0] = nlanes++;
+        lanes[nlanes] = (lane_t){.fiber = -1, .input_event = -1}, lane_of[0] = nlanes++;
     for (int fb = 0; fb < nfib; fb++)
-        lanes[nlanes] = (lane_t){.fiber = fb}, lane_of[fb + 1] = nlanes++;
+        lanes[nlanes] = (lane_t){.fiber = fb, .input_event = -1}, lane_of[fb + 1] = nlanes++;
 
     /* The device each thread was created for: the device whose callback the
      * creating fiber was in at its PsCreateSystemThread (threads of one name
@@ -598,6 +599,48 @@ int tdf_write_trace_json(FILE *o, const tdf_trace_json_run_t *run)
         free(cur);
         free(taken);
     }
+    /* Which trace event delivered each input event: apply() traces exactly
+     * one of these four first (model/pnp/pnp_manager.c); "end of events"
+     * closes the last one. */
+    unsigned next_input = 0;
+    for (unsigned i = 0; i <= run->script->event_count; i++)
+        event_at[i] = -1;
+    for (size_t i = 0; i < nev; i++) {
+        const sched_trace_event_t *ev = sched_trace_at(i);
+        const char *f = ev->fmt;
+        int opens = strcmp(f, "event %s %s") == 0 || strcmp(f, "event %s: skipped (no device)") == 0 ||
+                    strcmp(f, "stimulus %s -> %s") == 0 ||
+                    strcmp(f, "event %s: skipped (no started device of that driver)") == 0;
+        if (opens && next_input < run->script->event_count)
+            event_at[next_input++] = (int)i;
+        if (strcmp(f, "end of events: removing every device") == 0)
+            event_at[run->script->event_count] = (int)i;
+    }
+
+    /* A stimulus thread runs one input event: the k-th delivery of a stimulus
+     * spawns the k-th thread of that name (deliver_stimulus, in order). */
+    {
+        int *taken = calloc((size_t)nfib + 1, sizeof *taken);
+        if (!taken)
+            abort();
+        for (unsigned k = 0; k < run->script->event_count; k++) {
+            if (event_at[k] < 0)
+                continue;
+            const sched_trace_event_t *ev = sched_trace_at((size_t)event_at[k]);
+            targs_t t = parse_fmt(ev->fmt);
+            const char *name = arg_str(ev, &t, 0), *dev = arg_str(ev, &t, 1);
+            if (strcmp(ev->fmt, "stimulus %s -> %s") != 0 || !name)
+                continue;
+            for (int fb = 0; fb < nfib; fb++)
+                if (!taken[fb] && strcmp(sched_fiber_name(fb), name) == 0 && strcmp(fiber_role(fb), "stimulus") == 0) {
+                    taken[fb] = 1;
+                    lanes[lane_of[fb + 1]].input_event = (int)k;
+                    snprintf(lanes[lane_of[fb + 1]].device, sizeof lanes[0].device, "%s", dev ? dev : "");
+                    break;
+                }
+        }
+        free(taken);
+    }
     for (int l = 0; l < nlanes; l++) {
         lane_t *L = &lanes[l];
         L->role = fiber_role(L->fiber);
@@ -617,32 +660,16 @@ int tdf_write_trace_json(FILE *o, const tdf_trace_json_run_t *run)
             snprintf(base, sizeof base, "%s", lanes[l].label);
             for (int k = l; k < nlanes; k++)
                 if (strcmp(lanes[k].label, base) == 0) {
-                    char tail[64];
-                    if (lanes[k].device[0])
+                    char tail[80];
+                    if (lanes[k].input_event >= 0)
+                        snprintf(tail, sizeof tail, " of input event #%d", lanes[k].input_event);
+                    else if (lanes[k].device[0])
                         snprintf(tail, sizeof tail, " for %s", lanes[k].device);
                     else
                         snprintf(tail, sizeof tail, " #%d", lanes[k].fiber);
                     strncat(lanes[k].label, tail, sizeof lanes[k].label - strlen(lanes[k].label) - 1);
                 }
         }
-    }
-
-    /* Which trace event delivered each input event: apply() traces exactly
-     * one of these four first (model/pnp/pnp_manager.c); "end of events"
-     * closes the last one. */
-    unsigned next_input = 0;
-    for (unsigned i = 0; i <= run->script->event_count; i++)
-        event_at[i] = -1;
-    for (size_t i = 0; i < nev; i++) {
-        const sched_trace_event_t *ev = sched_trace_at(i);
-        const char *f = ev->fmt;
-        int opens = strcmp(f, "event %s %s") == 0 || strcmp(f, "event %s: skipped (no device)") == 0 ||
-                    strcmp(f, "stimulus %s -> %s") == 0 ||
-                    strcmp(f, "event %s: skipped (no started device of that driver)") == 0;
-        if (opens && next_input < run->script->event_count)
-            event_at[next_input++] = (int)i;
-        if (strcmp(f, "end of events: removing every device") == 0)
-            event_at[run->script->event_count] = (int)i;
     }
 
     fputs("{\"schema\": \"teardown-fuzz-trace/1\",\n\"target\": ", o);
@@ -767,6 +794,7 @@ int tdf_write_trace_json(FILE *o, const tdf_trace_json_run_t *run)
         jstr(o, L->role);
         fputs(", \"device\": ", o);
         jstr(o, L->device[0] ? L->device : NULL);
+        fprintf(o, ", \"input_event\": %d", L->input_event);
         fputs(", \"label\": ", o);
         jstr(o, L->label);
         fprintf(o, ", \"events\": %u, \"end_state\": ", L->events);

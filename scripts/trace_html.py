@@ -61,7 +61,8 @@ h2 { font-size: 14px; margin: 18px 16px 6px; }
 #info table { border-collapse: collapse; }
 #info td { padding: 0 8px 0 0; vertical-align: top; }
 #legend { padding: 4px 16px; color: var(--muted); font-size: 11px; }
-#legend span.sw { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 10px; vertical-align: -1px; border-radius: 2px; }
+#zoom button { font: inherit; font-size: 11px; margin-right: 4px; padding: 0 6px; cursor: pointer; }
+#legend svg.sw { margin: 0 3px 0 10px; vertical-align: -1px; }
 table.trace { border-collapse: collapse; margin: 0 16px 24px; }
 table.trace td, table.trace th { padding: 1px 8px; border-bottom: 1px solid #eef0f3; text-align: left; white-space: nowrap; }
 table.trace tr.fatal { background: #fde7e5; font-weight: 600; }
@@ -81,7 +82,9 @@ const LABEL_W = 270, AXIS_H = 22, BAND_H = 30, PAD = 140; // PAD: room for the l
 // Lanes share ~60% of the window's height, each 22..34 px: a dozen fit as they are, forty scroll with the page.
 const ROW_H = Math.max(22, Math.min(34, Math.floor(window.innerHeight * 0.6 / Math.max(D.lanes.length, 1))));
 // One column per trace event on a shared axis: as wide as the window allows, within 14..120 px.
-const W = Math.max(14, Math.min(120, Math.floor((window.innerWidth - LABEL_W - 24) / Math.max(N, 1))));
+// The zoom buttons change it; the page opens with the fatal pair in view (narrower columns if it must).
+const AVAIL = Math.max(200, window.innerWidth - LABEL_W - 24);
+let W = Math.max(14, Math.min(120, Math.floor(AVAIL / Math.max(N, 1))));
 const lanes = D.lanes;
 const fail = D.failure;
 const pair = fail && fail.fatal_pair ? fail.fatal_pair : null;
@@ -134,7 +137,6 @@ if (fail) {
 
 // ---- the timeline: labels (sticky) and the tracks (SVG)
 const canvas = document.getElementById("canvas");
-canvas.style.width = (LABEL_W + N * W + PAD) + "px";
 canvas.style.height = H + "px";
 const labels = document.getElementById("labels");
 labels.style.height = H + "px";
@@ -149,87 +151,96 @@ lanes.forEach((L, l) => {
   if (ROW_H >= 30) d.classList.add("tall"); // the driver/role line under the name, else beside it
   txt("span", L.name, {class: "n"}, d);
   d.appendChild(document.createTextNode(" "));
-  txt("span", L.driver + " \u00b7 " + L.role + (L.device ? " \u00b7 for " + L.device : ""), {class: "r"}, d);
+  txt("span", L.driver + " \u00b7 " + L.role + (L.input_event >= 0 ? " of input event #" + L.input_event : "") +
+      (L.device ? (L.input_event >= 0 ? " \u00b7 to " : " \u00b7 for ") + L.device : ""), {class: "r"}, d);
   if (Object.keys(role).some(i => D.steps[i].lane === l)) d.classList.add("has-fatal");
 });
-const svg = el("svg", {id: "tracks", width: N * W + PAD, height: H, style: "left:" + LABEL_W + "px"}, canvas, true);
-const defs = el("defs", {}, svg, true);
-const mk = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
-                         orient: "auto-start-reverse"}, defs, true);
-el("path", {d: "M0,0 L10,5 L0,10 z", fill: "#d92d20"}, mk, true);
-lanes.forEach((L, l) => el("rect", {class: "lane-bg" + (l % 2 ? " odd" : ""), x: 0, y: laneY(l), width: N * W + PAD,
-                                    height: ROW_H}, svg, true));
-// axis: the step number every ~90 px
-const every = Math.max(1, Math.ceil(90 / W));
-for (let i = 0; i < N; i += every) {
-  el("line", {class: "tick", x1: i * W, x2: i * W, y1: AXIS_H - 6, y2: H}, svg, true);
-  txt("text", String(D.steps[i].step), {class: "tick-text", x: i * W + 2, y: AXIS_H - 8}, svg, true);
-}
-// input events band
-const bandY = AXIS_H + 3, bandH = BAND_H - 6;
-D.input_events.forEach(ev => {
-  if (!ev.reached) return;
-  const x = ev.first * W, w = Math.max(W, (ev.last - ev.first + 1) * W);
-  const r = el("rect", {class: "band" + (ev.skipped ? " skipped" : ""), id: "input-event-" + ev.index,
-                        "data-index": ev.index, x: x + 1, y: bandY, width: w - 2, height: bandH, rx: 3}, svg, true);
-  txt("title", "input event #" + ev.index + ": " + ev.name + " " + ev.arg + "\n" + ev.text + "\nsteps from " + ev.step,
-      {}, r, true);
-  r.addEventListener("click", () => select(ev.first, true));
-  txt("text", clip("#" + ev.index + " " + ev.name + " " + ev.arg + (ev.skipped ? " (skipped)" : ""), w - 6),
-      {class: "band-text", x: x + 4, y: bandY + bandH / 2 + 4}, svg, true);
-});
-if (D.shutdown >= 0) {
-  const x = D.shutdown * W, w = Math.max(W, (N - D.shutdown) * W);
-  const r = el("rect", {class: "band shutdown", id: "input-event-shutdown", x: x + 1, y: bandY, width: w - 2,
-                        height: bandH, rx: 3}, svg, true);
-  txt("title", "end of the input's events: the system removes every device (orderly, no veto)", {}, r, true);
-  txt("text", clip("end of events: remove every device", w - 6), {class: "band-text", x: x + 4, y: bandY + bandH / 2 + 4},
-      svg, true);
+const svg = el("svg", {id: "tracks", height: H, style: "left:" + LABEL_W + "px"}, canvas, true);
+let cells = [], selected = -1;
+// Draws the tracks at the current column width W (again at every zoom).
+function draw() {
+  svg.textContent = "";
+  cells = [];
+  canvas.style.width = (LABEL_W + N * W + PAD) + "px";
+  svg.setAttribute("width", N * W + PAD);
+  const defs = el("defs", {}, svg, true);
+  const mk = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
+                           orient: "auto-start-reverse"}, defs, true);
+  el("path", {d: "M0,0 L10,5 L0,10 z", fill: "#d92d20"}, mk, true);
+  lanes.forEach((L, l) => el("rect", {class: "lane-bg" + (l % 2 ? " odd" : ""), x: 0, y: laneY(l), width: N * W + PAD,
+                                      height: ROW_H}, svg, true));
+  // axis: the step number every ~90 px
+  const every = Math.max(1, Math.ceil(90 / W));
+  for (let i = 0; i < N; i += every) {
+    el("line", {class: "tick", x1: i * W, x2: i * W, y1: AXIS_H - 6, y2: H}, svg, true);
+    txt("text", String(D.steps[i].step), {class: "tick-text", x: i * W + 2, y: AXIS_H - 8}, svg, true);
+  }
+  // input events band
+  const bandY = AXIS_H + 3, bandH = BAND_H - 6;
+  D.input_events.forEach(ev => {
+    if (!ev.reached) return;
+    const x = ev.first * W, w = Math.max(W, (ev.last - ev.first + 1) * W);
+    const r = el("rect", {class: "band" + (ev.skipped ? " skipped" : ""), id: "input-event-" + ev.index,
+                          "data-index": ev.index, x: x + 1, y: bandY, width: Math.max(1, w - 2), height: bandH, rx: 3}, svg, true);
+    txt("title", "input event #" + ev.index + ": " + ev.name + " " + ev.arg + "\n" + ev.text + "\nsteps from " + ev.step,
+        {}, r, true);
+    r.addEventListener("click", () => select(ev.first, true));
+    txt("text", clip("#" + ev.index + " " + ev.name + " " + ev.arg + (ev.skipped ? " (skipped)" : ""), w - 6),
+        {class: "band-text", x: x + 4, y: bandY + bandH / 2 + 4}, svg, true);
+  });
+  if (D.shutdown >= 0) {
+    const x = D.shutdown * W, w = Math.max(W, (N - D.shutdown) * W);
+    const r = el("rect", {class: "band shutdown", id: "input-event-shutdown", x: x + 1, y: bandY, width: Math.max(1, w - 2),
+                          height: bandH, rx: 3}, svg, true);
+    txt("title", "end of the input's events: the system removes every device (orderly, no veto)", {}, r, true);
+    txt("text", clip("end of events: remove every device", w - 6), {class: "band-text", x: x + 4, y: bandY + bandH / 2 + 4},
+        svg, true);
+  }
+  // the events, one cell each
+  D.steps.forEach(s => {
+    const x = s.i * W, y = laneY(s.lane);
+    const r = el("rect", {class: "ev k-" + s.kind, id: "ev-" + s.i, "data-i": s.i, "data-step": s.step, "data-lane": s.lane,
+                          x: x + (W >= 6 ? 1 : 0), y: y + 5, width: Math.max(1, W >= 6 ? W - 2 : W - 0.3), height: ROW_H - 10, rx: 2}, svg, true);
+    txt("title", "step " + s.step + " \u00b7 " + lanes[s.lane].label + "\n" + s.text + (s.object ? "\nobject: " + s.object : "") +
+        (s.owner ? "\nowner: " + s.owner : "") + (s.state ? "\nstate: " + s.state : ""), {}, r, true);
+    if (W >= 40) txt("text", clip(s.op, W - 6), {class: "ev-text", x: x + 4, y: y + ROW_H / 2 + 4}, svg, true);
+    r.addEventListener("mouseenter", () => show(s.i));
+    r.addEventListener("click", () => select(s.i, false));
+    cells.push(r);
+  });
+  // the fatal pair: both cells marked, joined by an arrow from the teardown step to the access
+  function center(i) { return [i * W + W / 2, laneY(D.steps[i].lane) + ROW_H / 2]; }
+  for (const i in role) {
+    const r = cells[i];
+    r.classList.add("fatal-cell");
+    if (role[i] === "access" || role[i] === "both") r.id = "fatal-access";
+    else if (role[i] === "teardown") r.id = "fatal-teardown";
+    else r.id = "failure-event";
+    const [cx, cy] = center(+i);
+    txt("text", role[i] === "both" ? "teardown+access" : role[i], {class: "fatal-tag", x: cx + 4, y: cy - ROW_H / 2 + 1}, svg, true);
+  }
+  if (pair && pair.access && pair.teardown && pair.access.trace_event >= 0 && pair.teardown.trace_event >= 0 &&
+      pair.access.trace_event !== pair.teardown.trace_event) {
+    const from = pair.teardown.trace_event, to = pair.access.trace_event;
+    const [x1, y1] = center(from), [x2, y2] = center(to);
+    const bend = Math.max(24, Math.abs(x2 - x1) / 3);
+    const link = el("path", {id: "fatal-link", "marker-end": "url(#arrow)", "data-from": from, "data-to": to,
+                             d: "M" + x1 + "," + y1 + " C" + (x1 + bend) + "," + (y1 - 0) + " " + (x2 - bend) + "," + y2 +
+                                " " + (x2 - 4) + "," + y2}, svg, true);
+    txt("title", "fatal pair: the teardown step at " + pair.teardown.step + " and the access at " + pair.access.step, {}, link, true);
+  }
+  if (selected >= 0) cells[selected].classList.add("sel");
 }
 const unreached = D.input_events.filter(e => !e.reached);
 if (unreached.length)
   txt("div", "not reached (the run stopped first): " + unreached.map(e => "#" + e.index + " " + e.name + " " + e.arg).join(", "),
       {class: "meta", id: "unreached"}, document.getElementById("head"));
-// the events, one cell each
-const cells = [];
-D.steps.forEach(s => {
-  const x = s.i * W, y = laneY(s.lane);
-  const r = el("rect", {class: "ev k-" + s.kind, id: "ev-" + s.i, "data-i": s.i, "data-step": s.step, "data-lane": s.lane,
-                        x: x + 1, y: y + 5, width: Math.max(2, W - 2), height: ROW_H - 10, rx: 2}, svg, true);
-  txt("title", "step " + s.step + " \u00b7 " + lanes[s.lane].label + "\n" + s.text + (s.object ? "\nobject: " + s.object : "") +
-      (s.owner ? "\nowner: " + s.owner : "") + (s.state ? "\nstate: " + s.state : ""), {}, r, true);
-  if (W >= 40) txt("text", clip(s.op, W - 6), {class: "ev-text", x: x + 4, y: y + ROW_H / 2 + 4}, svg, true);
-  r.addEventListener("mouseenter", () => show(s.i));
-  r.addEventListener("click", () => select(s.i, false));
-  cells.push(r);
-});
-// the fatal pair: both cells marked, joined by an arrow from the teardown step to the access
-function center(i) { return [i * W + W / 2, laneY(D.steps[i].lane) + ROW_H / 2]; }
-for (const i in role) {
-  const r = cells[i];
-  r.classList.add("fatal-cell");
-  if (role[i] === "access" || role[i] === "both") r.id = "fatal-access";
-  else if (role[i] === "teardown") r.id = "fatal-teardown";
-  else r.id = "failure-event";
-  const [cx, cy] = center(+i);
-  txt("text", role[i] === "both" ? "teardown+access" : role[i], {class: "fatal-tag", x: cx + 4, y: cy - ROW_H / 2 + 1}, svg, true);
-}
-if (pair && pair.access && pair.teardown && pair.access.trace_event >= 0 && pair.teardown.trace_event >= 0 &&
-    pair.access.trace_event !== pair.teardown.trace_event) {
-  const from = pair.teardown.trace_event, to = pair.access.trace_event;
-  const [x1, y1] = center(from), [x2, y2] = center(to);
-  const bend = Math.max(24, Math.abs(x2 - x1) / 3);
-  const link = el("path", {id: "fatal-link", "marker-end": "url(#arrow)", "data-from": from, "data-to": to,
-                           d: "M" + x1 + "," + y1 + " C" + (x1 + bend) + "," + (y1 - 0) + " " + (x2 - bend) + "," + y2 +
-                              " " + (x2 - 4) + "," + y2}, svg, true);
-  txt("title", "fatal pair: the teardown step at " + pair.teardown.step + " and the access at " + pair.access.step, {}, link, true);
-}
-
 // ---- legend
 const leg = document.getElementById("legend");
 leg.appendChild(document.createTextNode("kinds:"));
 [...new Set(D.steps.map(s => s.kind))].sort().forEach(k => {
-  el("span", {class: "sw k-" + k, style: "background:" + getComputedStyle(document.querySelector(".k-" + k)).fill}, leg);
+  const sw = el("svg", {class: "sw", width: 10, height: 10}, leg, true); // the swatch takes the kind's CSS fill
+  el("rect", {class: "k-" + k, width: 10, height: 10, rx: 2}, sw, true);
   leg.appendChild(document.createTextNode(k));
 });
 
@@ -272,7 +283,6 @@ D.steps.forEach(s => {
   rows.push(tr);
 });
 const scroller = document.getElementById("scroller");
-let selected = -1;
 function select(i, scroll) {
   if (selected >= 0) { cells[selected].classList.remove("sel"); rows[selected].classList.remove("sel"); }
   selected = i;
@@ -283,9 +293,23 @@ function select(i, scroll) {
 }
 // Start at the failure: the fatal pair (or the failing event) in view, its access shown.
 const focus = Object.keys(role).map(Number);
+const lo = focus.length ? Math.min(...focus) : 0, hi = focus.length ? Math.max(...focus) : N - 1;
+function centreOn(a, b) { scroller.scrollLeft = Math.max(0, ((a + b + 1) / 2) * W - (scroller.clientWidth - LABEL_W) / 2); }
+function zoom(w, a, b) { W = Math.max(1, Math.min(160, w)); draw(); centreOn(a, b); }
+// A pair wider than the window: columns narrow enough to show both ends, with a little room around.
+if (focus.length && (hi - lo + 16) * W > AVAIL) W = Math.max(1, AVAIL / (hi - lo + 16));
+draw();
+const zb = document.getElementById("zoom");
+const mid = () => { const c = (scroller.scrollLeft + (scroller.clientWidth - LABEL_W) / 2) / W; return [c, c]; };
+[["\u2212", "narrower columns", () => zoom(W / 1.6, ...mid())],
+ ["+", "wider columns", () => zoom(W * 1.6, ...mid())],
+ ["fatal pair", "fit the fatal pair (or the failing event) in the window", () => zoom(Math.min(120, AVAIL / (hi - lo + 16)), lo, hi)],
+ ["whole run", "fit the whole run in the window", () => zoom(AVAIL / Math.max(N, 1), 0, N - 1)]].forEach(([t, h, f]) => {
+  const b = txt("button", t, {type: "button", title: h}, zb);
+  b.addEventListener("click", f);
+});
 if (focus.length) {
-  const mid = (Math.min(...focus) + Math.max(...focus)) / 2;
-  scroller.scrollLeft = Math.max(0, mid * W - (scroller.clientWidth - LABEL_W) / 2);
+  centreOn(lo, hi);
   show(pair && pair.access && pair.access.trace_event >= 0 ? pair.access.trace_event : focus[0]);
 } else if (N) {
   show(N - 1);
@@ -306,7 +330,7 @@ PAGE = """<!DOCTYPE html>
 <body>
 <header id="head"></header>
 <noscript><p>This page draws the timeline with its inline script; the trace is in the JSON below.</p></noscript>
-<div id="legend"></div>
+<div id="legend"><span id="zoom"></span> </div>
 <div id="scroller"><div id="canvas"><div id="labels"></div></div></div>
 <div id="info"></div>
 <details><summary>input (text form, docs/INPUT.md)</summary><pre id="input-text"></pre></details>
