@@ -39,10 +39,43 @@ endif()
 set(TDF_FUZZING_ENGINE "-fsanitize=fuzzer" CACHE STRING "link flags of the libFuzzer binaries ($LIB_FUZZING_ENGINE)")
 separate_arguments(_tdf_engine UNIX_COMMAND "${TDF_FUZZING_ENGINE}")
 set(TDF_FUZZING_ENGINE_FLAGS ${_tdf_engine} CACHE INTERNAL "")
+# Driver images get libFuzzer's whole instrumentation (edges, indirect calls,
+# comparisons). Model code (the harness, kernel/WDF model, runners) gets what
+# TDF_MODEL_COVERAGE says: "full" as the images, "edges" (default) its edge
+# counters only, no comparison tracing, or "none" (docs/BENCHMARKS.md
+# "Model coverage": the comparison callbacks of model code were ~20% of a
+# libFuzzer exec and name no input byte; every input byte is taken modulo).
+set(TDF_MODEL_COVERAGE "edges" CACHE STRING "libFuzzer instrumentation of model code: full | edges | none")
 if(TDF_LIBFUZZER)
   set(TDF_COV_FLAGS -fsanitize=fuzzer-no-link CACHE INTERNAL "")
+  if(TDF_MODEL_COVERAGE STREQUAL "full")
+    set(TDF_MODEL_COV_FLAGS -fsanitize=fuzzer-no-link CACHE INTERNAL "")
+  elseif(TDF_MODEL_COVERAGE STREQUAL "edges")
+    set(TDF_MODEL_COV_FLAGS -fsanitize-coverage=inline-8bit-counters,pc-table CACHE INTERNAL "")
+  elseif(TDF_MODEL_COVERAGE STREQUAL "none")
+    set(TDF_MODEL_COV_FLAGS "" CACHE INTERNAL "")
+  else()
+    message(FATAL_ERROR "TDF_MODEL_COVERAGE=${TDF_MODEL_COVERAGE}: expected full, edges or none")
+  endif()
 else()
   set(TDF_COV_FLAGS "" CACHE INTERNAL "")
+  set(TDF_MODEL_COV_FLAGS "" CACHE INTERNAL "")
+endif()
+# Coverage without a sanitizer (TDF_SANITIZER=none with TDF_LIBFUZZER: the fuzz
+# build, scripts/lib.sh): no sanitizer runtime defines the coverage callbacks, so
+# the programs without libFuzzer's main (runners, benchmarks) link libFuzzer's
+# runtime without main (clang's libclang_rt.fuzzer_no_main, C++: libstdc++).
+set(TDF_COV_RUNTIME "" CACHE INTERNAL "")
+# An OSS-Fuzz / ClusterFuzzLite build (its sanitizer in CMAKE_C_FLAGS) has its
+# sanitizer's runtime: not this case.
+if(TDF_LIBFUZZER AND TDF_SANITIZER STREQUAL "none" AND NOT CMAKE_C_FLAGS MATCHES "-fsanitize=")
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a
+                  OUTPUT_VARIABLE _tdf_no_main OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT EXISTS "${_tdf_no_main}")
+    message(FATAL_ERROR "TDF_LIBFUZZER without a sanitizer needs libclang_rt.fuzzer_no_main-x86_64.a "
+                        "(clang's libFuzzer runtime, Debian libclang-rt-14-dev); ${CMAKE_C_COMPILER} has none")
+  endif()
+  set(TDF_COV_RUNTIME ${_tdf_no_main} stdc++ m pthread CACHE INTERNAL "")
 endif()
 
 # Model code: ASan/UBSan and coverage as everything else; under TSan it is NOT
@@ -57,7 +90,7 @@ function(tdf_apply_model_flags tgt)
   else()
     target_compile_options(${tgt} PRIVATE ${TDF_SAN_FLAGS})
   endif()
-  target_compile_options(${tgt} PRIVATE ${TDF_COV_FLAGS})
+  target_compile_options(${tgt} PRIVATE ${TDF_MODEL_COV_FLAGS})
 endfunction()
 
 function(_tdf_link_flags tgt)
@@ -190,6 +223,14 @@ function(tdf_add_target name)
       # Whole archive: every routine of the driver is part of its image.
       target_link_libraries(${exe} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,tdf_image_${img}>")
     endforeach()
+    if(TDF_COV_RUNTIME AND NOT exe STREQUAL name)
+      # The hooks before the runtime: the linker takes an archive's member
+      # only for a symbol already wanted.
+      foreach(img ${ARG_IMAGES})
+        target_link_libraries(${exe} PRIVATE tdf_image_${img}_hooks)
+      endforeach()
+      target_link_libraries(${exe} PRIVATE tdf_model ${TDF_COV_RUNTIME})
+    endif()
     target_link_libraries(${exe} PRIVATE tdf_model)
     set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   endforeach()

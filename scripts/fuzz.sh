@@ -1,37 +1,45 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [TARGET] [SECONDS]
+# scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [--build asan|fuzz] [TARGET] [SECONDS]
 #   Fuzzes one target (default: the first one, fuzz_bus_child; 60 s) with
-#   libFuzzer in the asan build. TDF_VARIANT=<variant> selects a variant
-#   (default: the target's first, its correct protocol).
+#   libFuzzer in the asan build, or with --build fuzz in the fuzz build
+#   (libFuzzer without ASan/UBSan, several times the execs/s: the model's own
+#   oracles find 0xCE, register, rundown and request bugs); its crashes are
+#   replayed in the fuzz build's runner and confirmed in the asan runner.
+#   TDF_VARIANT=<variant> selects a variant (default: the target's first, its
+#   correct protocol).
 # scripts/fuzz.sh [--project DIR] --list   one line per "TARGET VARIANT  doc"
 #
 # Corpora: the committed corpus/<target>/ is the seed corpus and is only read.
 # libFuzzer works in the run corpus, <project>/work/corpus/<target>/ (git
 # ignored) or --corpus DIR, seeded from the committed inputs (converted to
 # binary by the runner's --to_binary) at every start. Crashes go to
-# <project>/artifacts/<target>/ (git ignored) or --artifacts DIR. Each crash is replayed with the asan runner,
-# the build that found it, and the printed reproduce command names that build.
+# <project>/artifacts/<target>/ (git ignored) or --artifacts DIR. Each crash is replayed with the runner of
+# the build that found it, and the printed reproduce command names that build; with --build fuzz the asan
+# runner replays it too and must report a failure (its signature may differ: ASan can see a use after free
+# before the model's oracle does).
 #
 # Exit status:
 #   0       nothing found in SECONDS
-#   1       a crash was found but its replay does not reproduce it, or the
+#   1       a crash was found but its replay does not reproduce it (with
+#           --build fuzz: or the asan runner runs it clean), or the
 #           fuzzer failed with no artifact (its own exit code is printed)
 #   2       usage error: unknown option, extra argument, bad SECONDS, bad
 #           --project / --corpus, unknown target or variant
 #   10..17  a crash that reproduces: its failure class's code (README.md)
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [TARGET] [SECONDS] | --list | --help
+TDF_USAGE="scripts/fuzz.sh [--project DIR] [--corpus DIR] [--artifacts DIR] [--build asan|fuzz] [TARGET] [SECONDS] | --list | --help
   TARGET      a target of the project (scripts/fuzz.sh --list); default: the first
   SECONDS     positive integer, default 60
   --project   a team's own project directory (docs/WRITING-A-TARGET.md)
   --corpus    libFuzzer's run corpus (default <project>/work/corpus/TARGET)
   --artifacts where crashes are written (default <project>/artifacts/TARGET)
+  --build     asan (default): libFuzzer with ASan+UBSan; fuzz: without them (faster), crashes confirmed in asan
   --list      print every target's variants and exit
   TDF_VARIANT environment: the variant to fuzz (default: the target's first)
 exit: 0 nothing found, 1 crash not reproduced, 2 usage error, 10..17 the class of a reproduced crash"
 
-list=0 corpus="" artifacts="" args=()
+list=0 corpus="" artifacts="" fbuild=asan args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -42,6 +50,8 @@ while [ $# -gt 0 ]; do
         --corpus=*) corpus=${1#*=}; shift ;;
         --artifacts) tdf_need_value "$1" $#; artifacts=$2; shift 2 ;;
         --artifacts=*) artifacts=${1#*=}; shift ;;
+        --build) tdf_need_value "$1" $#; fbuild=$2; shift 2 ;;
+        --build=*) fbuild=${1#*=}; shift ;;
         --) shift; args+=("$@"); break ;;
         -[0-9]*) args+=("$1"); shift ;; # a negative SECONDS: said so below
         -*) tdf_usage_error "unknown option '$1'" ;;
@@ -53,6 +63,7 @@ done
 target=${args[0]-} seconds=60
 [ ${#args[@]} -lt 2 ] || seconds=${args[1]}
 tdf_positive_int SECONDS "$seconds"
+case "$fbuild" in asan | fuzz) ;; *) tdf_usage_error "--build asan|fuzz, not '$fbuild'" ;; esac
 for d in corpus artifacts; do
     [ -z "${!d}" ] || [ ! -e "${!d}" ] || [ -d "${!d}" ] || tdf_usage_error "--$d ${!d}: not a directory"
 done
@@ -62,6 +73,8 @@ build=$(tdf_configure asan)
 [ ${#args[@]} -gt 0 ] || { all=$(tdf_targets "$build"); target=${all%%$'\n'*}; }
 [ $list -eq 1 ] || tdf_check_target "$build" "$target"
 build=$(tdf_build asan)
+asan_runner_dir=$build
+[ "$fbuild" = asan ] || build=$(tdf_build fuzz)
 
 if [ $list -eq 1 ]; then
     for t in $(tdf_targets "$build"); do env -u TDF_VARIANT "$build/bin/${t}_run" --list; done
@@ -72,7 +85,8 @@ fuzzer="$build/bin/$target" runner="$build/bin/${target}_run"
 variant=${TDF_VARIANT:-}
 [ -n "$variant" ] || variant=$(tdf_default_variant "$runner")
 tdf_check_variant "$runner" "$variant"
-[ -x "$fuzzer" ] || { tdf_log "$build has no libFuzzer binary $target (an asan build with TDF_LIBFUZZER=ON)"; exit 2; }
+[ -x "$fuzzer" ] || { tdf_log "$build has no libFuzzer binary $target (a build with TDF_LIBFUZZER=ON)"; exit 2; }
+asan_runner="$asan_runner_dir/bin/${target}_run"
 
 seeds="$TDF_PROJECT/corpus/$target"
 corpus=${corpus:-$TDF_PROJECT/work/corpus/$target}
@@ -94,16 +108,19 @@ trap 'rm -f "$stamp" "$log"' EXIT
 tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, seeds $seeds)"
 
 # awk reads all of the fuzzer's output (no SIGPIPE), keeps it in the log and
-# shows the progress and report lines as they come. -len_control=0: inputs may
-# be long from the first exec; libFuzzer's slow length growth, not the search
-# space, cost most of the execs to a kill (docs/BENCHMARKS.md, "Length control").
+# shows the progress and report lines as they come. TDF_LIBFUZZER_OPTIONS
+# (scripts/lib.sh): -max_len=512 -len_control=0, as bench/time_to_kill.sh
+# measures them.
 # TDF_SCHEDULE_TAIL=random: past its schedule bytes every input goes on with
 # random choices seeded by its own hash, so each exec tries an interleaving of
 # its own (docs/BENCHMARKS.md, "Random schedule tail"); a crash is then saved
 # as a plain input whose schedule bytes are that run's choices (below).
+# The target's libFuzzer dictionary when there is one (fuzz/dict/, generated).
+dict_flag=()
+[ ! -f "$TDF_PROJECT/fuzz/dict/$target.dict" ] || dict_flag=(-dict="$TDF_PROJECT/fuzz/dict/$target.dict")
 set +e
 TDF_SCHEDULE_TAIL=random TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/$variant-" "${TDF_LIBFUZZER_OPTIONS[@]}" "$corpus" 2>&1 |
+    -artifact_prefix="$artifacts/$variant-" "${TDF_LIBFUZZER_OPTIONS[@]}" "${dict_flag[@]}" "$corpus" 2>&1 |
     awk -v logf="$log" '{ print > logf }
         /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
 rc=${PIPESTATUS[0]}
@@ -163,10 +180,32 @@ for c in $crashes; do
         echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $plain --build asan --variant $variant"
     fi
     if [ "$got" -ge 10 ] && { [ -z "$seen" ] || [ "$sig" = "$seen" ]; }; then
-        tdf_log "reproduces: the asan runner replays it as $sig (exit $got)"
-        [ "$code" -ne 0 ] || code=$got
+        tdf_log "reproduces: the $fbuild runner replays it as $sig (exit $got)"
+        if [ "$fbuild" = fuzz ]; then
+            # Confirmed in asan: the same input must fail there too (ASan may
+            # stop at a use after free before the model's oracle: another
+            # signature, still a failure).
+            set +e
+            if [ "$plain" = "$c" ]; then
+                aout=$("$asan_runner" --variant="$variant" --schedule=input+random --quiet "$c" 2>&1)
+            else
+                aout=$("$asan_runner" --variant="$variant" --quiet "$plain" 2>&1)
+            fi
+            agot=$?
+            set -e
+            asig=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$aout")
+            asig=${asig%%$'\n'*}
+            if [ "$agot" -ge 10 ]; then
+                tdf_log "confirmed in asan: $asig (exit $agot)"
+            else
+                tdf_log "NOT confirmed in asan: the asan runner gives '${asig:-no failure}' (exit $agot)"
+                got=1
+            fi
+        fi
+        [ "$got" -lt 10 ] || [ "$code" -ne 0 ] || code=$got
+        [ "$got" -ge 10 ] || code=1
     else
-        tdf_log "does NOT reproduce: the fuzzer saw '${seen:-a crash}', the asan runner gives '${sig:-no failure}' (exit $got)"
+        tdf_log "does NOT reproduce: the fuzzer saw '${seen:-a crash}', the $fbuild runner gives '${sig:-no failure}' (exit $got)"
         code=1
     fi
 done

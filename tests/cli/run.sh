@@ -71,6 +71,14 @@ scripts)
         env TDF_VARIANT=nosuch "$S/fuzz.sh" $target 1
     check "fuzz.sh corpus_is_file" 2 "--corpus $work/a_file: not a directory" "$S/fuzz.sh" --corpus "$work/a_file" $target 1
     check "fuzz.sh corpus_no_value" 2 "--corpus needs a value" "$S/fuzz.sh" --corpus
+    check "fuzz.sh bad_build" 2 "--build asan|fuzz, not 'tsan'" "$S/fuzz.sh" --build tsan $target 1
+    check "time_to_kill.sh bad_feedback" 2 "--feedback on|off|both, not 'x'" "$root/bench/time_to_kill.sh" --feedback x
+    check "time_to_kill.sh bad_seeds" 2 "SEEDS must be a positive integer" "$root/bench/time_to_kill.sh" $target 0
+    check "time_to_kill.sh unknown_option" 2 "unknown option '--bogus'" "$root/bench/time_to_kill.sh" --bogus
+    check "time_to_kill.sh no_fuzzer" 2 "no libFuzzer binary $work/fuzz_bus_child" "$root/bench/time_to_kill.sh" --bin "$work" $target 1 1
+    check "ab_execs.sh one_dir" 2 "need BASE_BIN and NEW_BIN (got 1 arguments)" "$root/bench/ab_execs.sh" "$work"
+    check "ab_execs.sh bad_rounds" 2 "--rounds '0' is not a positive integer" "$root/bench/ab_execs.sh" --rounds 0 a b
+    check "ab_execs.sh no_runner" 2 "$work has no *_run runner" "$root/bench/ab_execs.sh" "$work" "$work"
     check "repro.sh no_arguments" 2 "TARGET and INPUT are required" "$S/repro.sh"
     check "repro.sh one_argument" 2 "usage: scripts/repro.sh" "$S/repro.sh" $target
     check "repro.sh extra_argument" 2 "too many arguments: 'extra'" "$S/repro.sh" $target "$repro" extra
@@ -148,6 +156,10 @@ scripts)
     fz reproduce_names_asan 11 " --build asan --variant correct" "$work/same.txt"
     fz replay_clean 1 "does NOT reproduce: the fuzzer saw '$psig', the asan runner gives 'no failure' (exit 0)" "$work/clean.txt"
     fz replay_other_signature 1 "the asan runner gives '$psig:other'" "$work/other.txt"
+    # --build fuzz: found by the fuzz build, replayed there, confirmed in asan
+    check "fuzz.sh build_fuzz_confirmed" 11 "==TDF== confirmed in asan: $psig (exit 11)" \
+        env TDF_BUILD_DIR_ASAN="$fb" TDF_BUILD_DIR_FUZZ="$fb" FAKE_FUZZ_SIGNATURE="$psig" FAKE_FUZZ_INPUT="$work/same.txt" \
+        "$S/fuzz.sh" --build fuzz --corpus "$work/fcorpus" --artifacts "$work/fart" fake 1
     ;;
 
 replay)
