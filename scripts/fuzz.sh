@@ -115,7 +115,8 @@ tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, s
 # random choices seeded by its own hash, so each exec tries an interleaving of
 # its own (docs/BENCHMARKS.md, "Random schedule tail"); a crash is then saved
 # as a plain input whose schedule bytes are that run's choices (below).
-# The target's libFuzzer dictionary when there is one (fuzz/dict/, generated).
+# The target's libFuzzer dictionary when the project has one (dict/TARGET.dict under
+# its fuzz directory; docs/BENCHMARKS.md "Dictionaries").
 dict_flag=()
 [ ! -f "$TDF_PROJECT/fuzz/dict/$target.dict" ] || dict_flag=(-dict="$TDF_PROJECT/fuzz/dict/$target.dict")
 set +e
