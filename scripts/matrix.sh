@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2]
 #                   [--strategies fuzz,random,pct,dfs,stress,tsan] [--jobs N]
-#                   [--preemptions P] [--dfs-limit N] [--out DIR] [--project DIR]
+#                   [--preemptions P] [--dfs-limit N] [--out DIR] [--update] [--project DIR]
 #   The kill matrix: every target x every variant x every strategy, whether
 #   and how fast each strategy finds each mutant, and that none reports
 #   anything on a correct variant. Per cell over K seeds (capped at S seconds
@@ -13,10 +13,14 @@
 #     random  the runner's --hunt, --schedule=random:SEED over the seed scripts (plain)
 #     pct     the same with --schedule=pct:SEED:3 (plain)
 #     dfs     --schedule=dfs:P:N over the seed and repro scripts' events (plain; one run, not seeded)
-#     stress  the pthread stress backend, where the runner has one ("not available" otherwise)
+#     stress  the pthread stress backend, --schedule=stress:SEED over the seed scripts (asan), where the
+#             runner has it ("not available" otherwise)
 #     tsan    the random hunt in the TSan build
 #   Writes DIR/matrix.md and DIR/matrix.json (default DIR: <project>/bench/results)
-#   and prints the table. The work is scripts/matrix_run.py; this script checks
+#   and prints the table. --update merges into the DIR/matrix.json there: its
+#   runs of every cell not run now (target x variant x strategy) are kept (the
+#   same --seconds, --seeds, --preemptions and --dfs-limit), so a strategy or a
+#   target can be measured again, or later, into the same table. The work is scripts/matrix_run.py; this script checks
 #   the arguments, installs what is missing and builds what the strategies need.
 #
 # Exit status:
@@ -29,7 +33,7 @@
 #      names it), or the run was interrupted
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--out DIR] [--project DIR] | --help
+TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--out DIR] [--update] [--project DIR] | --help
   --seconds      cap of every run, whole seconds of wall time (default 10)
   --seeds        seeds per cell, 1..99 (default 3; dfs is deterministic: one run)
   --targets      comma-separated targets (default: every target; scripts/fuzz.sh --list)
@@ -39,12 +43,13 @@ TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--vari
   --preemptions  dfs bound P, 0..64 (default 2)
   --dfs-limit    dfs schedules per script (default 5000)
   --out          where matrix.md and matrix.json go (default <project>/bench/results)
+  --update       keep DIR/matrix.json's runs of the cells not run now (same S, K, P, N): add or redo some
   --project      a team's own project directory (docs/WRITING-A-TARGET.md)
 exit: 0 ran, no false positive; 1 a false positive on a correct variant; 2 usage error; 5 a build failed;
       6 a run could not complete, or interrupted"
 
 seconds=10 seeds=3 targets="" variants="" strategies="fuzz,random,pct,dfs,stress,tsan" jobs=$(nproc)
-preemptions=2 dfs_limit=5000 out=""
+preemptions=2 dfs_limit=5000 out="" update=0
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -68,6 +73,7 @@ while [ $# -gt 0 ]; do
         --dfs-limit=*) dfs_limit=${1#*=}; shift ;;
         --out) tdf_need_value "$1" $#; out=$2; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift 2 ;;
         --out=*) out=${1#*=}; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift ;;
+        --update) update=1; shift ;;
         -*) tdf_usage_error "unknown option '$1'" ;;
         *) tdf_usage_error "unexpected argument '$1' (every value goes with its option)" ;;
     esac
@@ -97,6 +103,23 @@ out=${out:-$TDF_PROJECT/bench/results}
 [ ! -e "$out" ] || [ -d "$out" ] || tdf_usage_error "--out $out: not a directory"
 mkdir -p "$out" 2>/dev/null || tdf_usage_error "--out $out: cannot create it"
 out=$(cd "$out" && pwd)
+if [ $update -eq 1 ]; then
+    [ -f "$out/matrix.json" ] || tdf_usage_error "--update: no $out/matrix.json to merge into"
+    why=$(python3 - "$out/matrix.json" "$seconds" "$seeds" "$preemptions" "$dfs_limit" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    print("it cannot be read: %s" % e); sys.exit(0)
+if d.get("schema") != "teardown-fuzz-matrix/1":
+    print("it is not a matrix.json (schema %r)" % d.get("schema")); sys.exit(0)
+for k, v in zip(("seconds", "seeds", "preemptions", "dfs_limit"), sys.argv[2:]):
+    if str(d.get(k)) != v:
+        print("it was made with %s %s, not %s" % (k.replace("_", "-"), d.get(k), v)); sys.exit(0)
+PY
+)
+    [ -z "$why" ] || tdf_usage_error "--update: $out/matrix.json: $why"
+fi
 
 command -v python3 >/dev/null 2>&1 || TDF_PACKAGES+=(python3)
 tdf_ensure_deps
@@ -106,8 +129,6 @@ need=()
 [ -z "${use[random]:-}${use[pct]:-}${use[dfs]:-}" ] || need+=(plain)
 [ -z "${use[fuzz]:-}${use[stress]:-}" ] || need+=(asan)
 [ -z "${use[tsan]:-}" ] || need+=(tsan)
-# stress alone still needs a runner to list targets and variants: the plain one.
-[ ${#need[@]} -gt 0 ] || need+=(plain)
 first=$(tdf_configure "${need[0]}") || exit 5
 selected=()
 if [ -n "$targets" ]; then
@@ -141,19 +162,24 @@ if [ -n "$variants" ]; then
     done
 fi
 
-# The stress backend: the asan runner's --hunt on --schedule=stress, over the seed scripts, as
-# scripts/stress.sh runs it (docs/INPUT.md "Schedule sources").
-stress="" stress_build="" stress_missing=""
+# The stress backend: the asan runner's --hunt on --schedule=stress over the seed scripts, as
+# scripts/stress.sh runs it (docs/INPUT.md "Schedule sources"), where the build has it; the column
+# says "not available" otherwise, and no run is made. The asan build is fuzz's: the same sanitizers
+# see the same driver code.
+stress_build="" stress_missing=""
 if [ -n "${use[stress]:-}" ]; then
-    stress="{runner} --schedule=stress:{seed} --variant={variant} --hunt=1000000000 --hunt_seconds={seconds} {inputs}"
-    stress_build=${dir[asan]}
+    sb=${dir[asan]}
+    help=$(env -u TDF_VARIANT "$sb/bin/${selected[0]}_run" --help 2>&1 || true)
+    if [[ "$help" == *"stress[:SEED]"* ]]; then stress_build=$sb
+    else stress_missing="the runner has no --schedule=stress (the pthread backend of issue 15 item 3)"; fi
 fi
 
 args=(--root="$TDF_ROOT" --project="$TDF_PROJECT" --out="$out" --seconds="$seconds" --seeds="$seeds"
     --jobs="$jobs" --preemptions="$preemptions" --dfs-limit="$dfs_limit" --strategies="$strategies"
     --targets="$(IFS=,; echo "${selected[*]}")" --variants="$variants"
     --plain="${dir[plain]:-}" --asan="${dir[asan]:-}" --tsan="${dir[tsan]:-}"
-    --stress="$stress" --stress-build="$stress_build" --stress-missing="$stress_missing"
+    --stress-build="$stress_build" --stress-missing="$stress_missing"
     --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}"
     --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies --jobs $jobs")
+[ $update -eq 0 ] || args+=(--update)
 exec python3 "$TDF_ROOT/scripts/matrix_run.py" "${args[@]}"

@@ -13,7 +13,8 @@ The kill matrix: every selected target x every variant x every selected strategy
           corpus), --schedule=random:SEED: one random walk per exec.
   pct     the same with --schedule=pct:SEED:3 (PCT depth 3, k estimated per exec by a first run).
   tsan    the random hunt in the TSan build: a race TSan reports (exit 15) is a kill too.
-  stress  the pthread stress backend (docs/INPUT.md "Schedule sources") when the runner has one;
+  stress  the pthread stress backend (docs/INPUT.md "Schedule sources"): the asan runner's --hunt
+          on --schedule=stress:SEED over the seed scripts round robin, when the runner has it;
           otherwise every cell says "not available" and no run is made.
   dfs     deterministic, so one run whatever --seeds: --schedule=dfs:P:LIMIT (plain runner) over the
           seed scripts and the events of every repro/<target>/*.txt (the target's known crashes, all of
@@ -218,17 +219,10 @@ def run_hunt(ctx, build, target, variant, schedule, seed, pool):
 
 
 def run_stress(ctx, target, variant, seed, pool):
-    cmd = ctx.stress
-    if not cmd:
-        return None
-    argv = [a.replace("{runner}", os.path.join(ctx.stress_build, "bin", target + "_run"))
-            .replace("{variant}", variant).replace("{seed}", str(seed)).replace("{seconds}", str(ctx.seconds))
-            for a in cmd.split()]
-    if "{inputs}" in argv:
-        i = argv.index("{inputs}")
-        argv[i:i + 1] = [p for p, _, _ in pool]
-    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env())
-    return hunt_result(rc, out, wall, cpu, ctx.seconds)
+    """The pthread backend (docs/INPUT.md "Schedule sources", stress), as scripts/stress.sh runs it: the
+    asan runner's --hunt on --schedule=stress:SEED over the seed scripts round robin (the stress source
+    reseeded per exec); the CPU time is every thread's."""
+    return run_hunt(ctx, ctx.stress_build, target, variant, "stress:%d" % seed, seed, pool)
 
 
 def run_dfs(ctx, target, variant, scripts):
@@ -485,21 +479,24 @@ def main():
     ap.add_argument("--plain", default="")
     ap.add_argument("--asan", default="")
     ap.add_argument("--tsan", default="")
-    ap.add_argument("--stress", default="", help="the stress command template, empty: not available")
-    ap.add_argument("--stress-build", default="")
+    ap.add_argument("--stress-build", default="", help="the build whose runner has --schedule=stress; empty: not available")
     ap.add_argument("--stress-missing", default="")
     ap.add_argument("--command", default="scripts/matrix.sh")
+    ap.add_argument("--update", action="store_true", help="merge into <out>/matrix.json (matrix.sh checks it)")
     ap.add_argument("--libfuzzer-options", default="-max_len=512 -len_control=0",
                     help="scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, what scripts/fuzz.sh passes")
     ctx = ap.parse_args()
     strategies = ctx.strategies.split(",")
+    ctx.update_doc = None
+    if ctx.update:
+        ctx.update_doc = json.load(open(os.path.join(ctx.out, "matrix.json")))
     targets = ctx.targets.split(",")
     want = set(ctx.variants.split(",")) if ctx.variants else None
     started = time.time()
     load = open("/proc/loadavg").read().split()[0]
     work = tempfile.mkdtemp(prefix="tdf-matrix-")
     unavailable = {}
-    if "stress" in strategies and not ctx.stress:
+    if "stress" in strategies and not ctx.stress_build:
         unavailable["stress"] = ctx.stress_missing or "no stress backend in this build"
 
     def on_signal(sig, frame):
@@ -591,12 +588,33 @@ def main():
                                                   r["seed"], what))
     shutil.rmtree(work, ignore_errors=True)
     runs = [f.result() for f in futures]  # job order, whatever order they finished in
+    wall = time.time() - started
+    runs_made = len(runs)
+    if ctx.update:
+        # --update: the existing matrix.json's runs of the cells not run now (target, variant, strategy)
+        # are kept, so that a strategy or a target can be (re)measured on its own into the same table
+        # (matrix.sh checked the settings).
+        old = ctx.update_doc
+        again = set(strategies)
+        redone = {(t, v, st) for t, v, _, st, _ in jobs}
+        runs = [r for r in old["runs"] if (r["target"], r["variant"], r["strategy"]) not in redone] + runs
+        strategies = [st for st in STRATEGIES if st in again or st in old["strategies"]]
+        # The old table's order, new targets and variants after it.
+        targets = old["targets"] + [t for t in targets if t not in old["targets"]]
+        had = {(r["target"], r["variant"]) for r in old["rows"]}
+        rows = [{"target": r["target"], "variant": r["variant"], "correct": r["correct"], "cells": {}}
+                for r in old["rows"]] + [r for r in rows if (r["target"], r["variant"]) not in had]
+        for st, why in old.get("unavailable", {}).items():
+            if st not in again:
+                unavailable[st] = why
+        ctx.command = old["command"] + " + " + ctx.command
+        wall += old.get("wall_seconds", 0)
+        load = "%s, then %s" % (old["load"], load)
     for row in rows:
         for st in strategies:
             rr = [r for r in runs if r["target"] == row["target"] and r["variant"] == row["variant"]
                   and r["strategy"] == st]
             row["cells"][st] = cell_summary(rr, row["correct"], ctx.seconds) if rr else None
-    wall = time.time() - started
     doc = {"schema": SCHEMA, "command": ctx.command,
            "started": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "wall": "%dm%02ds" % (wall // 60, wall % 60), "wall_seconds": round(wall, 1), "load": load,

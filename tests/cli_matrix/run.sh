@@ -10,6 +10,8 @@
 #   tiny run  one target, two variants, strategies random and dfs, 1 s a run:
 #             the JSON's schema, rows, cells (the mutant killed by both with a
 #             signature, the correct variant clean), the markdown table
+#   update    --update measures one strategy again into that matrix.json, the
+#             other strategy's runs kept; mismatched settings refused
 #   false positive  a target whose correct variant fails every input (the
 #             internal fuzz_unmodelled_check, in a build directory listing only
 #             it): the cell says FALSE POSITIVE and matrix.sh exits 1
@@ -108,6 +110,18 @@ assert d["goals"]["false_positives"] == [] and d["goals"]["dfs_killed"] == 1
 PY
 grep -q '^| fuzz_file_io | cleanup_touches_hw | 1/1 ' "$work/out/matrix.md" && grep -q '^| fuzz_file_io | correct | clean: ' "$work/out/matrix.md" &&
     [[ "$out" == *"| fuzz_file_io | cleanup_touches_hw |"* ]] && ok || bad "tiny run: matrix.md (or the printed table) lacks the rows"
+
+# --- --update: the random column measured again (2 seeds now refused: the settings must match), dfs kept
+check "update, no matrix.json" 2 "--update: no $work/none/matrix.json to merge into" "$M" --update --out "$work/none" --strategies dfs
+check "update, other seeds" 2 "it was made with seeds 1, not 2" "$M" --update --out "$work/out" --seeds 2 --seconds 1 --strategies random
+dfs_before=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([r for r in d["runs"] if r["strategy"] == "dfs"]))' "$work/out/matrix.json")
+out=$(timeout 120 "$M" --update --targets $T --variants correct,cleanup_touches_hw --strategies random --seconds 1 \
+    --seeds 1 --out "$work/out" 2>&1)
+rc=$?
+dfs_after=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([r for r in d["runs"] if r["strategy"] == "dfs"]))' "$work/out/matrix.json")
+n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["runs"]), d["strategies"], " + " in d["command"])' "$work/out/matrix.json")
+if [ $rc -eq 0 ] && [ "$dfs_before" = "$dfs_after" ] && [ "$n" = "4 ['random', 'dfs'] True" ]; then ok
+else bad "update: exit $rc, runs/strategies '$n', dfs runs kept: $([ "$dfs_before" = "$dfs_after" ] && echo yes || echo no)"; fi
 
 # --- a false positive is flagged: a build directory whose only target's correct variant always fails
 fake=$work/fakebuild
