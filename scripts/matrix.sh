@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2]
 #                   [--strategies fuzz,random,pct,dfs,stress,tsan] [--jobs N]
-#                   [--preemptions P] [--dfs-limit N] [--out DIR] [--update] [--project DIR]
+#                   [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--out DIR] [--update]
+#                   [--project DIR]
 #   The kill matrix: every target x every variant x every strategy, whether
 #   and how fast each strategy finds each mutant, and that none reports
 #   anything on a correct variant. Per cell over K seeds (capped at S seconds
@@ -10,7 +11,9 @@
 #   report (a report there is a FALSE POSITIVE). Strategies (what each runs:
 #   scripts/matrix_run.py's header, docs/BENCHMARKS.md "Kill matrix"):
 #     fuzz    libFuzzer from an empty corpus, asan build, fuzz.sh's options
-#     random  the runner's --hunt, --schedule=random:SEED over the seed scripts (plain)
+#     random  the runner's --hunt, --schedule=random:SEED over the seed scripts (plain); with
+#             --pool random over seeded random inputs instead (nothing of the corpus; also pct,
+#             tsan, stress), the baseline that starts from nothing as fuzz does
 #     pct     the same with --schedule=pct:SEED:3 (plain)
 #     dfs     --schedule=dfs:P:N over the seed and repro scripts' events (plain; one run, not seeded)
 #     stress  the pthread stress backend, --schedule=stress:SEED over the seed scripts (asan), where the
@@ -33,7 +36,7 @@
 #      names it), or the run was interrupted
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--out DIR] [--update] [--project DIR] | --help
+TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--out DIR] [--update] [--project DIR] | --help
   --seconds      cap of every run, whole seconds of wall time (default 10)
   --seeds        seeds per cell, 1..99 (default 3; dfs is deterministic: one run)
   --targets      comma-separated targets (default: every target; scripts/fuzz.sh --list)
@@ -42,6 +45,7 @@ TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--vari
   --jobs         runs at once, 1..64 (default: the number of cores)
   --preemptions  dfs bound P, 0..64 (default 2)
   --dfs-limit    dfs schedules per script (default 5000)
+  --pool         what random, pct, tsan and stress run: seeds (the seed scripts, default) or random (seeded random inputs)
   --out          where matrix.md and matrix.json go (default <project>/bench/results)
   --update       keep DIR/matrix.json's runs of the cells not run now (same S, K, P, N): add or redo some
   --project      a team's own project directory (docs/WRITING-A-TARGET.md)
@@ -49,7 +53,7 @@ exit: 0 ran, no false positive; 1 a false positive on a correct variant; 2 usage
       6 a run could not complete, or interrupted"
 
 seconds=10 seeds=3 targets="" variants="" strategies="fuzz,random,pct,dfs,stress,tsan" jobs=$(nproc)
-preemptions=2 dfs_limit=5000 out="" update=0
+preemptions=2 dfs_limit=5000 out="" update=0 pool=seeds
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -74,6 +78,8 @@ while [ $# -gt 0 ]; do
         --out) tdf_need_value "$1" $#; out=$2; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift 2 ;;
         --out=*) out=${1#*=}; [ -n "$out" ] || tdf_usage_error "--out needs a directory"; shift ;;
         --update) update=1; shift ;;
+        --pool) tdf_need_value "$1" $#; pool=$2; shift 2 ;;
+        --pool=*) pool=${1#*=}; shift ;;
         -*) tdf_usage_error "unknown option '$1'" ;;
         *) tdf_usage_error "unexpected argument '$1' (every value goes with its option)" ;;
     esac
@@ -85,6 +91,7 @@ done
     tdf_usage_error "--preemptions must be an integer 0..64, not '$preemptions'"
 [[ "$dfs_limit" =~ ^[1-9][0-9]{0,9}$ ]] && [ "$dfs_limit" -le 4000000000 ] ||
     tdf_usage_error "--dfs-limit must be an integer 1..4000000000, not '$dfs_limit'"
+case "$pool" in seeds | random) ;; *) tdf_usage_error "--pool must be seeds or random, not '$pool'" ;; esac
 for list in "$targets" "$variants" "$strategies"; do
     [[ -z "$list" || "$list" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] ||
         tdf_usage_error "'$list': a comma-separated list of names (letters, digits, _ and -)"
@@ -105,7 +112,7 @@ mkdir -p "$out" 2>/dev/null || tdf_usage_error "--out $out: cannot create it"
 out=$(cd "$out" && pwd)
 if [ $update -eq 1 ]; then
     [ -f "$out/matrix.json" ] || tdf_usage_error "--update: no $out/matrix.json to merge into"
-    why=$(python3 - "$out/matrix.json" "$seconds" "$seeds" "$preemptions" "$dfs_limit" <<'PY'
+    why=$(python3 - "$out/matrix.json" "$seconds" "$seeds" "$preemptions" "$dfs_limit" "$pool" <<'PY'
 import json, sys
 try:
     d = json.load(open(sys.argv[1]))
@@ -113,8 +120,8 @@ except (OSError, ValueError) as e:
     print("it cannot be read: %s" % e); sys.exit(0)
 if d.get("schema") != "teardown-fuzz-matrix/1":
     print("it is not a matrix.json (schema %r)" % d.get("schema")); sys.exit(0)
-for k, v in zip(("seconds", "seeds", "preemptions", "dfs_limit"), sys.argv[2:]):
-    if str(d.get(k)) != v:
+for k, v in zip(("seconds", "seeds", "preemptions", "dfs_limit", "pool"), sys.argv[2:]):
+    if str(d.get(k, "seeds" if k == "pool" else None)) != v:
         print("it was made with %s %s, not %s" % (k.replace("_", "-"), d.get(k), v)); sys.exit(0)
 PY
 )
@@ -179,7 +186,7 @@ args=(--root="$TDF_ROOT" --project="$TDF_PROJECT" --out="$out" --seconds="$secon
     --targets="$(IFS=,; echo "${selected[*]}")" --variants="$variants"
     --plain="${dir[plain]:-}" --asan="${dir[asan]:-}" --tsan="${dir[tsan]:-}"
     --stress-build="$stress_build" --stress-missing="$stress_missing"
-    --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}"
-    --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies --jobs $jobs")
+    --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}" --pool="$pool"
+    --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies$([ "$pool" = seeds ] || echo " --pool $pool") --jobs $jobs")
 [ $update -eq 0 ] || args+=(--update)
 exec python3 "$TDF_ROOT/scripts/matrix_run.py" "${args[@]}"

@@ -10,6 +10,7 @@
 #   tiny run  one target, two variants, strategies random and dfs, 1 s a run:
 #             the JSON's schema, rows, cells (the mutant killed by both with a
 #             signature, the correct variant clean), the markdown table
+#   pool      --pool random: the hunts over seeded random inputs, said so
 #   update    --update measures one strategy again into that matrix.json, the
 #             other strategy's runs kept; mismatched settings refused
 #   false positive  a target whose correct variant fails every input (the
@@ -80,6 +81,7 @@ check "bad list" 2 "a comma-separated list of names" "$M" --targets "a b"
 check "unknown target" 2 "unknown target 'fuzz_nothing'" "$M" --targets fuzz_nothing --strategies dfs
 check "target twice" 2 "--targets names '$T' twice" "$M" --targets $T,$T --strategies dfs
 check "unknown variant" 2 "--variants: 'nope' is not a variant" "$M" --targets $T --variants nope --strategies dfs
+check "bad pool" 2 "--pool must be seeds or random, not 'corpus'" "$M" --pool corpus
 touch "$work/file"
 check "out a file" 2 "--out $work/file: not a directory" "$M" --out "$work/file"
 
@@ -122,6 +124,14 @@ dfs_after=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(j
 n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["runs"]), d["strategies"], " + " in d["command"])' "$work/out/matrix.json")
 if [ $rc -eq 0 ] && [ "$dfs_before" = "$dfs_after" ] && [ "$n" = "4 ['random', 'dfs'] True" ]; then ok
 else bad "update: exit $rc, runs/strategies '$n', dfs runs kept: $([ "$dfs_before" = "$dfs_after" ] && echo yes || echo no)"; fi
+
+# --- --pool random: the hunt takes seeded random inputs (none of the corpus) and still kills
+out=$(timeout 120 "$M" --pool random --targets $T --variants cleanup_touches_hw --strategies random --seconds 5 \
+    --seeds 1 --out "$work/pool" 2>&1)
+rc=$?
+p=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["runs"][0]; print(d["pool"], r["killed"], r["execs"] > 0)' "$work/pool/matrix.json" 2>&1)
+[ $rc -eq 0 ] && [ "$p" = "random True True" ] && grep -q 'over seeded random inputs (no corpus)' "$work/pool/matrix.md" && ok ||
+    bad "pool random: exit $rc, '$p'"
 
 # --- a false positive is flagged: a build directory whose only target's correct variant always fails
 fake=$work/fakebuild
