@@ -63,6 +63,7 @@ static struct {
     uint8_t started[SCHED_MAX_FIBERS];
     uint64_t rng[SCHED_MAX_FIBERS]; /* per thread, touched only by its own thread */
     /* The hand-over being made: the runnable set and who dropped the GIL. */
+    int watchdog; /* seconds a run may take (TDF_STRESS_WATCHDOG) */
     int pending;
     uint64_t pending_mask;
     int pending_from;
@@ -218,7 +219,7 @@ static int stress_watchdog_seconds(void);
 
 static void stress_reset(void)
 {
-    (void)stress_watchdog_seconds(); /* a bad TDF_STRESS_WATCHDOG exits 2 before any thread exists */
+    T.watchdog = stress_watchdog_seconds(); /* a bad value exits 2 before any thread exists */
     /* sched_run joined every thread of the previous run; main holds the GIL
      * whenever no run is in progress. */
     T.gil = 1;
@@ -335,20 +336,17 @@ __attribute__((noreturn)) static void stress_abort_run(void)
     stress_leave();
 }
 
+/* TDF_STRESS_WATCHDOG, read at every reset (a getenv per run). */
 static int stress_watchdog_seconds(void)
 {
-    static int secs;
-    if (!secs) {
-        const char *v = getenv("TDF_STRESS_WATCHDOG");
-        char *end;
-        long x = v && *v ? strtol(v, &end, 10) : 20;
-        if (v && *v && (*end || x < 1 || x > 86400)) {
-            fprintf(stderr, "==TDF== TDF_STRESS_WATCHDOG=%s: expected whole seconds 1..86400\n", v);
-            exit(2);
-        }
-        secs = (int)x;
+    const char *v = getenv("TDF_STRESS_WATCHDOG");
+    char *end;
+    long x = v && *v ? strtol(v, &end, 10) : 20;
+    if (v && *v && (*end || x < 1 || x > 86400)) {
+        fprintf(stderr, "==TDF== TDF_STRESS_WATCHDOG=%s: expected whole seconds 1..86400\n", v);
+        exit(2);
     }
-    return secs;
+    return (int)x;
 }
 
 /* The watchdog fired: report what every thread was doing and leave. The
@@ -361,7 +359,7 @@ __attribute__((noreturn)) static void stress_watchdog_report(void)
             sched_fiber_name(holder));
     fprintf(stdout, "==TDF== SIGNATURE HANG/WATCHDOG:stress:%s\n", sched_fiber_owner(holder));
     fprintf(stdout, "==TDF== DETAIL the stress run did not end within %d s (TDF_STRESS_WATCHDOG); the model lock "
-                    "is held by %s\n", stress_watchdog_seconds(), sched_fiber_name(holder));
+                    "is held by %s\n", T.watchdog, sched_fiber_name(holder));
     if (g_watchdog_report)
         g_watchdog_report(stdout); /* the layers above: each thread's driver call stack and wait */
     fflush(stdout);
@@ -377,7 +375,7 @@ static sched_outcome_t stress_run(void)
     gil_unlock(); /* main held it through the setup */
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += stress_watchdog_seconds();
+    deadline.tv_sec += T.watchdog;
     while (!run_over()) {
         struct timespec now, left;
         clock_gettime(CLOCK_MONOTONIC, &now);

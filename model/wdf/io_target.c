@@ -101,6 +101,9 @@ void wdf_io_target_sent_begin(wdf_io_target_t *t, wdf_request_t *r)
 
 void wdf_io_target_sent_done(wdf_io_target_t *t)
 {
+    /* The routine's writes happen before a Purge(AndWait)/Close that waited
+     * for it (KMDF: the target's lock and m_SentIoEvent). */
+    TDF_HB_RELEASE(&t->nsent);
     t->completing--;
     sched_wake(&t->nsent);
 }
@@ -124,6 +127,7 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
             return;
         }
     }
+    TDF_HB_ACQUIRE(&t->nsent); /* after every completion routine that ran (wdf_io_target_sent_done) */
 }
 
 static void detach(wdf_io_target_t *t)
