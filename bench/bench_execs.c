@@ -1,6 +1,7 @@
 /*
  * bench_execs: execs per second of fuzz_bus_child, per variant
- * (docs/BENCHMARKS.md).
+ * (docs/BENCHMARKS.md); built again as bench_execs_ioctl for fuzz_bus_ioctl
+ * (bench/CMakeLists.txt), which decodes the same inputs to the same events.
  *
  * A fixed input set (seeded xorshift: --inputs inputs of 16..256 bytes) is
  * run through tdf_decode + tdf_run for every variant of tdf_target, the way
