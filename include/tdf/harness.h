@@ -104,6 +104,10 @@ ULONG TdfParam(const char *name);
 /* The same, for a name the target may not declare: FALSE if it does not
  * (the registry shim reads values this way, include/tdf/wdfregistry.h). */
 BOOLEAN TdfParamLookup(const char *name, ULONG *value);
+/* The device object of a stimulus's device: for a WDM driver's device, the
+ * one its AddDevice created (a WDM stimulus routine starts here); for a KMDF
+ * device, WdfDeviceWdmGetDeviceObject's. Not a yield point. */
+PDEVICE_OBJECT TdfStimulusDeviceObject(_In_ WDFDEVICE Device);
 /* An explicit yield point, where no shim call is (rarely needed). */
 VOID TdfYield(void);
 /* Fails the run with an exact message: for routines the shim declares but

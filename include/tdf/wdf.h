@@ -530,6 +530,8 @@ typedef struct _WDF_IO_TARGET_OPEN_PARAMS {
     PFN_WDF_IO_TARGET_QUERY_REMOVE EvtIoTargetQueryRemove;
     PFN_WDF_IO_TARGET_REMOVE_CANCELED EvtIoTargetRemoveCanceled;
     PFN_WDF_IO_TARGET_REMOVE_COMPLETE EvtIoTargetRemoveComplete;
+    PDEVICE_OBJECT TargetDeviceObject; /* WdfIoTargetOpenUseExistingDevice */
+    PFILE_OBJECT TargetFileObject;     /* stored, not used */
     UNICODE_STRING TargetDeviceName;
     ACCESS_MASK DesiredAccess;
 } WDF_IO_TARGET_OPEN_PARAMS, *PWDF_IO_TARGET_OPEN_PARAMS;
@@ -542,6 +544,18 @@ static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_OPEN_BY_NAME(PWDF_IO_TARGET_OP
     p->Type = WdfIoTargetOpenByName;
     p->TargetDeviceName = *TargetDeviceName;
     p->DesiredAccess = DesiredAccess;
+}
+/* A target on a device object the driver has (a WDM driver's, from
+ * IoGetDeviceObjectPointer or WdfDeviceWdmGetAttachedDevice): sends become
+ * IRPs to it (KERNEL-SEMANTICS §16 "KMDF's WDM escapes"); no PnP
+ * notifications, as KMDF registers none for an existing device. */
+static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_EXISTING_DEVICE(PWDF_IO_TARGET_OPEN_PARAMS p,
+                                                                 PDEVICE_OBJECT DeviceObject)
+{
+    RtlZeroMemory(p, sizeof(*p));
+    p->Size = sizeof(*p);
+    p->Type = WdfIoTargetOpenUseExistingDevice;
+    p->TargetDeviceObject = DeviceObject;
 }
 static inline VOID WDF_IO_TARGET_OPEN_PARAMS_INIT_REOPEN(PWDF_IO_TARGET_OPEN_PARAMS p)
 {
@@ -583,10 +597,7 @@ NTSTATUS WdfIoTargetQueryForInterface(_In_ WDFIOTARGET IoTarget, _In_ LPCGUID In
                                       _In_opt_ PVOID InterfaceSpecificData);
 /* Internal IOCTL codes (CTL_CODE as in the WDK). */
 #define FILE_DEVICE_UNKNOWN 0x00000022
-#define METHOD_BUFFERED 0
-#define METHOD_NEITHER 3
-#define CTL_CODE(DeviceType, Function, Method, Access) \
-    (((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+/* METHOD_BUFFERED, METHOD_NEITHER, CTL_CODE: include/tdf/irp.h (wdk.h). */
 
 #include "wdfcore.h"   /* WDF_PTR_ADD_OFFSET, WDF_ALIGN_SIZE_* */
 #include "wdfassert.h" /* WDFVERIFY: the verifier is always on */

@@ -125,8 +125,8 @@ typedef const UNICODE_STRING *PCUNICODE_STRING;
 #define RTL_CONSTANT_STRING(s) {(USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), (PWCH)(s)}
 
 /* ---- driver objects ------------------------------------------------------ */
-typedef struct _DRIVER_OBJECT DRIVER_OBJECT, *PDRIVER_OBJECT; /* opaque */
-typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT; /* opaque */
+typedef struct _DRIVER_OBJECT DRIVER_OBJECT, *PDRIVER_OBJECT; /* include/tdf/irp.h */
+typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT; /* include/tdf/irp.h */
 typedef NTSTATUS DRIVER_INITIALIZE(_In_ PDRIVER_OBJECT DriverObject, _In_ PUNICODE_STRING RegistryPath);
 typedef DRIVER_INITIALIZE *PDRIVER_INITIALIZE;
 
@@ -350,6 +350,8 @@ __attribute__((noreturn)) void TdfAssertFailed(const char *expr, const char *fil
 /* ---- work items, lookaside lists (KERNEL-SEMANTICS §9) ------------------- */
 #include "io_workitem.h"
 #include "ex_lookaside.h"
+/* ---- IRPs, WDM driver and device objects (KERNEL-SEMANTICS §16) ---------- */
+#include "irp.h"
 
 #ifdef __cplusplus
 }

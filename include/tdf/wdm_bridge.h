@@ -1,8 +1,8 @@
 /*
- * The WDM objects under KMDF ones. A KMDF driver passes them on to WDM
- * routines (IoWMIDeviceObjectToProviderId, IoGetDeviceProperty ...) and
- * compares them; it never reads their fields here: DEVICE_OBJECT and
- * DRIVER_OBJECT stay opaque until the IRP path models them. Not yield points.
+ * The WDM objects under KMDF ones, and KMDF's other WDM escapes. A KMDF
+ * device's DEVICE_OBJECT and a KMDF driver's DRIVER_OBJECT are real objects
+ * of the IRP model (include/tdf/irp.h, KERNEL-SEMANTICS §16); the getters are
+ * not yield points.
  */
 #ifndef TDF_WDM_BRIDGE_H
 #define TDF_WDM_BRIDGE_H
@@ -19,6 +19,24 @@ PDEVICE_OBJECT WdfDeviceWdmGetPhysicalDevice(_In_ WDFDEVICE Device);
 PDRIVER_OBJECT WdfDriverWdmGetDriverObject(_In_ WDFDRIVER Driver);
 WDFDRIVER WdfWdmDriverGetWdfDriverHandle(_In_ PDRIVER_OBJECT DriverObject);
 WDFDEVICE WdfWdmDeviceGetWdfDeviceHandle(_In_ PDEVICE_OBJECT DeviceObject);
+
+/* The request's IRP, valid until the request completes: the driver may read
+ * it (stack location, buffers); completing, freeing or sending it on is the
+ * framework's (MISUSE / UNMODELLED), except inside the preprocess callback. */
+PIRP WdfRequestWdmGetIrp(_In_ WDFREQUEST Request);
+
+/* A preprocess callback sees an IRP before the framework does; it either
+ * hands it on (WdfDeviceWdmDispatchPreprocessedIrp) or completes it
+ * (IoCompleteRequest). Modelled for IRP_MJ_DEVICE_CONTROL only: the model's
+ * clients' DeviceIoControl requests (the model sends KMDF devices no PnP or
+ * power IRPs). */
+typedef NTSTATUS EVT_WDFDEVICE_WDM_IRP_PREPROCESS(_In_ WDFDEVICE Device, _Inout_ PIRP Irp);
+typedef EVT_WDFDEVICE_WDM_IRP_PREPROCESS *PFN_WDFDEVICE_WDM_IRP_PREPROCESS;
+NTSTATUS WdfDeviceInitAssignWdmIrpPreprocessCallback(_In_ PWDFDEVICE_INIT DeviceInit,
+                                                     _In_ PFN_WDFDEVICE_WDM_IRP_PREPROCESS EvtDeviceWdmIrpPreprocess,
+                                                     _In_ UCHAR MajorFunction, _In_opt_ PUCHAR MinorFunctions,
+                                                     _In_ ULONG NumMinorFunctions);
+NTSTATUS WdfDeviceWdmDispatchPreprocessedIrp(_In_ WDFDEVICE Device, _In_ PIRP Irp);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  */
 #include "kernel.h"
 #include "tsan_sync.h"
+#include "irp.h"
 
 #include <string.h>
 
@@ -263,9 +264,23 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POB
     return STATUS_SUCCESS;
 }
 
+VOID ObReferenceObject(PVOID Object)
+{
+    ke_yield();
+    struct _KTHREAD *t = as_thread(Object);
+    if (t)
+        t->references++;
+    else if (!io_ob_reference(Object, +1)) /* device and file objects (wdm_device.c) */
+        TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER",
+                     "ObReferenceObject on %s, which is not a reference-counted object (no object header)",
+                     Object ? "a pointer" : "NULL");
+}
+
 VOID ObDereferenceObject(PVOID Object)
 {
     ke_yield();
+    if (!as_thread(Object) && io_ob_reference(Object, -1))
+        return; /* a device or file object (wdm_device.c) */
     struct _KTHREAD *t = as_thread(Object);
     if (!t) {
         /* The kernel would decrement a pointer count in an object header that

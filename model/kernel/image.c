@@ -9,6 +9,7 @@
  * (docs/ARCHITECTURE.md "Images"; KERNEL-SEMANTICS §5 0xCE), with a full stack trace.
  */
 #include "kernel.h"
+#include "irp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ void kernel_reset(void)
     hw_reset();
     work_queue_reset();
     lookaside_reset();
+    irp_reset();
     feedback_reset();
     pool_reset();
     tdf_failure_reset();
@@ -144,6 +146,9 @@ void image_unload(struct tdf_image *img)
      * before the pool check: their memory is usually the pool left over. */
     work_queue_check_unload(img);
     lookaside_check_unload(img);
+    irp_unload_check(img); /* KERNEL-SEMANTICS §16: IRPs holding its cancel or completion routines */
+    if (tdf_failure())
+        return;
     ULONG tag = 0;
     size_t bytes = 0;
     size_t leaks = pool_leaks_of(img, &tag, &bytes);

@@ -221,6 +221,7 @@ static void node_unlock(devnode_t *n)
 static void enumerate_children(devnode_t *n);
 
 static int start_stack(devnode_t *n);
+static int start_wdm_stack(devnode_t *n, wdf_driver_t *drv);
 static int hold_parent_in_d0(devnode_t *n);
 static void release_parent(devnode_t *n);
 
@@ -239,6 +240,33 @@ static void start_node(devnode_t *n)
         enumerate_children(n);
 }
 
+/* A WDM driver's stack (KERNEL-SEMANTICS §16): AddDevice with a PDO of the
+ * root bus, then IRP_MN_START_DEVICE to the top of the stack. The device
+ * record of the top device object is the devnode's FDO from here on: the
+ * per-device sequences of model/wdf/device.c send it IRPs. Root devnodes
+ * only (a WDM bus driver's children are not modelled). */
+static int start_wdm_stack(devnode_t *n, wdf_driver_t *drv)
+{
+    if (n->pdo)
+        TdfUnmodelled("AddDevice", "a WDM driver for a child device (WDM stacks are root-enumerated only)");
+    wdf_device_t *fdo = wdm_add_device(drv, n->name);
+    if (!fdo)
+        return 0;
+    n->fdo = fdo;
+    fdo->node = n;
+    snprintf(fdo->name, sizeof fdo->name, "%s/FDO", n->name);
+    NTSTATUS st = wdf_device_start(fdo);
+    if (!NT_SUCCESS(st)) {
+        /* a failed START: the PnP manager sends REMOVE to the stack */
+        fdo->obj.refs++;
+        wdf_device_remove(fdo, 1);
+        n->fdo = NULL;
+        wdf_object_release(&fdo->obj);
+        return 0;
+    }
+    return 1;
+}
+
 /* Precondition: n locked. Returns 1 if the FDO started. */
 static int start_stack(devnode_t *n)
 {
@@ -255,6 +283,8 @@ static int start_stack(devnode_t *n)
     wdf_driver_t *drv = wdf_driver_load(n->desc);
     if (!drv)
         return 0;
+    if (drv->is_wdm)
+        return start_wdm_stack(n, drv);
     struct WDFDEVICE_INIT init = {.node = n, .driver = drv, .lower = n->pdo};
     SCHED_TRACE1("%s: EvtDriverDeviceAdd", n->name);
     wdf_driver_pin(drv);
@@ -542,8 +572,26 @@ static int notify_query_remove(devnode_t *n, target_list_t *asked)
     return close_client_handles(n, 1);
 }
 
+/* IRP_MN_CANCEL_REMOVE_DEVICE to the WDM stacks of the subtree whose
+ * QUERY_REMOVE succeeded (a KMDF device needs nothing: the framework's
+ * state machine goes back to Started by itself). Not a yield point. */
+static void cancel_remove_subtree(devnode_t *n)
+{
+    devnode_t *kids[TDF_MAX_NODES];
+    unsigned k;
+    children_of(n, kids, &k);
+    for (unsigned i = 0; i < k; i++)
+        cancel_remove_subtree(kids[i]);
+    if (n->fdo && n->fdo->wdm_driven && n->fdo->wdm_query_removed) {
+        node_lock(n);
+        wdm_cancel_remove(n->fdo);
+        node_unlock(n);
+    }
+}
+
 static void notify_remove_canceled(devnode_t *n, target_list_t *asked)
 {
+    cancel_remove_subtree(n);
     set_remove_pending(n, 0);
     for (unsigned i = 0; i < asked->n; i++) {
         wdf_io_target_t *t = asked->t[i];
@@ -781,6 +829,10 @@ typedef struct arrival {
 static void client_io(arrival_t *a)
 {
     wdf_device_t *d = a->device;
+    if (d->wdm_driven) { /* a WDM stack: an IRP to its top (wdm_device.c) */
+        wdm_client_io(d, a->stim->ioctl);
+        return;
+    }
     wdf_file_t *f;
     if (!NT_SUCCESS(wdf_file_open(d, &f)))
         return;
@@ -797,7 +849,9 @@ static void client_io(arrival_t *a)
     r->from_io_manager = 1;
     r->waiter = 1;
     wdf_file_attach(f, r);
-    if (d->default_queue) {
+    if (d->preprocess) {
+        wdm_preprocess_deliver(d, r); /* EvtDeviceWdmIrpPreprocess first (wdm_escape.c) */
+    } else if (d->default_queue) {
         wdf_queue_deliver(d->default_queue, r);
     } else {
         /* No queue for it: the framework fails the request (FxPkgIo). */

@@ -94,10 +94,12 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     d->cb = init->cb;
     d->device_id = init->device_id;
     d->file_cfg = init->file_cfg;
+    d->preprocess = init->preprocess;
     d->power = WdfPowerDeviceD3Final;
     wdf_sync_scope_init_device(d); /* KERNEL-SEMANTICS §14 */
     pp_device_created(d, init->pp_cb_set ? &init->pp_cb : NULL);
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
+    wdm_device_init_kmdf(d); /* the DEVICE_OBJECT WdfDeviceWdmGetDeviceObject returns */
     d->driver->devices++;
     wdf_childlist_device_created(d, init); /* default child list, PDO IDs and callbacks */
     init->consumed = 1;
@@ -262,6 +264,8 @@ static void device_failed(wdf_device_t *d, const char *what, NTSTATUS st)
 
 NTSTATUS wdf_device_power_up(wdf_device_t *d, WDF_POWER_DEVICE_STATE previous)
 {
+    if (d->wdm_driven) /* a WDM stack: IRPs instead of callbacks (wdm_device.c) */
+        return wdm_power_up(d);
     if (d->pp.power_failed)
         return STATUS_POWER_STATE_INVALID; /* waits for its REMOVE (device_failed) */
     if (d->power == WdfPowerDeviceD0 && d->smio == SMIO_RUNNING)
@@ -344,6 +348,8 @@ void wdf_device_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target)
 
 int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp_dx_reason_t reason)
 {
+    if (d->wdm_driven)
+        return wdm_power_down(d, target);
     TDF_HB_ACQUIRE(&d->pp); /* after the last WdfDeviceResumeIdle (power_policy.c) */
     if (d->power != WdfPowerDeviceD0)
         return 1; /* KERNEL-SEMANTICS §4: idle in Dx -> no second D0Exit */
@@ -396,6 +402,8 @@ int wdf_device_power_down_for(wdf_device_t *d, WDF_POWER_DEVICE_STATE target, pp
 
 NTSTATUS wdf_device_start(wdf_device_t *d)
 {
+    if (d->wdm_driven)
+        return wdm_pnp_start(d);
     d->io_held = 1;              /* power-managed queues wait for D0Entry */
     d->power = WdfPowerDeviceD0; /* the uninitialized D0 of the start IRP */
     d->pp.power_failed = 0;      /* a kept PDO that failed before is started afresh */
@@ -441,6 +449,10 @@ static void flush(wdf_device_t *d)
 
 void wdf_device_surprise_notify(wdf_device_t *d)
 {
+    if (d->wdm_driven) {
+        wdm_surprise_notify(d);
+        return;
+    }
     d->pnp = PNP_SURPRISE_REMOVED;
     d->surprise_step = sched_steps();
     pp_power_state_changed(d); /* a WdfDeviceStopIdle(Wait) waiter fails */
@@ -450,6 +462,8 @@ void wdf_device_surprise_notify(wdf_device_t *d)
 
 void wdf_device_surprise_teardown(wdf_device_t *d)
 {
+    if (d->wdm_driven)
+        return; /* the driver's IRP_MN_SURPRISE_REMOVAL handler did its part */
     wdf_device_power_down(d, WdfPowerDeviceD3Final);
     release_hardware(d);
     wdf_device_purge_queues(d, 1);
@@ -458,18 +472,26 @@ void wdf_device_surprise_teardown(wdf_device_t *d)
 
 NTSTATUS wdf_device_query_remove(wdf_device_t *d)
 {
+    if (d->wdm_driven)
+        return wdm_query_remove(d);
     trace_cb(d, "EvtDeviceQueryRemove");
     return CALLBACK_STATUS(d, EvtDeviceQueryRemove, (WDFDEVICE)d);
 }
 
 NTSTATUS wdf_device_query_stop(wdf_device_t *d)
 {
+    if (d->wdm_driven)
+        return wdm_query_stop(d);
     trace_cb(d, "EvtDeviceQueryStop");
     return CALLBACK_STATUS(d, EvtDeviceQueryStop, (WDFDEVICE)d);
 }
 
 void wdf_device_stop(wdf_device_t *d)
 {
+    if (d->wdm_driven) {
+        wdm_stop(d);
+        return;
+    }
     wdf_device_power_down(d, WdfPowerDeviceD3Final);
     release_hardware(d);
     d->pnp = PNP_STOPPED;
@@ -478,6 +500,11 @@ void wdf_device_stop(wdf_device_t *d)
 
 void wdf_device_remove_begin(wdf_device_t *d)
 {
+    if (d->wdm_driven) { /* the whole REMOVE is one IRP, sent by remove_end */
+        if (d->pnp != PNP_DELETED)
+            d->pnp = PNP_REMOVED;
+        return;
+    }
     /* SURPRISE_REMOVED, FAILED: the power-down, release and flush happened */
     if (d->pnp != PNP_SURPRISE_REMOVED && d->pnp != PNP_FAILED) {
         wdf_device_power_down(d, WdfPowerDeviceD3Final);
@@ -491,6 +518,10 @@ void wdf_device_remove_begin(wdf_device_t *d)
 
 void wdf_device_remove_end(wdf_device_t *d)
 {
+    if (d->wdm_driven) {
+        wdm_remove(d);
+        return;
+    }
     wdf_device_purge_queues(d, 0); /* non-power-managed queues: after the children, before cleanup */
     if (d->smio != SMIO_NONE && d->smio != SMIO_CLEANED) {
         trace_cb(d, "EvtDeviceSelfManagedIoCleanup");
@@ -521,6 +552,7 @@ void wdf_device_remove(wdf_device_t *d, int delete_object)
 void wdf_reset(void)
 {
     g_ndevices = 0;
+    wdm_reset();
     wdf_file_reset();
     wdf_memory_reset();
     wdf_registry_reset();

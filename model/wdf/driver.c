@@ -34,10 +34,13 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
     drv->desc = desc;
     image_load(img);
     img->driver = drv;
+    wdm_driver_init(drv);
     static UNICODE_STRING registry_path = RTL_CONSTANT_STRING(L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\tdf");
-    NTSTATUS st = desc->DriverEntry((PDRIVER_OBJECT)drv, &registry_path);
+    NTSTATUS st = desc->DriverEntry(&drv->wdm, &registry_path);
     SCHED_TRACE2("DriverEntry %s -> 0x%lx", img->name, (unsigned long)(uint32_t)st);
-    if (!NT_SUCCESS(st) || !drv->config.EvtDriverDeviceAdd) {
+    /* A WDM driver: AddDevice set, no WdfDriverCreate (KERNEL-SEMANTICS §16). */
+    drv->is_wdm = !drv->config.EvtDriverDeviceAdd && drv->wdm.DriverExtension->AddDevice;
+    if (!NT_SUCCESS(st) || (!drv->config.EvtDriverDeviceAdd && !drv->is_wdm)) {
         image_unload(img);
         img->driver = NULL;
         return NULL;
@@ -52,6 +55,8 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
         return;
     SCHED_TRACE1("unloading driver %s (last device gone)", img->name);
     drv->unloading = 1;
+    if (drv->is_wdm && drv->wdm.DriverUnload)
+        drv->wdm.DriverUnload(&drv->wdm);
     if (drv->config.EvtDriverUnload)
         drv->config.EvtDriverUnload((WDFDRIVER)drv);
     drv->obj.deleted = 1;
@@ -81,7 +86,7 @@ NTSTATUS WdfDriverCreate(PDRIVER_OBJECT DriverObject, PCUNICODE_STRING RegistryP
 {
     (void)RegistryPath;
     ke_yield();
-    wdf_driver_t *drv = (wdf_driver_t *)DriverObject;
+    wdf_driver_t *drv = CONTAINING_RECORD(DriverObject, wdf_driver_t, wdm);
     drv->config = *DriverConfig;
     if (DriverAttributes) {
         wdf_object_init(&drv->obj, OBJ_DRIVER, DriverAttributes);

@@ -69,8 +69,29 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
         WDF_IO_TARGET_OPEN_PARAMS again = t->params;
         return WdfIoTargetOpen(IoTarget, &again);
     }
+    if (OpenParams->Type == WdfIoTargetOpenUseExistingDevice) {
+        /* KERNEL-SEMANTICS §16 "KMDF's WDM escapes": the target references
+         * the device object while open; no PnP notifications. A KMDF device's
+         * object opens as its device record would by name. */
+        wdf_device_t *dev = wdf_device_of_wdm(OpenParams->TargetDeviceObject);
+        if (!dev)
+            return STATUS_INVALID_PARAMETER;
+        t->params = *OpenParams;
+        if (!dev->wdm_driven) {
+            attach(t, dev);
+            return STATUS_SUCCESS;
+        }
+        t->wdm = OpenParams->TargetDeviceObject;
+        t->wdm->ReferenceCount++;
+        dev->obj.refs++;
+        t->open = 1;
+        t->closed_for_query_remove = 0;
+        t->stopped = t->purged = 0;
+        SCHED_TRACE2("WdfIoTargetOpen %s -> %s (existing WDM device)", t->owner->name, dev->name);
+        return STATUS_SUCCESS;
+    }
     if (OpenParams->Type != WdfIoTargetOpenByName)
-        TdfUnmodelled("WdfIoTargetOpen", "only WdfIoTargetOpenByName and WdfIoTargetOpenReopen are modelled");
+        TdfUnmodelled("WdfIoTargetOpen", "an open type other than by name, existing device and reopen");
     wdf_device_t *remote = wdf_device_by_symbolic_link(&OpenParams->TargetDeviceName);
     if (!remote) {
         SCHED_TRACE0("WdfIoTargetOpen -> STATUS_NO_SUCH_DEVICE");
@@ -132,6 +153,15 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
 
 static void detach(wdf_io_target_t *t)
 {
+    if (t->wdm) { /* an existing WDM device object: its reference goes */
+        wdf_device_t *dev = wdf_device_of_wdm(t->wdm);
+        t->open = 0;
+        t->wdm->ReferenceCount--;
+        t->wdm = NULL;
+        if (dev)
+            wdf_object_release(&dev->obj);
+        return;
+    }
     wdf_device_t *remote = t->remote;
     if (t->local) { /* no handle to release (local_target.c) */
         t->open = 0;
@@ -268,7 +298,7 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         return FALSE;
     }
     wdf_device_t *remote = t->remote;
-    if (!remote->default_queue) {
+    if (!t->wdm && !remote->default_queue) {
         r->status = STATUS_INVALID_DEVICE_STATE;
         return FALSE;
     }
@@ -279,8 +309,13 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
     r->cancel_requested = r->cancel_taken = 0;
     t->sent[t->nsent++] = r;
     TDF_HB_RELEASE(r);
-    SCHED_TRACE2("WdfRequestSend %s -> %s", t->owner->name, remote->name);
-    wdf_queue_deliver(remote->default_queue, r); /* KMDF dispatches on the sender's thread */
+    if (t->wdm) {
+        SCHED_TRACE1("WdfRequestSend %s -> a WDM device object", t->owner->name);
+        wdm_target_send(t, r); /* an IRP to it, on the sender's thread (wdm_escape.c) */
+    } else {
+        SCHED_TRACE2("WdfRequestSend %s -> %s", t->owner->name, remote->name);
+        wdf_queue_deliver(remote->default_queue, r); /* KMDF dispatches on the sender's thread */
+    }
     if (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) {
         while (!r->done)
             ke_block(&r->done, "synchronous WdfRequestSend");

@@ -1,6 +1,6 @@
 /*
- * IO_WORKITEM (KERNEL-SEMANTICS §9 "Work items"). The model's device objects
- * are its WDFDEVICEs (WdfDeviceWdmGetDeviceObject returns the same record),
+ * IO_WORKITEM (KERNEL-SEMANTICS §9 "Work items"). A device object is
+ * embedded in its device record (WdfDeviceWdmGetDeviceObject, wdm_device.c),
  * so the I/O manager's reference on the device object while an item is
  * queued or its routine runs is a reference on the WDFDEVICE: its destroy,
  * and with it the driver's unload, waits until the routine has returned.
@@ -31,7 +31,7 @@ typedef struct io_run {
     void *slot;
 } io_run_t;
 
-/* WdfDeviceWdmGetDeviceObject: model/wdf/wdm_bridge.c (the WDFDEVICE record stands for it). */
+/* WdfDeviceWdmGetDeviceObject: model/wdf/wdm_bridge.c (the record's embedded DEVICE_OBJECT). */
 
 static PIO_WORKITEM item_checked(PIO_WORKITEM item, const char *routine)
 {
@@ -44,12 +44,12 @@ static PIO_WORKITEM item_checked(PIO_WORKITEM item, const char *routine)
 
 static void bind(PIO_WORKITEM item, PVOID IoObject, const char *routine)
 {
-    wdf_object_t *o = (wdf_object_t *)IoObject;
+    wdf_device_t *d = wdf_device_of_wdm((PDEVICE_OBJECT)IoObject);
     memset(item, 0, sizeof *item);
-    if (o && o->kind == OBJ_DEVICE && !o->destroyed)
-        item->device = (wdf_device_t *)o;
-    else if (o && o->kind == OBJ_DRIVER)
-        item->driver = (wdf_driver_t *)o;
+    if (d)
+        item->device = d;
+    else if (IoObject && ((PDRIVER_OBJECT)IoObject)->Type == IO_TYPE_DRIVER)
+        item->driver = CONTAINING_RECORD((PDRIVER_OBJECT)IoObject, wdf_driver_t, wdm);
     else {
         TDF_BUGCHECK(0xE4, 0x3, "WORKER_INVALID", "%s with an object that is neither a device nor a driver object",
                      routine);
@@ -61,8 +61,7 @@ static void bind(PIO_WORKITEM item, PVOID IoObject, const char *routine)
 PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject)
 {
     ke_yield();
-    wdf_object_t *o = (wdf_object_t *)DeviceObject;
-    if (!o || o->kind != OBJ_DEVICE) {
+    if (!wdf_device_of_wdm(DeviceObject)) {
         TDF_BUGCHECK(0xE4, 0x3, "WORKER_INVALID", "IoAllocateWorkItem with something that is not a device object");
         return NULL;
     }
@@ -109,9 +108,9 @@ static void io_worker_main(void *arg)
     io_run_t *r = arg;
     work_queue_started(r->slot);
     if (r->routine_ex)
-        r->routine_ex(r->device ? (PVOID)r->device : (PVOID)r->driver, r->context, r->item);
+        r->routine_ex(r->device ? (PVOID)&r->device->wdm : (PVOID)&r->driver->wdm, r->context, r->item);
     else
-        r->routine((PDEVICE_OBJECT)r->device, r->context);
+        r->routine(&r->device->wdm, r->context);
     work_queue_finished(r->slot);
     /* The I/O manager's reference ends after the routine returned: it may be
      * the last one of a removed device (destroy, then the driver's unload). */

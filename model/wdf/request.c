@@ -35,6 +35,7 @@ wdf_request_t *wdf_request_new(WDF_REQUEST_TYPE type, ULONG ioctl, void *in, siz
 
 void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
 {
+    wdm_request_finished(r); /* WdfRequestWdmGetIrp's IRP goes with the completion */
     wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
     r->state = REQ_COMPLETED;
     r->status = status;
@@ -131,6 +132,11 @@ void wdf_request_cancel(wdf_request_t *r)
 {
     if (r->state == REQ_COMPLETED || r->state == REQ_IDLE)
         return;
+    if (r->wdm_irp) { /* sent to a WDM device object: IoCancelIrp of its IRP */
+        r->cancel_requested = 1;
+        wdm_target_cancel(r);
+        return;
+    }
     r->cancel_requested = 1;
     if (r->state == REQ_QUEUED) {
         wdf_queue_t *q = r->queue;
@@ -184,7 +190,7 @@ BOOLEAN WdfRequestCancelSentRequest(WDFREQUEST Request)
         SCHED_TRACE0("WdfRequestCancelSentRequest -> FALSE (not in flight: completing or completed)");
         return FALSE;
     }
-    int would_cancel = r->state == REQ_QUEUED || (r->cancel && !r->cancel_taken);
+    int would_cancel = r->wdm_irp ? wdm_target_cancelable(r) : r->state == REQ_QUEUED || (r->cancel && !r->cancel_taken);
     wdf_request_cancel(r);
     SCHED_TRACE1("WdfRequestCancelSentRequest -> %s", would_cancel ? "TRUE" : "FALSE (no cancel routine set)");
     return (BOOLEAN)would_cancel;

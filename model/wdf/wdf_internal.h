@@ -71,6 +71,11 @@ typedef struct wdf_driver {
     unsigned devices; /* device objects not yet destroyed: unload waits for 0 */
     unsigned pins;    /* the PnP manager's references while it calls AddDevice */
     int unloading;    /* EvtDriverUnload under way: a new load waits for the unload (driver.c) */
+    /* The WDM driver object DriverEntry gets (wdm_device.c): a KMDF driver's
+     * stands for it, a WDM driver (DriverExtension->AddDevice set, no
+     * WdfDriverCreate) fills its MajorFunction[] and DriverUnload. */
+    DRIVER_OBJECT wdm;
+    int is_wdm;
 } wdf_driver_t;
 
 typedef enum pnp_state {
@@ -127,6 +132,10 @@ typedef struct wdf_request {
     int from_io_manager;            /* an IRP of a client: its buffers and handle die at completion */
     struct wdf_memory *in_mem, *out_mem; /* WdfRequestRetrieve*Memory's objects, stale after completion */
     struct wdf_request *next;       /* queue order */
+    /* KMDF's WDM escapes (wdm_escape.c, KERNEL-SEMANTICS §16 "KMDF's WDM escapes") */
+    PIRP wdm_irp;    /* sent to a WDM device object (WdfIoTargetOpen on an existing device): its IRP */
+    PIRP shadow_irp; /* WdfRequestWdmGetIrp's IRP, valid until the completion */
+    int in_preprocess; /* in the device's EvtDeviceWdmIrpPreprocess: not dispatched yet */
 } wdf_request_t;
 
 struct wdf_queue {
@@ -157,6 +166,7 @@ struct wdf_io_target {
     int closed_for_query_remove;
     int stopped, purged;
     WDF_IO_TARGET_OPEN_PARAMS params;
+    PDEVICE_OBJECT wdm; /* opened on an existing WDM device object (referenced while open), else NULL */
     wdf_request_t **sent; /* in flight (grows: KMDF has no bound) */
     unsigned nsent, sent_cap;
     /* Completed, off the sent list, their completion routine still running:
@@ -237,6 +247,15 @@ typedef struct wdf_device {
     WDF_DEVICE_STATE pnp_device_state;
     int state_removal_asked; /* Failed/Removed reported: the PnP manager tears the stack down */
     unsigned static_iterations; /* FDO: WdfFdoLockStaticChildListForIteration nesting (pdo.c) */
+    /* The WDM device object (wdm_device.c, KERNEL-SEMANTICS §16): a KMDF
+     * device's stands for it; a WDM driver's IoCreateDevice makes a record
+     * with wdm_driven set, and the PnP/power sequences of this layer send it
+     * IRPs instead of calling KMDF callbacks. */
+    DEVICE_OBJECT wdm;
+    int wdm_driven;
+    int wdm_query_removed;  /* QUERY_REMOVE succeeded: a veto sends CANCEL_REMOVE */
+    PDEVICE_OBJECT wdm_pdo; /* the root PDO the model made for its stack */
+    PFN_WDFDEVICE_WDM_IRP_PREPROCESS preprocess; /* WdfDeviceInitAssignWdmIrpPreprocessCallback */
 } wdf_device_t;
 
 typedef struct wdf_reslist {
@@ -260,6 +279,7 @@ struct WDFDEVICE_INIT {
     int consumed;
     struct wdf_device *created; /* set by WdfDeviceCreate: AddDevice's FDO */
     struct tdf_childlist_init *cl; /* child-list config, PDO IDs/callbacks (childlist.h) */
+    PFN_WDFDEVICE_WDM_IRP_PREPROCESS preprocess; /* IRP_MJ_DEVICE_CONTROL only (wdm_escape.c) */
 };
 
 /* ---- objects ---------------------------------------------------------------- */
@@ -388,6 +408,34 @@ NTSTATUS wdf_query_stack(wdf_device_t *top, LPCGUID type, PINTERFACE iface, USHO
 void wdf_io_target_close(wdf_io_target_t *t, int keep_registration);
 void wdf_io_target_reopen(wdf_io_target_t *t);
 wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name);
+
+/* ---- WDM drivers and device objects (wdm_device.c; KERNEL-SEMANTICS §16) ---------- */
+wdf_device_t *wdf_device_of_wdm(PDEVICE_OBJECT d); /* the record of a live device object, else NULL */
+void wdm_device_init_kmdf(wdf_device_t *d);        /* WdfDeviceCreate: its DEVICE_OBJECT fields */
+void wdm_driver_init(wdf_driver_t *drv);           /* before DriverEntry */
+/* AddDevice of a WDM driver for a root devnode: the stack's top device
+ * record, or NULL (failed: traced). */
+wdf_device_t *wdm_add_device(wdf_driver_t *drv, const char *node_name);
+/* The PnP/power sequences of device.c for a WDM stack: IRPs to its top. */
+NTSTATUS wdm_pnp_start(wdf_device_t *d);
+NTSTATUS wdm_power_up(wdf_device_t *d);
+int wdm_power_down(wdf_device_t *d, WDF_POWER_DEVICE_STATE target);
+void wdm_surprise_notify(wdf_device_t *d);
+NTSTATUS wdm_query_remove(wdf_device_t *d);
+void wdm_cancel_remove(wdf_device_t *d);
+NTSTATUS wdm_query_stop(wdf_device_t *d);
+void wdm_stop(wdf_device_t *d);
+void wdm_remove(wdf_device_t *d);
+void wdm_client_io(wdf_device_t *d, ULONG ioctl); /* a client's DeviceIoControl (pnp_manager.c client_io) */
+/* KMDF's WDM escapes (wdm_escape.c). */
+void wdm_request_finished(wdf_request_t *r);       /* wdf_request_finish: its IRPs go */
+/* A client's request to a device with a preprocess callback: through it. */
+void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r);
+/* A request sent through a target opened on a WDM device object: an IRP. */
+void wdm_target_send(wdf_io_target_t *t, wdf_request_t *r);
+void wdm_target_cancel(wdf_request_t *r); /* IoCancelIrp of its IRP */
+int wdm_target_cancelable(wdf_request_t *r); /* its IRP has a cancel routine */
+void wdm_reset(void);
 
 /* ---- WDFMEMORY (memory.c) --------------------------------------------------------- */
 /* Deletes the WdfMemoryCreate objects whose parent is `parent` (before the

@@ -7,32 +7,47 @@
 
 PDEVICE_OBJECT WdfDeviceWdmGetDeviceObject(WDFDEVICE Device)
 {
-    return (PDEVICE_OBJECT)wdf_device_checked(Device, "WdfDeviceWdmGetDeviceObject");
+    return &wdf_device_checked(Device, "WdfDeviceWdmGetDeviceObject")->wdm;
 }
 
 PDEVICE_OBJECT WdfDeviceWdmGetAttachedDevice(WDFDEVICE Device)
 {
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceWdmGetAttachedDevice");
-    return d->is_pdo ? NULL : (PDEVICE_OBJECT)d->lower;
+    return d->is_pdo || !d->lower ? NULL : &d->lower->wdm;
 }
 
 PDEVICE_OBJECT WdfDeviceWdmGetPhysicalDevice(WDFDEVICE Device)
 {
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceWdmGetPhysicalDevice");
-    return (PDEVICE_OBJECT)(d->is_pdo ? d : d->lower);
+    wdf_device_t *p = d->is_pdo ? d : d->lower;
+    return p ? &p->wdm : NULL;
 }
 
 PDRIVER_OBJECT WdfDriverWdmGetDriverObject(WDFDRIVER Driver)
 {
-    return (PDRIVER_OBJECT)wdf_object_checked((WDFOBJECT)Driver, OBJ_DRIVER, "WdfDriverWdmGetDriverObject");
+    return &((wdf_driver_t *)wdf_object_checked((WDFOBJECT)Driver, OBJ_DRIVER, "WdfDriverWdmGetDriverObject"))->wdm;
 }
 
 WDFDRIVER WdfWdmDriverGetWdfDriverHandle(PDRIVER_OBJECT DriverObject)
 {
-    return (WDFDRIVER)wdf_object_checked((WDFOBJECT)DriverObject, OBJ_DRIVER, "WdfWdmDriverGetWdfDriverHandle");
+    if (!DriverObject || DriverObject->Type != IO_TYPE_DRIVER)
+        return (WDFDRIVER)wdf_object_checked(NULL, OBJ_DRIVER, "WdfWdmDriverGetWdfDriverHandle");
+    return (WDFDRIVER)wdf_object_checked((WDFOBJECT)CONTAINING_RECORD(DriverObject, wdf_driver_t, wdm), OBJ_DRIVER,
+                                         "WdfWdmDriverGetWdfDriverHandle");
 }
 
 WDFDEVICE WdfWdmDeviceGetWdfDeviceHandle(PDEVICE_OBJECT DeviceObject)
 {
-    return (WDFDEVICE)wdf_device_checked((WDFDEVICE)DeviceObject, "WdfWdmDeviceGetWdfDeviceHandle");
+    wdf_device_t *d = wdf_device_of_wdm(DeviceObject);
+    if (d && d->wdm_driven)
+        return NULL; /* a WDM driver's device object has no framework device */
+    return (WDFDEVICE)wdf_device_checked((WDFDEVICE)d, "WdfWdmDeviceGetWdfDeviceHandle");
+}
+
+PDEVICE_OBJECT TdfStimulusDeviceObject(WDFDEVICE Device)
+{
+    wdf_device_t *d = (wdf_device_t *)Device;
+    if (!d || d->obj.kind != OBJ_DEVICE)
+        TdfUnmodelled("TdfStimulusDeviceObject", "a handle that is not a stimulus's device");
+    return &d->wdm;
 }

@@ -1,0 +1,657 @@
+/*
+ * IRPs (KERNEL-SEMANTICS §16): allocation, the stack-location walk of
+ * IoCallDriver into the next driver's MajorFunction[], IoCompleteRequest's
+ * bottom-up walk of completion routines in the completer's context, and the
+ * I/O manager's final stage for the IRPs it owns. The loop follows the
+ * kernel's (the Windows Research Kernel's IopfCompleteRequest; facts
+ * only): each location's routine runs with the IRP's current location already
+ * moved up to its caller's, PendingReturned is that location's
+ * SL_PENDING_RETURNED, a location without a routine propagates the pending
+ * mark itself, and STATUS_MORE_PROCESSING_REQUIRED stops the walk.
+ *
+ * Every IRP has a model record in front of it that outlives it (until the
+ * run ends): after IoFreeIrp the record says "freed", so a model routine
+ * handed a stale IRP reports the kernel's bugcheck, the same in every build.
+ */
+#include "irp.h"
+#include "tsan_sync.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static irp_rec_t *g_irps; /* every IRP of the run, newest first (records live until the run ends) */
+static uint32_t g_next_id;
+
+void irp_reset(void)
+{
+    g_irps = NULL;
+    g_next_id = 0;
+    irp_cancel_reset();
+}
+
+void irp_unload_check(struct tdf_image *img)
+{
+    for (irp_rec_t *r = g_irps; r; r = r->next) {
+        if (r->magic != IRP_REC_LIVE)
+            continue;
+        PIRP irp = &r->irp;
+        char where[96];
+        snprintf(where, sizeof where, "%s!unload", img->name);
+        if (irp->CancelRoutine && r->cancel_image == img) {
+            tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
+                     "IRP", "image '%s' unloaded while it holds IRP #%u pending: its cancel routine %s would run in "
+                     "the unloaded image", img->name, irp_id(irp), symbol_name((const void *)irp->CancelRoutine));
+            return;
+        }
+        PIO_STACK_LOCATION base = (PIO_STACK_LOCATION)(irp + 1);
+        for (int loc = irp->CurrentLocation; loc <= irp->StackCount; loc++) {
+            PIO_STACK_LOCATION sp = &base[loc - 1];
+            if (sp->CompletionRoutine && r->completion_image[loc] == img) {
+                tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
+                         "IRP", "image '%s' unloaded while IRP #%u it sent is still pending: its completion routine "
+                         "%s would run in the unloaded image", img->name, irp_id(irp),
+                         symbol_name((const void *)sp->CompletionRoutine));
+                return;
+            }
+        }
+    }
+}
+
+irp_rec_t *irp_rec_of(PIRP irp)
+{
+    if (!irp)
+        return NULL;
+    irp_rec_t *r = CONTAINING_RECORD(irp, irp_rec_t, irp);
+    return r->magic == IRP_REC_LIVE || r->magic == IRP_REC_FREED ? r : NULL;
+}
+
+unsigned irp_id(PIRP irp)
+{
+    irp_rec_t *r = irp_rec_of(irp);
+    return r ? r->id : 0;
+}
+
+irp_rec_t *irp_live(PIRP irp, const char *routine)
+{
+    irp_rec_t *r = irp_rec_of(irp);
+    if (!r) {
+        TDF_BUGCHECK(0xC9, 0x3, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "%s on a pointer that is not an IRP (Type is not IO_TYPE_IRP)", routine);
+        return NULL;
+    }
+    if (r->magic == IRP_REC_FREED) {
+        /* The kernel reads a freed IRP: with Driver Verifier's special pool
+         * the page is gone (0x50); IoCompleteRequest's own check is 0x44. */
+        if (strcmp(routine, "IoCompleteRequest") == 0)
+            TDF_BUGCHECK(0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS",
+                         "IoCompleteRequest on IRP #%u, already completed and freed (freed by %s)", irp_id(irp),
+                         r->freer);
+        else
+            TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "%s on IRP #%u, which was freed (by %s)", routine,
+                         irp_id(irp), r->freer);
+        return NULL;
+    }
+    return r;
+}
+
+static void irp_release(irp_rec_t *r, const char *who);
+
+static PIRP irp_new(CCHAR stack_size, irp_kind_t kind, const char *routine)
+{
+    if (stack_size < 1 || stack_size > TDF_IRP_MAX_STACK) {
+        if (stack_size < 1)
+            TdfUnmodelled(routine, "a StackSize below 1");
+        TDF_LIMIT(TDF_IRP_MAX_STACK, "model/kernel/irp.h", "%s with StackSize %d", routine, (int)stack_size);
+        return NULL;
+    }
+    size_t body = sizeof(IRP) + (size_t)stack_size * sizeof(IO_STACK_LOCATION);
+    irp_rec_t *r = pool_alloc_model(offsetof(irp_rec_t, irp) + body);
+    r->magic = IRP_REC_LIVE;
+    r->kind = (uint8_t)kind;
+    r->owner = kind == IRP_KIND_MODEL ? NULL : image_current();
+    r->body = body;
+    r->next = g_irps;
+    g_irps = r;
+    r->id = ++g_next_id;
+    PIRP irp = &r->irp;
+    irp->Type = IO_TYPE_IRP;
+    irp->Size = (USHORT)body;
+    irp->StackCount = stack_size;
+    irp->CurrentLocation = (CCHAR)(stack_size + 1);
+    irp->Tail.Overlay.CurrentStackLocation = (PIO_STACK_LOCATION)(irp + 1) + stack_size;
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    return irp;
+}
+
+PIRP irp_model_alloc(CCHAR stack_size) { return irp_new(stack_size, IRP_KIND_MODEL, "IoCallDriver"); }
+
+PIRP irp_kmdf_alloc(void *request)
+{
+    PIRP irp = irp_new(1, IRP_KIND_KMDF, "WdfRequestWdmGetIrp");
+    irp_rec_of(irp)->request = request;
+    irp->CurrentLocation = 1;
+    irp->Tail.Overlay.CurrentStackLocation--;
+    return irp;
+}
+
+void irp_free(PIRP irp)
+{
+    irp_rec_t *r = irp_rec_of(irp);
+    if (r && r->magic == IRP_REC_LIVE)
+        irp_release(r, "the framework");
+}
+
+PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
+{
+    (void)ChargeQuota;
+    ke_yield();
+    PIRP irp = irp_new(StackSize, IRP_KIND_DRIVER, "IoAllocateIrp");
+    SCHED_TRACE2("IoAllocateIrp(%d) -> #%u", (int)StackSize, irp_id(irp));
+    return irp;
+}
+
+USHORT IoSizeOfIrp(CCHAR StackSize) { return (USHORT)(sizeof(IRP) + (size_t)StackSize * sizeof(IO_STACK_LOCATION)); }
+
+static void irp_release(irp_rec_t *r, const char *who)
+{
+    snprintf(r->freer, sizeof r->freer, "%s", who);
+    r->magic = IRP_REC_FREED;
+    /* The bytes stay as they were (not poisoned, not filled): a driver that
+     * reads a stale IRP reads the same in every build, and the model routine
+     * it hands the IRP to next reports it (docs/WRITING-A-TARGET.md "What the
+     * model cannot find": the read itself is not reported). */
+}
+
+VOID IoFreeIrp(PIRP Irp)
+{
+    ke_yield();
+    irp_rec_t *r = irp_rec_of(Irp);
+    if (r && r->magic == IRP_REC_FREED) {
+        TDF_BUGCHECK(0xC2, 0x7, "BAD_POOL_CALLER", "IoFreeIrp of IRP #%u, already freed (by %s)", irp_id(Irp),
+                     r->freer);
+        return;
+    }
+    if (!(r = irp_live(Irp, "IoFreeIrp")))
+        return;
+    if (r->kind == IRP_KIND_KMDF) {
+        TDF_MISUSE("IoFreeIrp", "IoFreeIrp of IRP #%u, a WDFREQUEST's (WdfRequestWdmGetIrp): the framework frees it",
+                   irp_id(Irp));
+        return;
+    }
+    if (r->kind != IRP_KIND_DRIVER) {
+        TDF_BUGCHECK(0xC9, 0x2, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoFreeIrp of IRP #%u, built by IoBuild*Request: it belongs to the I/O manager, which frees "
+                     "it after its completion",
+                     irp_id(Irp));
+        return;
+    }
+    if (Irp->CancelRoutine) {
+        TDF_BUGCHECK(0xC9, 0x7, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoFreeIrp of IRP #%u with cancel routine %s still set", irp_id(Irp),
+                     symbol_name((const void *)Irp->CancelRoutine));
+        return;
+    }
+    if (Irp->CurrentLocation <= Irp->StackCount) {
+        /* some driver's location is current: a lower driver still holds it */
+        TDF_MISUSE("IRP_FREED_WHILE_IN_USE",
+                   "IoFreeIrp of IRP #%u while a driver below still owns it (current location %d of %d): the "
+                   "owner frees its IRP only once it came back (its completion routine ran)",
+                   irp_id(Irp), (int)Irp->CurrentLocation, (int)Irp->StackCount);
+        return;
+    }
+    char where[96];
+    image_current_frame(where, sizeof where);
+    SCHED_TRACE1("IoFreeIrp #%u", irp_id(Irp));
+    irp_release(r, where);
+}
+
+VOID IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
+{
+    ke_yield();
+    irp_rec_t *r = irp_live(Irp, "IoReuseIrp");
+    if (!r)
+        return;
+    if (Irp->CancelRoutine) {
+        TDF_BUGCHECK(0xC9, 0x7, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoReuseIrp of IRP #%u with cancel routine %s still set", irp_id(Irp),
+                     symbol_name((const void *)Irp->CancelRoutine));
+        return;
+    }
+    if (Irp->CurrentLocation <= Irp->StackCount) {
+        TDF_MISUSE("IRP_REUSED_WHILE_IN_USE",
+                   "IoReuseIrp of IRP #%u while a driver below still owns it (current location %d of %d)",
+                   irp_id(Irp), (int)Irp->CurrentLocation, (int)Irp->StackCount);
+        return;
+    }
+    CCHAR n = Irp->StackCount;
+    memset(Irp, 0, r->body);
+    Irp->Type = IO_TYPE_IRP;
+    Irp->Size = (USHORT)r->body;
+    Irp->StackCount = n;
+    Irp->CurrentLocation = (CCHAR)(n + 1);
+    Irp->Tail.Overlay.CurrentStackLocation = (PIO_STACK_LOCATION)(Irp + 1) + n;
+    Irp->IoStatus.Status = Iostatus;
+    memset(r->marked, 0, sizeof r->marked);
+    memset(r->ex_device, 0, sizeof r->ex_device);
+    memset(r->returned_pending, 0, sizeof r->returned_pending);
+    memset(r->completion_image, 0, sizeof r->completion_image);
+    r->done = 0;
+    r->completing = 0;
+}
+
+/* ---- stack locations (not yield points) ---- */
+static PIO_STACK_LOCATION stack_base(PIRP irp) { return (PIO_STACK_LOCATION)(irp + 1); }
+
+PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp)
+{
+    if (!irp_live(Irp, "IoGetCurrentIrpStackLocation"))
+        return NULL;
+    return Irp->Tail.Overlay.CurrentStackLocation;
+}
+
+PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
+{
+    if (!irp_live(Irp, "IoGetNextIrpStackLocation"))
+        return NULL;
+    if (Irp->CurrentLocation <= 1) {
+        TDF_BUGCHECK(0x35, 0, "NO_MORE_IRP_STACK_LOCATIONS",
+                     "IoGetNextIrpStackLocation on IRP #%u at its last location: no location below", irp_id(Irp));
+        return NULL;
+    }
+    return Irp->Tail.Overlay.CurrentStackLocation - 1;
+}
+
+VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp)
+{
+    PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp), next = IoGetNextIrpStackLocation(Irp);
+    if (!cur || !next)
+        return;
+    /* everything but the completion routine, its context and Control */
+    memcpy(next, cur, offsetof(IO_STACK_LOCATION, CompletionRoutine));
+    next->Control = 0;
+    next->CompletionRoutine = NULL;
+    next->Context = NULL;
+}
+
+VOID IoSkipCurrentIrpStackLocation(PIRP Irp)
+{
+    if (!irp_live(Irp, "IoSkipCurrentIrpStackLocation"))
+        return;
+    if (Irp->CurrentLocation > Irp->StackCount) {
+        TdfUnmodelled("IoSkipCurrentIrpStackLocation", "an IRP that no driver received yet (no current location)");
+    }
+    Irp->CurrentLocation++;
+    Irp->Tail.Overlay.CurrentStackLocation++;
+}
+
+VOID IoSetNextIrpStackLocation(PIRP Irp)
+{
+    if (!irp_live(Irp, "IoSetNextIrpStackLocation"))
+        return;
+    Irp->CurrentLocation--;
+    Irp->Tail.Overlay.CurrentStackLocation--;
+}
+
+VOID IoMarkIrpPending(PIRP Irp)
+{
+    irp_rec_t *r = irp_live(Irp, "IoMarkIrpPending");
+    if (!r)
+        return;
+    if (Irp->CurrentLocation > Irp->StackCount) {
+        TDF_MISUSE("IoMarkIrpPending", "IoMarkIrpPending on IRP #%u at its top: no driver's location is current",
+                   irp_id(Irp));
+        return;
+    }
+    Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
+    r->marked[(int)Irp->CurrentLocation] = 1;
+}
+
+static void set_completion(PIRP Irp, PIO_COMPLETION_ROUTINE routine, PVOID context, BOOLEAN on_success,
+                           BOOLEAN on_error, BOOLEAN on_cancel)
+{
+    PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(Irp);
+    if (!next)
+        return;
+    next->CompletionRoutine = routine;
+    next->Context = context;
+    irp_rec_of(Irp)->completion_image[Irp->CurrentLocation - 1] = image_current();
+    next->Control = 0;
+    if (on_success)
+        next->Control |= SL_INVOKE_ON_SUCCESS;
+    if (on_error)
+        next->Control |= SL_INVOKE_ON_ERROR;
+    if (on_cancel)
+        next->Control |= SL_INVOKE_ON_CANCEL;
+}
+
+VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine, PVOID Context,
+                            BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel)
+{
+    set_completion(Irp, CompletionRoutine, Context, InvokeOnSuccess, InvokeOnError, InvokeOnCancel);
+}
+
+NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine,
+                                  PVOID Context, BOOLEAN InvokeOnSuccess, BOOLEAN InvokeOnError,
+                                  BOOLEAN InvokeOnCancel)
+{
+    ke_yield();
+    irp_rec_t *r = irp_live(Irp, "IoSetCompletionRoutineEx");
+    if (!r)
+        return STATUS_INVALID_PARAMETER;
+    if (!io_device_valid(DeviceObject))
+        TdfUnmodelled("IoSetCompletionRoutineEx", "a DeviceObject that is not a live device object");
+    set_completion(Irp, CompletionRoutine, Context, InvokeOnSuccess, InvokeOnError, InvokeOnCancel);
+    /* The I/O manager's wrapper holds the device object until the routine
+     * ran: the routine's driver cannot unload under it. */
+    int loc = Irp->CurrentLocation - 1;
+    if (r->ex_device[loc])
+        io_device_dereference(r->ex_device[loc]);
+    io_device_reference(DeviceObject);
+    r->ex_device[loc] = DeviceObject;
+    return STATUS_SUCCESS;
+}
+
+/* ---- build requests (threaded IRPs) ---- */
+PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
+                                   ULONG InputBufferLength, PVOID OutputBuffer, ULONG OutputBufferLength,
+                                   BOOLEAN InternalDeviceIoControl, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock)
+{
+    ke_yield();
+    if (!io_device_valid(DeviceObject)) {
+        TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoBuildDeviceIoControlRequest with a pointer that is not a live device object");
+        return NULL;
+    }
+    PIRP irp = irp_new(DeviceObject->StackSize, IRP_KIND_THREADED, "IoBuildDeviceIoControlRequest");
+    if (!irp)
+        return NULL;
+    PIO_STACK_LOCATION sp = irp->Tail.Overlay.CurrentStackLocation - 1;
+    sp->MajorFunction = InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL : IRP_MJ_DEVICE_CONTROL;
+    sp->Parameters.DeviceIoControl.IoControlCode = IoControlCode;
+    sp->Parameters.DeviceIoControl.InputBufferLength = InputBufferLength;
+    sp->Parameters.DeviceIoControl.OutputBufferLength = OutputBufferLength;
+    /* Every transfer type is given the caller's buffers as they are (no
+     * system buffer copy, no MDL): METHOD_BUFFERED drivers read and write
+     * SystemBuffer, the others Type3InputBuffer / UserBuffer. */
+    irp->AssociatedIrp.SystemBuffer = InputBuffer ? InputBuffer : OutputBuffer;
+    sp->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
+    irp->UserBuffer = OutputBuffer;
+    irp->UserEvent = Event;
+    irp->UserIosb = IoStatusBlock;
+    return irp;
+}
+
+PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer, ULONG Length,
+                                  PLARGE_INTEGER StartingOffset, PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock)
+{
+    ke_yield();
+    if (!io_device_valid(DeviceObject)) {
+        TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoBuildSynchronousFsdRequest with a pointer that is not a live device object");
+        return NULL;
+    }
+    if (MajorFunction != IRP_MJ_READ && MajorFunction != IRP_MJ_WRITE && MajorFunction != IRP_MJ_FLUSH_BUFFERS &&
+        MajorFunction != IRP_MJ_SHUTDOWN && MajorFunction != IRP_MJ_PNP && MajorFunction != IRP_MJ_POWER)
+        TdfUnmodelled("IoBuildSynchronousFsdRequest", "a MajorFunction it does not take");
+    PIRP irp = irp_new(DeviceObject->StackSize, IRP_KIND_THREADED, "IoBuildSynchronousFsdRequest");
+    if (!irp)
+        return NULL;
+    PIO_STACK_LOCATION sp = irp->Tail.Overlay.CurrentStackLocation - 1;
+    sp->MajorFunction = (UCHAR)MajorFunction;
+    if (MajorFunction == IRP_MJ_READ || MajorFunction == IRP_MJ_WRITE) {
+        sp->Parameters.Read.Length = Length;
+        if (StartingOffset)
+            sp->Parameters.Read.ByteOffset = *StartingOffset;
+        irp->AssociatedIrp.SystemBuffer = Buffer;
+        irp->UserBuffer = Buffer;
+    }
+    if (MajorFunction == IRP_MJ_PNP)
+        irp->IoStatus.Status = STATUS_NOT_SUPPORTED; /* PnP IRPs start so (Learn's rule for senders) */
+    irp->UserEvent = Event;
+    irp->UserIosb = IoStatusBlock;
+    return irp;
+}
+
+/* ---- sending ---- */
+static NTSTATUS invalid_request(PDEVICE_OBJECT d, PIRP irp)
+{
+    (void)d;
+    irp->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return STATUS_INVALID_DEVICE_REQUEST;
+}
+
+static void pending_not_marked(irp_rec_t *r, int loc, const char *who)
+{
+    tdf_fail(TDF_CLASS_MISUSE, 0, 0, "PENDING_NOT_MARKED", who, NULL,
+             "IRP #%u: the dispatch routine at stack location %d returned STATUS_PENDING but the location was not "
+             "marked pending when completion left it (no IoMarkIrpPending in the dispatch routine, or its "
+             "completion routine did not propagate Irp->PendingReturned): the I/O manager completes it as if "
+             "it finished synchronously",
+             irp_id(&r->irp), loc);
+}
+
+NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    ke_yield(); /* the window between building the IRP and the lower driver's dispatch */
+    irp_rec_t *r = irp_live(Irp, "IoCallDriver");
+    if (!r)
+        return STATUS_INVALID_PARAMETER;
+    if (r->kind == IRP_KIND_KMDF)
+        TdfUnmodelled("IoCallDriver", "a WDFREQUEST's IRP (WdfRequestWdmGetIrp) sent on with IoCallDriver");
+    if (!io_device_valid(DeviceObject)) {
+        TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoCallDriver with a pointer that is not a live device object (deleted, or never one)");
+        return STATUS_INVALID_PARAMETER;
+    }
+    KIRQL before = ke_irql();
+    if (before > DISPATCH_LEVEL) {
+        TDF_BUGCHECK(0xC9, 0x10, "DRIVER_VERIFIER_IOMANAGER_VIOLATION", "IoCallDriver at IRQL %u",
+                     (unsigned)before);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (Irp->CurrentLocation <= 1) {
+        TDF_BUGCHECK(0x35, 0, "NO_MORE_IRP_STACK_LOCATIONS",
+                     "IoCallDriver of IRP #%u to %s: no stack location left for it (StackCount %d)", irp_id(Irp),
+                     io_device_name(DeviceObject), (int)Irp->StackCount);
+        return STATUS_INVALID_PARAMETER;
+    }
+    Irp->CurrentLocation--;
+    Irp->Tail.Overlay.CurrentStackLocation--;
+    int loc = Irp->CurrentLocation;
+    PIO_STACK_LOCATION sp = Irp->Tail.Overlay.CurrentStackLocation;
+    sp->DeviceObject = DeviceObject;
+    r->marked[loc] = 0;
+    PDRIVER_DISPATCH dispatch = DeviceObject->DriverObject->MajorFunction[sp->MajorFunction];
+    if (!dispatch)
+        dispatch = invalid_request;
+    SCHED_TRACE3("IoCallDriver #%u -> %s major 0x%x", irp_id(Irp), io_device_name(DeviceObject),
+                 (unsigned)sp->MajorFunction);
+    /* The device object stays referenced across the dispatch routine (the
+     * caller's reference, which IoCallDriver's callers must hold). */
+    io_device_reference(DeviceObject);
+    NTSTATUS st = dispatch(DeviceObject, Irp);
+    io_device_dereference(DeviceObject);
+    KIRQL after = ke_irql();
+    if (after != before) {
+        TDF_BUGCHECK(0xC9, 0x5, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "the dispatch routine %s for %s returned at IRQL %u, entered at %u",
+                     symbol_name((const void *)dispatch), io_device_name(DeviceObject), (unsigned)after,
+                     (unsigned)before);
+        return st;
+    }
+    /* The pending contract (Learn, IoMarkIrpPending): STATUS_PENDING only
+     * with the location marked -- in the dispatch routine, or, for an IRP
+     * passed down, by the completion routine propagating PendingReturned --
+     * and a mark only with STATUS_PENDING. */
+    if (st == STATUS_PENDING) {
+        r->returned_pending[loc] = 1;
+        /* Completed past this location already: its mark is final. */
+        if (!r->marked[loc] && (r->magic == IRP_REC_FREED || Irp->CurrentLocation > loc))
+            pending_not_marked(r, loc, symbol_name((const void *)dispatch));
+    } else if (st != STATUS_PENDING && r->marked[loc])
+        tdf_fail(TDF_CLASS_MISUSE, 0, 0, "MARKED_PENDING_NOT_RETURNED", symbol_name((const void *)dispatch), NULL,
+                 "%s marked IRP #%u pending and returned 0x%lx, not STATUS_PENDING", symbol_name((const void *)dispatch),
+                 irp_id(Irp), (unsigned long)(uint32_t)st);
+    return st;
+}
+
+NTSTATUS PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) { return IoCallDriver(DeviceObject, Irp); }
+
+VOID PoStartNextPowerIrp(PIRP Irp)
+{
+    if (irp_live(Irp, "PoStartNextPowerIrp"))
+        SCHED_TRACE1("PoStartNextPowerIrp #%u", irp_id(Irp));
+}
+
+/* ---- completing ---- */
+/* The I/O manager's final stage for the IRPs it owns: the status block, the
+ * event, the IRP freed. */
+static void final_completion(irp_rec_t *r)
+{
+    PIRP irp = &r->irp;
+    if (r->kind == IRP_KIND_DRIVER) {
+        char here[96];
+        image_current_frame(here, sizeof here);
+        tdf_fail(TDF_CLASS_MISUSE, 0, 0, "IRP_COMPLETED_PAST_ITS_OWNER", here,
+                 r->owner ? r->owner->name : "model",
+                 "IRP #%u from IoAllocateIrp completed to its top: its owner's completion routine must return "
+                 "STATUS_MORE_PROCESSING_REQUIRED and free or reuse it (the I/O manager would queue the "
+                 "completion to a thread the IRP does not have)",
+                 irp_id(irp));
+        return;
+    }
+    PIO_STATUS_BLOCK iosb = irp->UserIosb;
+    PKEVENT ev = irp->UserEvent;
+    IO_STATUS_BLOCK st = irp->IoStatus;
+    irp_release(r, "the I/O manager");
+    if (iosb)
+        *iosb = st;
+    if (ev)
+        KeSetEvent(ev, IO_NO_INCREMENT, FALSE);
+}
+
+VOID IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
+{
+    (void)PriorityBoost;
+    ke_yield();
+    irp_rec_t *r = irp_live(Irp, "IoCompleteRequest");
+    if (!r)
+        return;
+    if (r->kind == IRP_KIND_KMDF) {
+        if (!wdm_kmdf_irp_complete(Irp))
+            TDF_MISUSE("IoCompleteRequest",
+                       "IoCompleteRequest of IRP #%u, a WDFREQUEST's dispatched to the framework: complete the "
+                       "request (WdfRequestComplete)", irp_id(Irp));
+        return;
+    }
+    char here[96];
+    image_current_frame(here, sizeof here);
+    KIRQL irql = ke_irql();
+    if (irql > DISPATCH_LEVEL) {
+        TDF_BUGCHECK(0xC9, 0xE, "DRIVER_VERIFIER_IOMANAGER_VIOLATION", "IoCompleteRequest at IRQL %u",
+                     (unsigned)irql);
+        return;
+    }
+    if (Irp->CurrentLocation > Irp->StackCount) {
+        tdf_fail(TDF_CLASS_BUGCHECK, 0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS", here, r->completer,
+                 "IoCompleteRequest on IRP #%u, which no driver holds: it was completed already (by %s at step %lu)",
+                 irp_id(Irp), r->completer, (unsigned long)r->complete_step);
+        return;
+    }
+    if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == -1) {
+        TDF_BUGCHECK(0xC9, 0x6, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoCompleteRequest of IRP #%u with IoStatus.Status 0x%lx (pending)", irp_id(Irp),
+                     (unsigned long)(uint32_t)Irp->IoStatus.Status);
+        return;
+    }
+    if (Irp->CancelRoutine) {
+        TDF_BUGCHECK(0xC9, 0x7, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoCompleteRequest of IRP #%u with its cancel routine %s still set", irp_id(Irp),
+                     symbol_name((const void *)Irp->CancelRoutine));
+        return;
+    }
+    snprintf(r->completer, sizeof r->completer, "%s", here);
+    r->complete_step = sched_steps();
+    SCHED_TRACE2("IoCompleteRequest #%u status 0x%lx", irp_id(Irp), (unsigned long)(uint32_t)Irp->IoStatus.Status);
+    TDF_HB_RELEASE(Irp); /* the completer's writes reach the completion routines and the waiter */
+    r->completing = 1;
+    PIO_STACK_LOCATION sp = Irp->Tail.Overlay.CurrentStackLocation;
+    for (;;) {
+        int leaving = Irp->CurrentLocation;
+        if (r->returned_pending[leaving] && !r->marked[leaving]) {
+            PIO_STACK_LOCATION base = stack_base(Irp);
+            pending_not_marked(r, leaving, io_device_name(base[leaving - 1].DeviceObject));
+            return;
+        }
+        Irp->CurrentLocation++;
+        Irp->Tail.Overlay.CurrentStackLocation++;
+        if (Irp->CurrentLocation > Irp->StackCount + 1)
+            break;
+        int loc = Irp->CurrentLocation;
+        Irp->PendingReturned = (sp->Control & SL_PENDING_RETURNED) != 0;
+        NTSTATUS status = Irp->IoStatus.Status;
+        PIO_COMPLETION_ROUTINE routine = sp->CompletionRoutine;
+        PVOID context = sp->Context;
+        int invoke = routine && ((NT_SUCCESS(status) && (sp->Control & SL_INVOKE_ON_SUCCESS)) ||
+                                 (!NT_SUCCESS(status) && (sp->Control & SL_INVOKE_ON_ERROR)) ||
+                                 (Irp->Cancel && (sp->Control & SL_INVOKE_ON_CANCEL)));
+        PDEVICE_OBJECT ex = r->ex_device[loc - 1];
+        r->ex_device[loc - 1] = NULL;
+        memset(sp, 0, sizeof *sp);
+        if (invoke) {
+            PDEVICE_OBJECT dev = loc == Irp->StackCount + 1 ? NULL : Irp->Tail.Overlay.CurrentStackLocation->DeviceObject;
+            TDF_HB_ACQUIRE(Irp);
+            SCHED_TRACE1("completion routine %s", symbol_name((const void *)routine));
+            NTSTATUS rs = routine(dev, Irp, context);
+            if (ex)
+                io_device_dereference(ex);
+            if (r->magic == IRP_REC_FREED) {
+                if (rs == STATUS_MORE_PROCESSING_REQUIRED)
+                    return; /* freed by its owner, who stopped the walk: fine */
+                tdf_fail(TDF_CLASS_BUGCHECK, 0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", symbol_name((const void *)routine),
+                         r->freer,
+                         "completion routine %s freed IRP #%u (IoFreeIrp in %s) and returned 0x%lx, not "
+                         "STATUS_MORE_PROCESSING_REQUIRED: IoCompleteRequest goes on with the freed IRP",
+                         symbol_name((const void *)routine), irp_id(Irp), r->freer, (unsigned long)(uint32_t)rs);
+                return;
+            }
+            if (rs == STATUS_MORE_PROCESSING_REQUIRED) {
+                r->completing = 0;
+                if (loc == Irp->StackCount + 1)
+                    r->done = 1;
+                return;
+            }
+        } else {
+            if (ex)
+                io_device_dereference(ex);
+            if (Irp->PendingReturned && loc <= Irp->StackCount) {
+                Irp->Tail.Overlay.CurrentStackLocation->Control |= SL_PENDING_RETURNED;
+                r->marked[loc] = 1;
+            }
+        }
+        sp = Irp->Tail.Overlay.CurrentStackLocation;
+    }
+    /* past the top location: the I/O manager's part */
+    Irp->CurrentLocation = (CCHAR)(Irp->StackCount + 1);
+    Irp->Tail.Overlay.CurrentStackLocation = stack_base(Irp) + Irp->StackCount;
+    r->completing = 0;
+    r->done = 1;
+    final_completion(r);
+}
+
+/* ---- the model's own IRPs ---- */
+NTSTATUS irp_send_and_wait(PDEVICE_OBJECT top, PIRP irp, PIO_STATUS_BLOCK iosb)
+{
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    irp->UserEvent = &ev;
+    irp->UserIosb = iosb;
+    iosb->Status = STATUS_PENDING;
+    NTSTATUS st = IoCallDriver(top, irp);
+    if (tdf_failure())
+        return st;
+    /* Whatever the dispatch returned, the final status is the IRP's. */
+    (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    return iosb->Status;
+}

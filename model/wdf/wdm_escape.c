@@ -1,0 +1,168 @@
+/*
+ * KMDF's WDM escapes (KERNEL-SEMANTICS §16 "KMDF's WDM escapes"): a request's
+ * IRP (WdfRequestWdmGetIrp), a preprocess callback in front of the
+ * framework's dispatch (WdfDeviceInitAssignWdmIrpPreprocessCallback), and an
+ * I/O target opened on an existing WDM device object, whose sends are IRPs.
+ *
+ * The model's KMDF requests are not IRPs: a request's IRP is made when the
+ * driver asks for it (one stack location, the request's parameters) and
+ * freed at the request's completion, so a pointer kept past it is a freed
+ * IRP to every IRP routine (0x50 / 0x44).
+ */
+#include "wdf_internal.h"
+#include "../kernel/irp.h"
+#include "../kernel/tsan_sync.h"
+
+static void fill_location(wdf_request_t *r, PIRP irp, PIO_STACK_LOCATION sp)
+{
+    sp->MajorFunction = (UCHAR)r->type; /* WDF_REQUEST_TYPE values are the IRP_MJ_ codes */
+    sp->Parameters.DeviceIoControl.IoControlCode = r->ioctl;
+    sp->Parameters.DeviceIoControl.InputBufferLength = (ULONG)r->in_len;
+    sp->Parameters.DeviceIoControl.OutputBufferLength = (ULONG)r->out_len;
+    sp->Parameters.DeviceIoControl.Type3InputBuffer = r->in;
+    irp->AssociatedIrp.SystemBuffer = r->in ? r->in : r->out;
+    irp->UserBuffer = r->out;
+}
+
+static PIRP shadow_of(wdf_request_t *r)
+{
+    if (!r->shadow_irp) {
+        PIRP irp = irp_kmdf_alloc(r);
+        PIO_STACK_LOCATION sp = irp->Tail.Overlay.CurrentStackLocation;
+        fill_location(r, irp, sp);
+        sp->DeviceObject = r->queue ? &r->queue->device->wdm : NULL;
+        r->shadow_irp = irp;
+    }
+    return r->shadow_irp;
+}
+
+PIRP WdfRequestWdmGetIrp(WDFREQUEST Request)
+{
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestWdmGetIrp");
+    if (r->state == REQ_COMPLETED || r->state == REQ_IDLE) {
+        /* Learn: the IRP is valid only until the request is completed */
+        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestWdmGetIrp on a request that is not pending (%s)",
+                     r->state == REQ_COMPLETED ? "completed" : "never sent or delivered");
+        return NULL;
+    }
+    return shadow_of(r);
+}
+
+void wdm_request_finished(wdf_request_t *r)
+{
+    if (r->shadow_irp) {
+        irp_free(r->shadow_irp);
+        r->shadow_irp = NULL;
+    }
+}
+
+/* ---- preprocess callback ---- */
+NTSTATUS WdfDeviceInitAssignWdmIrpPreprocessCallback(PWDFDEVICE_INIT DeviceInit,
+                                                     PFN_WDFDEVICE_WDM_IRP_PREPROCESS EvtDeviceWdmIrpPreprocess,
+                                                     UCHAR MajorFunction, PUCHAR MinorFunctions,
+                                                     ULONG NumMinorFunctions)
+{
+    (void)MinorFunctions;
+    ke_yield();
+    if (MajorFunction != IRP_MJ_DEVICE_CONTROL || NumMinorFunctions)
+        TdfUnmodelled("WdfDeviceInitAssignWdmIrpPreprocessCallback",
+                      "a major function other than IRP_MJ_DEVICE_CONTROL, or minor functions (the model sends "
+                      "KMDF devices no other IRPs)");
+    DeviceInit->preprocess = EvtDeviceWdmIrpPreprocess;
+    return STATUS_SUCCESS;
+}
+
+static void deliver(wdf_device_t *d, wdf_request_t *r)
+{
+    if (d->default_queue) {
+        wdf_queue_deliver(d->default_queue, r);
+    } else { /* no queue for it: the framework fails the request (FxPkgIo) */
+        r->state = REQ_OWNED;
+        wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
+}
+
+void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r)
+{
+    r->in_preprocess = 1;
+    PIRP irp = shadow_of(r);
+    irp->Tail.Overlay.CurrentStackLocation->DeviceObject = &d->wdm;
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    wdf_device_hold_for_callback(d);
+    SCHED_TRACE1("%s: EvtDeviceWdmIrpPreprocess", d->name);
+    (void)d->preprocess((WDFDEVICE)d, irp);
+    wdf_object_release(&d->obj);
+}
+
+NTSTATUS WdfDeviceWdmDispatchPreprocessedIrp(WDFDEVICE Device, PIRP Irp)
+{
+    ke_yield();
+    wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceWdmDispatchPreprocessedIrp");
+    irp_rec_t *rec = irp_live(Irp, "WdfDeviceWdmDispatchPreprocessedIrp");
+    if (!rec)
+        return STATUS_INVALID_PARAMETER;
+    wdf_request_t *r = rec->kind == IRP_KIND_KMDF ? rec->request : NULL;
+    if (!r || !r->in_preprocess)
+        TdfUnmodelled("WdfDeviceWdmDispatchPreprocessedIrp", "an IRP that is not in this device's preprocess callback");
+    r->in_preprocess = 0;
+    deliver(d, r);
+    return STATUS_PENDING;
+}
+
+int wdm_kmdf_irp_complete(PIRP irp)
+{
+    irp_rec_t *rec = irp_rec_of(irp);
+    wdf_request_t *r = rec->request;
+    if (!r->in_preprocess)
+        return 0;
+    /* The preprocess callback completes the IRP itself: the client's request
+     * ends with its status; the framework never sees it. */
+    r->in_preprocess = 0;
+    r->state = REQ_OWNED;
+    wdf_request_finish(r, irp->IoStatus.Status, irp->IoStatus.Information);
+    return 1;
+}
+
+/* ---- an I/O target on an existing WDM device object ---- */
+static NTSTATUS sent_irp_complete(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    wdf_request_t *r = Context;
+    NTSTATUS st = Irp->IoStatus.Status;
+    ULONG_PTR info = Irp->IoStatus.Information;
+    r->wdm_irp = NULL;
+    irp_free(Irp); /* the framework's IRP for the request: back with the completion */
+    r->state = REQ_OWNED;
+    wdf_request_finish(r, st, info);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+void wdm_target_send(wdf_io_target_t *t, wdf_request_t *r)
+{
+    PDEVICE_OBJECT dev = t->wdm;
+    PIRP irp = irp_model_alloc(dev->StackSize);
+    if (!irp)
+        return;
+    irp_rec_of(irp)->request = r;
+    PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(irp);
+    fill_location(r, irp, next);
+    irp->IoStatus.Status = STATUS_NOT_SUPPORTED;
+    IoSetCompletionRoutine(irp, sent_irp_complete, r, TRUE, TRUE, TRUE);
+    r->wdm_irp = irp;
+    r->queue = NULL; /* no receiving queue: a WDM driver has it */
+    r->state = REQ_QUEUED; /* in flight below the target: not the driver's */
+    (void)IoCallDriver(dev, irp);
+}
+
+void wdm_target_cancel(wdf_request_t *r)
+{
+    irp_rec_t *rec = irp_rec_of(r->wdm_irp);
+    if (rec && rec->magic == IRP_REC_LIVE)
+        (void)irp_cancel(r->wdm_irp);
+}
+
+int wdm_target_cancelable(wdf_request_t *r)
+{
+    irp_rec_t *rec = irp_rec_of(r->wdm_irp);
+    return rec && rec->magic == IRP_REC_LIVE && r->wdm_irp->CancelRoutine != NULL;
+}
