@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME]
+# scripts/make_repro.sh [--project DIR] --refresh REPRO_FILE...
 # Turns a crash input into a checked-in repro: minimizes it in the plain
 # runner keeping its whole signature (scripts/minimize.sh: deterministic, the
 # same input gives the same file), checks that the asan build reports the same
@@ -8,25 +9,38 @@
 # own "# expect-tsan" line is kept). If the TSan build reports a sanitizer race
 # first, add the "# expect-tsan SIGNATURE" line by hand (scripts/ctest_replay.sh).
 #
+# --refresh: re-records the "# expect-signature" line of existing repro files
+# (repro/<target>/*.txt, target from the file's "target" line) as the plain
+# build gives it now, after a change of the signature's definition: the
+# input and its other lines stay as they are (no minimizing). Plain build
+# only (ctest replays repro files there; scripts/test.sh checks that asan and
+# tsan print the same trace). Prints "refreshed FILE: OLD -> NEW" or
+# "unchanged FILE" per file.
+#
 # Exit status:
 #   0  the repro was written
 #   1  the input does not fail on VARIANT (or not as its own expect-signature
 #      says), its minimized form does not replay, or plain and asan disagree
 #   2  usage error, bad --project, CRASH_INPUT missing / a directory /
-#      unreadable, unknown target or variant, bad NAME
+#      unreadable, unknown target or variant, bad NAME; --refresh: a file
+#      missing, without "target" / "# expect-variant" lines, or rejected
+#   (--refresh: 1 if a file no longer fails; the other files are still
+#   refreshed)
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME] | --help
+TDF_USAGE="scripts/make_repro.sh [--project DIR] TARGET VARIANT CRASH_INPUT [NAME] | [--project DIR] --refresh REPRO_FILE... | --help
   TARGET       a target of the project (scripts/fuzz.sh --list)
   VARIANT      the variant the input fails on
   CRASH_INPUT  the input (binary or text form), e.g. an artifact scripts/fuzz.sh wrote
   NAME         file name in repro/TARGET/ (default: VARIANT), letters, digits, _ and -
+  --refresh    re-record the '# expect-signature' line of existing repro files (no minimizing)
 exit: 0 written, 1 input does not fail / builds disagree, 2 usage or input error"
 
-args=()
+args=() refresh=0
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
+        --refresh) refresh=1; shift ;;
         --project) tdf_need_value "$1" $#; tdf_set_project "$2"; shift 2 ;;
         --project=*) tdf_set_project "${1#*=}"; shift ;;
         --) shift; args+=("$@"); break ;;
@@ -34,6 +48,49 @@ while [ $# -gt 0 ]; do
         *) args+=("$1"); shift ;;
     esac
 done
+if [ $refresh -eq 1 ]; then
+    [ ${#args[@]} -ge 1 ] || tdf_usage_error "--refresh needs at least one REPRO_FILE"
+    for f in "${args[@]}"; do
+        [ -f "$f" ] || { tdf_log "$f: no such file"; exit 2; }
+        grep -q '^target ' "$f" || { tdf_log "$f: no 'target' line (not a text-form input)"; exit 2; }
+        grep -q '^# expect-variant ' "$f" || { tdf_log "$f: no '# expect-variant' line (not a repro file)"; exit 2; }
+    done
+    tdf_ensure_deps
+    plain=$(tdf_build plain)
+    rc=0
+    for f in "${args[@]}"; do
+        t=$(sed -n 's/^target //p' "$f")
+        v=$(sed -n 's/^# expect-variant //p' "$f")
+        [ -x "$plain/bin/${t}_run" ] || { tdf_log "$f: unknown target '$t'"; exit 2; }
+        # The runner prints the run's signature whether or not the file's
+        # expectation holds (exit 3 when it does not: the point here).
+        set +e
+        out=$(env -u TDF_VARIANT "$plain/bin/${t}_run" --variant="$v" --quiet "$f" 2>&1)
+        code=$?
+        set -e
+        [ $code -ne 2 ] || { tdf_log "the runner rejects $f:"; printf '%s\n' "$out" >&2; exit 2; }
+        sig=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out")
+        got=("${sig%%$'\n'*}")
+        [ -n "${got[0]}" ] || [ $code -ne 0 ] || got=(NONE) # clean: "# expect-signature NONE" (a TSan-only race)
+        if [ -z "${got[0]}" ]; then
+            tdf_log "$f no longer fails on variant $v (plain build): re-make it from a crash"; rc=1; continue
+        fi
+        old=$(sed -n 's/^# expect-signature //p' "$f")
+        if [ "$old" = "${got[0]}" ]; then
+            echo "unchanged $f"
+            continue
+        fi
+        tmp=$(mktemp "$f.XXXXXX")
+        if grep -q '^# expect-signature ' "$f"; then
+            awk -v s="${got[0]}" '/^# expect-signature / { print "# expect-signature " s; next } { print }' "$f" >"$tmp"
+        else
+            awk -v s="${got[0]}" '{ print } /^# expect-variant / { print "# expect-signature " s }' "$f" >"$tmp"
+        fi
+        mv "$tmp" "$f"
+        echo "refreshed $f: ${old:-(none)} -> ${got[0]}"
+    done
+    exit $rc
+fi
 [ ${#args[@]} -ge 3 ] || tdf_usage_error "TARGET, VARIANT and CRASH_INPUT are required"
 [ ${#args[@]} -le 4 ] || tdf_usage_error "too many arguments: '${args[*]:4}'"
 target=${args[0]} variant=${args[1]} crash=${args[2]} name=${args[3]:-${args[1]}}

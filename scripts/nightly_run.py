@@ -71,7 +71,8 @@ def slug(sig):
 
 
 def split_signature(sig):
-    """'<code>:<where>:<other side>' (docs/REPORTS.md); the other side may itself contain ':'."""
+    """'<code or object>:<where>:<other side or teardown>' (docs/REPORTS.md "Signatures"); the last part may
+    itself contain ':'."""
     parts = sig.split(":", 2)
     while len(parts) < 3:
         parts.append("")
@@ -422,7 +423,9 @@ class Nightly:
         f = fs.get(sig)
         if f is None:
             code, where, other = split_signature(sig)
-            f = {"signature": sig, "class": cls, "code": code.split("/", 1)[1] if "/" in code else code,
+            # "HARDWARE/NOT_IN_D0" -> "NOT_IN_D0"; a fatal-pair key's object ("registers(child/FDO)") as it is.
+            f = {"signature": sig, "class": cls,
+                 "code": code.split("/", 1)[1] if "/" in code and "(" not in code else code,
                  "where": where, "other_side": other, "target": t, "variants": [], "builds": [build],
                  "first_seen": {"time": now_iso(found_at), "run": self.run_no, "job": jk, "build": build},
                  "count": 0, "inputs": [], "plain_input": None, "minimal_input": None, "minimized": None,
@@ -472,6 +475,12 @@ class Nightly:
                 f["detail"] = line[len("==TDF== DETAIL "):]
             elif re.match(r"==TDF== (%s) " % "|".join(CLASS_EXIT), line) and f["headline"] is None:
                 f["headline"] = line[len("==TDF== "):]
+                # A fatal-pair key names the dead object, not the code: the code (and the SARIF rule)
+                # is the first headline's (one key may be caught as NOT_IN_D0, AFTER_UNMAP or 0x50).
+                words = f["headline"].split()
+                if "(" in f["code"] and len(words) > 1:
+                    f["object"] = f["code"]
+                    f["code"] = words[1]
         f["location"] = self.locate(t, f["where"])
         f["other_location"] = self.locate(t, f["other_side"])
         # Minimization: model findings in the plain runner, ASan/UBSan ones in asan; TSan cannot

@@ -266,9 +266,14 @@ void dpc_unload_check(struct tdf_image *img)
         PKDPC dpc = D.queue[i];
         if (dpc->TdfImage != img)
             continue;
-        char where[96];
+        char where[96], routine[96];
         snprintf(where, sizeof where, "%s!unload", img->name);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "KDPC",
+        snprintf(routine, sizeof routine, "%s!%s", img->name, symbol_name((const void *)dpc->DeferredRoutine));
+        /* The fatal pair: the DPC routine would run in the unloaded image. */
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (a KDPC of it still queued)",
+                           {(uintptr_t)img->name}, .access_frame = routine, .key_teardown = "unload"};
+        tdf_fail_dead(&dead, "KDPC queued", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                 "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "KDPC",
                  "image '%s' unloaded with a KDPC still queued: its routine %s would run in the unloaded image",
                  img->name, symbol_name((const void *)dpc->DeferredRoutine));
         return;

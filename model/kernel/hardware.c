@@ -117,9 +117,16 @@ VOID MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 static void fail_registers(const mapping_t *m, const char *op, const char *bad, const char *detail, uint32_t code,
                            const char *name)
 {
-    const tdf_teardown_t *down = g_down_hook ? g_down_hook(m->range.block) : NULL;
+    const char *role = m->range.owner_name;
+    const tdf_teardown_t *down = g_down_hook ? g_down_hook(m->range.block, &role) : NULL;
     const tdf_teardown_t *td = down && down->event ? down : m->unmapped ? &m->unmapped_by : down;
-    tdf_dead_t dead = {TDF_OBJ_REGISTERS, m->range.owner_name, td, "registers of %s", {(uintptr_t)m->range.owner_name}};
+    tdf_dead_t dead = {TDF_OBJ_REGISTERS, role, td, "registers of %s", {(uintptr_t)m->range.owner_name}};
+    /* In the device's down phase the key says so, whichever callback began
+     * it (D0Exit, or ReleaseHardware on a path without one): one race with
+     * the power-down, one key. A usable device's stale mapping keys by the
+     * routine that unmapped it. */
+    if (td && td == down)
+        dead.key_teardown = "power-down";
     if (bad)
         tdf_fail_dead(&dead, op, TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s", detail);
     else

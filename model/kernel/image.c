@@ -85,6 +85,7 @@ void kernel_reset(void)
     thread_reset();
     spinlock_reset();
     lock_graph_reset();
+    rundown_reset();
     dpc_reset();
     ke_timer_reset();
     hw_reset();
@@ -123,13 +124,21 @@ void image_unload(struct tdf_image *img)
         for (unsigned i = d; i-- > 0;) {
             if (s->frames[i].image != img)
                 continue;
-            char where[96], caller[96];
+            char where[96], caller[96], entry[96];
             frame_text(&s->frames[i], where, sizeof where);
             snprintf(caller, sizeof caller, "thread:%s", sched_fiber_owner(f));
+            /* The key's access: the routine the thread entered the image
+             * with (the outermost of its frames there), stable whichever
+             * inner routine it was preempted in. */
+            unsigned e = i;
+            while (e > 0 && s->frames[e - 1].image == img)
+                e--;
+            frame_text(&s->frames[e], entry, sizeof entry);
             /* The access side is that thread, not the unloading one: its
              * frame, its step (now), the trace event of the failure. */
             tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (thread %s still inside)",
-                               {(uintptr_t)img->name, (uintptr_t)sched_fiber_name(f)}, .access_fiber = f + 1};
+                               {(uintptr_t)img->name, (uintptr_t)sched_fiber_name(f)}, .access_fiber = f + 1,
+                               .access_frame = entry, .key_teardown = "unload"};
             tdf_fail_dead(&dead, st == SCHED_BLOCKED ? "blocked inside" : "preempted inside", TDF_CLASS_BUGCHECK,
                           0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, caller,
                           "image '%s' unloaded while thread '%s' still executes in %s (%s)", img->name,
@@ -156,7 +165,7 @@ void image_unload(struct tdf_image *img)
         char where[96];
         snprintf(where, sizeof where, "%s!unload", img->name);
         tdf_dead_t dead = {TDF_OBJ_POOL, img->name, &img->unloaded_by, "pool of image %s (tag '%.4s')",
-                           {(uintptr_t)img->name, (uintptr_t)&tag}};
+                           {(uintptr_t)img->name, (uintptr_t)&tag}, .key_teardown = "unload"};
         tdf_fail_dead(&dead, "left allocated", TDF_CLASS_BUGCHECK, 0xC4, 0x62, "DRIVER_VERIFIER_DETECTED_VIOLATION",
                  where, "pool",
                  "image '%s' unloaded with %zu pool allocation(s) still allocated (%zu bytes, first tag '%.4s')",
@@ -232,7 +241,7 @@ static void check_resumed(void)
         char where[96];
         frame_text(&s->frames[i], where, sizeof where);
         struct tdf_image *img = s->frames[i].image;
-        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}};
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}, .key_teardown = "unload"};
         tdf_fail_dead(&dead, "resumed inside", TDF_CLASS_BUGCHECK, 0xCE, 0,
                       "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
                       "thread '%s' resumed in %s after image '%s' unloaded", sched_fiber_name(sched_current()), where,
@@ -281,7 +290,7 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
         frame_text(caller, from, sizeof from);
         if (!caller)
             snprintf(from, sizeof from, "thread:%s", sched_fiber_owner(sched_current()));
-        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}};
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, NULL, {0}, .key_teardown = "unload"};
         tdf_fail_dead(&dead, "call", TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, from,
                  "call into unloaded image '%s' (%s, unloaded at step %lu) from %s", img->name, where,
                  (unsigned long)img->unloaded_at, from);
@@ -318,7 +327,8 @@ void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
     if (back && back->image != img && back->image->state != TDF_IMAGE_LOADED) {
         char where[96];
         frame_text(back, where, sizeof where);
-        tdf_dead_t dead = {TDF_OBJ_IMAGE, back->image->name, &back->image->unloaded_by, NULL, {0}};
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, back->image->name, &back->image->unloaded_by, NULL, {0},
+                           .key_teardown = "unload"};
         tdf_fail_dead(&dead, "return", TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, NULL,
                  "return from %s!%s into unloaded image '%s' (%s)", img->name, symbol_name(fn), back->image->name,
                  where);

@@ -253,9 +253,14 @@ void ke_timer_unload_check(struct tdf_image *img)
         PKTIMER t = T.set[i].timer;
         if (t->TdfImage != img && !(t->Dpc && t->Dpc->TdfImage == img))
             continue;
-        char where[96];
+        char where[96], routine[96];
         snprintf(where, sizeof where, "%s!unload", img->name);
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "KTIMER",
+        snprintf(routine, sizeof routine, "%s!%s", img->name, timer_routine(t));
+        /* The fatal pair: the timer's DPC routine would run in the unloaded image. */
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (a KTIMER of it still set)",
+                           {(uintptr_t)img->name}, .access_frame = routine, .key_teardown = "unload"};
+        tdf_fail_dead(&dead, "KTIMER set", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                 "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "KTIMER",
                  "image '%s' unloaded with a KTIMER still set%s: at expiry its DPC routine %s would run in the "
                  "unloaded image", img->name, t->Period > 0 ? " (periodic)" : "", timer_routine(t));
         return;

@@ -86,6 +86,8 @@ typedef struct tdf_failure {
     tdf_pair_side_t access;
     tdf_pair_side_t teardown;
     char lock_cycle[240]; /* DEADLOCK: "pnp holds X wants Y; T holds Y wants X" (empty otherwise) */
+    int access_protected; /* the accessing thread held a rundown protection at the access */
+    char key_teardown[96]; /* the signature's last part (docs/REPORTS.md "Signatures") */
 } tdf_failure_t;
 
 /* What a failing oracle hands over besides the message: the dead object. */
@@ -97,6 +99,9 @@ typedef struct tdf_dead {
     uintptr_t args[3];              /* its arguments (strings and longs) */
     int access_fiber;               /* 0: the current thread made the access; else that thread's id + 1 (a
                                        thread still inside an unloading image): the headline names it */
+    const char *access_frame;       /* the access side's routine when not `where` (NULL: `where`) */
+    const char *cycle;              /* DEADLOCK: the lock cycle's text (tdf_failure_t.lock_cycle) */
+    const char *key_teardown;       /* the signature's teardown part when not the routine (NULL: derived) */
 } tdf_dead_t;
 
 const char *tdf_class_name(tdf_class_t cls);
@@ -186,8 +191,9 @@ void hw_register_block(tdf_hw_block_t *block, ULONGLONG phys, size_t length, tdf
                        const char *owner_name);
 void hw_reset(void);
 /* The owner's hook for the fatal pair: the block's current down record (the
- * first teardown step since its device was last usable), or NULL. */
-typedef const tdf_teardown_t *tdf_hw_down_fn(tdf_hw_block_t *block);
+ * first teardown step since its device was last usable), or NULL; *role:
+ * the owner by role for the signature (no instance number). */
+typedef const tdf_teardown_t *tdf_hw_down_fn(tdf_hw_block_t *block, const char **role);
 void hw_set_down_hook(tdf_hw_down_fn *fn);
 
 /* ---- spin locks (spinlock.c; KERNEL-SEMANTICS §14) ----------------------------- */
@@ -202,6 +208,9 @@ void ke_lock_dropped(const void *object);
 /* A thread is about to wait for a held lock: traces the blocked acquisition. */
 void ke_lock_waits(const void *object, const char *routine);
 void lock_graph_reset(void);
+/* ---- rundown (rundown.c) ------------------------------------------------------------ */
+void rundown_reset(void);
+int ke_rundown_held(int fiber); /* the thread holds a rundown protection now */
 /* When every thread is blocked: the cycle text, the key (the wanted locks by
  * kind@routine, sorted) and the first lock's routine; returns the number of
  * threads waiting for a held lock (0: not a lock deadlock). */

@@ -137,8 +137,11 @@ int lock_graph_describe(char *cycle, size_t csize, char *key, size_t ksize, char
         if (want) {
             unsigned n;
             NAME_OF(want->object, n);
-            used += (size_t)snprintf(cycle + used, csize - used, " wants L%u (held by %s)", n,
-                                     sched_fiber_name(want->fiber));
+            used += (size_t)snprintf(cycle + used, csize - used, " wants L%u (held by %s%s)", n,
+                                     sched_fiber_name(want->fiber),
+                                     want->fiber >= 0 && sched_fiber_state(want->fiber) == SCHED_DONE
+                                         ? ", which ended holding it"
+                                         : "");
             if (nkeys < 8)
                 lock_key(want, keys[nkeys++], sizeof keys[0]);
             edges++;

@@ -119,7 +119,10 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
                 }
             }
         }
-        copy(f->access.frame, sizeof f->access.frame, f->where);
+        copy(f->access.frame, sizeof f->access.frame, dead && dead->access_frame ? dead->access_frame : f->where);
+        f->access_protected = ke_rundown_held(f->fiber);
+        if (dead && dead->cycle)
+            copy(f->lock_cycle, sizeof f->lock_cycle, dead->cycle);
         copy(f->access.event, sizeof f->access.event, access_event ? access_event : f->name);
         f->teardown.present = 0;
         f->teardown.trace_index = UINT64_MAX;
@@ -146,6 +149,21 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
                 teardown_frame(t, f->teardown.frame, sizeof f->teardown.frame);
                 copy(f->teardown.event, sizeof f->teardown.event, t->event);
             }
+            /* The key's teardown: the oracle's class of teardown, else the
+             * driver routine that did it, else what the model did (not the
+             * thread's role: which thread dropped the last reference or
+             * unloaded varies with the schedule). */
+            if (dead->key_teardown)
+                copy(f->key_teardown, sizeof f->key_teardown, dead->key_teardown);
+            else if (t && t->event && t->image)
+                copy(f->key_teardown, sizeof f->key_teardown, f->teardown.frame);
+            else if (t && t->event)
+                copy(f->key_teardown, sizeof f->key_teardown, t->event);
+            else
+                copy(f->key_teardown, sizeof f->key_teardown, "none");
+            for (char *c = f->key_teardown; *c; c++)
+                if (*c == ' ' || *c == ':')
+                    *c = '-';
         }
     }
 }
@@ -194,8 +212,18 @@ void tdf_failure_reset(void) { g_failed = 0; }
 
 void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
 {
-    /* The key leaves out steps, fibers and variant: the same bug found by a
-     * different schedule dedupes to one entry. */
+    /* The key leaves out steps, fibers, instance numbers and variant: the
+     * same bug found by a different schedule dedupes to one entry. */
+    if (f->obj_kind != TDF_OBJ_NONE) {
+        /* The fatal pair's key (docs/REPORTS.md "Signatures"): the dead
+         * object by kind and owner role, the access routine, the teardown
+         * step. No class or code: one race caught as NOT_IN_D0, AFTER_UNMAP
+         * or a 0x50 through the zeroed pointer is one key. */
+        snprintf(buf, size, "%s(%s%s):%s:%s", tdf_obj_kind_name(f->obj_kind), f->obj_owner,
+                 f->access_protected && f->obj_kind != TDF_OBJ_LOCK ? ",under-rundown" : "", f->access.frame,
+                 f->obj_kind == TDF_OBJ_LOCK ? "cycle" : f->key_teardown);
+        return;
+    }
     char code[96];
     if (f->cls == TDF_CLASS_BUGCHECK) {
         if (f->subcode)
@@ -205,5 +233,8 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
     } else {
         snprintf(code, sizeof code, "%s/%s", tdf_class_name(f->cls), f->name);
     }
-    snprintf(buf, size, "%s:%s:%s", code, f->where, f->caller);
+    /* A thread's role as the other side ("thread:pnp-manager") names which
+     * thread happened to run the routine, which varies with the schedule:
+     * the key keeps "thread". */
+    snprintf(buf, size, "%s:%s:%s", code, f->where, strncmp(f->caller, "thread:", 7) == 0 ? "thread" : f->caller);
 }

@@ -12,6 +12,8 @@
 #include "kernel.h"
 #include "tsan_sync.h"
 
+#include <string.h>
+
 #define EX_RUNDOWN_ACTIVE ((ULONG_PTR)0x1)
 #define EX_RUNDOWN_COUNT_INC ((ULONG_PTR)0x2)
 
@@ -19,6 +21,18 @@ typedef struct rundown_wait_block {
     ULONG_PTR count; /* holders still to release */
     KEVENT wake;     /* model: blocked on &count */
 } rundown_wait_block_t;
+
+/* Rundown protections each thread holds now (acquired, not yet released by
+ * it): the fatal pair's key says whether an access was made under one. A
+ * release by another thread than the acquirer (legal) only lowers the
+ * releaser's count if it has one. */
+static uint16_t g_held[SCHED_MAX_FIBERS + 1];
+
+static uint16_t *held_of(int fiber) { return &g_held[fiber < 0 ? SCHED_MAX_FIBERS : fiber]; }
+
+void rundown_reset(void) { memset(g_held, 0, sizeof g_held); }
+
+int ke_rundown_held(int fiber) { return *held_of(fiber) != 0; }
 
 static void misuse(const char *routine, const char *what)
 {
@@ -75,6 +89,7 @@ BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
         return FALSE;
     }
     RunRef->Count = c + (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
+    (*held_of(sched_current()))++;
     TDF_HB_ACQUIRE(RunRef);
     SCHED_TRACE1("rundown acquire -> TRUE (%lu held)", (unsigned long)(RunRef->Count >> 1));
     return TRUE;
@@ -99,6 +114,8 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
             return;
         }
         wb->count -= Count;
+        if (*held_of(sched_current()))
+            (*held_of(sched_current()))--;
         SCHED_TRACE1("rundown release (waiter pending, %lu left)", (unsigned long)wb->count);
         if (wb->count == 0)
             KeSetEvent(&wb->wake, IO_NO_INCREMENT, FALSE); /* last holder wakes the waiter */
@@ -109,6 +126,8 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
         return;
     }
     RunRef->Count = c - (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
+    if (*held_of(sched_current()))
+        (*held_of(sched_current()))--;
     SCHED_TRACE1("rundown release (%lu held)", (unsigned long)(RunRef->Count >> 1));
 }
 

@@ -111,7 +111,11 @@ void work_queue_check_unload(struct tdf_image *img)
             continue;
         char where[96];
         snprintf(where, sizeof where, "%s!%s", img->name, symbol_name(a->routine));
-        tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
+        /* The fatal pair: the worker would call the routine in the unloaded image. */
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (a work item of it still active)",
+                           {(uintptr_t)img->name}, .key_teardown = "unload"};
+        tdf_fail_dead(&dead, a->running ? "work item running" : "work item queued", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                 "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
                  a->kind, "image '%s' unloaded with a %s %s (queued by %s): the worker thread would call %s in the "
                  "unloaded image", img->name, a->kind, a->running ? "whose routine is still running" : "still queued",
                  a->queued_by, where);

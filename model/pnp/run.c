@@ -88,8 +88,16 @@ static void report_stuck(sched_outcome_t outcome)
             continue; /* a blocked daemon (DPC processor, clock) is idle, not stuck */
         char stack[400];
         image_fiber_stack(f, stack, sizeof stack);
+        if (strcmp(stack, "(no driver frames)") == 0)
+            continue; /* blocked in the framework: its frame says nothing of the bug */
         const char *last = strrchr(stack, '>');
         snprintf(sides[nsides++], sizeof sides[0], "%s", last ? last + 2 : stack);
+    }
+    if (nsides == 2 && strcmp(sides[0], sides[1]) > 0) { /* thread order does not matter */
+        char t[400];
+        memcpy(t, sides[0], sizeof t);
+        memcpy(sides[0], sides[1], sizeof t);
+        memcpy(sides[1], t, sizeof t);
     }
     for (int f = 0; f < sched_fiber_count() && used + 1 < sizeof blocked; f++) {
         if (sched_fiber_state(f) != SCHED_BLOCKED && !(outcome == SCHED_OUTCOME_HANG &&
@@ -101,10 +109,28 @@ static void report_stuck(sched_outcome_t outcome)
         used += (size_t)snprintf(blocked + used, sizeof blocked - used, "%s%s(%s)", used ? ", " : "",
                                  sched_fiber_name(f), why ? why : "runnable");
     }
-    if (outcome == SCHED_OUTCOME_DEADLOCK)
-        tdf_fail(TDF_CLASS_DEADLOCK, 0, 0, "DEADLOCK", nsides > 0 ? sides[0] : "model",
-                 nsides > 1 ? sides[1] : "threads", "no model thread can run; blocked: %s", blocked);
-    else
+    int first_stuck = -1;
+    for (int f = 0; f < sched_fiber_count() && first_stuck < 0; f++)
+        if (sched_fiber_state(f) == SCHED_BLOCKED && !sched_fiber_is_daemon(f))
+            first_stuck = f;
+    if (outcome == SCHED_OUTCOME_DEADLOCK) {
+        /* A lock cycle names each lock, its holder and what each thread
+         * wants; its key is the locks by kind and acquiring routine. Other
+         * all-blocked ends keep the stuck threads' frames as their key. The
+         * headline's thread is the first stuck thread, not main. */
+        char cycle[240], key[200], first[96];
+        if (lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first)) {
+            tdf_dead_t dead = {TDF_OBJ_LOCK, key, NULL, "lock cycle of %s", {(uintptr_t)key},
+                               .access_fiber = first_stuck + 1, .access_frame = first, .cycle = cycle};
+            tdf_fail_dead(&dead, "blocked acquire", TDF_CLASS_DEADLOCK, 0, 0, "LOCK_CYCLE", first, "cycle",
+                          "no model thread can run: %s", cycle);
+        } else {
+            tdf_dead_t none = {TDF_OBJ_NONE, NULL, NULL, NULL, {0}, .access_fiber = first_stuck + 1};
+            tdf_fail_dead(&none, "blocked", TDF_CLASS_DEADLOCK, 0, 0, "ALL_THREADS_BLOCKED",
+                          nsides > 0 ? sides[0] : "model", nsides > 1 ? sides[1] : "threads",
+                          "no model thread can run; blocked: %s", blocked);
+        }
+    } else
         tdf_fail(TDF_CLASS_HANG, 0, 0, "STEP_CAP", "model", "threads",
                  "step cap reached at step %lu; unfinished: %s", (unsigned long)sched_steps(), blocked);
 }

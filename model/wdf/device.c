@@ -100,6 +100,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     pp_device_created(d, init->pp_cb_set ? &init->pp_cb : NULL);
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     wdm_device_init_kmdf(d); /* the DEVICE_OBJECT WdfDeviceWdmGetDeviceObject returns */
+    snprintf(d->role, sizeof d->role, "%s/%s", d->driver->image->name, d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
     wdf_childlist_device_created(d, init); /* default child list, PDO IDs and callbacks */
     init->consumed = 1;
@@ -144,9 +145,10 @@ WDFDEVICE WdfPdoGetParent(WDFDEVICE Device)
 
 /* ---- hardware -------------------------------------------------------------------- */
 /* The down phase's first step, while the hardware is unusable. */
-static const tdf_teardown_t *hw_down(tdf_hw_block_t *block)
+static const tdf_teardown_t *hw_down(tdf_hw_block_t *block, const char **role)
 {
     wdf_device_t *d = (wdf_device_t *)block;
+    *role = d->role;
     return d->power != WdfPowerDeviceD0 || !d->hw_prepared ? &d->down : NULL;
 }
 

@@ -56,7 +56,8 @@ WDFFILEOBJECT WdfRequestGetFileObject(WDFREQUEST Request)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestGetFileObject");
     if (r->from_io_manager && r->state == REQ_COMPLETED)
-        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfRequestGetFileObject on a request already completed");
+        wdf_request_fail_completed(r, 0x5, "WdfRequestGetFileObject",
+                                   "WdfRequestGetFileObject on a request already completed");
     return r->file && visible(r->file) ? (WDFFILEOBJECT)r->file : NULL;
 }
 

@@ -15,6 +15,7 @@
  */
 #include "wdf_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static wdf_memory_t **g_created; /* WdfMemoryCreate objects of the run, for parent deletion (grows) */
@@ -153,7 +154,11 @@ static NTSTATUS request_memory(WDFREQUEST Request, int output, WDFMEMORY *Memory
     wdf_request_t *r = wdf_request_checked(Request, routine);
     *Memory = NULL;
     if (r->from_io_manager && r->state == REQ_COMPLETED) {
-        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s on a request already completed", routine);
+        {
+        char detail[120];
+        snprintf(detail, sizeof detail, "%s on a request already completed", routine);
+        wdf_request_fail_completed(r, 0x5, routine, detail);
+    }
         return STATUS_INVALID_DEVICE_STATE;
     }
     void *buf = output ? r->out : r->in;

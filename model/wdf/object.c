@@ -30,6 +30,16 @@ void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES at
     }
 }
 
+/* 0x10D/0x5 on a destroyed handle, with the fatal pair (the destroy). */
+void wdf_object_fail_destroyed(wdf_object_t *o, const char *routine)
+{
+    const char *owner = o->image ? o->image->name : "framework";
+    tdf_dead_t dead = {TDF_OBJ_HANDLE, owner, &o->gone, "%s object of %s (destroyed)",
+                       {(uintptr_t)(o->context_name ? o->context_name : "a WDF"), (uintptr_t)owner}};
+    tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x10D, 0x5, "WDF_VIOLATION", NULL, NULL,
+                  "%s called with the handle of an object already destroyed", routine);
+}
+
 wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routine)
 {
     wdf_object_t *o = (wdf_object_t *)h;
@@ -38,7 +48,7 @@ wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routi
         return NULL;
     }
     if (o->destroyed) {
-        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with the handle of an object already destroyed", routine);
+        wdf_object_fail_destroyed(o, routine);
         return NULL;
     }
     return o;
@@ -52,7 +62,7 @@ wdf_object_t *wdf_object_checked_any(WDFOBJECT h, const char *routine)
         return NULL;
     }
     if (o->destroyed) {
-        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with the handle of an object already destroyed", routine);
+        wdf_object_fail_destroyed(o, routine);
         return NULL;
     }
     return o;
@@ -117,6 +127,8 @@ static void destroy(wdf_object_t *o)
     if (o->destroy)
         o->destroy((WDFOBJECT)o);
     o->destroyed = 1;
+    tdf_teardown_note(&o->gone, "object destroyed");
+    o->gone.trace_index = UINT64_MAX; /* no trace event of its own (a device's follows) */
     if (o->kind == OBJ_MEMORY)
         wdf_memory_destroyed((wdf_memory_t *)o);
     if (o->finalize)
@@ -128,6 +140,7 @@ static void destroy(wdf_object_t *o)
     if (o->kind == OBJ_DEVICE) {
         wdf_device_t *d = (wdf_device_t *)o;
         SCHED_TRACE1("%s destroyed", d->name);
+        o->gone.trace_index = sched_trace_total() - 1;
         if (d->driver->devices > 0)
             d->driver->devices--;
         wdf_driver_maybe_unload(d->driver);
@@ -204,7 +217,11 @@ PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE
 {
     /* Not a yield point: KMDF computes the address from the handle. */
     wdf_object_t *o = (wdf_object_t *)Handle;
-    if (!o || o->destroyed) {
+    if (o && o->destroyed) {
+        wdf_object_fail_destroyed(o, "WdfObjectGetTypedContext");
+        return NULL;
+    }
+    if (!o) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfObjectGetTypedContext on a destroyed or invalid handle");
         return NULL;
     }

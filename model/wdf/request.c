@@ -12,6 +12,7 @@
 #include "wdf_internal.h"
 #include "../kernel/tsan_sync.h"
 
+#include <stdio.h>
 #include <string.h>
 
 
@@ -33,11 +34,19 @@ wdf_request_t *wdf_request_new(WDF_REQUEST_TYPE type, ULONG ioctl, void *in, siz
     return r;
 }
 
+void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *routine, const char *detail)
+{
+    tdf_dead_t dead = {TDF_OBJ_REQUEST, r->owner_role, &r->completed_by, "request of %s (completed)",
+                       {(uintptr_t)r->owner_role}};
+    tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x10D, subcode, "WDF_VIOLATION", NULL, NULL, "%s", detail);
+}
+
 void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
 {
     wdm_request_finished(r); /* WdfRequestWdmGetIrp's IRP goes with the completion */
     wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
     r->state = REQ_COMPLETED;
+    r->owner_role = q ? q->device->role : r->obj.image ? r->obj.image->name : "client";
     r->status = status;
     r->information = information;
     r->cancel = NULL;
@@ -53,6 +62,7 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     }
     TDF_HB_RELEASE(r); /* completion publishes the receiver's writes to the sender */
     SCHED_TRACE1("request completed 0x%lx", (unsigned long)(uint32_t)status);
+    tdf_teardown_note(&r->completed_by, "request completed");
     if (q)
         wdf_queue_release_owned(q, r);
     wdf_io_target_t *t = r->target;
@@ -88,8 +98,10 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
 static int complete_checks(wdf_request_t *r, const char *routine)
 {
     if (r->state == REQ_COMPLETED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s on a request that was already completed%s", routine,
-                     r->cancel_taken ? " (by its cancel routine)" : "");
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s on a request that was already completed%s", routine,
+                 r->cancel_taken ? " (by its cancel routine)" : "");
+        wdf_request_fail_completed(r, 0x7, routine, detail);
         return 0;
     }
     if (r->state != REQ_OWNED) {
@@ -289,7 +301,11 @@ static NTSTATUS retrieve(wdf_request_t *r, void *buf, size_t len, size_t min, PV
     if (out_len)
         *out_len = 0;
     if (r->from_io_manager && r->state == REQ_COMPLETED) {
-        TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s on a request already completed", routine);
+        {
+        char detail[120];
+        snprintf(detail, sizeof detail, "%s on a request already completed", routine);
+        wdf_request_fail_completed(r, 0x5, routine, detail);
+    }
         return STATUS_INVALID_DEVICE_STATE;
     }
     if (!buf || len == 0 || len < min)

@@ -55,6 +55,7 @@ typedef struct wdf_object {
      * lists and their memory); the older kinds keep their own rules
      * (docs/LIFECYCLE.md "Not modelled"). */
     struct wdf_object *parent, *first_child, *next_sibling;
+    tdf_teardown_t gone; /* the destroy (last reference): the fatal pair of a use of a destroyed handle */
     int dropped; /* the creation reference was released (delete) */
     /* KMDF's Dispose of the object's type: runs after the children's cleanup
      * and before this object's EvtCleanupCallback (e.g. a work item's flush). */
@@ -136,6 +137,8 @@ typedef struct wdf_request {
     PIRP wdm_irp;    /* sent to a WDM device object (WdfIoTargetOpen on an existing device): its IRP */
     PIRP shadow_irp; /* WdfRequestWdmGetIrp's IRP, valid until the completion */
     int in_preprocess; /* in the device's EvtDeviceWdmIrpPreprocess: not dispatched yet */
+    tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
+    const char *owner_role;         /* the receiving device's role at completion (signatures) */
 } wdf_request_t;
 
 struct wdf_queue {
@@ -207,6 +210,7 @@ typedef struct wdf_device {
     struct wdf_device *lower;      /* FDO: the PDO below it in its stack (NULL for root devices) */
     WDF_PNPPOWER_EVENT_CALLBACKS cb;
     char name[32]; /* "child0 (FDO)" */
+    char role[48]; /* "<driver image>/FDO|PDO": the owner in signatures (no instance number) */
     pnp_state_t pnp;
     WDF_POWER_DEVICE_STATE power;
     smio_state_t smio;
@@ -281,6 +285,10 @@ struct WDFDEVICE_INIT {
     struct tdf_childlist_init *cl; /* child-list config, PDO IDs/callbacks (childlist.h) */
     PFN_WDFDEVICE_WDM_IRP_PREPROCESS preprocess; /* IRP_MJ_DEVICE_CONTROL only (wdm_escape.c) */
 };
+
+void wdf_object_fail_destroyed(struct wdf_object *o, const char *routine);
+/* 0x10D on a completed request, with the fatal pair (the completion). */
+void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *routine, const char *detail);
 
 /* ---- objects ---------------------------------------------------------------- */
 void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES attrs);

@@ -136,6 +136,28 @@ scripts)
     check "make_repro.sh unknown_target" 2 "unknown target 'nosuch'" "$S/make_repro.sh" nosuch flag_check "$repro"
     check "make_repro.sh unknown_variant" 2 "unknown variant 'nosuch'" "$S/make_repro.sh" $target nosuch "$repro"
     check "make_repro.sh does_not_fail" 1 "does not fail on variant correct" "$S/make_repro.sh" $target correct "$seed"
+    # bench/signatures.sh (docs/BENCHMARKS.md "Signatures per mutant"): arguments, and the table of a key file.
+    B=$root/bench/signatures.sh
+    check "signatures.sh no_mode" 2 "no mode given" "$B"
+    check "signatures.sh unknown_mode" 2 "unknown mode 'bogus'" "$B" bogus
+    check "signatures.sh unknown_option" 2 "unknown option '--bogus'" "$B" key --bogus
+    check "signatures.sh key_without_bin" 2 "key needs --bin DIR" "$B" key --out "$work"
+    check "signatures.sh bad_seconds" 2 "--seconds must be a positive integer, not '0'" "$B" fuzz --bin "$bindir/bin" --out "$work" --seconds 0
+    check "signatures.sh table_missing" 2 "$work/nosuch.tsv: no such file" "$B" table "$work/nosuch.tsv"
+    printf 't\ta\tc1\tS1\nt\ta\tc2\tS1\nt\tb\tc3\tS1\nt\tb\tc4\tS2\nt\tc\t(none)\t-\n' >"$work/keys.tsv"
+    check "signatures.sh table" 0 "mutants: 3, with 1 signature: 1, with none: 1, signatures: 2, shared by 2+ mutants: 1" \
+        "$B" table "$work/keys.tsv"
+    # --refresh: re-records a repro file's expect-signature, nothing else (the SIGNATURE of the tree's build).
+    check "make_repro.sh refresh_no_file" 2 "--refresh needs at least one REPRO_FILE" "$S/make_repro.sh" --refresh
+    check "make_repro.sh refresh_missing" 2 "$work/nosuch.txt: no such file" "$S/make_repro.sh" --refresh "$work/nosuch.txt"
+    check "make_repro.sh refresh_not_a_repro" 2 "no '# expect-variant' line" "$S/make_repro.sh" --refresh "$seed"
+    sed 's/^# expect-signature .*/# expect-signature stale:sig:nature/' "$repro" >"$work/stale.txt"
+    check "make_repro.sh refresh_rewrites" 0 "refreshed $work/stale.txt: stale:sig:nature -> $want_sig" \
+        "$S/make_repro.sh" --refresh "$work/stale.txt"
+    if diff <(grep -v '^# expect-signature' "$repro") <(grep -v '^# expect-signature' "$work/stale.txt") >/dev/null &&
+        grep -qxF "# expect-signature $want_sig" "$work/stale.txt"; then ok; else
+        bad "make_repro.sh refresh_rewrites: the file differs in more than its expect-signature line"; fi
+    check "make_repro.sh refresh_unchanged" 0 "unchanged $work/stale.txt" "$S/make_repro.sh" --refresh "$work/stale.txt"
 
     # --- item 4: fuzz.sh replays what the fuzzer found and says if it does not
     # reproduce (a planted fuzzer/runner pair, tests/cli/fake_fuzzer.sh)

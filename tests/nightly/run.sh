@@ -87,15 +87,15 @@ run)
     uniq=$(json "$out/report.json" 'len({f["signature"] for f in d["findings"]})')
     [ "$rows" = "$n" ] && [ "$n" = "$uniq" ] && [ "$n" -ge 1 ] && ok || bad "report: $rows rows, $n findings, $uniq distinct"
     r=$(json "$out/report.json" 'd["schema"], d["verdict"]["exit"], [ (f["class"], f["code"], f["where"], f["other_side"], f["count"] >= 1, f["first_seen"]["job"], f["location"]["uri"] if f["location"] else None) for f in d["findings"] if f["code"] == "AFTER_UNMAP"][0]')
-    want="teardown-fuzz-nightly-report/1 0 ('HARDWARE', 'AFTER_UNMAP', 'child!Child_EvtDeviceD0Entry', 'thread:pnp-manager', True, 'fuzz_bus_child/stale_mapping', 'model/drivers/bus_child/child.c')"
+    want="teardown-fuzz-nightly-report/1 0 ('HARDWARE', 'AFTER_UNMAP', 'child!Child_EvtDeviceD0Entry', 'child!Child_EvtDeviceReleaseHardware', True, 'fuzz_bus_child/stale_mapping', 'model/drivers/bus_child/child.c')"
     [ "$r" = "$want" ] && ok || bad "report.json: got $r"
     killed=$(json "$out/report.json" '[ (j["job"], j["killed"], j["execs"] > 0) for j in d["jobs"]]')
     [ "$killed" = "[('fuzz_bus_child/stale_mapping', True, True)]" ] && ok || bad "report.json jobs: $killed"
     # The minimal input replays with the signature, through the row's own command.
     cmd=$(json "$out/report.json" '[f["repro_command"] for f in d["findings"] if f["code"] == "AFTER_UNMAP"][0]')
-    check "repro command" 11 "SIGNATURE HARDWARE/AFTER_UNMAP:child!Child_EvtDeviceD0Entry:thread:pnp-manager" bash -c "$cmd"
+    check "repro command" 11 "SIGNATURE registers(child/FDO):child!Child_EvtDeviceD0Entry:child!Child_EvtDeviceReleaseHardware" bash -c "$cmd"
     mi=$(json "$out/report.json" '[f["minimal_input"] for f in d["findings"] if f["code"] == "AFTER_UNMAP"][0]')
-    grep -q '^# expect-signature HARDWARE/AFTER_UNMAP:child!Child_EvtDeviceD0Entry:thread:pnp-manager$' "$out/$mi" && ok ||
+    grep -qF '# expect-signature registers(child/FDO):child!Child_EvtDeviceD0Entry:child!Child_EvtDeviceReleaseHardware' "$out/$mi" && ok ||
         bad "minimal input $mi has no expect-signature line"
     s=$(json "$out/report.sarif" 'd["version"], d["runs"][0]["tool"]["driver"]["name"], sorted(r["id"] for r in d["runs"][0]["tool"]["driver"]["rules"]) == sorted({r["ruleId"] for r in d["runs"][0]["results"]}), [ (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in d["runs"][0]["results"] if r["ruleId"] == "HARDWARE/AFTER_UNMAP"]')
     want="2.1.0 teardown-fuzz True [('HARDWARE/AFTER_UNMAP', 'model/drivers/bus_child/child.c', $line)]"

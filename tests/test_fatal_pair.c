@@ -1,0 +1,137 @@
+/*
+ * The fatal pair (docs/REPORTS.md "Fatal pair", "Signatures"): teardown
+ * records and what the oracles hand over (model/kernel/report.c, image.c),
+ * the signature made from them, and the lock graph of a deadlock
+ * (model/kernel/lock_graph.c). Functions of this file stand in for driver
+ * routines, entered through the image hooks as test_image.c does.
+ */
+#include "../model/kernel/kernel.h"
+#include "fiber_harness.h"
+#include "tdf_test.h"
+
+#include <stdio.h>
+
+static struct tdf_image g_a = {.name = "imga"};
+static KEVENT g_never;
+static FAST_MUTEX g_m1, g_m2;
+
+void Imga_Worker(void);
+void Imga_Worker(void) {}
+void Imga_TakeOneThenTwo(void);
+void Imga_TakeOneThenTwo(void) {}
+void Imga_TakeTwoThenOne(void);
+void Imga_TakeTwoThenOne(void) {}
+
+static void reset_globals(void)
+{
+    KeInitializeEvent(&g_never, NotificationEvent, FALSE);
+    ExInitializeFastMutex(&g_m1);
+    ExInitializeFastMutex(&g_m2);
+    image_register(&g_a);
+    image_load(&g_a);
+}
+
+static void parked_in_a(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_Worker, NULL);
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL);
+}
+
+static void unloader(void *arg)
+{
+    (void)arg;
+    image_unload(&g_a);
+}
+
+/* The access side is the thread still inside, not the unloading one: the
+ * failure's thread, its frame; the teardown is the unload by the other. */
+TEST(unload_with_a_thread_inside_pairs_that_thread_with_the_unload)
+{
+    sched_fiber_fn *f[] = {parked_in_a, unloader};
+    fh_run(f, 2, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals);
+    const tdf_failure_t *fl = tdf_failure();
+    CHECK(fl != NULL);
+    if (!fl)
+        return;
+    CHECK_EQ(fl->fiber, 0);
+    CHECK_EQ(fl->obj_kind, TDF_OBJ_IMAGE);
+    CHECK_STR_CONTAINS(fl->obj_owner, "imga");
+    CHECK_STR_CONTAINS(fl->access.frame, "imga!Imga_Worker");
+    CHECK_EQ(fl->access.fiber, 0);
+    CHECK(fl->teardown.present);
+    CHECK_EQ(fl->teardown.fiber, 1);
+    CHECK_STR_CONTAINS(fl->teardown.event, "unload image");
+    CHECK(fl->teardown.step <= fl->step);
+    char sig[320];
+    tdf_failure_signature(fl, sig, sizeof sig);
+    CHECK_STR_CONTAINS(sig, "image(imga):imga!Imga_Worker:unload");
+}
+
+/* AB-BA on two fast mutexes: every thread blocked, the lock graph names both
+ * locks, their holders and the cycle; the key does not depend on which
+ * thread blocked first. */
+static void one_then_two(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_TakeOneThenTwo, NULL);
+    ExAcquireFastMutex(&g_m1);
+    ExAcquireFastMutex(&g_m2);
+    ExReleaseFastMutex(&g_m2);
+    ExReleaseFastMutex(&g_m1);
+}
+
+static void two_then_one(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_TakeTwoThenOne, NULL);
+    ExAcquireFastMutex(&g_m2);
+    ExAcquireFastMutex(&g_m1);
+    ExReleaseFastMutex(&g_m1);
+    ExReleaseFastMutex(&g_m2);
+}
+
+TEST(ab_ba_lock_cycle_names_each_lock_its_holder_and_the_cycle)
+{
+    sched_fiber_fn *f[] = {one_then_two, two_then_one};
+    int found = 0;
+    char first_key[200] = "";
+    for (uint64_t seed = 1; seed <= 200 && found < 2; seed++) {
+        sched_outcome_t o = fh_run(f, 2, (sched_source_t){.kind = SCHED_SOURCE_RANDOM, .seed = seed}, reset_globals);
+        if (o != SCHED_OUTCOME_DEADLOCK)
+            continue;
+        char cycle[240], key[200], first[96];
+        int edges = lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first);
+        CHECK_EQ(edges, 2);
+        CHECK_STR_CONTAINS(cycle, "holds L1 fast mutex (taken in imga!Imga_Take");
+        CHECK_STR_CONTAINS(cycle, "wants L2 (held by test)");
+        CHECK_STR_CONTAINS(cycle, "wants L1 (held by test)");
+        CHECK_STR_CONTAINS(key, "fast-mutex@imga!Imga_TakeOneThenTwo+fast-mutex@imga!Imga_TakeTwoThenOne");
+        if (found == 0)
+            snprintf(first_key, sizeof first_key, "%s", key);
+        else
+            CHECK(strcmp(first_key, key) == 0);
+        /* the blocked acquisitions are in the trace */
+        CHECK(fh_trace_has("ExAcquireFastMutex blocks: fast mutex held by test"));
+        found++;
+    }
+    CHECK(found >= 1);
+}
+
+/* No lock held by anyone: not a lock cycle (0 edges). */
+static void waits_forever(void *arg)
+{
+    (void)arg;
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL);
+}
+
+TEST(all_blocked_on_an_event_is_not_a_lock_cycle)
+{
+    sched_fiber_fn *f[] = {waits_forever};
+    CHECK_EQ(fh_run(f, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals), SCHED_OUTCOME_DEADLOCK);
+    char cycle[240], key[200], first[96];
+    CHECK_EQ(lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first), 0);
+    CHECK_STR_CONTAINS(cycle, "waits on KeWaitForSingleObject");
+}
+
+int main(void) { return tdf_test_main(); }
