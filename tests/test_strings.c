@@ -77,6 +77,10 @@ TEST(printf_has_the_kernel_conversions)
     CHECK(RtlUnicodeStringPrintf(&id, L"Dev%02d", 3) == STATUS_SUCCESS && id.Length == 10);
     CHECK(RtlUnicodeStringPrintf(&id, L"%ws", L"0123456789") == STATUS_BUFFER_OVERFLOW && id.Length == 16);
     CHECK(id.Buffer[7] == '7');
+    /* %p as Windows prints it: 16 uppercase hex digits, no 0x (a driver's "0x%p" reads 0x...) */
+    CHAR a[40];
+    CHECK(RtlStringCchPrintfA(a, 40, "0x%p", (void *)(uintptr_t)0xabc123) == STATUS_SUCCESS);
+    CHECK(strcmp(a, "0x0000000000ABC123") == 0);
 }
 
 static void print_fiber(void *arg)

@@ -224,8 +224,8 @@ static void tdf_format(fmt_sink_t *sink, fmt_reader_t *r, int wide_routine, va_l
             const char *len = conv == 'p' ? "" : size == 1 ? "l" : size == 2 ? "ll" : size == 3 ? "z" :
                               size == 4 ? "h" : size == 5 ? "hh" : "";
             snprintf(spec + sl, sizeof spec - sl, "%s%c", len, (char)conv);
-            if (conv == 'p')
-                snprintf(num, sizeof num, spec, va_arg(ap, void *));
+            if (conv == 'p') /* Windows: the pointer's 16 hex digits, uppercase, no 0x */
+                snprintf(num, sizeof num, "%016llX", (unsigned long long)(uintptr_t)va_arg(ap, void *));
             else if (size == 1)
                 snprintf(num, sizeof num, spec, va_arg(ap, long));
             else if (size == 2)

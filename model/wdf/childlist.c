@@ -68,17 +68,43 @@ static void copy_id_out(wdf_child_list_t *l, PWDF_CHILD_IDENTIFICATION_DESCRIPTI
         memcpy(dst, src, l->cfg.IdentificationDescriptionSize);
 }
 
-static void entry_free(cl_entry_t *e)
+/* Descriptions taken out of the list, whose cleanup callbacks are still to
+ * run: KMDF unlinks them under the list's lock and calls the driver's cleanup
+ * after releasing it (FxChildList::DrainFreeListHead), so a walk that starts
+ * while the callbacks run (they are driver code: yield points) never finds a
+ * description half processed. */
+typedef struct free_list {
+    cl_entry_t *v[MAX_CHILD_DESCRIPTIONS];
+    unsigned n;
+} free_list_t;
+
+static void entry_detach(cl_entry_t *e, free_list_t *fl)
 {
-    wdf_child_list_t *l = e->list;
     if (e->state == CL_FREE)
         return;
     e->state = CL_FREE;
-    if (l->cfg.EvtChildListIdentificationDescriptionCleanup)
-        l->cfg.EvtChildListIdentificationDescriptionCleanup((WDFCHILDLIST)l, e->id);
-    if (e->addr && l->cfg.EvtChildListAddressDescriptionCleanup)
-        l->cfg.EvtChildListAddressDescriptionCleanup((WDFCHILDLIST)l, e->addr);
-    SCHED_TRACE1("%s: child description freed", l->device->name);
+    fl->v[fl->n++] = e; /* at most one slot per description */
+}
+
+static void drain(free_list_t *fl)
+{
+    for (unsigned i = 0; i < fl->n; i++) {
+        cl_entry_t *e = fl->v[i];
+        wdf_child_list_t *l = e->list;
+        if (l->cfg.EvtChildListIdentificationDescriptionCleanup)
+            l->cfg.EvtChildListIdentificationDescriptionCleanup((WDFCHILDLIST)l, e->id);
+        if (e->addr && l->cfg.EvtChildListAddressDescriptionCleanup)
+            l->cfg.EvtChildListAddressDescriptionCleanup((WDFCHILDLIST)l, e->addr);
+        SCHED_TRACE1("%s: child description freed", l->device->name);
+    }
+    fl->n = 0;
+}
+
+static void entry_free(cl_entry_t *e)
+{
+    free_list_t fl = {.n = 0};
+    entry_detach(e, &fl);
+    drain(&fl);
 }
 
 /* Drops FREE entries; not while a scan, an iteration or a relations query
@@ -162,6 +188,7 @@ static void process(wdf_child_list_t *l)
     if (l->scan_count > 0 || l->hold > 0)
         return;
     int invalidate = 0;
+    free_list_t fl = {.n = 0};
     for (unsigned i = 0; i < l->nentries; i++) {
         cl_entry_t *e = l->entries[i];
         if (e->state == CL_PENDING_INSERT) {
@@ -170,7 +197,7 @@ static void process(wdf_child_list_t *l)
         } else if (e->pending_remove) {
             e->pending_remove = 0;
             if (e->state == CL_NEEDS_PDO) {
-                entry_free(e);
+                entry_detach(e, &fl);
             } else if (e->state == CL_HAS_PDO) {
                 e->state = CL_NOT_PRESENT;
                 SCHED_TRACE1("%s: child reported missing", e->pdo->name);
@@ -178,6 +205,7 @@ static void process(wdf_child_list_t *l)
             }
         }
     }
+    drain(&fl); /* every change made first, then the driver's cleanups */
     compact(l);
     if (invalidate || l->invalidation_needed) {
         wdf_device_t *fdo = l->device;
@@ -358,15 +386,17 @@ static void end_scan(wdf_child_list_t *l, const char *routine)
     }
     if (--l->scan_count > 0)
         return;
+    free_list_t fl = {.n = 0};
     for (unsigned i = 0; i < l->nentries; i++) {
         cl_entry_t *e = l->entries[i];
         if (e->found)
             continue;
         if (e->state == CL_PENDING_INSERT)
-            entry_free(e);
+            entry_detach(e, &fl);
         else if (is_present(e))
             e->pending_remove = 1;
     }
+    drain(&fl);
     process(l);
 }
 

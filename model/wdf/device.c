@@ -68,7 +68,8 @@ NTSTATUS WdfPdoInitAssignDeviceID(PWDFDEVICE_INIT DeviceInit, PCUNICODE_STRING D
 {
     size_t chars = DeviceID->Length / sizeof(WCHAR);
     WCHAR *copy = pool_alloc_model((chars + 1) * sizeof(WCHAR));
-    memcpy(copy, DeviceID->Buffer, chars * sizeof(WCHAR));
+    if (chars) /* an empty string may have no buffer */
+        memcpy(copy, DeviceID->Buffer, chars * sizeof(WCHAR));
     DeviceInit->device_id = copy;
     return STATUS_SUCCESS;
 }

@@ -16,7 +16,8 @@ static PCWSTR copy_string(PCUNICODE_STRING s)
 {
     size_t chars = s->Length / sizeof(WCHAR);
     WCHAR *copy = pool_alloc_model((chars + 1) * sizeof(WCHAR));
-    memcpy(copy, s->Buffer, chars * sizeof(WCHAR));
+    if (chars) /* an empty string may have no buffer */
+        memcpy(copy, s->Buffer, chars * sizeof(WCHAR));
     return copy;
 }
 
