@@ -44,8 +44,13 @@ check "unknown target" 2 "unknown target 'fuzz_nothing'" "$V" fuzz_nothing "${ti
 check "unknown variant" 2 "unknown variant 'nope'" "$V" $T --variant nope "${tiny[@]}"
 check "help" 0 "exit: 0 all clean" "$V" --help
 
+# A hang guard, not a speed check: under a loaded parallel ctest one
+# validate.sh run took over 120 s (it builds nothing, but replays and runs
+# dfs over every seed script), so the bound is generous.
+guard=${TDF_CLI_VALIDATE_TIMEOUT:-900}
+
 # --- a mutant: its own repro still fails; exit = its class code
-out=$(timeout 120 "$V" $T --variant flag_check "${tiny[@]}" 2>&1)
+out=$(timeout "$guard" "$V" $T --variant flag_check "${tiny[@]}" 2>&1)
 rc=$?
 if [ $rc -eq 11 ] && [[ "$out" == *"FAILS   repro/$T/flag_check.txt: registers(child/FDO):child!Child_OnBusEvent"* ]] &&
     [[ "$out" == *"(a) replay FAIL"* ]] && [[ "$out" == *"verdict: FAIL (exit 11)"* ]]; then ok
@@ -65,7 +70,7 @@ proj=$work/proj
 mkdir -p "$proj/corpus/$T"
 echo "# a project: only its corpus/ and repro/ are read (the build is given)" >"$proj/CMakeLists.txt"
 printf 'format 1\ntarget %s\nparam children 1\nevent bus_notify 0\nevent idle 1\n' $T >"$proj/corpus/$T/two.txt"
-out=$(timeout 120 "$V" $T --project "$proj" --variant flag_check --preemptions 1 --dfs-limit 5000 --minutes 0 --skip-tsan 2>&1)
+out=$(timeout "$guard" "$V" $T --project "$proj" --variant flag_check --preemptions 1 --dfs-limit 5000 --minutes 0 --skip-tsan 2>&1)
 rc=$?
 found=$(sed -n 's/^ *[^ ]*_run --variant=flag_check \(.*dfs\/.*\.found\.txt\)$/\1/p' <<<"$out")
 if [ $rc -eq 10 ] && [[ "$out" == *"(b) dfs    FAIL"* ]] && [[ "$out" == *"(b) dfs: image(child):child!Child_OnBusEvent"* ]] && [[ "$out" == *"1 failed"* ]] && [ -n "$found" ]; then
@@ -75,7 +80,7 @@ else bad "dfs find: exit $rc (want 10), no (b) failure or no written input:"; se
 rm -rf "$proj/work"
 
 # --- the correct variant: clean
-out=$(timeout 120 "$V" $T "${tiny[@]}" 2>&1)
+out=$(timeout "$guard" "$V" $T "${tiny[@]}" 2>&1)
 rc=$?
 [ $rc -eq 0 ] || { bad "correct: exit $rc (want 0):"; sed -n '1,12s/^/    /p' <<<"$out"; }
 n=$(ls "$root/repro/$T"/*.txt | wc -l)
