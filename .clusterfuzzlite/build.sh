@@ -11,7 +11,7 @@
 #                          (TDF_DEFAULT_SCHEDULE_TAIL_RANDOM: as scripts/fuzz.sh's TDF_SCHEDULE_TAIL=random)
 #   <target>_seed_corpus.zip  corpus/<target>/* in binary form (the target's runner, --to_binary)
 #   <target>.options       [libfuzzer] with scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, what fuzz.sh passes
-#   <target>.dict          fuzz/dict/TARGET.dict, when the project has one
+#   <target>.dict          fuzz/dict/<target>.dict, when the project has one
 # The variant: TDF_VARIANT in the fuzzer's environment, unset = the target's first, its correct protocol
 # (what a continuous fuzzing job should fuzz). scripts/cflite_check.sh runs this here and proves it.
 src=$(pwd)

@@ -14,7 +14,7 @@
 #   --variants      only these mutants (default: every variant but the first)
 #   --runs N        also stop a run after N execs (libFuzzer -runs; default: no cap)
 #   --tail          TDF_SCHEDULE_TAIL for the runs (default random, as fuzz.sh)
-#   --dict          auto: fuzz/dict/TARGET.dict when it exists (as fuzz.sh); none; or a file
+#   --dict          auto: fuzz/dict/<target>.dict when it exists (as fuzz.sh); none; or a file
 # Output: one line per mutant and feedback setting: kills/SEEDS, median seconds,
 # median execs (a run with no kill counts as infinitely many), the per-seed execs.
 # Exit: 0 done; 2 usage error.

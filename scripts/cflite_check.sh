@@ -7,7 +7,7 @@
 #   wrote: for every target of the build, $OUT/<target> is a libFuzzer binary,
 #   $OUT/<target>.options holds the libFuzzer options scripts/fuzz.sh uses,
 #   $OUT/<target>_seed_corpus.zip holds every corpus/<target>/* input in
-#   binary form, $OUT/<target>.dict is there when fuzz/dict/TARGET.dict is,
+#   binary form, $OUT/<target>.dict is there when fuzz/dict/<target>.dict is,
 #   and the binary, run as ClusterFuzzLite runs it (the options file's flags,
 #   the dictionary) with -runs=0 over the unzipped seed corpus, reads every
 #   seed and exits 0 (the correct variant is clean on its own corpus).

@@ -6,7 +6,7 @@ The kill matrix: every selected target x every variant x every selected strategy
 
   fuzz    the asan libFuzzer binary from an EMPTY corpus, with the options scripts/fuzz.sh uses
           (TDF_SCHEDULE_TAIL=random, scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, the target's dictionary when
-          fuzz/dict/TARGET.dict exists), -seed=SEED; a kill is an artifact written; execs are
+          fuzz/dict/<target>.dict exists), -seed=SEED; a kill is an artifact written; execs are
           libFuzzer's stat::number_of_executed_units.
   random  the plain runner's --hunt over the target's seed scripts (the events of corpus/<target>/*,
           schedule lines dropped, identical scripts once; seeded random inputs where the target has no
