@@ -231,7 +231,14 @@ function check_path(t, dir, glob,    first, p, seg, n, i, segs, stem) {
     if (!present(join(dir, t)) && !tail_of_tree(t)) bad(t ": no such path")
 }
 BEGIN {
-    while ((getline f < listfile) > 0) { exists[f] = 1; if (f !~ /\/$/) byname[basename(f)] = f }
+    # A bare file name (README.md "Exit codes") means the shallowest file of
+    # that name: the top-level README.md, not the README.md of a subfolder.
+    while ((getline f < listfile) > 0) {
+        exists[f] = 1
+        if (f ~ /\/$/) continue
+        b = basename(f)
+        if (!(b in byname) || gsub(/\//, "/", f) < depth[b]) { byname[b] = f; depth[b] = gsub(/\//, "/", f) }
+    }
     close(listfile)
     section = "§"
 }
