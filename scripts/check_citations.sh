@@ -123,7 +123,14 @@ function load(doc,    line, nl, lev, n, h, cur, curlev, inspec, speclev) {
         nl = norm(line); sub(/^ /, "", nl); sub(/ $/, "", nl)
         if (cur != "") text[doc, cur] = text[doc, cur] " " nl
         whole[doc] = whole[doc] " " nl
-        if (line ~ /^\| *[0-9]+ *\|/) { n = line; sub(/^\| */, "", n); sub(/ *\|.*/, "", n); row[doc, n] = 1 }
+        if (line ~ /^\| *[0-9]+ *\|/) {
+            n = line; sub(/^\| */, "", n); sub(/ *\|.*/, "", n)
+            # Rule numbers are what tests and citations name: two rows with
+            # one number (two sections picking the same range) make a
+            # citation ambiguous.
+            if (doc ~ /LIFECYCLE\.md$/ && (doc, n) in row) bad(doc ": rule " n " is defined twice")
+            row[doc, n] = 1
+        }
         if (inspec && match(line, /^ *[0-9]+\. /)) { n = line; sub(/^ */, "", n); sub(/\..*/, "", n); inv[doc, n] = 1 }
     }
     close(doc)

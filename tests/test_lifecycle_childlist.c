@@ -239,11 +239,11 @@ TEST(childlist_parent_removal_deletes_its_children_and_cleans_up_each_descriptio
     ON_THREAD("child0 PDO EvtCleanupCallback", "pnp");
 }
 
-/* ==== rules 118-119 (docs/LIFECYCLE.md, with the static list's 110-117) ============= */
+/* ==== rules 148-149 (docs/LIFECYCLE.md, with the static list's 140-147) ============= */
 
 TEST(rule118_reported_child_without_its_pdo_is_pending_not_present)
 {
-    /* rule 118: child 0 has its PDO; child 1, just reported, has none yet */
+    /* rule 148: child 0 has its PDO; child 1, just reported, has none yet */
     CHECK_CLEAN(RUN(CL_VARIANT_CORRECT, 1, EV(EV_PLUG_ITERATE, 1)));
     IN_ORDER("clbus present child0 has a PDO", "clbus pending child1 not yet created",
              "clbus EvtChildListCreateDevice(1)");
@@ -253,7 +253,7 @@ TEST(rule118_reported_child_without_its_pdo_is_pending_not_present)
 
 TEST(rule119_description_being_instantiated_outlives_a_missing_report)
 {
-    /* rule 119: child 1 is reported missing while EvtChildListCreateDevice
+    /* rule 149: child 1 is reported missing while EvtChildListCreateDevice
      * works on its description: the report waits for the end of the query,
      * then the new PDO is surprise-removed and the description cleaned up
      * (the idle request only lets the second relations query run before the

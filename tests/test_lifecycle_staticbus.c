@@ -1,7 +1,7 @@
 /*
  * Static children, device state, device properties, a driver needed while it
  * unloads (KERNEL-SEMANTICS §11 "Static children", "Device state", "Device
- * properties", §4 "Unload"; docs/LIFECYCLE.md rules 110-119): one test per
+ * properties", §4 "Unload"; docs/LIFECYCLE.md rules 140-149): one test per
  * rule. The recorder pair of tests/lifecycle_staticbus/ logs every callback
  * with DbgPrint; each test runs tdf_run() on a scripted input and checks the
  * order of those lines and the model thread each ran on. The bus's stimuli
@@ -103,11 +103,11 @@ static int on_thread(const char *text, const char *name, int line)
 #define IN_ORDER(...) EXPECT_IN_ORDER(ANY_SEG, 0, __VA_ARGS__)
 #define ON_THREAD(text, name) on_thread((text), (name), __LINE__)
 
-/* ==== rules 110-119 =============================================================== */
+/* ==== rules 140-149 =============================================================== */
 
 TEST(rule110_static_children_retrieved_by_state_under_the_lock_only)
 {
-    /* rule 110: boot children 0 and 1 are reported at the start; child 2,
+    /* rule 140: boot children 0 and 1 are reported at the start; child 2,
      * added during the walk, is pending until the unlock, then reported */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 3, EV(EV_ITERATE, 2)));
     IN_ORDER("sbbus present child0", "sbbus present child1", "sbbus pending child2", "sbbus unlocked",
@@ -123,7 +123,7 @@ TEST(rule110_static_children_retrieved_by_state_under_the_lock_only)
 
 TEST(rule111_static_child_marked_missing_under_the_lock_waits_for_the_unlock)
 {
-    /* rule 111: the change is applied at the unlock; then surprise removal
+    /* rule 141: the change is applied at the unlock; then surprise removal
      * and deletion of the PDO on a PnP thread */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 3, EV(EV_UNPLUG, 1)));
     IN_ORDER("sbbus unplug(1) -> 0x0", "sbbus child1 not missing under the lock", "sbbus unlocked",
@@ -141,7 +141,7 @@ TEST(rule111_static_child_marked_missing_under_the_lock_waits_for_the_unlock)
 
 TEST(rule112_eject_under_the_static_list_lock_keeps_the_pdo_until_the_unlock)
 {
-    /* rule 112: the eject runs while the bus holds the lock (QueryRemove,
+    /* rule 142: the eject runs while the bus holds the lock (QueryRemove,
      * REMOVE, EvtDeviceEject); the PDO is still returned, and deleted only
      * after the unlock */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 3, EV(EV_EJECT, 1)));
@@ -152,7 +152,7 @@ TEST(rule112_eject_under_the_static_list_lock_keeps_the_pdo_until_the_unlock)
 
 TEST(rule113_static_child_pnp_never_saw_is_deleted_without_pnp)
 {
-    /* rule 113: marked missing before a relations query: deleted, no IRP */
+    /* rule 143: marked missing before a relations query: deleted, no IRP */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_PLUG_UNPLUG, 2)));
     IN_ORDER("sbbus plug_unplug(2) -> 0x0", "child2 PDO EvtCleanupCallback");
     CHECK_EQ(count("child2 PDO PrepareHardware") + count("child2 PDO ReportedMissing"), 0);
@@ -163,7 +163,7 @@ TEST(rule113_static_child_pnp_never_saw_is_deleted_without_pnp)
 
 TEST(rule114_failed_device_state_is_surprise_removal_then_remove)
 {
-    /* rule 114: at the PnP thread's next event boundary; the PDO stays */
+    /* rule 144: at the PnP thread's next event boundary; the PDO stays */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_FAIL, 0), EV(TDF_EV_IDLE, 0)));
     IN_ORDER("child0 FDO state failed, displayed", "child0 FDO SurpriseRemoval", "child0 FDO ReleaseHardware",
              "child0 FDO EvtCleanupCallback", "sbbus FDO EvtCleanupCallback");
@@ -175,7 +175,7 @@ TEST(rule114_failed_device_state_is_surprise_removal_then_remove)
 
 TEST(rule115_not_disableable_device_is_not_disabled)
 {
-    /* rule 115: the remove (disable) event leaves it started; the final
+    /* rule 145: the remove (disable) event leaves it started; the final
      * teardown still removes it */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_NODISABLE, 0), EV(TDF_EV_REMOVE, 1)));
     CHECK(find("event remove: sbchild0 is not disableable (WdfDeviceSetDeviceState)", 0) >= 0);
@@ -184,7 +184,7 @@ TEST(rule115_not_disableable_device_is_not_disabled)
 
 TEST(rule116_device_properties_come_from_the_devnode)
 {
-    /* rule 116 */
+    /* rule 146 */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 2));
     CHECK(pos("child1 FDO AddDevice (description 14 bytes)") >= 0);
     CHECK(pos("child1 HardwareID TDF\\SbChild|TDF\\SbFamily| (52 bytes)") >= 0);
@@ -196,7 +196,7 @@ TEST(rule116_device_properties_come_from_the_devnode)
 
 TEST(rule117_device_added_while_its_driver_unloads_gets_a_fresh_load)
 {
-    /* rule 117: child0's last reference goes on the hold thread, whose
+    /* rule 147: child0's last reference goes on the hold thread, whose
      * EvtDriverUnload waits; child1 needs the driver meanwhile: its AddDevice
      * waits for the unload and runs on a new load */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_HOLD, 0), EV(EV_UNPLUG, 0), EV(EV_PLUG, 1)));

@@ -1,6 +1,6 @@
 /*
  * The recorder pair of tests/test_lifecycle_staticbus.c (docs/LIFECYCLE.md
- * rules 110-119): a bus with static children (sbbus.c: WdfFdoAddStaticChild,
+ * rules 140-149): a bus with static children (sbbus.c: WdfFdoAddStaticChild,
  * the static child list iterated under its lock, WdfPdoMarkMissing, eject)
  * and their function driver (sbchild.c: device properties, device state, a
  * slow EvtDriverUnload). Every callback logs one line (DbgPrint),
