@@ -181,7 +181,15 @@ for c in $crashes; do
         echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $plain --build asan --variant $variant"
     fi
     if [ "$got" -ge 10 ] && { [ -z "$seen" ] || [ "$sig" = "$seen" ]; }; then
-        tdf_log "reproduces: the $fbuild runner replays it as $sig (exit $got)"
+        # The headline ("HARDWARE NOT_IN_D0") says what the oracle saw; the
+        # signature (the fatal pair) is the dedupe key.
+        headline=$(sed -n -E '/^==TDF== (SIGNATURE|RESULT) /d; s/^==TDF== ([A-Z]+) (.*)$/\1\/\2/p' <<<"$out")
+        headline=${headline%%$'\n'*}
+        if [ -n "$headline" ] && [ "$headline" != "$sig" ]; then
+            tdf_log "reproduces: the $fbuild runner replays it as $headline (signature $sig, exit $got)"
+        else
+            tdf_log "reproduces: the $fbuild runner replays it as $sig (exit $got)"
+        fi
         if [ "$fbuild" = fuzz ]; then
             # Confirmed in asan: the same input must fail there too (ASan may
             # stop at a use after free before the model's oracle: another
