@@ -186,7 +186,8 @@ check to_text_writes_format 0 "format 1" "$runner" --to_text "$work/bin/flag_che
 # --failure_json: one JSON object per failing run, with the fatal pair (docs/REPORTS.md "Fatal pair").
 check failure_json_with_random_inputs 2 "--failure_json has no effect with --random_inputs" "$runner" --random_inputs=5 --failure_json
 check failure_json_with_to_text 2 "--failure_json has no effect with --to_text" "$runner" --to_text --failure_json "$repro"
-json=$("$runner" --quiet --failure_json "$root/repro/fuzz_bus_child/release_early.txt" 2>&1 | sed -n '/^{/p')
+# flag_check: a fatal pair and no TSan race (release_early has one, which TSan reports first).
+json=$("$runner" --quiet --failure_json "$root/repro/fuzz_bus_child/flag_check.txt" 2>&1 | sed -n '/^{/p')
 if python3 -c '
 import json, sys
 f = json.loads(sys.argv[1])
@@ -197,7 +198,7 @@ assert t["frame"] == "child!Child_EvtDeviceD0Exit" and t["step"] < a["step"], t
 assert isinstance(a["trace_index"], int) and isinstance(t["trace_index"], int)
 ' "$json"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL failure_json_fatal_pair: $json"; fi
 # The trace marks the two steps of the pair with ">>" (two lines exactly).
-marks=$("$runner" --print_trace "$root/repro/fuzz_bus_child/release_early.txt" 2>&1 | grep -c '^>>')
+marks=$("$runner" --print_trace "$root/repro/fuzz_bus_child/flag_check.txt" 2>&1 | grep -c '^>>')
 if [ "$marks" = 2 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL trace_marks_fatal_pair: $marks lines marked"; fi
 # --trace_json=FILE (fuzz/trace_json.c): one run of one INPUT; a bad FILE is a usage error with nothing run.
 check trace_json_empty 2 "--trace_json needs a file path" "$runner" --trace_json= "$repro"

@@ -16,7 +16,7 @@ typedef struct RECUP_EXT {
     PIRP Own;          /* the IRP of its own in flight, or NULL */
     volatile LONG OwnRefs; /* completion routine + canceller */
     KEVENT OwnBack;    /* set while no own IRP exists */
-    BOOLEAN TornDown;
+    LONG TornDown; /* set by the PnP thread's teardown, read by the stimulus threads: interlocked */
 } RECUP_EXT;
 
 #define RECUP_TAG 0x70556552u
@@ -99,7 +99,7 @@ VOID RecUp_StimulusSend(WDFDEVICE Device, ULONG Argument)
 {
     UNREFERENCED_PARAMETER(Argument);
     RECUP_EXT *ext = TdfStimulusDeviceObject(Device)->DeviceExtension;
-    if (ext->Own || !ext->Target || ext->TornDown)
+    if (ext->Own || !ext->Target || InterlockedCompareExchange(&ext->TornDown, 0, 0))
         return;
     CCHAR size = ext->Target->StackSize;
     PIRP irp = IoAllocateIrp(RECIRP_IS(RECIRP_UP_SMALL_STACK) ? (CCHAR)(size - 1) : size, FALSE);
@@ -143,7 +143,7 @@ VOID RecUp_StimulusThreaded(WDFDEVICE Device, ULONG Argument)
 {
     UNREFERENCED_PARAMETER(Argument);
     RECUP_EXT *ext = TdfStimulusDeviceObject(Device)->DeviceExtension;
-    if (!ext->Target || ext->TornDown)
+    if (!ext->Target || InterlockedCompareExchange(&ext->TornDown, 0, 0))
         return;
     KEVENT done;
     IO_STATUS_BLOCK iosb = {0};
@@ -202,9 +202,8 @@ static NTSTATUS RecUp_StartComplete(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID
 
 static VOID teardown(RECUP_EXT *ext)
 {
-    if (ext->TornDown)
+    if (InterlockedExchange(&ext->TornDown, TRUE))
         return;
-    ext->TornDown = TRUE;
     if (!RECIRP_IS(RECIRP_UP_NO_CANCEL)) {
         cancel_own(ext);
         KeWaitForSingleObject(&ext->OwnBack, Executive, KernelMode, FALSE, NULL);
