@@ -280,14 +280,25 @@ void dpc_unload_check(struct tdf_image *img)
     }
 }
 
-void dpc_check_free(const void *p, size_t size)
+void dpc_check_free(const void *p, size_t size, int driver_free)
 {
     const char *lo = p, *hi = lo + size;
     for (unsigned i = 0; i < D.n; i++) {
-        const char *q = (const char *)D.queue[i];
-        if (q >= lo && q < hi)
-            TDF_BUGCHECK(0xC7, 0x1, "TIMER_OR_DPC_INVALID",
-                         "pool freed while it holds a queued KDPC (routine %s): the DPC would run from freed memory",
-                         symbol_name((const void *)D.queue[i]->DeferredRoutine));
+        PKDPC dpc = D.queue[i];
+        const char *q = (const char *)dpc;
+        if (q < lo || q >= hi)
+            continue;
+        const char *owner = dpc->TdfImage ? dpc->TdfImage->name : "model";
+        char routine[96];
+        snprintf(routine, sizeof routine, "%s!%s", owner, symbol_name((const void *)dpc->DeferredRoutine));
+        /* The fatal pair: the queued DPC's routine is the access (it would
+         * run from the freed block), the free its teardown: as a KDPC queued
+         * at unload keys by its routine. */
+        tdf_dead_t dead = {TDF_OBJ_POOL, owner, pool_note_free(driver_free), "pool of %s freed with a KDPC queued in it",
+                           {(uintptr_t)owner}, .access_frame = routine};
+        tdf_fail_dead(&dead, "KDPC queued", TDF_CLASS_BUGCHECK, 0xC7, 0x1, "TIMER_OR_DPC_INVALID", NULL, NULL,
+                      "pool freed while it holds a queued KDPC (routine %s): the DPC would run from freed memory",
+                      symbol_name((const void *)dpc->DeferredRoutine));
+        return;
     }
 }

@@ -27,6 +27,7 @@ typedef struct mapping {
     hw_range_t range; /* copy: the range may be re-owned by a restarted device */
     int unmapped;
     uint32_t unmapped_at;
+    int unmapped_in_down; /* unmapped inside its device's down phase (its ReleaseHardware after D0Exit) */
     const struct tdf_image *mapper; /* the image that mapped it (a 0x50 of its code is put down to it) */
     tdf_teardown_t unmapped_by;
 } mapping_t;
@@ -85,6 +86,7 @@ PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULO
         m->length = NumberOfBytes;
         m->range = *r;
         m->unmapped = 0;
+        m->unmapped_in_down = 0;
         const void *fn;
         m->mapper = image_current_fn(&fn);
         tdf_teardown_clear(&m->unmapped_by);
@@ -102,6 +104,13 @@ VOID MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
         if (g_maps[i].va == BaseAddress && !g_maps[i].unmapped) {
             g_maps[i].unmapped = 1;
             g_maps[i].unmapped_at = sched_steps();
+            /* Whether the unmap belongs to a power-down (the key's
+             * "power-down", docs/REPORTS.md "Signatures"): a stale pointer
+             * used after the restart is the same race with that power-down
+             * as one used during it. */
+            const char *role;
+            const tdf_teardown_t *down = g_down_hook ? g_down_hook(g_maps[i].range.block, &role) : NULL;
+            g_maps[i].unmapped_in_down = down && down->event;
             SCHED_TRACE1("MmUnmapIoSpace %s registers", g_maps[i].range.owner_name);
             tdf_teardown_note(&g_maps[i].unmapped_by, "MmUnmapIoSpace");
             return;
@@ -123,9 +132,12 @@ static void fail_registers(const mapping_t *m, const char *op, const char *bad, 
     tdf_dead_t dead = {TDF_OBJ_REGISTERS, role, td, "registers of %s", {(uintptr_t)m->range.owner_name}};
     /* In the device's down phase the key says so, whichever callback began
      * it (D0Exit, or ReleaseHardware on a path without one): one race with
-     * the power-down, one key. A usable device's stale mapping keys by the
-     * routine that unmapped it. */
-    if (td && td == down)
+     * the power-down, one key. So does a mapping unmapped in a down phase
+     * and used once the device is back in D0: the first step that made the
+     * pointer stale was that power-down, however late the access came. Only
+     * a mapping unmapped while the device was usable (in its
+     * EvtDeviceSurpriseRemoval, say) keys by the routine that unmapped it. */
+    if (td && (td == down || (td == &m->unmapped_by && m->unmapped_in_down)))
         dead.key_teardown = "power-down";
     if (bad)
         tdf_fail_dead(&dead, op, TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s", detail);
@@ -158,19 +170,45 @@ static mapping_t *access_check(volatile ULONG *reg, const char *op)
         return m;
     }
     /* No mapping holds the address: a pointer the driver kept or zeroed after
-     * an unmap. Put down to the last mapping the faulting image unmapped, if
-     * any (its pointer is what the code dereferenced); else no object. */
+     * an unmap, or zeroed before it (ReleaseHardware clears its pointer, then
+     * unmaps). Put down to the faulting image's mapping invalidated last:
+     * unmapped (at its unmap's step) or of a device in its down phase (at
+     * the down phase's first step); its pointer is what the code
+     * dereferenced. No such mapping: no object. */
     const void *fn;
     const struct tdf_image *img = image_current_fn(&fn);
-    for (unsigned i = g_nmaps; img && i-- > 0;) {
+    const mapping_t *pick = NULL;
+    uint32_t pick_at = 0;
+    for (unsigned i = 0; img && i < g_nmaps; i++) {
         const mapping_t *m = &g_maps[i];
-        if (m->mapper != img || !m->unmapped)
+        if (m->mapper != img)
             continue;
+        uint32_t at;
+        if (m->unmapped) {
+            at = m->unmapped_at;
+        } else {
+            const char *role;
+            const tdf_teardown_t *down = g_down_hook ? g_down_hook(m->range.block, &role) : NULL;
+            if (!down || !down->event)
+                continue; /* mapped and usable: not the pointer that faulted */
+            at = down->step;
+        }
+        if (!pick || at >= pick_at) {
+            pick = m;
+            pick_at = at;
+        }
+    }
+    if (pick) {
         char detail[200];
-        snprintf(detail, sizeof detail,
-                 "%s of an address that is not mapped I/O space (%s's registers were unmapped at step %lu)", op,
-                 m->range.owner_name, (unsigned long)m->unmapped_at);
-        fail_registers(m, op, NULL, detail, 0x50, "PAGE_FAULT_IN_NONPAGED_AREA");
+        if (pick->unmapped)
+            snprintf(detail, sizeof detail,
+                     "%s of an address that is not mapped I/O space (%s's registers were unmapped at step %lu)", op,
+                     pick->range.owner_name, (unsigned long)pick->unmapped_at);
+        else
+            snprintf(detail, sizeof detail,
+                     "%s of an address that is not mapped I/O space (%s is powering down since step %lu)", op,
+                     pick->range.owner_name, (unsigned long)pick_at);
+        fail_registers(pick, op, NULL, detail, 0x50, "PAGE_FAULT_IN_NONPAGED_AREA");
         return NULL;
     }
     TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "%s of an address that is not mapped I/O space", op);

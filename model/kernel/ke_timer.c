@@ -267,13 +267,25 @@ void ke_timer_unload_check(struct tdf_image *img)
     }
 }
 
-void ke_timer_check_free(const void *p, size_t size)
+void ke_timer_check_free(const void *p, size_t size, int driver_free)
 {
     const char *lo = p, *hi = lo + size;
     for (unsigned i = 0; i < T.n; i++) {
-        const char *q = (const char *)T.set[i].timer;
-        if (q >= lo && q < hi)
-            TDF_BUGCHECK(0xC7, 0x0, "TIMER_OR_DPC_INVALID",
-                         "pool freed while it holds a KTIMER that is still set (DPC %s)", timer_routine(T.set[i].timer));
+        PKTIMER t = T.set[i].timer;
+        const char *q = (const char *)t;
+        if (q < lo || q >= hi)
+            continue;
+        const struct tdf_image *img = t->Dpc && t->Dpc->TdfImage ? t->Dpc->TdfImage : t->TdfImage;
+        const char *owner = img ? img->name : "model";
+        char routine[96];
+        snprintf(routine, sizeof routine, "%s!%s", owner, timer_routine(t));
+        /* The fatal pair: the timer's DPC routine is the access (at expiry
+         * it would run from the freed block), the free its teardown. The
+         * same DPC found already queued (dpc_check_free) is the same key. */
+        tdf_dead_t dead = {TDF_OBJ_POOL, owner, pool_note_free(driver_free), "pool of %s freed with a KTIMER set in it",
+                           {(uintptr_t)owner}, .access_frame = routine};
+        tdf_fail_dead(&dead, "KTIMER set", TDF_CLASS_BUGCHECK, 0xC7, 0x0, "TIMER_OR_DPC_INVALID", NULL, NULL,
+                      "pool freed while it holds a KTIMER that is still set (DPC %s)", timer_routine(t));
+        return;
     }
 }

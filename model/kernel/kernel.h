@@ -266,8 +266,12 @@ BOOLEAN ke_timer_cancel(PKTIMER timer);
 void dpc_unload_check(struct tdf_image *img);
 void ke_timer_unload_check(struct tdf_image *img);
 /* Pool free (pool.c): freeing memory that holds a queued KDPC / set KTIMER is 0xC7. */
-void dpc_check_free(const void *p, size_t size);
-void ke_timer_check_free(const void *p, size_t size);
+/* 0xC7 on a free of pool holding a queued KDPC / a set KTIMER; driver_free:
+ * ExFreePool by the driver (else the framework's free of an object context),
+ * for the free's teardown record (pool_note_free). */
+void dpc_check_free(const void *p, size_t size, int driver_free);
+void ke_timer_check_free(const void *p, size_t size, int driver_free);
+const tdf_teardown_t *pool_note_free(int driver_free);
 /* ke_yield's hook while a periodic timer waits for its next period. */
 extern unsigned g_clock_waiting;
 void ke_clock_step(void);

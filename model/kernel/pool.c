@@ -135,6 +135,22 @@ static block_t *unlink_block(void *p)
     return NULL;
 }
 
+/* The free as the teardown of a KDPC/KTIMER inside the block (the fatal
+ * pair, docs/REPORTS.md): the driver routine that called ExFreePool, or the
+ * framework's free of an object context at its destroy ("object destroyed",
+ * as a destroyed handle keys). Called only by a check that fails: a clean
+ * free stores nothing. */
+const tdf_teardown_t *pool_note_free(int driver_free)
+{
+    static tdf_teardown_t freed; /* one failure per run: the first check that fails stops it */
+    if (driver_free)
+        tdf_teardown_note(&freed, "ExFreePool");
+    else
+        tdf_teardown_note_fn(&freed, "object destroyed", NULL, NULL);
+    freed.trace_index = UINT64_MAX; /* no trace event of its own */
+    return &freed;
+}
+
 /* Verifier's checks of a free, while the block is still live: a check that
  * fails stops the run with the block on the live list, so pool_reset still
  * releases it (a block unlinked first would leak). 0xC7: freed memory must
@@ -144,8 +160,8 @@ static void check_free(const block_t *b, int driver_free)
 {
     if (driver_free)
         work_queue_check_free(b->p, b->size);
-    dpc_check_free(b->p, b->size);
-    ke_timer_check_free(b->p, b->size);
+    dpc_check_free(b->p, b->size, driver_free);
+    ke_timer_check_free(b->p, b->size, driver_free);
 }
 
 static void release_payload(block_t *b)

@@ -33,6 +33,22 @@ void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES at
 /* 0x10D/0x5 on a destroyed handle, with the fatal pair (the destroy). */
 void wdf_object_fail_destroyed(wdf_object_t *o, const char *routine)
 {
+    /* A request completed to another driver: for the receiver the request
+     * was gone at its completion, the sender's delete came after. Its first
+     * invalidating step is the completion, so the key is the request's (as a
+     * use right after the completion keys), not which of the sender's
+     * routines happened to delete it by then. */
+    if (o->kind == OBJ_REQUEST) {
+        wdf_request_t *r = (wdf_request_t *)o;
+        if (r->state == REQ_COMPLETED && r->completed_by.event && image_current() != o->image) {
+            char detail[160];
+            snprintf(detail, sizeof detail,
+                     "%s called with the handle of a request already completed (and deleted by its sender)",
+                     routine);
+            wdf_request_fail_completed(r, 0x5, routine, detail);
+            return;
+        }
+    }
     const char *owner = o->image ? o->image->name : "framework";
     tdf_dead_t dead = {TDF_OBJ_HANDLE, owner, &o->gone, "%s object of %s (destroyed)",
                        {(uintptr_t)(o->context_name ? o->context_name : "a WDF"), (uintptr_t)owner}};

@@ -213,7 +213,13 @@ NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL E
     ke_yield();
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestMarkCancelableEx");
     if (r->state != REQ_OWNED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestMarkCancelableEx on a request the driver does not own");
+        if (r->state == REQ_COMPLETED) /* the fatal pair: its completion */
+            wdf_request_fail_completed(r, 0x7, "WdfRequestMarkCancelableEx",
+                                       "WdfRequestMarkCancelableEx on a request the driver does not own (already "
+                                       "completed)");
+        else
+            TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION",
+                         "WdfRequestMarkCancelableEx on a request the driver does not own");
         return STATUS_INVALID_DEVICE_STATE;
     }
     /* KMDF 1.11+: once the request's queue is being purged, marking it
@@ -239,8 +245,12 @@ NTSTATUS WdfRequestUnmarkCancelable(WDFREQUEST Request)
          * handle is stale; as WdfRequestMarkCancelableEx above, 0x10D. Without
          * this, a cancel_taken left over from the completed request made the
          * call look like a clean STATUS_CANCELLED. */
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestUnmarkCancelable on a request the driver does not own%s",
-                     r->state == REQ_COMPLETED ? " (already completed)" : "");
+        if (r->state == REQ_COMPLETED) /* the fatal pair: its completion */
+            wdf_request_fail_completed(r, 0x7, "WdfRequestUnmarkCancelable",
+                                       "WdfRequestUnmarkCancelable on a request the driver does not own (already "
+                                       "completed)");
+        else
+            TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestUnmarkCancelable on a request the driver does not own");
         return STATUS_INVALID_DEVICE_STATE;
     }
     if (r->cancel_taken) {

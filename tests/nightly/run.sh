@@ -93,9 +93,9 @@ run)
     [ "$killed" = "[('fuzz_bus_child/stale_mapping', True, True)]" ] && ok || bad "report.json jobs: $killed"
     # The minimal input replays with the signature, through the row's own command.
     cmd=$(json "$out/report.json" '[f["repro_command"] for f in d["findings"] if f["code"] == "AFTER_UNMAP"][0]')
-    check "repro command" 11 "SIGNATURE registers(child/FDO):child!Child_EvtDeviceD0Entry:child!Child_EvtDeviceReleaseHardware" bash -c "$cmd"
+    check "repro command" 11 "SIGNATURE registers(child/FDO):child!Child_EvtDeviceD0Entry:power-down" bash -c "$cmd"
     mi=$(json "$out/report.json" '[f["minimal_input"] for f in d["findings"] if f["code"] == "AFTER_UNMAP"][0]')
-    grep -qF '# expect-signature registers(child/FDO):child!Child_EvtDeviceD0Entry:child!Child_EvtDeviceReleaseHardware' "$out/$mi" && ok ||
+    grep -qF '# expect-signature registers(child/FDO):child!Child_EvtDeviceD0Entry:power-down' "$out/$mi" && ok ||
         bad "minimal input $mi has no expect-signature line"
     s=$(json "$out/report.sarif" 'd["version"], d["runs"][0]["tool"]["driver"]["name"], sorted(r["id"] for r in d["runs"][0]["tool"]["driver"]["rules"]) == sorted({r["ruleId"] for r in d["runs"][0]["results"]}), [ (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in d["runs"][0]["results"] if r["ruleId"] == "HARDWARE/AFTER_UNMAP"]')
     want="2.1.0 teardown-fuzz True [('HARDWARE/AFTER_UNMAP', 'model/drivers/bus_child/child.c', $line)]"
