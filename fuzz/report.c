@@ -250,9 +250,21 @@ void tdf_print_swimlanes(FILE *out)
     for (size_t i = 0; i < sched_trace_count(); i++)
         if (sched_trace_at(i)->fiber < 0)
             main_lane = 1;
-    int first = main_lane ? -1 : 0;
+    int first = main_lane ? -1 : 0, n = sched_fiber_count();
+    /* A lane per thread id. In a run that reused slots (more threads than
+     * SCHED_MAX_FIBERS, sched.h) only the threads with an event in the trace
+     * get one: hundreds of short-lived threads would make the table unreadable. */
+    unsigned char *shown = malloc((size_t)n + 1);
+    if (!shown)
+        return;
+    memset(shown, n <= SCHED_MAX_FIBERS, (size_t)n + 1);
+    for (size_t i = 0; i < sched_trace_count(); i++)
+        if (sched_trace_at(i)->fiber >= 0 && sched_trace_at(i)->fiber < n)
+            shown[sched_trace_at(i)->fiber] = 1;
     fprintf(out, "  %6s", "step");
-    for (int l = first; l < sched_fiber_count(); l++) {
+    for (int l = first; l < n; l++) {
+        if (l >= 0 && !shown[l])
+            continue;
         char head[96];
         lane_label(l, head, sizeof head);
         fprintf(out, " | %-*.*s", LANE, LANE, head);
@@ -264,10 +276,12 @@ void tdf_print_swimlanes(FILE *out)
         char text[200];
         event_text(ev, text, sizeof text);
         fprintf(out, "%s%6lu", pair_mark(base + i), (unsigned long)ev->step);
-        for (int l = first; l < sched_fiber_count(); l++)
-            fprintf(out, " | %-*.*s", LANE, LANE, l == ev->fiber ? text : "");
+        for (int l = first; l < n; l++)
+            if (l < 0 || shown[l])
+                fprintf(out, " | %-*.*s", LANE, LANE, l == ev->fiber ? text : "");
         fprintf(out, "\n");
     }
+    free(shown);
 }
 
 /* ---- crashes outside the model's oracles ---------------------------------------- */

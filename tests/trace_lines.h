@@ -92,8 +92,9 @@ static inline void collect(void)
     unsigned seg = 0;
     /* A power-policy thread's lines belong to the event that posted it
      * ("power request <kind> <node> on thread <id>"), wherever they land. */
-    unsigned fiber_seg[SCHED_MAX_FIBERS];
-    int fiber_has_seg[SCHED_MAX_FIBERS] = {0};
+    static unsigned fiber_seg[SCHED_MAX_THREADS];
+    static int fiber_has_seg[SCHED_MAX_THREADS];
+    memset(fiber_has_seg, 0, sizeof fiber_has_seg);
     g_nlines = 0;
     for (size_t i = 0; i < sched_trace_count() && g_nlines < MAX_LINES; i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
@@ -108,11 +109,11 @@ static inline void collect(void)
         l->pnp_side = ev->fiber == PNP_FIBER || strcmp(sched_fiber_owner(ev->fiber), "power-policy") == 0;
         l->seg = seg;
         unsigned long posted;
-        if (sscanf(buf, "power request %*s %*s on thread %lu", &posted) == 1 && posted < SCHED_MAX_FIBERS) {
+        if (sscanf(buf, "power request %*s %*s on thread %lu", &posted) == 1 && posted < SCHED_MAX_THREADS) {
             fiber_seg[posted] = seg;
             fiber_has_seg[posted] = 1;
         }
-        if (ev->fiber >= 0 && ev->fiber < SCHED_MAX_FIBERS && fiber_has_seg[ev->fiber])
+        if (ev->fiber >= 0 && ev->fiber < SCHED_MAX_THREADS && fiber_has_seg[ev->fiber])
             l->seg = fiber_seg[ev->fiber];
     }
     if (getenv("LIFECYCLE_TRACE")) { /* debugging a test: every run's lines, "segment fiber text" */

@@ -35,20 +35,21 @@ static struct _KTHREAD *as_thread(PVOID p)
 
 /* Woken on every signal: multi-object waits block on it and re-check. */
 static int g_any_signal;
-static KIRQL g_irql[SCHED_MAX_FIBERS + 1];
+static KIRQL g_irql[SCHED_SLOT_COUNT]; /* by slot (sched.h "Thread ids and slots") */
 static POBJECT_TYPE g_thread_type_object;
 POBJECT_TYPE *PsThreadType = &g_thread_type_object;
 
-static KIRQL *irql_slot(void)
-{
-    int f = sched_current();
-    return &g_irql[f < 0 ? SCHED_MAX_FIBERS : f];
-}
+static KIRQL *irql_slot(void) { return &g_irql[sched_current_index()]; }
 KIRQL ke_irql(void) { return *irql_slot(); }
 void ke_set_irql(KIRQL irql) { *irql_slot() = irql; }
 KIRQL KeGetCurrentIrql(void) { return ke_irql(); }
 
 void thread_reset(void) { memset(g_irql, 0, sizeof g_irql); }
+
+/* A slot's new thread starts at PASSIVE_LEVEL. (A thread that ended above it
+ * is not reported: only DPC routines' return IRQL is checked, dpc.c; see
+ * docs/LIFECYCLE.md "Not modelled".) */
+void thread_slot_reset(int slot) { g_irql[slot] = PASSIVE_LEVEL; }
 
 static void signal(DISPATCHER_HEADER *h)
 {

@@ -40,7 +40,6 @@ static struct {
     dpc_cpu_t cpu[DPC_PROCESSORS];
     unsigned ncpu;
     int flush_token;
-    uint64_t dpc_fibers; /* bit per fiber id that is a DPC processor */
 } D;
 
 static const char *const g_cpu_names[DPC_PROCESSORS] = {"DPC0", "DPC1"};
@@ -54,8 +53,11 @@ void dpc_reset(void)
 
 int ke_in_dpc(void)
 {
-    int f = sched_current();
-    return f >= 0 && (D.dpc_fibers >> f & 1) && ke_irql() >= DISPATCH_LEVEL;
+    /* By thread id (ids exceed 63 in runs that reuse slots, sched.h). */
+    int f = sched_current(), dpc = 0;
+    for (unsigned i = 0; i < D.ncpu; i++)
+        dpc |= f != SCHED_NO_FIBER && D.cpu[i].fiber == f;
+    return dpc && ke_irql() >= DISPATCH_LEVEL;
 }
 
 void ke_check_may_wait(const char *routine)
@@ -147,7 +149,6 @@ static void kick_processor(void)
     D.ncpu++;
     cpu->fiber = f;
     sched_set_daemon(f);
-    D.dpc_fibers |= 1ull << f;
 }
 
 VOID KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext)

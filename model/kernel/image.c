@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define MAX_DEPTH 48
-#define MAIN_SLOT SCHED_MAX_FIBERS /* stack of the main (non-fiber) context */
 
 typedef struct frame {
     struct tdf_image *image;
@@ -29,12 +28,31 @@ typedef struct call_stack {
     frame_t frames[MAX_DEPTH];
 } call_stack_t;
 
-static call_stack_t g_stacks[SCHED_MAX_FIBERS + 1];
+static call_stack_t g_stacks[SCHED_SLOT_COUNT]; /* by slot (sched.h "Thread ids and slots") */
 static struct tdf_image **g_images; /* grows: any number of images per target */
 static unsigned g_image_count, g_image_cap;
 static uint32_t g_unload_generation = 1;
 
-static call_stack_t *stack_of(int fiber) { return &g_stacks[fiber < 0 ? MAIN_SLOT : fiber]; }
+static call_stack_t *stack_of(int fiber) { return &g_stacks[sched_fiber_index(fiber)]; }
+/* The running thread's: inline, on every driver function entry and exit. */
+static call_stack_t *my_stack(void) { return &g_stacks[sched_current_index()]; }
+
+/* A slot's new thread has no driver frames. Its finished thread may have
+ * left some: PsTerminateSystemThread ends a thread from inside driver code. */
+static void stack_slot_reset(int slot)
+{
+    g_stacks[slot].depth = 0;
+    g_stacks[slot].checked_generation = 0;
+}
+
+/* sched_spawn reuses a finished thread's slot: every per-slot array of the
+ * kernel starts clean for the new thread. */
+static void kernel_slot_reuse(int slot)
+{
+    stack_slot_reset(slot);
+    thread_slot_reset(slot);
+    rundown_slot_reset(slot);
+}
 
 static const frame_t *top_frame(const call_stack_t *s)
 {
@@ -70,10 +88,9 @@ void kernel_reset(void)
 {
     /* Only the counts: frames at and above depth are never read. (A memset
      * of the whole table was 50 KB per exec.) */
-    for (unsigned i = 0; i < sizeof g_stacks / sizeof g_stacks[0]; i++) {
-        g_stacks[i].depth = 0;
-        g_stacks[i].checked_generation = 0;
-    }
+    for (int i = 0; i < SCHED_SLOT_COUNT; i++)
+        stack_slot_reset(i);
+    sched_set_slot_reuse_hook(kernel_slot_reuse);
     for (unsigned i = 0; i < g_image_count; i++) {
         g_images[i]->state = TDF_IMAGE_UNLOADED;
         g_images[i]->loads = 0;
@@ -175,26 +192,26 @@ void image_unload(struct tdf_image *img)
 
 const struct tdf_image *image_current_fn(const void **fn)
 {
-    const frame_t *fr = top_frame(stack_of(sched_current()));
+    const frame_t *fr = top_frame(my_stack());
     *fn = fr ? fr->fn : NULL;
     return fr ? fr->image : NULL;
 }
 
 struct tdf_image *image_current(void)
 {
-    const frame_t *fr = top_frame(stack_of(sched_current()));
+    const frame_t *fr = top_frame(my_stack());
     return fr ? fr->image : NULL;
 }
 
 const char *image_current_frame(char *buf, size_t size)
 {
-    frame_text(top_frame(stack_of(sched_current())), buf, size);
+    frame_text(top_frame(my_stack()), buf, size);
     return buf;
 }
 
 const char *image_caller_frame(char *buf, size_t size)
 {
-    const call_stack_t *s = stack_of(sched_current());
+    const call_stack_t *s = my_stack();
     unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
     if (d == 0) {
         snprintf(buf, size, "thread:%s", sched_fiber_owner(sched_current()));
@@ -230,7 +247,7 @@ void image_fiber_stack(int fiber, char *buf, size_t size)
 /* After a switch: did an image we are executing in unload meanwhile? */
 static void check_resumed(void)
 {
-    call_stack_t *s = stack_of(sched_current());
+    call_stack_t *s = my_stack();
     if (s->checked_generation == g_unload_generation)
         return;
     s->checked_generation = g_unload_generation;
@@ -275,7 +292,7 @@ int ke_block_timed(const void *object, const char *what)
 void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
 {
     (void)call_site;
-    call_stack_t *s = stack_of(sched_current());
+    call_stack_t *s = my_stack();
     const frame_t *caller = top_frame(s);
     int cross = !caller || caller->image != img;
     if (cross) {
@@ -308,7 +325,7 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
 void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
 {
     (void)img, (void)fn, (void)call_site;
-    call_stack_t *s = stack_of(sched_current());
+    call_stack_t *s = my_stack();
     if (s->depth == 0)
         return; /* a frame entered before this run's reset: ignore */
     /* Frames deeper than MAX_DEPTH are counted, not kept: no yield for them. */

@@ -210,6 +210,7 @@ void ke_lock_waits(const void *object, const char *routine);
 void lock_graph_reset(void);
 /* ---- rundown (rundown.c) ------------------------------------------------------------ */
 void rundown_reset(void);
+void rundown_slot_reset(int slot); /* sched_spawn reused the slot (image.c kernel_slot_reuse) */
 int ke_rundown_held(int fiber); /* the thread holds a rundown protection now */
 /* When every thread is blocked: the cycle text, the key (the wanted locks by
  * kind@routine, sorted) and the first lock's routine; returns the number of
@@ -218,6 +219,7 @@ int lock_graph_describe(char *cycle, size_t csize, char *key, size_t ksize, char
 
 /* ---- threads --------------------------------------------------------------------- */
 void thread_reset(void);
+void thread_slot_reset(int slot); /* sched_spawn reused the slot (image.c kernel_slot_reuse) */
 
 /* ---- feedback (feedback.c) ------------------------------------------------------- */
 /* 1 while the counters are kept: set by the first feedback_reset from

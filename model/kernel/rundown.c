@@ -26,11 +26,17 @@ typedef struct rundown_wait_block {
  * it): the fatal pair's key says whether an access was made under one. A
  * release by another thread than the acquirer (legal) only lowers the
  * releaser's count if it has one. */
-static uint16_t g_held[SCHED_MAX_FIBERS + 1];
+static uint16_t g_held[SCHED_SLOT_COUNT]; /* by slot (sched.h "Thread ids and slots") */
 
-static uint16_t *held_of(int fiber) { return &g_held[fiber < 0 ? SCHED_MAX_FIBERS : fiber]; }
+static uint16_t *held_of(int fiber) { return &g_held[sched_fiber_index(fiber)]; }
 
 void rundown_reset(void) { memset(g_held, 0, sizeof g_held); }
+
+/* A slot's new thread holds nothing. A count left by the slot's finished
+ * thread is no leak to report: a protection it acquired may legally be
+ * released by another thread (see above), so the count is attribution for
+ * the fatal pair's key, not ownership. */
+void rundown_slot_reset(int slot) { g_held[slot] = 0; }
 
 int ke_rundown_held(int fiber) { return *held_of(fiber) != 0; }
 

@@ -24,8 +24,7 @@
 typedef struct fiber {
     sched_ctx_t ctx;
     sched_state_t state;
-    const char *name;
-    const char *owner;
+    int thread; /* the id (per-run serial) of the thread in this slot now */
     sched_fiber_fn *fn;
     void *arg;
     const void *wait_object;
@@ -46,7 +45,16 @@ typedef struct fiber {
 static struct {
     sched_config_t config;
     fiber_t fibers[SCHED_MAX_FIBERS];
-    int count;
+    int count; /* slots used this run: 0..count-1 (a slot, once used, stays used) */
+    /* Every thread of the run by id: ids are handed out in spawn order and
+     * never reused, slots are (sched.h "Thread ids and slots"). Grows (kept
+     * over runs): a few hundred threads per run at most in practice. */
+    struct sched_thread {
+        const char *name;
+        const char *owner;
+        int16_t slot;
+    } *threads;
+    int nthreads, threads_cap;
     /* Bit i: fiber i is SCHED_BLOCKED / SCHED_RUNNABLE, kept by every state
      * change (set_state): sched_wake visits only the blocked fibers and
      * pick_next reads the runnable set, both on the hot path. */
@@ -77,10 +85,12 @@ static struct {
     uint64_t trace_total;
 } S;
 
-/* The running fiber (SCHED_NO_FIBER while main runs): a global of its own so
- * that sched_current() is an inline load (sched.h), called at every driver
- * function entry and exit. */
+/* The running thread (SCHED_NO_FIBER while main runs): its id, a per-run
+ * serial, and the slot it runs in (sched.h "Thread ids and slots"); globals
+ * of their own so that sched_current() and sched_current_index() are inline
+ * loads, called at every driver function entry and exit. */
 int sched_current_fiber = SCHED_NO_FIBER;
+int sched_current_slot = SCHED_NO_FIBER;
 /* 0: sched_trace records nothing and SCHED_TRACE* do not evaluate their
  * arguments (sched.h); set by sched_reset from config.no_trace. */
 int sched_trace_enabled = 1;
@@ -129,6 +139,44 @@ static int stress_block(const void *object, const char *what, int timed);
 static void stress_kick(int id);
 __attribute__((noreturn)) static void stress_abort_run(void);
 __attribute__((noreturn)) static void stress_exit_fiber(void);
+
+static void set_current(int slot)
+{
+    sched_current_slot = slot;
+    sched_current_fiber = slot == SCHED_NO_FIBER ? SCHED_NO_FIBER : S.fibers[slot].thread;
+}
+
+/* The slot thread `id` runs in now, or -1: main, no such thread, or one that
+ * finished and whose slot a later thread took. */
+static int live_slot(int id)
+{
+    if (id < 0 || id >= S.nthreads)
+        return -1;
+    int slot = S.threads[id].slot;
+    return S.fibers[slot].thread == id ? slot : -1;
+}
+
+/* Gives the next thread id to a new thread in `slot`. Precondition: the
+ * table has room (S.nthreads < SCHED_MAX_THREADS). */
+static int thread_register(int slot, const char *name, const char *owner)
+{
+    if (S.nthreads == S.threads_cap) {
+        int cap = S.threads_cap ? 2 * S.threads_cap : 256;
+        struct sched_thread *t = realloc(S.threads, (size_t)cap * sizeof *t);
+        if (!t) {
+            fprintf(stderr, "==TDF== HARNESS out of memory for the thread table\n");
+            abort();
+        }
+        S.threads = t, S.threads_cap = cap;
+    }
+    int id = S.nthreads++;
+    S.threads[id] = (struct sched_thread){name, owner, (int16_t)slot};
+    S.fibers[slot].thread = id;
+    return id;
+}
+
+static sched_slot_reuse_fn *g_slot_reuse_hook;
+void sched_set_slot_reuse_hook(sched_slot_reuse_fn *fn) { g_slot_reuse_hook = fn; }
 
 static void set_state(int id, sched_state_t state)
 {
@@ -194,7 +242,8 @@ void sched_reset(const sched_config_t *config)
     if (S.config.step_cap == 0)
         S.config.step_cap = 200000;
     S.count = 0;
-    sched_current_fiber = SCHED_NO_FIBER;
+    S.nthreads = 0;
+    set_current(SCHED_NO_FIBER);
     S.blocked = S.runnable = 0;
     S.outcome = SCHED_OUTCOME_DONE;
     S.steps = 0;
@@ -236,17 +285,38 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
 {
     if (stress_on())
         return stress_spawn(name, owner, fn, arg);
-    if (S.count >= SCHED_MAX_FIBERS)
+    if (S.nthreads >= SCHED_MAX_THREADS)
         return SCHED_NO_FIBER;
-    int id = S.count++;
+    int id;
+    if (S.count < SCHED_MAX_FIBERS) {
+        id = S.count++; /* as before slot reuse: every run under 64 threads keeps its ids and schedule */
+    } else {
+        /* Every slot used: the lowest one whose thread finished. Its stack is
+         * dead: a finished fiber switched away for good (sched_exit_fiber ->
+         * switch_to dying, where ASan dropped its fake stack), and only the
+         * running fiber, never a finished one, can spawn. */
+        id = -1;
+        for (int i = 0; i < SCHED_MAX_FIBERS && id < 0; i++)
+            if (S.fibers[i].state == SCHED_DONE)
+                id = i;
+        if (id < 0)
+            return SCHED_NO_FIBER; /* SCHED_MAX_FIBERS live threads */
+        /* TSan: the finished thread's fiber goes before its stack is remapped
+         * (fiber_stack_ensure) and a new one is made below. */
+        tdf_tsan_destroy_fiber(S.fibers[id].tsan_fiber);
+        S.fibers[id].tsan_fiber = NULL;
+        /* The layers above clear their per-slot state (IRQL, image stack,
+         * rundown count) for the new thread. */
+        if (g_slot_reuse_hook)
+            g_slot_reuse_hook(id);
+    }
     fiber_t *f = &S.fibers[id];
     fiber_stack_ensure(f);
     /* An abandoned fiber of an earlier run may have left ASan redzones
      * poisoned on this stack. */
     tdf_asan_unpoison(f->stack_lo, f->stack_size);
     set_state(id, SCHED_RUNNABLE);
-    f->name = name;
-    f->owner = owner;
+    int thread = thread_register(id, name, owner);
     f->fn = fn;
     f->arg = arg;
     f->wait_object = NULL;
@@ -262,7 +332,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
      * (2^-56 per pair) goes to the lower id. */
     f->pct_priority = S.config.source.kind == SCHED_SOURCE_PCT ? S.config.source.pct_depth + (rng_next() >> 8) : 0;
     sched_ctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_entry);
-    return id;
+    return thread;
 }
 
 /* ---- switching ---------------------------------------------------------- */
@@ -270,7 +340,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
  * current fiber will never be resumed (ASan frees its fake stack). */
 static void switch_to(int to, int dying)
 {
-    int from = sched_current_fiber;
+    int from = sched_current_slot;
     sched_ctx_t *from_ctx = from == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[from].ctx;
     void **fake_save = from == SCHED_NO_FIBER ? &S.main_asan_fake_stack : &S.fibers[from].asan_fake_stack;
     const void *to_bottom;
@@ -286,11 +356,11 @@ static void switch_to(int to, int dying)
         to_size = S.fibers[to].stack_size;
         to_tsan = S.fibers[to].tsan_fiber;
     }
-    sched_current_fiber = to;
+    set_current(to);
     tdf_asan_start_switch(dying ? NULL : fake_save, to_bottom, to_size);
     tdf_tsan_switch_to_fiber(to_tsan);
     sched_ctx_swap(from_ctx, to == SCHED_NO_FIBER ? &S.main_ctx : &S.fibers[to].ctx);
-    /* Resumed: sched_current_fiber is us again. */
+    /* Resumed: sched_current_slot is us again. */
     if (from == SCHED_NO_FIBER)
         tdf_asan_finish_switch(S.main_asan_fake_stack, NULL, NULL);
     else
@@ -315,7 +385,7 @@ static void fiber_entry(void)
             S.main_stack_size = old_size;
         }
     }
-    fiber_t *self = &S.fibers[sched_current_fiber];
+    fiber_t *self = &S.fibers[sched_current_slot];
     self->fn(self->arg);
     sched_exit_fiber();
 }
@@ -365,8 +435,8 @@ static int pick_next(void)
     if ((mask & (mask - 1)) == 0)
         return __builtin_ctzll(mask);
     unsigned n = popcount64(mask), cur_index = (unsigned)-1;
-    if (sched_current_fiber != SCHED_NO_FIBER && (mask >> sched_current_fiber & 1))
-        cur_index = popcount64(mask & ((1ull << sched_current_fiber) - 1));
+    if (sched_current_slot != SCHED_NO_FIBER && (mask >> sched_current_slot & 1))
+        cur_index = popcount64(mask & ((1ull << sched_current_slot) - 1));
     S.choice_points++;
 
     int cur_runnable = cur_index != (unsigned)-1;
@@ -427,7 +497,7 @@ static int pick_next(void)
                                 .is_data = 0,
                                 .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
                                 .runnable = mask,
-                                .cur_local = cur_runnable && S.fibers[sched_current_fiber].local_step});
+                                .cur_local = cur_runnable && S.fibers[sched_current_slot].local_step});
     return nth_runnable(mask, idx);
 }
 
@@ -462,7 +532,7 @@ static void reschedule(int dying)
         switch_to(SCHED_NO_FIBER, dying);
         return; /* only reached if main resumes us, which it never does */
     }
-    if (next != sched_current_fiber)
+    if (next != sched_current_slot)
         switch_to(next, dying);
 }
 
@@ -479,19 +549,19 @@ sched_outcome_t sched_run(void)
     if (stress_on())
         return stress_run();
     S.main_tsan_fiber = tdf_tsan_get_current_fiber();
-    sched_current_fiber = SCHED_NO_FIBER;
+    set_current(SCHED_NO_FIBER);
     int first = pick_next();
     if (first == SCHED_NO_FIBER)
         return SCHED_OUTCOME_DONE;
     switch_to(first, 0);
     /* Back in main: the run is over (done, deadlock, hang or abort). */
-    sched_current_fiber = SCHED_NO_FIBER;
+    set_current(SCHED_NO_FIBER);
     return S.outcome;
 }
 
 void sched_yield_point(void)
 {
-    if (sched_current_fiber == SCHED_NO_FIBER)
+    if (sched_current_slot == SCHED_NO_FIBER)
         return; /* model code run from main (setup, final checks) never yields */
     if (stress_on()) {
         stress_yield(0);
@@ -503,13 +573,13 @@ void sched_yield_point(void)
 
 void sched_yield_point_local(void)
 {
-    if (sched_current_fiber == SCHED_NO_FIBER)
+    if (sched_current_slot == SCHED_NO_FIBER)
         return;
     if (stress_on()) {
         stress_yield(1);
         return;
     }
-    fiber_t *f = &S.fibers[sched_current_fiber];
+    fiber_t *f = &S.fibers[sched_current_slot];
     f->local_step = 1;
     count_step();
     reschedule(0);
@@ -520,8 +590,8 @@ static int block(const void *object, const char *what, int timed)
 {
     if (stress_on())
         return stress_block(object, what, timed);
-    fiber_t *f = &S.fibers[sched_current_fiber];
-    set_state(sched_current_fiber, SCHED_BLOCKED);
+    fiber_t *f = &S.fibers[sched_current_slot];
+    set_state(sched_current_slot, SCHED_BLOCKED);
     f->wait_object = object;
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
@@ -551,7 +621,7 @@ void sched_wake(const void *object)
     }
 }
 
-static uint64_t current_bit(void) { return sched_current_fiber == SCHED_NO_FIBER ? 0 : 1ull << sched_current_fiber; }
+static uint64_t current_bit(void) { return sched_current_slot == SCHED_NO_FIBER ? 0 : 1ull << sched_current_slot; }
 
 unsigned sched_choose(unsigned n)
 {
@@ -620,7 +690,7 @@ void sched_exit_fiber(void)
 {
     if (stress_on())
         stress_exit_fiber();
-    set_state(sched_current_fiber, SCHED_DONE);
+    set_state(sched_current_slot, SCHED_DONE);
     reschedule(1);
     abort(); /* unreachable */
 }
@@ -629,15 +699,51 @@ void sched_exit_fiber(void)
 
 /* ---- queries ------------------------------------------------------------- */
 uint32_t sched_steps(void) { return S.steps; }
-int sched_fiber_count(void) { return S.count; }
-const char *sched_fiber_name(int id) { return id >= 0 && id < S.count ? S.fibers[id].name : "main"; }
-const char *sched_fiber_owner(int id) { return id >= 0 && id < S.count ? S.fibers[id].owner : "harness"; }
-sched_state_t sched_fiber_state(int id) { return S.fibers[id].state; }
-void sched_set_daemon(int id) { S.fibers[id].daemon = 1; }
-int sched_fiber_is_daemon(int id) { return id >= 0 && id < S.count && S.fibers[id].daemon; }
-const char *sched_fiber_wait_reason(int id) { return S.fibers[id].wait_reason; }
-const void *sched_fiber_wait_object(int id) { return S.fibers[id].wait_object; }
-void **sched_fiber_slot(int id) { return &S.fibers[id].slot; }
+int sched_fiber_count(void) { return S.nthreads; }
+int sched_fiber_index(int id)
+{
+    if (id < 0)
+        return SCHED_MAX_FIBERS;
+    int slot = live_slot(id);
+    return slot >= 0 ? slot : SCHED_SLOT_FINISHED;
+}
+const char *sched_fiber_name(int id) { return id >= 0 && id < S.nthreads ? S.threads[id].name : "main"; }
+const char *sched_fiber_owner(int id) { return id >= 0 && id < S.nthreads ? S.threads[id].owner : "harness"; }
+sched_state_t sched_fiber_state(int id)
+{
+    int slot = live_slot(id);
+    return slot >= 0 ? S.fibers[slot].state : id >= 0 && id < S.nthreads ? SCHED_DONE : SCHED_FREE;
+}
+void sched_set_daemon(int id)
+{
+    int slot = live_slot(id);
+    if (slot >= 0)
+        S.fibers[slot].daemon = 1;
+}
+int sched_fiber_is_daemon(int id)
+{
+    int slot = live_slot(id);
+    return slot >= 0 && S.fibers[slot].daemon;
+}
+const char *sched_fiber_wait_reason(int id)
+{
+    int slot = live_slot(id);
+    return slot >= 0 ? S.fibers[slot].wait_reason : NULL;
+}
+const void *sched_fiber_wait_object(int id)
+{
+    int slot = live_slot(id);
+    return slot >= 0 ? S.fibers[slot].wait_object : NULL;
+}
+void **sched_fiber_slot(int id)
+{
+    /* A finished thread whose slot went to another: a fresh NULL, never the
+     * new thread's pointer. */
+    static void *finished;
+    int slot = live_slot(id);
+    finished = NULL;
+    return slot >= 0 ? &S.fibers[slot].slot : &finished;
+}
 
 const sched_choice_t *sched_choice_log(size_t *count)
 {
@@ -677,7 +783,7 @@ size_t sched_bytes_consumed(void)
 /* ---- trace ---------------------------------------------------------------- */
 void sched_trace(const char *fmt, uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t a3)
 {
-    sched_trace_event_t ev = {.step = S.steps, .fiber = (int16_t)sched_current_fiber, .fmt = fmt, .arg = {a0, a1, a2, a3}};
+    sched_trace_event_t ev = {.step = S.steps, .fiber = sched_current_fiber, .fmt = fmt, .arg = {a0, a1, a2, a3}};
     if (S.config.keep_full_trace) {
         if (S.trace_total >= S.full_cap) {
             /* Grows without a cap (a cut trace would make determinism

@@ -12,8 +12,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCHED_MAX_FIBERS 64
+/*
+ * Thread ids and slots. A model thread (fiber) has an id, a per-run serial
+ * handed out in spawn order (0, 1, 2, ...) and never reused within the run:
+ * the layers above key everything "per thread" by it (lock owners, wait
+ * objects, trace events, report lanes), so two threads are never one. It
+ * runs in a slot, 0..SCHED_MAX_FIBERS-1, which owns the stack, the
+ * scheduler's runnable/blocked bits and the per-slot arrays of the layers
+ * above (sched_fiber_index). The first SCHED_MAX_FIBERS threads of a run get
+ * slot == id, as before slots were reused, so a run that stays under 64
+ * threads has the same ids, choices and trace. Once every slot was used, a
+ * new thread takes the lowest slot whose thread finished (its stack is no
+ * longer live); with SCHED_MAX_FIBERS threads alive, sched_spawn fails (the
+ * callers report LIMIT SCHED_MAX_FIBERS). The schedule byte "runnable #k"
+ * counts runnable slots in slot order. The stress backend (stress.c) does
+ * not reuse slots: at most SCHED_MAX_FIBERS threads per run there.
+ */
+#define SCHED_MAX_FIBERS 64   /* threads alive at once (slots) */
+#define SCHED_MAX_THREADS 16384 /* threads over a run (ids); sched_spawn fails beyond */
 #define SCHED_NO_FIBER (-1)
+/* sched_fiber_index of a finished thread whose slot a later thread took:
+ * per-slot arrays have SCHED_SLOT_COUNT entries, the main context's at
+ * SCHED_MAX_FIBERS and this one, never written, reading as a fresh thread. */
+#define SCHED_SLOT_FINISHED (SCHED_MAX_FIBERS + 1)
+#define SCHED_SLOT_COUNT (SCHED_MAX_FIBERS + 2)
 
 typedef enum sched_state {
     SCHED_FREE = 0,
@@ -60,8 +82,9 @@ typedef struct sched_choice {
      * SCHED_CHOICE_NO_CURRENT when it blocked or ended (any pick is then free,
      * not a preemption). Data choices: SCHED_CHOICE_NO_CURRENT. */
     uint16_t cur;
-    /* Fiber choice: the runnable fibers, bit i = fiber id i (ids in index
-     * order: index j is the j-th set bit). Data choices: the choosing fiber's bit. */
+    /* Fiber choice: the runnable fibers, bit i = slot i (slots in index
+     * order: index j is the j-th set bit; slot == thread id in a run under
+     * SCHED_MAX_FIBERS threads). Data choices: the choosing fiber's bit. */
     uint64_t runnable;
     /* Fiber choice: the running fiber yielded with sched_yield_point_local. */
     uint8_t cur_local;
@@ -104,9 +127,17 @@ typedef struct sched_config {
 /* Precondition: no run in progress. Frees nothing of the previous run's fibers'
  * stacks (they are pooled), resets every counter. */
 void sched_reset(const sched_config_t *config);
-/* New fiber, runnable at once. Returns its id (0..SCHED_MAX_FIBERS-1), or
- * SCHED_NO_FIBER when the table is full (reported by the caller). */
+/* New fiber, runnable at once. Returns its thread id (0..SCHED_MAX_THREADS-1,
+ * in spawn order), or SCHED_NO_FIBER when SCHED_MAX_FIBERS threads are alive
+ * or SCHED_MAX_THREADS were made this run (reported by the caller). */
 int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
+/* Called by sched_spawn with the slot a new thread takes over from a finished
+ * one, before it runs: the layer above resets its per-slot state there (the
+ * kernel's IRQL, image stack and rundown count, kernel_reset sets it). Not
+ * called for a slot's first thread of a run (per-run resets cover those).
+ * Survives sched_reset. */
+typedef void sched_slot_reuse_fn(int slot);
+void sched_set_slot_reuse_hook(sched_slot_reuse_fn *fn);
 /* Marks a fiber as a daemon: a server loop that blocks when it has nothing
  * to do (the kernel's DPC processors and clock). A blocked daemon is idle,
  * not stuck: the run ends DONE (not DEADLOCK) when nothing can run and only
@@ -158,17 +189,29 @@ void sched_set_watchdog_report(sched_report_fn *fn);
 
 /* ---- queries ----------------------------------------------------------- */
 extern int sched_current_fiber; /* read it with sched_current() */
-/* SCHED_NO_FIBER in the main context. Inline: every driver function entry
- * and exit asks (model/kernel/image.c). */
+extern int sched_current_slot;  /* read it with sched_current_index() */
+/* The running thread's id; SCHED_NO_FIBER in the main context. Inline: every
+ * driver function entry and exit asks (model/kernel/image.c). */
 static inline int sched_current(void) { return sched_current_fiber; }
+/* The running thread's slot, SCHED_MAX_FIBERS in the main context: the index
+ * into a per-slot array of SCHED_SLOT_COUNT entries. */
+static inline int sched_current_index(void) { return sched_current_slot < 0 ? SCHED_MAX_FIBERS : sched_current_slot; }
+/* The same for any thread id: its slot while it lives (or until a later
+ * thread takes the slot), SCHED_MAX_FIBERS for SCHED_NO_FIBER (main),
+ * SCHED_SLOT_FINISHED for a finished thread whose slot was reused. */
+int sched_fiber_index(int id);
 uint32_t sched_steps(void);
 const char *sched_fiber_name(int id);
 const char *sched_fiber_owner(int id);
 sched_state_t sched_fiber_state(int id);
 const char *sched_fiber_wait_reason(int id);
 const void *sched_fiber_wait_object(int id); /* what a blocked fiber waits on (NULL otherwise) */
-int sched_fiber_count(void); /* ids in use this run: 0..count-1 */
-/* Per-fiber slot for the layer above (the kernel's image stack); zeroed on spawn. */
+/* Thread ids made this run: 0..count-1 (may exceed SCHED_MAX_FIBERS). The
+ * queries take a thread id; a finished thread keeps its name and owner and
+ * reads SCHED_DONE with no wait, even after its slot was reused. */
+int sched_fiber_count(void);
+/* Per-thread pointer for the layer above (the kernel's KTHREAD); NULL on
+ * spawn, and for a finished thread whose slot was reused. */
 void **sched_fiber_slot(int id);
 const sched_choice_t *sched_choice_log(size_t *count);
 /* The choices of the run so far as BYTES-source bytes, in use order (the
@@ -194,7 +237,7 @@ size_t sched_bytes_consumed(void);
  */
 typedef struct sched_trace_event {
     uint32_t step;
-    int16_t fiber;
+    int32_t fiber; /* thread id (never a reused slot), SCHED_NO_FIBER: main */
     const char *fmt;
     uintptr_t arg[4];
 } sched_trace_event_t;

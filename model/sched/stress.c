@@ -154,7 +154,7 @@ static void stress_acquire(int self)
     gil_lock();
     if (self != SCHED_NO_FIBER && run_over())
         stress_leave();
-    sched_current_fiber = self;
+    set_current(self);
     if (T.pending && self != SCHED_NO_FIBER) {
         uint64_t mask = T.pending_mask;
         T.pending = 0;
@@ -231,13 +231,15 @@ static void stress_reset(void)
 
 static int stress_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg)
 {
+    /* No slot reuse here: one pthread per slot, joined only at the end of the
+     * run, so a run has at most SCHED_MAX_FIBERS threads in all and thread
+     * ids equal slots (docs/ARCHITECTURE.md "Thread ids and slots"). */
     if (S.count >= SCHED_MAX_FIBERS)
         return SCHED_NO_FIBER;
     int id = S.count++;
     fiber_t *f = &S.fibers[id];
     set_state(id, SCHED_RUNNABLE);
-    f->name = name;
-    f->owner = owner;
+    (void)thread_register(id, name, owner);
     f->fn = fn;
     f->arg = arg;
     f->wait_object = NULL;
@@ -267,7 +269,7 @@ static int stress_spawn(const char *name, const char *owner, sched_fiber_fn *fn,
 /* A yield point of the running thread (under the GIL). */
 static void stress_yield(int local)
 {
-    int self = sched_current_fiber;
+    int self = sched_current_slot;
     fiber_t *f = &S.fibers[self];
     stress_count_step();
     if ((S.runnable & ~(1ull << self)) == 0)
@@ -295,7 +297,7 @@ static void stress_yield(int local)
 /* sched_block / sched_block_timed of the running thread. */
 static int stress_block(const void *object, const char *what, int timed)
 {
-    int self = sched_current_fiber;
+    int self = sched_current_slot;
     fiber_t *f = &S.fibers[self];
     set_state(self, SCHED_BLOCKED);
     f->wait_object = object;
@@ -324,7 +326,7 @@ static int stress_block(const void *object, const char *what, int timed)
 
 __attribute__((noreturn)) static void stress_exit_fiber(void)
 {
-    set_state(sched_current_fiber, SCHED_DONE);
+    set_state(sched_current_slot, SCHED_DONE);
     stress_idle();
     stress_note_handover(SCHED_NO_FIBER);
     stress_leave();
@@ -368,7 +370,7 @@ __attribute__((noreturn)) static void stress_watchdog_report(void)
 
 static sched_outcome_t stress_run(void)
 {
-    sched_current_fiber = SCHED_NO_FIBER;
+    set_current(SCHED_NO_FIBER);
     if (S.count == 0)
         return SCHED_OUTCOME_DONE;
     stress_note_handover(SCHED_NO_FIBER);
@@ -393,6 +395,6 @@ static sched_outcome_t stress_run(void)
     /* Every thread is gone: main holds the GIL again. */
     T.gil = 1;
     T.pending = 0;
-    sched_current_fiber = SCHED_NO_FIBER;
+    set_current(SCHED_NO_FIBER);
     return S.outcome;
 }
