@@ -68,39 +68,10 @@ TDF_TARGET(k_target);
 
 enum { EV_PLUG = TDF_EV_GENERIC_COUNT, EV_UNPLUG, EV_RESCAN, EV_ITERATE, EV_EJECT, EV_PLUG_ITERATE };
 
-/* ---- running, and the lines of the trace --------------------------------------- */
-static tdf_script_t g_script;
-
-static tdf_class_t run_events(unsigned variant, unsigned boot, const tdf_event_t *ev, unsigned n)
-{
-    memset(&g_script, 0, sizeof g_script);
-    g_script.params[0] = (uint8_t)boot;
-    g_script.event_count = n;
-    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
-        g_script.events[i] = ev[i];
-    g_script.schedule = NO_PREEMPT;
-    return run_script(&k_target, &g_script, variant);
-}
-#define RUN(variant, boot, ...) run_events((variant), (boot), EVENTS(__VA_ARGS__))
-
-static const char *thread_of(const char *text)
-{
-    int i = pos(text);
-    return i >= 0 ? g_lines[i].fiber_name : "(missing)";
-}
-
-/* The first recorder line `text` ran on the model thread `name`. */
-static int on_thread(const char *text, const char *name, int line)
-{
-    int ok = strcmp(thread_of(text), name) == 0;
-    if (!tdf_check(ok, __FILE__, line, "the line ran on this model thread"))
-        printf("    \"%s\": on %s, want %s\n", text, thread_of(text), name);
-    return ok;
-}
-
-/* The recorder lines given appear in this order (others may come between). */
+/* ---- running, and the lines of the trace (tests/trace_lines.h) ----------------- */
+#define RUN(variant, boot, ...) run_boot_events(&k_target, (variant), (boot), EVENTS(__VA_ARGS__))
 #define IN_ORDER(...) EXPECT_IN_ORDER(ANY_SEG, 0, __VA_ARGS__)
-#define ON_THREAD(text, name) on_thread((text), (name), __LINE__)
+#define ON_THREAD(text, name) on_thread((text), (name), __FILE__, __LINE__)
 
 /* ==== rules 70-79 ================================================================= */
 
@@ -241,7 +212,7 @@ TEST(childlist_parent_removal_deletes_its_children_and_cleans_up_each_descriptio
 
 /* ==== rules 148-149 (docs/LIFECYCLE.md, with the static list's 140-147) ============= */
 
-TEST(rule118_reported_child_without_its_pdo_is_pending_not_present)
+TEST(rule148_reported_child_without_its_pdo_is_pending_not_present)
 {
     /* rule 148: child 0 has its PDO; child 1, just reported, has none yet */
     CHECK_CLEAN(RUN(CL_VARIANT_CORRECT, 1, EV(EV_PLUG_ITERATE, 1)));
@@ -251,7 +222,7 @@ TEST(rule118_reported_child_without_its_pdo_is_pending_not_present)
     CHECK_EQ(count("clbus pending child0 has a PDO"), 0);
 }
 
-TEST(rule119_description_being_instantiated_outlives_a_missing_report)
+TEST(rule149_description_being_instantiated_outlives_a_missing_report)
 {
     /* rule 149: child 1 is reported missing while EvtChildListCreateDevice
      * works on its description: the report waits for the end of the query,

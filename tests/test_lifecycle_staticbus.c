@@ -69,43 +69,14 @@ TDF_TARGET(k_target);
 
 enum { EV_PLUG = TDF_EV_GENERIC_COUNT, EV_UNPLUG, EV_EJECT, EV_ITERATE, EV_PLUG_UNPLUG, EV_FAIL, EV_NODISABLE, EV_HOLD };
 
-/* ---- running, and the lines of the trace --------------------------------------- */
-static tdf_script_t g_script;
-
-static tdf_class_t run_events(unsigned variant, unsigned boot, const tdf_event_t *ev, unsigned n)
-{
-    memset(&g_script, 0, sizeof g_script);
-    g_script.params[0] = (uint8_t)boot;
-    g_script.event_count = n;
-    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
-        g_script.events[i] = ev[i];
-    g_script.schedule = NO_PREEMPT;
-    return run_script(&k_target, &g_script, variant);
-}
-#define RUN(variant, boot, ...) run_events((variant), (boot), EVENTS(__VA_ARGS__))
-
-static const char *thread_of(const char *text)
-{
-    int i = pos(text);
-    return i >= 0 ? g_lines[i].fiber_name : "(missing)";
-}
-
-/* The first recorder line `text` ran on the model thread `name`. */
-static int on_thread(const char *text, const char *name, int line)
-{
-    int ok = strcmp(thread_of(text), name) == 0;
-    if (!tdf_check(ok, __FILE__, line, "the line ran on this model thread"))
-        printf("    \"%s\": on %s, want %s\n", text, thread_of(text), name);
-    return ok;
-}
-
-/* The recorder lines given appear in this order (others may come between). */
+/* ---- running, and the lines of the trace (tests/trace_lines.h) ----------------- */
+#define RUN(variant, boot, ...) run_boot_events(&k_target, (variant), (boot), EVENTS(__VA_ARGS__))
 #define IN_ORDER(...) EXPECT_IN_ORDER(ANY_SEG, 0, __VA_ARGS__)
-#define ON_THREAD(text, name) on_thread((text), (name), __LINE__)
+#define ON_THREAD(text, name) on_thread((text), (name), __FILE__, __LINE__)
 
 /* ==== rules 140-149 =============================================================== */
 
-TEST(rule110_static_children_retrieved_by_state_under_the_lock_only)
+TEST(rule140_static_children_retrieved_by_state_under_the_lock_only)
 {
     /* rule 140: boot children 0 and 1 are reported at the start; child 2,
      * added during the walk, is pending until the unlock, then reported */
@@ -121,7 +92,7 @@ TEST(rule110_static_children_retrieved_by_state_under_the_lock_only)
     CHECK(cls == TDF_CLASS_MISUSE && f && strcmp(f->name, "STATIC_CHILD_LIST_NOT_LOCKED") == 0);
 }
 
-TEST(rule111_static_child_marked_missing_under_the_lock_waits_for_the_unlock)
+TEST(rule141_static_child_marked_missing_under_the_lock_waits_for_the_unlock)
 {
     /* rule 141: the change is applied at the unlock; then surprise removal
      * and deletion of the PDO on a PnP thread */
@@ -139,7 +110,7 @@ TEST(rule111_static_child_marked_missing_under_the_lock_waits_for_the_unlock)
     CHECK_EQ(count("child1 FDO QueryRemove"), 0);
 }
 
-TEST(rule112_eject_under_the_static_list_lock_keeps_the_pdo_until_the_unlock)
+TEST(rule142_eject_under_the_static_list_lock_keeps_the_pdo_until_the_unlock)
 {
     /* rule 142: the eject runs while the bus holds the lock (QueryRemove,
      * REMOVE, EvtDeviceEject); the PDO is still returned, and deleted only
@@ -150,7 +121,7 @@ TEST(rule112_eject_under_the_static_list_lock_keeps_the_pdo_until_the_unlock)
     ON_THREAD("child1 PDO EvtDeviceEject", "eject");
 }
 
-TEST(rule113_static_child_pnp_never_saw_is_deleted_without_pnp)
+TEST(rule143_static_child_pnp_never_saw_is_deleted_without_pnp)
 {
     /* rule 143: marked missing before a relations query: deleted, no IRP */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_PLUG_UNPLUG, 2)));
@@ -161,7 +132,7 @@ TEST(rule113_static_child_pnp_never_saw_is_deleted_without_pnp)
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(TDF_EV_REMOVE, 0), EV(EV_PLUG, 3)));
 }
 
-TEST(rule114_failed_device_state_is_surprise_removal_then_remove)
+TEST(rule144_failed_device_state_is_surprise_removal_then_remove)
 {
     /* rule 144: at the PnP thread's next event boundary; the PDO stays */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 1, EV(EV_FAIL, 0), EV(TDF_EV_IDLE, 0)));
@@ -173,7 +144,7 @@ TEST(rule114_failed_device_state_is_surprise_removal_then_remove)
     CHECK(find("sbchild0: device state failed/removed: surprise removal and REMOVE", 0) >= 0);
 }
 
-TEST(rule115_not_disableable_device_is_not_disabled)
+TEST(rule145_not_disableable_device_is_not_disabled)
 {
     /* rule 145: the remove (disable) event leaves it started; the final
      * teardown still removes it */
@@ -182,7 +153,7 @@ TEST(rule115_not_disableable_device_is_not_disabled)
     CHECK(pos("child0 FDO QueryRemove") > find("end of events: removing every device", 0));
 }
 
-TEST(rule116_device_properties_come_from_the_devnode)
+TEST(rule146_device_properties_come_from_the_devnode)
 {
     /* rule 146 */
     CHECK_CLEAN(RUN(SB_VARIANT_CORRECT, 2));
@@ -194,7 +165,7 @@ TEST(rule116_device_properties_come_from_the_devnode)
     CHECK(pos("child1 FriendlyName -> 0xc0000034") >= 0);
 }
 
-TEST(rule117_device_added_while_its_driver_unloads_gets_a_fresh_load)
+TEST(rule147_device_added_while_its_driver_unloads_gets_a_fresh_load)
 {
     /* rule 147: child0's last reference goes on the hold thread, whose
      * EvtDriverUnload waits; child1 needs the driver meanwhile: its AddDevice

@@ -252,4 +252,38 @@ static inline int before_at(const char *a, const char *b, const char *file, int 
     return ok;
 }
 
+/* ---- event-list runs and thread checks (the bus lifecycle tests) ---- */
+
+static tdf_script_t g_boot_script;
+
+/* Runs `n` events with parameter 0 = `boot` (the bus's boot children) and no
+ * preemption (NO_PREEMPT). */
+static inline tdf_class_t run_boot_events(const tdf_target_desc_t *target, unsigned variant, unsigned boot,
+                                          const tdf_event_t *ev, unsigned n)
+{
+    memset(&g_boot_script, 0, sizeof g_boot_script);
+    g_boot_script.params[0] = (uint8_t)boot;
+    g_boot_script.event_count = n;
+    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
+        g_boot_script.events[i] = ev[i];
+    g_boot_script.schedule = NO_PREEMPT;
+    return run_script(target, &g_boot_script, variant);
+}
+
+/* The model thread the first recorder line `text` ran on. */
+static inline const char *thread_of(const char *text)
+{
+    int i = pos(text);
+    return i >= 0 ? g_lines[i].fiber_name : "(missing)";
+}
+
+/* The first recorder line `text` ran on the model thread `name`. */
+static inline int on_thread(const char *text, const char *name, const char *file, int line)
+{
+    int ok = strcmp(thread_of(text), name) == 0;
+    if (!tdf_check(ok, file, line, "the line ran on this model thread"))
+        printf("    \"%s\": on %s, want %s\n", text, thread_of(text), name);
+    return ok;
+}
+
 #endif
