@@ -12,9 +12,12 @@ extern "C" {
 #endif
 
 PDEVICE_OBJECT WdfDeviceWdmGetDeviceObject(_In_ WDFDEVICE Device);
-/* The device object below this one in its stack (an FDO's PDO); NULL for a PDO. */
+/* The device object below this one in its stack: what the FDO's
+ * IoAttachDeviceToDeviceStack returned (its PDO's stack top; a root device:
+ * the root enumerator's PDO); NULL for a PDO. */
 PDEVICE_OBJECT WdfDeviceWdmGetAttachedDevice(_In_ WDFDEVICE Device);
-/* The stack's PDO (the device itself for a PDO; NULL for a root-enumerated FDO). */
+/* The stack's PDO (the device itself for a PDO; a root-enumerated FDO: the
+ * root enumerator's PDO). */
 PDEVICE_OBJECT WdfDeviceWdmGetPhysicalDevice(_In_ WDFDEVICE Device);
 PDRIVER_OBJECT WdfDriverWdmGetDriverObject(_In_ WDFDRIVER Driver);
 WDFDRIVER WdfWdmDriverGetWdfDriverHandle(_In_ PDRIVER_OBJECT DriverObject);

@@ -125,11 +125,13 @@ static PIRP irp_new(CCHAR stack_size, irp_kind_t kind, const char *routine)
 
 PIRP irp_model_alloc(CCHAR stack_size) { return irp_new(stack_size, IRP_KIND_MODEL, "IoCallDriver"); }
 
-PIRP irp_kmdf_alloc(void *request)
+PIRP irp_kmdf_alloc(void *request, CCHAR stack_size)
 {
-    PIRP irp = irp_new(1, IRP_KIND_KMDF, "WdfRequestWdmGetIrp");
+    PIRP irp = irp_new(stack_size, IRP_KIND_KMDF, "WdfRequestWdmGetIrp");
+    if (!irp)
+        return NULL;
     irp_rec_of(irp)->request = request;
-    irp->CurrentLocation = 1;
+    irp->CurrentLocation = stack_size; /* the top location: the KMDF device's, as the I/O manager sent it */
     irp->Tail.Overlay.CurrentStackLocation--;
     return irp;
 }

@@ -65,8 +65,9 @@ void irp_unload_check(struct tdf_image *img);
 /* IoCancelIrp without its yield point: for the model's client, which checked
  * that the IRP is live in the same step. */
 BOOLEAN irp_cancel(PIRP irp);
-/* A KMDF request's IRP, one location, current (wdm_escape.c fills it). */
-PIRP irp_kmdf_alloc(void *request);
+/* A KMDF request's IRP: stack_size locations (its device's StackSize), the
+ * top one current (wdm_escape.c fills it); NULL past TDF_IRP_MAX_STACK (LIMIT). */
+PIRP irp_kmdf_alloc(void *request, CCHAR stack_size);
 /* The model frees one of its own IRPs (or a request's) without the checks. */
 void irp_free(PIRP irp);
 /* IoCompleteRequest of a request's IRP: 1 if KMDF lets the driver complete

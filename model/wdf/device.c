@@ -101,6 +101,10 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     pp_device_created(d, init->pp_cb_set ? &init->pp_cb : NULL);
     snprintf(d->name, sizeof d->name, "%s", d->is_pdo ? "PDO" : "FDO");
     wdm_device_init_kmdf(d); /* the DEVICE_OBJECT WdfDeviceWdmGetDeviceObject returns */
+    if (!d->is_pdo && init->node)
+        wdm_device_attach_kmdf(d); /* onto its PDO's stack (a control device has none) */
+    if (d->preprocess) /* FxDevice's create: a location of the device's own for the callback's completion routine */
+        d->wdm.StackSize++;
     snprintf(d->role, sizeof d->role, "%s/%s", d->driver->image->name, d->is_pdo ? "PDO" : "FDO");
     d->driver->devices++;
     wdf_childlist_device_created(d, init); /* default child list, PDO IDs and callbacks */
@@ -538,6 +542,7 @@ void wdf_device_remove_end(wdf_device_t *d)
         wdf_io_target_close(d->targets[i], 0);
     wdf_interrupts_delete(d); /* children of the device */
     trace_cb(d, "deleted");
+    wdm_device_detach_kmdf(d);
     if (!d->is_pdo)
         wdf_childlist_fdo_deleted(d); /* its child lists are child objects: disposed first */
     wdf_object_delete(&d->obj);

@@ -7,6 +7,7 @@
  * and wait for them; stop/purge make later sends fail until Start.
  */
 #include "wdf_internal.h"
+#include "../kernel/irp.h"
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
@@ -81,9 +82,12 @@ NTSTATUS WdfIoTargetOpen(WDFIOTARGET IoTarget, PWDF_IO_TARGET_OPEN_PARAMS OpenPa
             attach(t, dev);
             return STATUS_SUCCESS;
         }
+        /* FxIoTargetRemote::Open: no reference on the device object (the
+         * driver keeps it alive), one on TargetFileObject while open. */
+        if (OpenParams->TargetFileObject && !io_ob_reference(OpenParams->TargetFileObject, 1))
+            TdfUnmodelled("WdfIoTargetOpen", "a TargetFileObject that is not a file object");
         t->wdm = OpenParams->TargetDeviceObject;
-        t->wdm->ReferenceCount++;
-        dev->obj.refs++;
+        t->wdm_file = OpenParams->TargetFileObject;
         t->open = 1;
         t->closed_for_query_remove = 0;
         t->stopped = t->purged = 0;
@@ -153,13 +157,14 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
 
 static void detach(wdf_io_target_t *t)
 {
-    if (t->wdm) { /* an existing WDM device object: its reference goes */
-        wdf_device_t *dev = wdf_device_of_wdm(t->wdm);
+    if (t->wdm) { /* an existing WDM device object: the file object's reference goes */
+        PFILE_OBJECT f = t->wdm_file;
         t->open = 0;
-        t->wdm->ReferenceCount--;
         t->wdm = NULL;
-        if (dev)
-            wdf_object_release(&dev->obj);
+        t->wdm_file = NULL;
+        SCHED_TRACE1("I/O target of %s on an existing WDM device closed", t->owner->name);
+        if (f)
+            (void)io_ob_reference(f, -1); /* may be the device object's last: its driver unloads */
         return;
     }
     wdf_device_t *remote = t->remote;

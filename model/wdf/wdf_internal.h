@@ -169,7 +169,8 @@ struct wdf_io_target {
     int closed_for_query_remove;
     int stopped, purged;
     WDF_IO_TARGET_OPEN_PARAMS params;
-    PDEVICE_OBJECT wdm; /* opened on an existing WDM device object (referenced while open), else NULL */
+    PDEVICE_OBJECT wdm; /* opened on an existing WDM device object (not referenced: KMDF takes none), else NULL */
+    PFILE_OBJECT wdm_file; /* and its TargetFileObject, referenced while open (NULL: none given) */
     wdf_request_t **sent; /* in flight (grows: KMDF has no bound) */
     unsigned nsent, sent_cap;
     /* Completed, off the sent list, their completion routine still running:
@@ -258,7 +259,8 @@ typedef struct wdf_device {
     DEVICE_OBJECT wdm;
     int wdm_driven;
     int wdm_query_removed;  /* QUERY_REMOVE succeeded: a veto sends CANCEL_REMOVE */
-    PDEVICE_OBJECT wdm_pdo; /* the root PDO the model made for its stack */
+    PDEVICE_OBJECT wdm_pdo; /* the root PDO the model made for its stack (a WDM stack, a root KMDF FDO) */
+    PDEVICE_OBJECT wdm_attached; /* KMDF FDO: what IoAttachDeviceToDeviceStack returned (WdfDeviceWdmGetAttachedDevice) */
     PFN_WDFDEVICE_WDM_IRP_PREPROCESS preprocess; /* WdfDeviceInitAssignWdmIrpPreprocessCallback */
 } wdf_device_t;
 
@@ -420,6 +422,8 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name);
 /* ---- WDM drivers and device objects (wdm_device.c; KERNEL-SEMANTICS §16) ---------- */
 wdf_device_t *wdf_device_of_wdm(PDEVICE_OBJECT d); /* the record of a live device object, else NULL */
 void wdm_device_init_kmdf(wdf_device_t *d);        /* WdfDeviceCreate: its DEVICE_OBJECT fields */
+void wdm_device_attach_kmdf(wdf_device_t *d);      /* WdfDeviceCreate of an FDO: on top of its stack */
+void wdm_device_detach_kmdf(wdf_device_t *d);      /* its deletion: off the stack */
 void wdm_driver_init(wdf_driver_t *drv);           /* before DriverEntry */
 /* AddDevice of a WDM driver for a root devnode: the stack's top device
  * record, or NULL (failed: traced). */

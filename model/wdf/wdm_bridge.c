@@ -13,14 +13,17 @@ PDEVICE_OBJECT WdfDeviceWdmGetDeviceObject(WDFDEVICE Device)
 PDEVICE_OBJECT WdfDeviceWdmGetAttachedDevice(WDFDEVICE Device)
 {
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceWdmGetAttachedDevice");
-    return d->is_pdo || !d->lower ? NULL : &d->lower->wdm;
+    /* FxDeviceBase::GetAttachedDevice: what the FDO's attach returned (kept
+     * after it detached at its removal); a PDO attached to nothing. */
+    return d->is_pdo ? NULL : d->wdm_attached;
 }
 
 PDEVICE_OBJECT WdfDeviceWdmGetPhysicalDevice(WDFDEVICE Device)
 {
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceWdmGetPhysicalDevice");
-    wdf_device_t *p = d->is_pdo ? d : d->lower;
-    return p ? &p->wdm : NULL;
+    if (d->is_pdo)
+        return &d->wdm;
+    return d->lower ? &d->lower->wdm : d->wdm_pdo; /* a root device: the root enumerator's PDO */
 }
 
 PDRIVER_OBJECT WdfDriverWdmGetDriverObject(WDFDRIVER Driver)

@@ -356,7 +356,10 @@ int io_ob_reference(PVOID object, int delta)
 }
 
 /* ---- the PnP manager's side: a root devnode's WDM stack ---- */
-wdf_device_t *wdm_add_device(wdf_driver_t *drv, const char *node_name)
+/* The PDO the PnP manager's root enumerator makes for a root-enumerated
+ * devnode: model code (g_root_driver completes its IRPs), never destroyed in
+ * a run. */
+static wdf_device_t *root_pdo_new(const char *node_name)
 {
     wdf_device_t *pdo = pool_alloc_model(sizeof *pdo);
     pdo->obj.kind = OBJ_DEVICE;
@@ -366,6 +369,48 @@ wdf_device_t *wdm_add_device(wdf_driver_t *drv, const char *node_name)
     pdo->pnp = PNP_STARTED;
     devobj_init(pdo, &g_root_driver);
     snprintf(pdo->name, sizeof pdo->name, "%s/PDO", node_name);
+    return pdo;
+}
+
+/* A KMDF FDO's DEVICE_OBJECT goes on top of its devnode's stack at
+ * WdfDeviceCreate, as FxDevice::FdoInitialize does with
+ * IoAttachDeviceToDeviceStack onto its PDO (a KMDF PDO, or for a
+ * root-enumerated device the root enumerator's PDO): StackSize one more than
+ * the device below, the device below's AttachedDevice this one, and the
+ * attach result kept for WdfDeviceWdmGetAttachedDevice (KERNEL-SEMANTICS §16
+ * "KMDF's WDM escapes"). Not a yield point: nothing of the stack is visible
+ * to another thread before WdfDeviceCreate returns. */
+void wdm_device_attach_kmdf(wdf_device_t *d)
+{
+    PDEVICE_OBJECT pdo;
+    if (d->lower) {
+        pdo = &d->lower->wdm;
+    } else {
+        d->wdm_pdo = &root_pdo_new("root")->wdm;
+        pdo = d->wdm_pdo;
+    }
+    PDEVICE_OBJECT top = pdo;
+    while (top->AttachedDevice)
+        top = top->AttachedDevice;
+    top->AttachedDevice = &d->wdm;
+    d->wdm.TdfLower = top;
+    d->wdm.StackSize = (CCHAR)(top->StackSize + 1);
+    d->wdm_attached = top;
+}
+
+/* Its removal (FxDevice's destroy: IoDetachDevice before IoDeleteDevice):
+ * the device below no longer points at it. */
+void wdm_device_detach_kmdf(wdf_device_t *d)
+{
+    PDEVICE_OBJECT below = d->wdm.TdfLower;
+    if (below && below->AttachedDevice == &d->wdm)
+        below->AttachedDevice = NULL;
+    d->wdm.TdfLower = NULL;
+}
+
+wdf_device_t *wdm_add_device(wdf_driver_t *drv, const char *node_name)
+{
+    wdf_device_t *pdo = root_pdo_new(node_name);
     SCHED_TRACE1("%s: AddDevice (WDM)", node_name);
     wdf_driver_pin(drv);
     NTSTATUS st = drv->wdm.DriverExtension->AddDevice(&drv->wdm, &pdo->wdm);

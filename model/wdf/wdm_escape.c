@@ -24,13 +24,19 @@ static void fill_location(wdf_request_t *r, PIRP irp, PIO_STACK_LOCATION sp)
     irp->UserBuffer = r->out;
 }
 
-static PIRP shadow_of(wdf_request_t *r)
+/* The request's IRP as the I/O manager sent it to the top of the device's
+ * stack: one location per device of the stack (the device's StackSize), the
+ * device's own (the top) current; a request without a device (one the
+ * driver created and never sent) gets one. */
+static PIRP shadow_of(wdf_request_t *r, wdf_device_t *d)
 {
     if (!r->shadow_irp) {
-        PIRP irp = irp_kmdf_alloc(r);
+        PIRP irp = irp_kmdf_alloc(r, d ? d->wdm.StackSize : 1);
+        if (!irp)
+            return NULL;
         PIO_STACK_LOCATION sp = irp->Tail.Overlay.CurrentStackLocation;
         fill_location(r, irp, sp);
-        sp->DeviceObject = r->queue ? &r->queue->device->wdm : NULL;
+        sp->DeviceObject = d ? &d->wdm : NULL;
         r->shadow_irp = irp;
     }
     return r->shadow_irp;
@@ -40,12 +46,13 @@ PIRP WdfRequestWdmGetIrp(WDFREQUEST Request)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestWdmGetIrp");
     if (r->state == REQ_COMPLETED || r->state == REQ_IDLE) {
-        /* Learn: the IRP is valid only until the request is completed */
+        /* Learn: the IRP is valid only until the request is completed; KMDF's
+         * I/O verifier (FxRequest::GetIrp) fails the call and breaks in. */
         TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestWdmGetIrp on a request that is not pending (%s)",
                      r->state == REQ_COMPLETED ? "completed" : "never sent or delivered");
         return NULL;
     }
-    return shadow_of(r);
+    return shadow_of(r, r->queue ? r->queue->device : NULL);
 }
 
 void wdm_request_finished(wdf_request_t *r)
@@ -85,8 +92,9 @@ static void deliver(wdf_device_t *d, wdf_request_t *r)
 void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r)
 {
     r->in_preprocess = 1;
-    PIRP irp = shadow_of(r);
-    irp->Tail.Overlay.CurrentStackLocation->DeviceObject = &d->wdm;
+    PIRP irp = shadow_of(r, d);
+    if (!irp)
+        return;
     irp->IoStatus.Status = STATUS_SUCCESS;
     wdf_device_hold_for_callback(d);
     SCHED_TRACE1("%s: EvtDeviceWdmIrpPreprocess", d->name);
@@ -105,6 +113,24 @@ NTSTATUS WdfDeviceWdmDispatchPreprocessedIrp(WDFDEVICE Device, PIRP Irp)
     if (!r || !r->in_preprocess)
         TdfUnmodelled("WdfDeviceWdmDispatchPreprocessedIrp", "an IRP that is not in this device's preprocess callback");
     r->in_preprocess = 0;
+    /* FxDevice::DispatchPreprocessedIrp's contract is IoCallDriver's: the
+     * callback sets up the next location (IoSkipCurrentIrpStackLocation, or
+     * IoCopyCurrentIrpStackLocationToNext), the DDI advances to it and the
+     * framework dispatches what it finds there. Without either, that is the
+     * blank location of the device below (major 0, IRP_MJ_CREATE), or none. */
+    int loc = Irp->CurrentLocation - 1;
+    PIO_STACK_LOCATION sp = loc >= 1 && loc <= Irp->StackCount ? Irp->Tail.Overlay.CurrentStackLocation - 1 : NULL;
+    if (!sp || sp->MajorFunction != IRP_MJ_DEVICE_CONTROL) {
+        TDF_MISUSE("PREPROCESSED_IRP_NOT_SKIPPED",
+                   "WdfDeviceWdmDispatchPreprocessedIrp of IRP #%u: the framework advances to the next stack "
+                   "location as IoCallDriver does and finds %s there: the preprocess callback calls "
+                   "IoSkipCurrentIrpStackLocation (or IoCopyCurrentIrpStackLocationToNext) first",
+                   irp_id(Irp), !sp ? "no location" : "another major function (a blank location)");
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
+    IoSetNextIrpStackLocation(Irp);
+    sp->DeviceObject = &d->wdm;
+    r->ioctl = sp->Parameters.DeviceIoControl.IoControlCode; /* a copied location may carry another code */
     deliver(d, r);
     return STATUS_PENDING;
 }
@@ -117,6 +143,11 @@ int wdm_kmdf_irp_complete(PIRP irp)
         return 0;
     /* The preprocess callback completes the IRP itself: the client's request
      * ends with its status; the framework never sees it. */
+    if (irp->IoStatus.Status == STATUS_PENDING) { /* IoCompleteRequest's own check (irp.c) */
+        TDF_BUGCHECK(0xC9, 0x6, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "IoCompleteRequest of IRP #%u with IoStatus.Status 0x103 (pending)", irp_id(irp));
+        return 1;
+    }
     r->in_preprocess = 0;
     r->state = REQ_OWNED;
     wdf_request_finish(r, irp->IoStatus.Status, irp->IoStatus.Information);
@@ -140,6 +171,19 @@ static NTSTATUS sent_irp_complete(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID C
 void wdm_target_send(wdf_io_target_t *t, wdf_request_t *r)
 {
     PDEVICE_OBJECT dev = t->wdm;
+    if (!io_device_valid(dev)) {
+        /* KMDF took no reference on it (FxIoTargetRemote::Open references
+         * only TargetFileObject): the device object was deleted and freed
+         * while the target was open, and the framework's IoCallDriver gets the
+         * stale pointer -- what IoCallDriver reports for one (irp.c). */
+        TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                     "WdfRequestSend of %s through an I/O target opened on an existing device object that was "
+                     "deleted and freed since: IoCallDriver with a pointer that is not a live device object (the "
+                     "target holds no reference on it; keep one, e.g. pass the file object of "
+                     "IoGetDeviceObjectPointer as TargetFileObject)",
+                     t->owner->name);
+        return;
+    }
     PIRP irp = irp_model_alloc(dev->StackSize);
     if (!irp)
         return;
