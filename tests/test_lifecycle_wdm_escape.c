@@ -1,5 +1,5 @@
 /*
- * KMDF's WDM escapes: one test per rule 150-156 of docs/LIFECYCLE.md
+ * KMDF's WDM escapes: one test per rule 150-157 of docs/LIFECYCLE.md
  * (KERNEL-SEMANTICS §16 "KMDF's WDM escapes"), on the recorder pair of
  * tests/lifecycle_wdm_escape ("wdm" a WDM driver with a named device object,
  * "kmdf" a KMDF driver with a preprocess callback and an I/O target on wdm's
@@ -22,6 +22,7 @@ EVT_TDF_STIMULUS RecEscWdm_StimulusComplete;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusSendHold;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusSendNow;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusClose;
+EVT_TDF_STIMULUS RecEscKmdf_StimulusFinish;
 
 static const tdf_image_desc_t k_images[] = {
     {TDF_IMAGE(escwdm), RecEscWdm_DriverEntry, {RECESC_WDM_ID}},
@@ -35,6 +36,9 @@ static const tdf_stimulus_desc_t k_stimuli[] = {
     {"send_now", TDF_IMAGE(esckmdf), RecEscKmdf_StimulusSendNow, "kmdf sends wdm an IOCTL wdm completes at once"},
     {"close", TDF_IMAGE(esckmdf), RecEscKmdf_StimulusClose, "kmdf closes its target"},
     {"wdm_complete", TDF_IMAGE(escwdm), RecEscWdm_StimulusComplete, "wdm completes the oldest IRP it holds"},
+    {"client_pend", TDF_IMAGE(esckmdf), NULL, "a client's IOCTL the preprocess callback keeps pending",
+     IOCTL_ESC_PEND},
+    {"finish", TDF_IMAGE(esckmdf), RecEscKmdf_StimulusFinish, "kmdf completes the IRP its callback kept"},
 };
 static const tdf_variant_desc_t k_variants[RECESC_VARIANT_COUNT] = {
     [RECESC_CORRECT] = {"correct", "logs every step"},
@@ -45,6 +49,8 @@ static const tdf_variant_desc_t k_variants[RECESC_VARIANT_COUNT] = {
     [RECESC_COPY_NEXT] = {"copy_next", "preprocess copies its location to the next"},
     [RECESC_NO_REFERENCE] = {"no_reference", "nothing keeps the target's device object"},
     [RECESC_KEEP_TOP_REFERENCE] = {"keep_top_reference", "keeps IoGetAttachedDeviceReference's reference"},
+    [RECESC_RETURN_SUCCESS] = {"return_success", "preprocess hands an IRP on and returns STATUS_SUCCESS"},
+    [RECESC_SELF_PENDING] = {"self_pending", "preprocess completes an IRP and returns STATUS_PENDING"},
 };
 static const tdf_target_desc_t k_target = {
     .name = "lifecycle_wdm_escape_recorder",
@@ -66,6 +72,8 @@ enum {
     EV_SEND_NOW,
     EV_CLOSE,
     EV_WDM_COMPLETE,
+    EV_CLIENT_PEND,
+    EV_FINISH,
 };
 #define LET_RUN EV(TDF_EV_WAKE, 0)
 #define WDM 0
@@ -203,6 +211,24 @@ TEST(rule156_wdm_get_device_object_is_the_top_of_its_stack_over_the_attached_dev
      * device object) is the caller's to drop: kept, kmdf cannot unload. */
     tdf_class_t cls = run_none(RECESC_KEEP_TOP_REFERENCE);
     CHECK_BUGCHECK(cls, 0xCE, 0, "1 device object(s) still referenced");
+}
+
+TEST(rule157_the_preprocess_callback_returns_what_its_dispatch_routine_would)
+{
+    /* Kept pending: marked, STATUS_PENDING; completed later from another
+     * thread, the client gets that status (the framework never saw it). */
+    CHECK_CLEAN(RUN(RECESC_CORRECT, EV(EV_CLIENT_PEND, 0), LET_RUN, EV(EV_FINISH, 0), LET_RUN));
+    EXPECT_IN_ORDER(ANY_SEG, 0, "kmdf: preprocess pend (major 0xe, location 3 of 3, own device 1)",
+                    "kmdf: preprocess keeps it pending", "kmdf: completes the IRP the preprocess callback kept");
+    int at = pos("kmdf: completes the IRP the preprocess callback kept");
+    CHECK(at >= 0 && model_line_after("request completed 0x0", at) > at);
+    CHECK_EQ(count("kmdf: EvtIoDeviceControl pend"), 0u);
+    /* Handed on (the framework marked it pending), then STATUS_SUCCESS returned. */
+    tdf_class_t cls = RUN(RECESC_RETURN_SUCCESS, EV(EV_CLIENT_DISPATCH, 0), LET_RUN);
+    CHECK_MISUSE(cls, "MARKED_PENDING_NOT_RETURNED", "what the DDI returned");
+    /* Completed by the callback, then STATUS_PENDING returned unmarked. */
+    cls = RUN(RECESC_SELF_PENDING, EV(EV_CLIENT_SELF, 0), LET_RUN);
+    CHECK_MISUSE(cls, "PENDING_NOT_MARKED", "without IoMarkIrpPending");
 }
 
 int main(void) { return tdf_test_main(); }

@@ -137,6 +137,7 @@ typedef struct wdf_request {
     PIRP wdm_irp;    /* sent to a WDM device object (WdfIoTargetOpen on an existing device): its IRP */
     PIRP shadow_irp; /* WdfRequestWdmGetIrp's IRP, valid until the completion */
     int in_preprocess; /* in the device's EvtDeviceWdmIrpPreprocess: not dispatched yet */
+    int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
     const char *owner_role;         /* the receiving device's role at completion (signatures) */
 } wdf_request_t;

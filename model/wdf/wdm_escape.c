@@ -96,9 +96,28 @@ void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r)
     if (!irp)
         return;
     irp->IoStatus.Status = STATUS_SUCCESS;
+    int loc = irp->CurrentLocation;
+    irp_rec_t *rec = irp_rec_of(irp);
     wdf_device_hold_for_callback(d);
     SCHED_TRACE1("%s: EvtDeviceWdmIrpPreprocess", d->name);
-    (void)d->preprocess((WDFDEVICE)d, irp);
+    NTSTATUS st = d->preprocess((WDFDEVICE)d, irp);
+    /* The callback is the device's dispatch routine: the pending contract
+     * of IoCallDriver (irp.c) holds for what it returns. Handed on, the
+     * framework marked the IRP pending (FxIoQueue::QueueRequest) and the DDI
+     * returned STATUS_PENDING: the callback returns that. */
+    if (!tdf_failure()) {
+        const char *who = symbol_name((const void *)d->preprocess);
+        if (r->preprocess_handed_on && st != STATUS_PENDING)
+            tdf_fail(TDF_CLASS_MISUSE, 0, 0, "MARKED_PENDING_NOT_RETURNED", who, NULL,
+                     "%s handed IRP #%u to the framework, which marked it pending (WdfDeviceWdmDispatchPreprocessedIrp "
+                     "returned STATUS_PENDING), and returned 0x%lx: it must return what the DDI returned",
+                     who, irp_id(irp), (unsigned long)(uint32_t)st);
+        else if (!r->preprocess_handed_on && st == STATUS_PENDING && !rec->marked[loc])
+            tdf_fail(TDF_CLASS_MISUSE, 0, 0, "PENDING_NOT_MARKED", who, NULL,
+                     "%s returned STATUS_PENDING for IRP #%u without IoMarkIrpPending: the I/O manager completes "
+                     "it as if it finished synchronously",
+                     who, irp_id(irp));
+    }
     wdf_object_release(&d->obj);
 }
 
@@ -129,6 +148,7 @@ NTSTATUS WdfDeviceWdmDispatchPreprocessedIrp(WDFDEVICE Device, PIRP Irp)
         return STATUS_INVALID_DEVICE_REQUEST;
     }
     IoSetNextIrpStackLocation(Irp);
+    r->preprocess_handed_on = 1;
     sp->DeviceObject = &d->wdm;
     r->ioctl = sp->Parameters.DeviceIoControl.IoControlCode; /* a copied location may carry another code */
     deliver(d, r);

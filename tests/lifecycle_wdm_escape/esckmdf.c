@@ -5,7 +5,8 @@
  * WdfDeviceWdmGetAttachedDevice, WdfDeviceWdmGetPhysicalDevice against
  * IoGetAttachedDeviceReference); its EvtDeviceWdmIrpPreprocess sees every
  * IRP_MJ_DEVICE_CONTROL first and either completes it (IOCTL_ESC_SELF) or
- * hands it to the framework; EvtIoDeviceControl compares its request's IRP
+ * hands it to the framework, or keeps it pending (IOCTL_ESC_PEND) for a
+ * stimulus to complete; EvtIoDeviceControl compares its request's IRP
  * (WdfRequestWdmGetIrp) with the one the callback saw; at
  * EvtDevicePrepareHardware it opens an I/O target on wdm's device object
  * (WDF_IO_TARGET_OPEN_PARAMS_INIT_EXISTING_DEVICE, keeping the file object
@@ -18,6 +19,7 @@ typedef struct _ESC_DEVICE {
     WDFIOTARGET Target;
     PFILE_OBJECT File;        /* IoGetDeviceObjectPointer's: keeps wdm's device object */
     PIRP volatile Preprocessed; /* the IRP the preprocess callback last handed on */
+    PIRP volatile Kept;         /* the IOCTL_ESC_PEND IRP the callback keeps pending */
 } ESC_DEVICE, *PESC_DEVICE;
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(ESC_DEVICE, EscGetDevice)
 
@@ -25,6 +27,7 @@ DRIVER_INITIALIZE RecEscKmdf_DriverEntry;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusSendHold;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusSendNow;
 EVT_TDF_STIMULUS RecEscKmdf_StimulusClose;
+EVT_TDF_STIMULUS RecEscKmdf_StimulusFinish;
 static EVT_WDF_DRIVER_DEVICE_ADD RecEscKmdf_EvtDeviceAdd;
 static EVT_WDF_DEVICE_PREPARE_HARDWARE RecEscKmdf_EvtDevicePrepareHardware;
 static EVT_WDF_DEVICE_RELEASE_HARDWARE RecEscKmdf_EvtDeviceReleaseHardware;
@@ -112,6 +115,11 @@ static NTSTATUS RecEscKmdf_EvtDeviceReleaseHardware(WDFDEVICE Device, WDFCMRESLI
     PESC_DEVICE ctx = EscGetDevice(Device);
     UNREFERENCED_PARAMETER(Translated);
     DbgPrint("kmdf: ReleaseHardware closes the target\n");
+    PIRP kept = InterlockedExchangePointer((PVOID volatile *)&ctx->Kept, NULL);
+    if (kept) { /* the client's IRP the preprocess callback kept: the device goes */
+        kept->IoStatus.Status = STATUS_DELETE_PENDING;
+        IoCompleteRequest(kept, IO_NO_INCREMENT);
+    }
     if (ctx->Target)
         WdfIoTargetClose(ctx->Target); /* cancels what is in flight and waits for it */
     if (ctx->File)
@@ -122,7 +130,7 @@ static NTSTATUS RecEscKmdf_EvtDeviceReleaseHardware(WDFDEVICE Device, WDFCMRESLI
 
 static const char *ioctl_name(ULONG code)
 {
-    return code == IOCTL_ESC_DISPATCH ? "dispatch" : code == IOCTL_ESC_SELF ? "self" : "?";
+    return code == IOCTL_ESC_DISPATCH ? "dispatch" : code == IOCTL_ESC_SELF ? "self" : code == IOCTL_ESC_PEND ? "pend" : "?";
 }
 
 static NTSTATUS RecEscKmdf_Preprocess(WDFDEVICE Device, PIRP Irp)
@@ -140,7 +148,13 @@ static NTSTATUS RecEscKmdf_Preprocess(WDFDEVICE Device, PIRP Irp)
         DbgPrint("kmdf: preprocess completed it\n");
         if (RECESC_IS(RECESC_COMPLETE_AND_DISPATCH))
             return WdfDeviceWdmDispatchPreprocessedIrp(Device, Irp);
-        return STATUS_SUCCESS;
+        return RECESC_IS(RECESC_SELF_PENDING) ? STATUS_PENDING : STATUS_SUCCESS;
+    }
+    if (code == IOCTL_ESC_PEND) { /* kept: pending, the callback's own IRP now */
+        IoMarkIrpPending(Irp);
+        InterlockedExchangePointer((PVOID volatile *)&ctx->Kept, Irp);
+        DbgPrint("kmdf: preprocess keeps it pending\n");
+        return STATUS_PENDING;
     }
     InterlockedExchangePointer((PVOID volatile *)&ctx->Preprocessed, Irp);
     if (RECESC_IS(RECESC_COPY_NEXT))
@@ -153,7 +167,7 @@ static NTSTATUS RecEscKmdf_Preprocess(WDFDEVICE Device, PIRP Irp)
         Irp->IoStatus.Status = STATUS_SUCCESS;
         IoCompleteRequest(Irp, IO_NO_INCREMENT);
     }
-    return status;
+    return RECESC_IS(RECESC_RETURN_SUCCESS) ? STATUS_SUCCESS : status;
 }
 
 static VOID RecEscKmdf_EvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength,
@@ -222,4 +236,16 @@ VOID RecEscKmdf_StimulusClose(WDFDEVICE Device, ULONG Argument)
     UNREFERENCED_PARAMETER(Argument);
     WdfIoTargetClose(EscGetDevice(Device)->Target);
     DbgPrint("kmdf: target closed\n");
+}
+
+VOID RecEscKmdf_StimulusFinish(WDFDEVICE Device, ULONG Argument)
+{
+    UNREFERENCED_PARAMETER(Argument);
+    PIRP kept = InterlockedExchangePointer((PVOID volatile *)&EscGetDevice(Device)->Kept, NULL);
+    if (!kept)
+        return;
+    DbgPrint("kmdf: completes the IRP the preprocess callback kept\n");
+    kept->IoStatus.Status = STATUS_SUCCESS;
+    kept->IoStatus.Information = 4;
+    IoCompleteRequest(kept, IO_NO_INCREMENT);
 }

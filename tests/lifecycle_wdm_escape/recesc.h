@@ -26,6 +26,9 @@
  * the second itself (Information 3). */
 #define IOCTL_ESC_DISPATCH CTL_CODE(FILE_DEVICE_UNKNOWN, 0x833, METHOD_BUFFERED, FILE_ANY_ACCESS)
 #define IOCTL_ESC_SELF CTL_CODE(FILE_DEVICE_UNKNOWN, 0x834, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* ... and this one it marks pending and keeps, until RecEscKmdf_StimulusFinish
+ * (Information 4) or ReleaseHardware (STATUS_DELETE_PENDING) completes it. */
+#define IOCTL_ESC_PEND CTL_CODE(FILE_DEVICE_UNKNOWN, 0x835, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
 enum recesc_variant {
     RECESC_CORRECT = 0,
@@ -36,6 +39,8 @@ enum recesc_variant {
     RECESC_COPY_NEXT,            /* it copies its location to the next instead of skipping (legal too) */
     RECESC_NO_REFERENCE,         /* kmdf drops its file object: the target's device object is unreferenced */
     RECESC_KEEP_TOP_REFERENCE,   /* kmdf keeps the reference IoGetAttachedDeviceReference returned */
+    RECESC_RETURN_SUCCESS,       /* the preprocess callback hands an IRP on and returns STATUS_SUCCESS */
+    RECESC_SELF_PENDING,         /* it completes IOCTL_ESC_SELF itself and returns STATUS_PENDING */
     RECESC_VARIANT_COUNT
 };
 
