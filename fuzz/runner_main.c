@@ -799,8 +799,11 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
                      "# teardown-fuzz input found by --hunt (exec %ld, --schedule=%s), text form (docs/INPUT.md)\n"
                      "# expect-variant %s\n# expect-signature %s\n",
                      g_hunt.execs, g_opt.schedule, tdf_target->variants[variant].name, sig);
+            /* A find that cannot be written (said above) is still a find: the
+             * exit stays the failure's class, not a usage error. */
             if (!save_schedule_as(g_opt.save_schedule, data, size, head))
-                rc = EXIT_USAGE;
+                printf("==TDF== HUNT failing exec not written to %s (see above); the exit is the failure's\n",
+                       g_opt.save_schedule);
             else
                 printf("==TDF== HUNT failing exec written to %s\n", g_opt.save_schedule);
         }
@@ -888,19 +891,19 @@ static int explore(const char *path, const uint8_t *data, size_t size, unsigned 
                  "# teardown-fuzz input found by --schedule=dfs:%lu (%u preemptions), text form (docs/INPUT.md)\n"
                  "# expect-variant %s\n# expect-signature %s\n",
                  g_dfs.bound, found_pre, tdf_target->variants[variant].name, sig);
+        /* As in the hunt: a failing schedule that cannot be written (said
+         * above) is still a failure, and the exit is its class. */
         if (g_opt.save_schedule) {
             if (!save_schedule_as(g_opt.save_schedule, data, size, head))
-                rc = EXIT_USAGE;
+                printf("==TDF== DFS failing schedule not written to %s (see above)\n", g_opt.save_schedule);
             else
                 printf("==TDF== DFS failing schedule (%u preemptions) written to %s\n", found_pre, g_opt.save_schedule);
         } else {
             printf("==TDF== DFS failing schedule (%u preemptions) as a plain input (--save_schedule=PATH writes it):\n",
                    found_pre);
-            if (!save_schedule_as(NULL, data, size, head))
-                rc = EXIT_USAGE;
+            (void)save_schedule_as(NULL, data, size, head);
         }
-        if (!rc)
-            rc = tdf_class_exit_code(cls);
+        rc = tdf_class_exit_code(cls);
     }
     const char *how = diverged               ? "stopped: a run did not follow its prefix (the run is not deterministic)"
                       : cls != TDF_CLASS_NONE ? "stopped at the first failure"

@@ -101,13 +101,6 @@ proj=""
 [ "$TDF_PROJECT" = "$TDF_ROOT" ] || proj="--project $TDF_PROJECT "
 found=$(sed -n 's/^==TDF== HUNT \(found\|died\) in exec [0-9]* after [0-9.]* s ([0-9]* execs\/s): \([^ ]*\).*/\2/p' "$log")
 found=${found%%$'\n'*}
-if [ -n "$found" ] && [ $rc -eq 2 ]; then
-    # The find was made; only writing it failed (a choice that no schedule byte can name, said above).
-    case "$found" in
-        0x*) rc=10 ;; HARDWARE/*) rc=11 ;; MISUSE/*) rc=12 ;; DEADLOCK/*) rc=13 ;; HANG/*) rc=14 ;;
-        SANITIZER/*) rc=15 ;; FAULT/*) rc=16 ;; LIMIT/*) rc=17 ;; *) rc=1 ;;
-    esac
-fi
 if [ -s "$out" ]; then
     tdf_log "reproduce (deterministic): scripts/repro.sh $proj$target $out --build $config --variant $variant"
 elif [ -n "$found" ]; then

@@ -44,8 +44,9 @@ done
 
 # --- an easy mutant is killed
 r=$bin/fuzz_bus_child_run
-# One-child scripts: at most 8 runnable threads, so every lock hand-over fits a schedule byte and the
-# failing exec can always be written (a choice among 9+ threads cannot: the runner says so).
+# One-child scripts: few threads, so the failing exec's hand-overs mostly fit schedule bytes; a choice
+# among 9+ runnable threads cannot be written (the runner says so and keeps the class exit), about one
+# seed in five: then only the kill is checked.
 one_child=$(grep -l '^param children 1$' "$root"/corpus/fuzz_bus_child/*)
 want='10|11'
 # Under a sanitizer, its own report (exit 15) may come first: TSan's race on the child context, or ASan's
@@ -57,8 +58,9 @@ if check "no_rundown killed" "$want" "==TDF== HUNT " env -u TDF_VARIANT "$r" --s
     echo "no_rundown: $line"
     [[ "$line" == *" nothing in "* ]] && bad "no_rundown: the hunt found nothing" || ok
     sig=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$out" | head -1)
-    # A sanitizer's report ends the process inside the exec: nothing is written then.
-    if [ "$rc" != 15 ]; then
+    # A sanitizer's report ends the process inside the exec: nothing is written then; nor when a
+    # choice did not fit a schedule byte.
+    if [ "$rc" != 15 ] && ! grep -q '^==TDF== HUNT failing exec not written' <<<"$out"; then
         [ -s "$work/found.txt" ] && ok || bad "no_rundown: no plain input written"
         a=$(env -u TDF_VARIANT "$r" --variant=no_rundown --quiet "$work/found.txt" 2>&1 | sed -n 's/^==TDF== SIGNATURE //p')
         b=$(env -u TDF_VARIANT "$r" --variant=no_rundown --quiet "$work/found.txt" 2>&1 | sed -n 's/^==TDF== SIGNATURE //p')
