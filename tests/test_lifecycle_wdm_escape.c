@@ -1,5 +1,5 @@
 /*
- * KMDF's WDM escapes: one test per rule 150-157 of docs/LIFECYCLE.md
+ * KMDF's WDM escapes: one test per rule 150-158 of docs/LIFECYCLE.md
  * (KERNEL-SEMANTICS §16 "KMDF's WDM escapes"), on the recorder pair of
  * tests/lifecycle_wdm_escape ("wdm" a WDM driver with a named device object,
  * "kmdf" a KMDF driver with a preprocess callback and an I/O target on wdm's
@@ -51,6 +51,8 @@ static const tdf_variant_desc_t k_variants[RECESC_VARIANT_COUNT] = {
     [RECESC_KEEP_TOP_REFERENCE] = {"keep_top_reference", "keeps IoGetAttachedDeviceReference's reference"},
     [RECESC_RETURN_SUCCESS] = {"return_success", "preprocess hands an IRP on and returns STATUS_SUCCESS"},
     [RECESC_SELF_PENDING] = {"self_pending", "preprocess completes an IRP and returns STATUS_PENDING"},
+    [RECESC_POSTPROCESS] = {"postprocess", "preprocess sets a completion routine and hands the IRP on"},
+    [RECESC_POSTPROCESS_NO_PROPAGATE] = {"postprocess_no_propagate", "that routine does not propagate pending"},
 };
 static const tdf_target_desc_t k_target = {
     .name = "lifecycle_wdm_escape_recorder",
@@ -229,6 +231,18 @@ TEST(rule157_the_preprocess_callback_returns_what_its_dispatch_routine_would)
     /* Completed by the callback, then STATUS_PENDING returned unmarked. */
     cls = RUN(RECESC_SELF_PENDING, EV(EV_CLIENT_SELF, 0), LET_RUN);
     CHECK_MISUSE(cls, "PENDING_NOT_MARKED", "without IoMarkIrpPending");
+}
+
+TEST(rule158_a_completion_routine_of_the_preprocess_callback_runs_when_the_framework_completes_the_irp)
+{
+    CHECK_CLEAN(RUN(RECESC_POSTPROCESS, EV(EV_CLIENT_DISPATCH, 0), LET_RUN));
+    EXPECT_IN_ORDER(ANY_SEG, 0, "kmdf: preprocess dispatch (major 0xe, location 3 of 3, own device 1)",
+                    EVT_IO_DISPATCH,
+                    "kmdf: postprocess completion 0x0 (PendingReturned 1, Information 9, own device 1)",
+                    "kmdf: the framework took it 0x103");
+    /* The routine does not propagate the framework's pending mark. */
+    tdf_class_t cls = RUN(RECESC_POSTPROCESS_NO_PROPAGATE, EV(EV_CLIENT_DISPATCH, 0), LET_RUN);
+    CHECK_MISUSE(cls, "PENDING_NOT_MARKED", "did not propagate");
 }
 
 int main(void) { return tdf_test_main(); }

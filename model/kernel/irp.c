@@ -533,6 +533,8 @@ static void final_completion(irp_rec_t *r)
         KeSetEvent(ev, IO_NO_INCREMENT, FALSE);
 }
 
+static void complete_walk(irp_rec_t *r, PIRP Irp);
+
 VOID IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
     (void)PriorityBoost;
@@ -547,6 +549,20 @@ VOID IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                        "request (WdfRequestComplete)", irp_id(Irp));
         return;
     }
+    complete_walk(r, Irp);
+}
+
+void irp_kmdf_complete(PIRP irp)
+{
+    irp_rec_t *r = irp_rec_of(irp);
+    if (r && r->magic == IRP_REC_LIVE)
+        complete_walk(r, irp);
+}
+
+/* IoCompleteRequest's checks and its bottom-up walk of the completion
+ * routines, from the IRP's current location. */
+static void complete_walk(irp_rec_t *r, PIRP Irp)
+{
     char here[96];
     image_current_frame(here, sizeof here);
     KIRQL irql = ke_irql();

@@ -68,6 +68,10 @@ BOOLEAN irp_cancel(PIRP irp);
 /* A KMDF request's IRP: stack_size locations (its device's StackSize), the
  * top one current (wdm_escape.c fills it); NULL past TDF_IRP_MAX_STACK (LIMIT). */
 PIRP irp_kmdf_alloc(void *request, CCHAR stack_size);
+/* The framework completes a request's IRP that carries a completion routine
+ * of the preprocess callback: IoCompleteRequest's checks and walk, from its
+ * current location (wdm_escape.c). */
+void irp_kmdf_complete(PIRP irp);
 /* The model frees one of its own IRPs (or a request's) without the checks. */
 void irp_free(PIRP irp);
 /* IoCompleteRequest of a request's IRP: 1 if KMDF lets the driver complete

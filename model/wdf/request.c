@@ -43,7 +43,7 @@ void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *
 
 void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
 {
-    wdm_request_finished(r); /* WdfRequestWdmGetIrp's IRP goes with the completion */
+    wdm_request_finished(r, status, information); /* WdfRequestWdmGetIrp's IRP goes with the completion */
     wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
     r->state = REQ_COMPLETED;
     r->owner_role = q ? q->device->role : r->obj.image ? r->obj.image->name : "client";

@@ -138,6 +138,7 @@ typedef struct wdf_request {
     PIRP shadow_irp; /* WdfRequestWdmGetIrp's IRP, valid until the completion */
     int in_preprocess; /* in the device's EvtDeviceWdmIrpPreprocess: not dispatched yet */
     int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
+    int preprocess_walked;    /* and its IRP's completion walk ran (a completion routine of the callback) */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
     const char *owner_role;         /* the receiving device's role at completion (signatures) */
 } wdf_request_t;
@@ -441,7 +442,7 @@ void wdm_stop(wdf_device_t *d);
 void wdm_remove(wdf_device_t *d);
 void wdm_client_io(wdf_device_t *d, ULONG ioctl); /* a client's DeviceIoControl (pnp_manager.c client_io) */
 /* KMDF's WDM escapes (wdm_escape.c). */
-void wdm_request_finished(wdf_request_t *r);       /* wdf_request_finish: its IRPs go */
+void wdm_request_finished(wdf_request_t *r, NTSTATUS status, ULONG_PTR information);       /* wdf_request_finish: its IRPs go */
 /* A client's request to a device with a preprocess callback: through it. */
 void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r);
 /* A request sent through a target opened on a WDM device object: an IRP. */

@@ -55,12 +55,30 @@ PIRP WdfRequestWdmGetIrp(WDFREQUEST Request)
     return shadow_of(r, r->queue ? r->queue->device : NULL);
 }
 
-void wdm_request_finished(wdf_request_t *r)
+void wdm_request_finished(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
 {
-    if (r->shadow_irp) {
-        irp_free(r->shadow_irp);
-        r->shadow_irp = NULL;
+    PIRP irp = r->shadow_irp;
+    if (!irp)
+        return;
+    r->shadow_irp = NULL;
+    irp_rec_t *rec = irp_rec_of(irp);
+    int loc = irp->CurrentLocation;
+    if (r->preprocess_handed_on && rec->magic == IRP_REC_LIVE && loc <= irp->StackCount &&
+        irp->Tail.Overlay.CurrentStackLocation->CompletionRoutine) {
+        /* The preprocess callback set a completion routine before handing the
+         * IRP on (post-processing): KMDF completes the IRP with the request's
+         * status, and the routine runs in the walk, on the completing thread. */
+        irp->IoStatus.Status = status;
+        irp->IoStatus.Information = information;
+        r->preprocess_walked = 1;
+        irp_kmdf_complete(irp);
+        if (tdf_failure() || rec->magic != IRP_REC_LIVE)
+            return;
+        if (!rec->done)
+            TdfUnmodelled("IoCompleteRequest", "a preprocess callback's completion routine that keeps the IRP "
+                                               "(STATUS_MORE_PROCESSING_REQUIRED) of a request KMDF completed");
     }
+    irp_free(irp);
 }
 
 /* ---- preprocess callback ---- */
@@ -117,6 +135,15 @@ void wdm_preprocess_deliver(wdf_device_t *d, wdf_request_t *r)
                      "%s returned STATUS_PENDING for IRP #%u without IoMarkIrpPending: the I/O manager completes "
                      "it as if it finished synchronously",
                      who, irp_id(irp));
+        else if (r->preprocess_handed_on && st == STATUS_PENDING && r->preprocess_walked && !rec->marked[loc])
+            /* its completion routine ran already (the request was completed
+             * inside the DDI) and did not propagate PendingReturned */
+            tdf_fail(TDF_CLASS_MISUSE, 0, 0, "PENDING_NOT_MARKED", who, NULL,
+                     "IRP #%u: %s returned STATUS_PENDING but its location was not marked pending when completion "
+                     "left it (its completion routine did not propagate Irp->PendingReturned with IoMarkIrpPending)",
+                     irp_id(irp), who);
+        else if (st == STATUS_PENDING && rec->magic == IRP_REC_LIVE)
+            rec->returned_pending[loc] = 1; /* the completion walk to come checks the mark (irp.c) */
     }
     wdf_object_release(&d->obj);
 }
@@ -150,6 +177,12 @@ NTSTATUS WdfDeviceWdmDispatchPreprocessedIrp(WDFDEVICE Device, PIRP Irp)
     IoSetNextIrpStackLocation(Irp);
     r->preprocess_handed_on = 1;
     sp->DeviceObject = &d->wdm;
+    /* The framework's dispatch queues the request: it marks the IRP pending
+     * and returns STATUS_PENDING (FxIoQueue::QueueRequest), so a completion
+     * routine above sees PendingReturned. */
+    sp->Control |= SL_PENDING_RETURNED;
+    rec->marked[(int)Irp->CurrentLocation] = 1;
+    rec->returned_pending[(int)Irp->CurrentLocation] = 1;
     r->ioctl = sp->Parameters.DeviceIoControl.IoControlCode; /* a copied location may carry another code */
     deliver(d, r);
     return STATUS_PENDING;

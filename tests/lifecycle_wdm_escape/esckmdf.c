@@ -34,6 +34,7 @@ static EVT_WDF_DEVICE_RELEASE_HARDWARE RecEscKmdf_EvtDeviceReleaseHardware;
 static EVT_WDFDEVICE_WDM_IRP_PREPROCESS RecEscKmdf_Preprocess;
 static EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL RecEscKmdf_EvtIoDeviceControl;
 static EVT_WDF_REQUEST_COMPLETION_ROUTINE RecEscKmdf_SendComplete;
+static IO_COMPLETION_ROUTINE RecEscKmdf_PostprocessComplete;
 
 NTSTATUS RecEscKmdf_DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
@@ -133,6 +134,17 @@ static const char *ioctl_name(ULONG code)
     return code == IOCTL_ESC_DISPATCH ? "dispatch" : code == IOCTL_ESC_SELF ? "self" : code == IOCTL_ESC_PEND ? "pend" : "?";
 }
 
+/* Post-processing: runs when the framework completes the IRP it was handed. */
+static NTSTATUS RecEscKmdf_PostprocessComplete(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    DbgPrint("kmdf: postprocess completion 0x%lx (PendingReturned %u, Information %lu, own device %u)\n",
+             (ULONG)Irp->IoStatus.Status, (unsigned)Irp->PendingReturned, (ULONG)Irp->IoStatus.Information,
+             (unsigned)(DeviceObject == Context)); /* Context: its own DEVICE_OBJECT */
+    if (Irp->PendingReturned && !RECESC_IS(RECESC_POSTPROCESS_NO_PROPAGATE))
+        IoMarkIrpPending(Irp);
+    return STATUS_CONTINUE_COMPLETION;
+}
+
 static NTSTATUS RecEscKmdf_Preprocess(WDFDEVICE Device, PIRP Irp)
 {
     PESC_DEVICE ctx = EscGetDevice(Device);
@@ -157,7 +169,11 @@ static NTSTATUS RecEscKmdf_Preprocess(WDFDEVICE Device, PIRP Irp)
         return STATUS_PENDING;
     }
     InterlockedExchangePointer((PVOID volatile *)&ctx->Preprocessed, Irp);
-    if (RECESC_IS(RECESC_COPY_NEXT))
+    if (RECESC_IS(RECESC_POSTPROCESS) || RECESC_IS(RECESC_POSTPROCESS_NO_PROPAGATE)) {
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, RecEscKmdf_PostprocessComplete, WdfDeviceWdmGetDeviceObject(Device), TRUE, TRUE,
+                               TRUE);
+    } else if (RECESC_IS(RECESC_COPY_NEXT))
         IoCopyCurrentIrpStackLocationToNext(Irp);
     else if (!RECESC_IS(RECESC_NO_SKIP))
         IoSkipCurrentIrpStackLocation(Irp);

@@ -41,6 +41,8 @@ enum recesc_variant {
     RECESC_KEEP_TOP_REFERENCE,   /* kmdf keeps the reference IoGetAttachedDeviceReference returned */
     RECESC_RETURN_SUCCESS,       /* the preprocess callback hands an IRP on and returns STATUS_SUCCESS */
     RECESC_SELF_PENDING,         /* it completes IOCTL_ESC_SELF itself and returns STATUS_PENDING */
+    RECESC_POSTPROCESS,          /* it copies its location, sets a completion routine, hands the IRP on */
+    RECESC_POSTPROCESS_NO_PROPAGATE, /* ... and that routine does not propagate PendingReturned */
     RECESC_VARIANT_COUNT
 };
 
