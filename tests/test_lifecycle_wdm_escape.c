@@ -43,6 +43,7 @@ static const tdf_stimulus_desc_t k_stimuli[] = {
 static const tdf_variant_desc_t k_variants[RECESC_VARIANT_COUNT] = {
     [RECESC_CORRECT] = {"correct", "logs every step"},
     [RECESC_TOUCH_AFTER_COMPLETE] = {"touch_after_complete", "reads its request's IRP after completing it"},
+    [RECESC_GET_IRP_AFTER_COMPLETE] = {"get_irp_after_complete", "asks for its request's IRP after completing it"},
     [RECESC_COMPLETE_AND_DISPATCH] = {"complete_and_dispatch", "preprocess completes an IRP and dispatches it"},
     [RECESC_DISPATCH_AND_COMPLETE] = {"dispatch_and_complete", "preprocess dispatches an IRP and completes it"},
     [RECESC_NO_SKIP] = {"no_skip", "preprocess dispatches without skipping its location"},
@@ -134,6 +135,9 @@ TEST(rule150_wdm_get_irp_is_the_requests_irp_valid_until_its_completion)
     tdf_class_t cls = RUN(RECESC_TOUCH_AFTER_COMPLETE, EV(EV_CLIENT_DISPATCH, 0), LET_RUN);
     CHECK_BUGCHECK(cls, 0x50, 0, "IoGetCurrentIrpStackLocation");
     CHECK_EQ(pos("kmdf: after the completion, major 0xe"), -1);
+    /* Asked for after the completion: the client's request is gone with it. */
+    cls = RUN(RECESC_GET_IRP_AFTER_COMPLETE, EV(EV_CLIENT_DISPATCH, 0), LET_RUN);
+    CHECK_BUGCHECK(cls, 0x10D, 0x5, "WdfRequestWdmGetIrp on a request already completed");
 }
 
 TEST(rule151_the_preprocess_callback_sees_the_irp_first_and_hands_it_to_the_queue)

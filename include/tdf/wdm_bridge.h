@@ -29,10 +29,12 @@ WDFDEVICE WdfWdmDeviceGetWdfDeviceHandle(_In_ PDEVICE_OBJECT DeviceObject);
 PIRP WdfRequestWdmGetIrp(_In_ WDFREQUEST Request);
 
 /* A preprocess callback sees an IRP before the framework does; it either
- * hands it on (WdfDeviceWdmDispatchPreprocessedIrp) or completes it
- * (IoCompleteRequest). Modelled for IRP_MJ_DEVICE_CONTROL only: the model's
- * clients' DeviceIoControl requests (the model sends KMDF devices no PnP or
- * power IRPs). */
+ * hands it on (IoSkipCurrentIrpStackLocation or
+ * IoCopyCurrentIrpStackLocationToNext first, then
+ * WdfDeviceWdmDispatchPreprocessedIrp, whose status it returns), completes it
+ * (IoCompleteRequest), or marks it pending and keeps it. Modelled for
+ * IRP_MJ_DEVICE_CONTROL only: the model's clients' DeviceIoControl requests
+ * (the model sends KMDF devices no PnP or power IRPs). */
 typedef NTSTATUS EVT_WDFDEVICE_WDM_IRP_PREPROCESS(_In_ WDFDEVICE Device, _Inout_ PIRP Irp);
 typedef EVT_WDFDEVICE_WDM_IRP_PREPROCESS *PFN_WDFDEVICE_WDM_IRP_PREPROCESS;
 NTSTATUS WdfDeviceInitAssignWdmIrpPreprocessCallback(_In_ PWDFDEVICE_INIT DeviceInit,

@@ -5,9 +5,13 @@
  * I/O target opened on an existing WDM device object, whose sends are IRPs.
  *
  * The model's KMDF requests are not IRPs: a request's IRP is made when the
- * driver asks for it (one stack location, the request's parameters) and
- * freed at the request's completion, so a pointer kept past it is a freed
- * IRP to every IRP routine (0x50 / 0x44).
+ * driver asks for it (or the preprocess callback gets it), as the I/O manager
+ * would have sent it to the top of the device's stack (the device's
+ * StackSize, its own location current with the request's parameters), and
+ * freed at the request's completion -- after the completion walk when the
+ * preprocess callback set a completion routine on it -- so a pointer kept
+ * past it is a freed IRP to every IRP routine (0x50 / 0x44). Tested by
+ * docs/LIFECYCLE.md rules 150-158.
  */
 #include "wdf_internal.h"
 #include "../kernel/irp.h"
@@ -45,6 +49,12 @@ static PIRP shadow_of(wdf_request_t *r, wdf_device_t *d)
 PIRP WdfRequestWdmGetIrp(WDFREQUEST Request)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestWdmGetIrp");
+    if (r->from_io_manager && r->state == REQ_COMPLETED) {
+        /* A client's request is freed with its completion: a stale handle,
+         * as every other call on it (the completion's teardown record keys it). */
+        wdf_request_fail_completed(r, 0x5, "WdfRequestWdmGetIrp", "WdfRequestWdmGetIrp on a request already completed");
+        return NULL;
+    }
     if (r->state == REQ_COMPLETED || r->state == REQ_IDLE) {
         /* Learn: the IRP is valid only until the request is completed; KMDF's
          * I/O verifier (FxRequest::GetIrp) fails the call and breaks in. */

@@ -199,6 +199,8 @@ static VOID RecEscKmdf_EvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, si
              (unsigned)(sp->Parameters.DeviceIoControl.InputBufferLength == InputBufferLength &&
                         sp->Parameters.DeviceIoControl.OutputBufferLength == OutputBufferLength));
     WdfRequestCompleteWithInformation(Request, STATUS_SUCCESS, 9);
+    if (RECESC_IS(RECESC_GET_IRP_AFTER_COMPLETE))
+        DbgPrint("kmdf: after the completion, its IRP %u\n", (unsigned)(WdfRequestWdmGetIrp(Request) == irp));
     if (RECESC_IS(RECESC_TOUCH_AFTER_COMPLETE)) {
         sp = IoGetCurrentIrpStackLocation(irp); /* the IRP went with the completion */
         DbgPrint("kmdf: after the completion, major 0x%x\n", (unsigned)sp->MajorFunction);

@@ -33,6 +33,7 @@
 enum recesc_variant {
     RECESC_CORRECT = 0,
     RECESC_TOUCH_AFTER_COMPLETE, /* EvtIoDeviceControl reads its IRP's stack location after WdfRequestComplete */
+    RECESC_GET_IRP_AFTER_COMPLETE, /* EvtIoDeviceControl asks for its request's IRP after WdfRequestComplete */
     RECESC_COMPLETE_AND_DISPATCH, /* the preprocess callback completes IOCTL_ESC_SELF, then dispatches it too */
     RECESC_DISPATCH_AND_COMPLETE, /* the preprocess callback dispatches IOCTL_ESC_DISPATCH, then completes it too */
     RECESC_NO_SKIP,              /* the preprocess callback dispatches without skipping its stack location */
