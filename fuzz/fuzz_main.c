@@ -11,12 +11,19 @@
 #include "report.h"
 #include "target_env.h"
 
+#ifndef TDF_FRESH_INPUTS_DEFAULT
+#define TDF_FRESH_INPUTS_DEFAULT 2 /* measured: docs/BENCHMARKS.md "Fresh inputs" */
+#endif
+
 static unsigned g_variant;
 static tdf_run_options_t g_options;
 static int g_random_tail; /* TDF_SCHEDULE_TAIL=random */
+static unsigned g_fresh_every = TDF_FRESH_INPUTS_DEFAULT; /* TDF_FRESH_INPUTS: see LLVMFuzzerCustomMutator */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -41,6 +48,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     } else if (tail && *tail && strcmp(tail, "none") != 0) {
         fprintf(stderr, "==TDF== TDF_SCHEDULE_TAIL='%s': expected random or none\n", tail);
         exit(2);
+    }
+    const char *fresh = getenv("TDF_FRESH_INPUTS");
+    if (fresh && *fresh) {
+        char *end;
+        unsigned long n = strtoul(fresh, &end, 10);
+        if (*end || n > 1000000 || fresh[0] == '-') {
+            fprintf(stderr, "==TDF== TDF_FRESH_INPUTS='%s': expected a number 0..1000000 (0: never)\n", fresh);
+            exit(2);
+        }
+        g_fresh_every = (unsigned)n;
     }
     tdf_install_crash_handlers(1);
     fprintf(stderr, "==TDF== target %s variant %s\n", tdf_target->name, tdf_target->variants[g_variant].name);
@@ -81,4 +98,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* libFuzzer: deadly signal -> crash-<sha1> artifact */
     }
     return 0;
+}
+
+/*
+ * One mutation in TDF_FRESH_INPUTS (default TDF_FRESH_INPUTS_DEFAULT; 0:
+ * never) is a fresh random input of 16..512 bytes instead of a mutation of a
+ * corpus entry; the others are libFuzzer's own. Why: most teardown races need
+ * a handful of events in a particular mix, which a random script of a few
+ * hundred bytes has with a fair chance (one in tens to thousands), while
+ * libFuzzer grows an input from the empty one a few bytes at a time, and
+ * spends most of its first thousands of execs on scripts too short to reach a
+ * window (docs/BENCHMARKS.md "Fresh inputs"). Deterministic: the bytes come
+ * from `seed`, which libFuzzer draws from its own -seed.
+ */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    uint64_t x = 0x9E3779B97F4A7C15ull * ((uint64_t)seed + 1);
+    x ^= x >> 31;
+    if (g_fresh_every && max_size >= 16 && (x % g_fresh_every) == 0) {
+        size_t cap = max_size < 512 ? max_size : 512;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = 16 + (size_t)(x % (cap - 15));
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            data[k] = (uint8_t)(x >> 24);
+        }
+        return n;
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -290,6 +290,15 @@ fuzz)
     else
         bad "fuzz_crash: no reproduce line"; sed -n '1,6s/^/    /p' <<<"$out"
     fi
+    # --- TDF_FRESH_INPUTS (fuzz/fuzz_main.c's custom mutator): a bad value is a usage error; 1 (every
+    # mutation a fresh random input) and 0 (libFuzzer's own only) both run
+    check "TDF_FRESH_INPUTS bad" 2 "TDF_FRESH_INPUTS='x1': expected a number" env TDF_FRESH_INPUTS=x1 \
+        "$bindir/bin/$target" -runs=10 "$work/empty_fresh"
+    for f in 0 1; do
+        mkdir -p "$work/fresh$f"
+        check "TDF_FRESH_INPUTS=$f runs" 0 "Done 300 runs" env TDF_FRESH_INPUTS=$f TDF_VARIANT=correct \
+            "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/fresh$f"
+    done
     # --- item 11: the committed corpus is only read; the tree stays clean
     state() {
         ls -la "$root/corpus/$target" | md5sum
