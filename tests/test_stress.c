@@ -7,74 +7,14 @@
  * never yields and exits with the HANG code.
  */
 #include "../model/sched/sched.h"
+#include "sched_reference.h"
 #include "tdf_test.h"
 
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TRACE_TEXT_MAX (1u << 16)
-
 static const sched_source_t STRESS = {.kind = SCHED_SOURCE_STRESS, .seed = 1};
-
-static void start(sched_source_t src, uint32_t step_cap)
-{
-    sched_config_t cfg = {.source = src, .step_cap = step_cap, .keep_full_trace = 1};
-    sched_reset(&cfg);
-}
-
-static void trace_text(char *out, size_t size)
-{
-    size_t used = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < sched_trace_count() && used + 1 < size; i++) {
-        const sched_trace_event_t *ev = sched_trace_at(i);
-        char text[128];
-        sched_trace_format(ev, text, sizeof text);
-        used += (size_t)snprintf(out + used, size - used, "%u %d %s\n", (unsigned)ev->step, (int)ev->fiber, text);
-    }
-}
-
-/* ---- the reference program of test_sched.c: two workers with yields and
- * data choices, a sleeper blocked until the first worker finishes, then a
- * timed wait that expires when nothing else can run. ---- */
-static int g_flag, g_timer;
-
-static void p_worker(void *arg)
-{
-    const char *name = arg;
-    for (unsigned long i = 0; i < 20; i++) {
-        SCHED_TRACE2("%s iter %lu", name, i);
-        if (i % 5 == 4)
-            SCHED_TRACE2("%s chose %lu", name, (unsigned long)sched_choose(3));
-        sched_yield_point();
-    }
-    g_flag = 1;
-    sched_wake(&g_flag);
-}
-
-static void p_sleeper(void *arg)
-{
-    while (!g_flag) {
-        SCHED_TRACE0("sleeper blocks");
-        sched_block(&g_flag, "flag");
-    }
-    SCHED_TRACE0("sleeper woke");
-    if (sched_block_timed(&g_timer, "timer"))
-        SCHED_TRACE0("sleeper timed out");
-}
-
-static sched_outcome_t run_program(sched_source_t src, char *trace_out)
-{
-    start(src, 100000);
-    g_flag = 0;
-    sched_spawn("sleeper", "test", p_sleeper, NULL);
-    sched_spawn("a", "test", p_worker, "a");
-    sched_spawn("b", "test", p_worker, "b");
-    sched_outcome_t o = sched_run();
-    trace_text(trace_out, TRACE_TEXT_MAX);
-    return o;
-}
 
 static char g_t1[TRACE_TEXT_MAX], g_t2[TRACE_TEXT_MAX], g_first[TRACE_TEXT_MAX];
 
