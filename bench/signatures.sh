@@ -82,6 +82,7 @@ fi
 [ -n "$bin" ] || die "$mode needs --bin DIR"
 [ -n "$out" ] || die "$mode needs --out DIR"
 [ -d "$bin" ] || die "--bin $bin: not a directory"
+bin=$(cd "$bin" && pwd) # absolute: the fuzz runs cd into each mutant's directory
 [[ "$seconds" =~ ^[1-9][0-9]{0,5}$ ]] || die "--seconds must be a positive integer, not '$seconds'"
 shopt -s nullglob
 runners=("$bin"/fuzz_*_run)
@@ -106,6 +107,11 @@ mutants_of() { # TARGET: its variants but the first (the correct one)
     list=$(env -u TDF_VARIANT "$bin/${1}_run" --list) || { echo "==TDF== $bin/${1}_run --list failed" >&2; exit 1; }
     awk 'NR > 1 { print $2 }' <<<"$list"
 }
+
+# No symbolized ASan stacks (the model's report is what is keyed): a mutant that
+# crashes at once spends most of its fork run in llvm-symbolizer otherwise, as
+# scripts/nightly_run.py notes.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}symbolize=0"
 
 if [ "$mode" = fuzz ]; then
     mkdir -p "$out"

@@ -24,6 +24,7 @@ typedef struct frame {
 
 typedef struct call_stack {
     unsigned depth; /* may exceed MAX_DEPTH: deeper frames are counted, not kept */
+    unsigned callback_base; /* depth at which the framework entered the innermost callback (image_callback_begin) */
     uint32_t checked_generation;
     frame_t frames[MAX_DEPTH];
 } call_stack_t;
@@ -42,6 +43,7 @@ static call_stack_t *my_stack(void) { return &g_stacks[sched_current_index()]; }
 static void stack_slot_reset(int slot)
 {
     g_stacks[slot].depth = 0;
+    g_stacks[slot].callback_base = 0; /* a run aborted inside a callback leaves it set */
     g_stacks[slot].checked_generation = 0;
 }
 
@@ -218,7 +220,12 @@ const char *image_caller_frame(char *buf, size_t size)
         return buf;
     }
     const frame_t *top = &s->frames[d - 1];
-    for (unsigned i = d - 1; i-- > 0;) {
+    /* Frames below the callback base belong to whoever made the framework
+     * call the callback (the driver that completed a request, for its
+     * sender's completion routine): the callback was entered from the
+     * framework, the thread's role is the other side. */
+    unsigned base = s->callback_base < d ? s->callback_base : 0;
+    for (unsigned i = d - 1; i-- > base;) {
         if (s->frames[i].image != top->image) {
             frame_text(&s->frames[i], buf, size);
             return buf;
@@ -228,6 +235,16 @@ const char *image_caller_frame(char *buf, size_t size)
     snprintf(buf, size, "thread:%s", sched_fiber_owner(sched_current()));
     return buf;
 }
+
+unsigned image_callback_begin(void)
+{
+    call_stack_t *s = stack_of(sched_current());
+    unsigned old = s->callback_base;
+    s->callback_base = s->depth;
+    return old;
+}
+
+void image_callback_end(unsigned saved) { stack_of(sched_current())->callback_base = saved; }
 
 void image_fiber_stack(int fiber, char *buf, size_t size)
 {

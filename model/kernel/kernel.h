@@ -88,6 +88,8 @@ typedef struct tdf_failure {
     char lock_cycle[240]; /* DEADLOCK: "pnp holds X wants Y; T holds Y wants X" (empty otherwise) */
     int access_protected; /* the accessing thread held a rundown protection at the access */
     char key_teardown[96]; /* the signature's last part (docs/REPORTS.md "Signatures") */
+    int key_unordered;     /* the two sides are equals (tdf_dead_t.unordered): the key sorts the access
+                              routine and key_teardown */
 } tdf_failure_t;
 
 /* What a failing oracle hands over besides the message: the dead object. */
@@ -102,6 +104,9 @@ typedef struct tdf_dead {
     const char *access_frame;       /* the access side's routine when not `where` (NULL: `where`) */
     const char *cycle;              /* DEADLOCK: the lock cycle's text (tdf_failure_t.lock_cycle) */
     const char *key_teardown;       /* the signature's teardown part when not the routine (NULL: derived) */
+    int unordered;                  /* access and teardown are equals (two routines of one driver both
+                                       finishing a request): which came first is the schedule's, the key
+                                       sorts the two routines */
 } tdf_dead_t;
 
 const char *tdf_class_name(tdf_class_t cls);
@@ -154,6 +159,13 @@ void image_unload(struct tdf_image *img);
 const char *image_current_frame(char *buf, size_t size);
 /* Nearest frame below the innermost one that belongs to another image. */
 const char *image_caller_frame(char *buf, size_t size);
+/* Around a driver callback the framework invokes on another driver's call
+ * (a request's completion routine inside the completing driver's
+ * WdfRequestComplete): the callback's caller side is the framework, not
+ * that driver (image_caller_frame gives "thread:<role>"). begin returns the
+ * value end restores: callbacks nest. */
+unsigned image_callback_begin(void);
+void image_callback_end(unsigned saved);
 struct tdf_image *image_current(void); /* image of the innermost frame, or NULL */
 /* The innermost driver frame's image and routine (NULL, *fn NULL: none). */
 const struct tdf_image *image_current_fn(const void **fn);

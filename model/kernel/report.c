@@ -164,6 +164,7 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
             for (char *c = f->key_teardown; *c; c++)
                 if (*c == ' ' || *c == ':')
                     *c = '-';
+            f->key_unordered = dead->unordered && t && t->event && t->image;
         }
     }
 }
@@ -219,9 +220,14 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
          * object by kind and owner role, the access routine, the teardown
          * step. No class or code: one race caught as NOT_IN_D0, AFTER_UNMAP
          * or a 0x50 through the zeroed pointer is one key. */
+        const char *first = f->access.frame, *last = f->obj_kind == TDF_OBJ_LOCK ? "cycle" : f->key_teardown;
+        if (f->key_unordered && strcmp(first, last) > 0) { /* two completions: either may come first */
+            const char *t = first;
+            first = last;
+            last = t;
+        }
         snprintf(buf, size, "%s(%s%s):%s:%s", tdf_obj_kind_name(f->obj_kind), f->obj_owner,
-                 f->access_protected && f->obj_kind != TDF_OBJ_LOCK ? ",under-rundown" : "", f->access.frame,
-                 f->obj_kind == TDF_OBJ_LOCK ? "cycle" : f->key_teardown);
+                 f->access_protected && f->obj_kind != TDF_OBJ_LOCK ? ",under-rundown" : "", first, last);
         return;
     }
     char code[96];

@@ -20,6 +20,7 @@
 typedef struct rundown_wait_block {
     ULONG_PTR count; /* holders still to release */
     KEVENT wake;     /* model: blocked on &count */
+    char caller[96]; /* model: the waiter's caller (image_caller_frame), for a second waiter's key */
 } rundown_wait_block_t;
 
 /* Rundown protections each thread holds now (acquired, not yet released by
@@ -156,7 +157,25 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
         return;
     }
     if (in_wait(c)) {
-        misuse("ExWaitForRundownProtectionRelease", "while another wait on the same rundown is in progress");
+        /* Two waits at once are equals: which of them came second is the
+         * schedule's, so the key's other side is both callers, sorted
+         * (docs/REPORTS.md "Signatures"). */
+        const rundown_wait_block_t *first = (const rundown_wait_block_t *)(c & ~(ULONG_PTR)EX_RUNDOWN_ACTIVE);
+        char here[96], mine[96], both[200];
+        image_current_frame(here, sizeof here);
+        image_caller_frame(mine, sizeof mine);
+        const char *a = strncmp(mine, "thread:", 7) == 0 ? "thread" : mine;
+        const char *b = strncmp(first->caller, "thread:", 7) == 0 ? "thread" : first->caller;
+        if (strcmp(a, b) > 0) {
+            const char *t = a;
+            a = b;
+            b = t;
+        }
+        snprintf(both, sizeof both, "%s+%s", a, b);
+        tdf_fail(TDF_CLASS_MISUSE, 0, 0, "ExWaitForRundownProtectionRelease", here, both,
+                 "ExWaitForRundownProtectionRelease while another wait on the same rundown is in progress (%s, "
+                 "step %lu; the first waiter was called from %s)",
+                 here, (unsigned long)sched_steps(), first->caller);
         return;
     }
     if (c == 0) {
@@ -166,6 +185,7 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
         return;
     }
     rundown_wait_block_t wb = {.count = c >> 1};
+    image_caller_frame(wb.caller, sizeof wb.caller);
     KeInitializeEvent(&wb.wake, NotificationEvent, FALSE);
     RunRef->Count = (ULONG_PTR)&wb | EX_RUNDOWN_ACTIVE;
     SCHED_TRACE1("rundown wait: %lu holder(s) to drain", (unsigned long)wb.count);

@@ -79,10 +79,13 @@ static void report_stuck(sched_outcome_t outcome)
     char blocked[300];
     size_t used = 0;
     blocked[0] = 0;
-    /* Signature sides: the innermost driver frames of the first two stuck
-     * threads (deterministic: fiber order), so deadlocks dedupe by where. */
+    /* Signature sides: the first two distinct innermost driver frames of the
+     * stuck threads (deterministic: fiber order), so deadlocks dedupe by
+     * where: two threads stuck in the same routine ahead of the thread they
+     * wait for are one side, not two (which of them blocked first varies
+     * with the schedule). Every stuck thread in one routine: it twice. */
     char sides[2][400];
-    int nsides = 0;
+    int nsides = 0, nframed = 0;
     for (int f = 0; f < sched_fiber_count() && nsides < 2; f++) {
         if (sched_fiber_state(f) != SCHED_BLOCKED || sched_fiber_is_daemon(f))
             continue; /* a blocked daemon (DPC processor, clock) is idle, not stuck */
@@ -91,8 +94,14 @@ static void report_stuck(sched_outcome_t outcome)
         if (strcmp(stack, "(no driver frames)") == 0)
             continue; /* blocked in the framework: its frame says nothing of the bug */
         const char *last = strrchr(stack, '>');
-        snprintf(sides[nsides++], sizeof sides[0], "%s", last ? last + 2 : stack);
+        last = last ? last + 2 : stack;
+        nframed++;
+        if (nsides == 1 && strcmp(sides[0], last) == 0)
+            continue;
+        snprintf(sides[nsides++], sizeof sides[0], "%s", last);
     }
+    if (nsides == 1 && nframed > 1)
+        memcpy(sides[1], sides[0], sizeof sides[0]), nsides = 2;
     if (nsides == 2 && strcmp(sides[0], sides[1]) > 0) { /* thread order does not matter */
         char t[400];
         memcpy(t, sides[0], sizeof t);

@@ -38,6 +38,13 @@ void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *
 {
     tdf_dead_t dead = {TDF_OBJ_REQUEST, r->owner_role, &r->completed_by, "request of %s (completed)",
                        {(uintptr_t)r->owner_role}};
+    /* Two routines of the driver that completed the request race over it
+     * as equals (a cancel routine and a worker both think they own it):
+     * whichever completed first, the other's call is the use after the
+     * completion, so the key is one for both orders. A use from another
+     * image keeps the order (the completer tore the request down under a
+     * driver that had no say in it). */
+    dead.unordered = r->completed_by.image && r->completed_by.image == image_current();
     tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x10D, subcode, "WDF_VIOLATION", NULL, NULL, "%s", detail);
 }
 
@@ -77,7 +84,9 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
             WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
             TDF_HB_ACQUIRE(r);
             /* The sender's routine, in the sender's image: after its unload, 0xCE. */
+            unsigned saved = image_callback_begin(); /* the sender's routine: entered from the framework */
             r->completion((WDFREQUEST)r, (WDFIOTARGET)t, &params, r->completion_context);
+            image_callback_end(saved);
         }
         /* Only now does the request stop counting as sent I/O: KMDF's
          * FxIoTarget::RequestCompletionRoutine calls the driver's completion
