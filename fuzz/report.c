@@ -7,14 +7,23 @@
 
 static void print_threads(FILE *out)
 {
-    for (int f = 0; f < sched_fiber_count(); f++) {
+    /* Every thread of the run; in a run that reused slots (more threads than
+     * SCHED_MAX_FIBERS, sched.h) the finished ones are counted, not listed. */
+    int n = sched_fiber_count(), many = n > SCHED_MAX_FIBERS, hidden = 0;
+    for (int f = 0; f < n; f++) {
         static const char *const st[] = {"free", "runnable", "blocked", "done"};
+        if (many && sched_fiber_state(f) == SCHED_DONE) {
+            hidden++;
+            continue;
+        }
         char stack[400];
         image_fiber_stack(f, stack, sizeof stack);
         const char *why = sched_fiber_wait_reason(f);
         fprintf(out, "==TDF== THREAD %-18s [%s] %s%s%s: %s\n", sched_fiber_name(f), sched_fiber_owner(f),
                 st[sched_fiber_state(f)], why ? " on " : "", why ? why : "", stack);
     }
+    if (hidden)
+        fprintf(out, "==TDF== THREAD (%d more threads of this run finished)\n", hidden);
 }
 
 static void print_devices(FILE *out)

@@ -9,6 +9,7 @@
  * SCHED_MAX_FIBERS threads keep slot == id (their traces are unchanged: the
  * corpus and repro replay tests show it for every target).
  */
+#include "../fuzz/report.h"
 #include "../model/kernel/kernel.h"
 #include "fiber_harness.h"
 #include "tdf_test.h"
@@ -126,6 +127,21 @@ TEST(two_hundred_short_lived_threads_in_sequence_complete)
     }
     CHECK_EQ(found, MANY);
     CHECK_EQ(wrong, 0u);
+    /* The swimlanes: one lane per thread id, 200 of them named short_lived. */
+    char *lanes = NULL;
+    size_t lanes_len = 0;
+    FILE *mem = open_memstream(&lanes, &lanes_len);
+    tdf_print_swimlanes(mem);
+    fclose(mem);
+    char *eol = strchr(lanes, '\n');
+    if (eol)
+        *eol = 0;
+    unsigned named = 0;
+    for (const char *p = lanes; (p = strstr(p, "short_lived#")) != NULL; p++)
+        named++;
+    CHECK_EQ(named, MANY);
+    CHECK_STR_CONTAINS(lanes, "short_lived#200 ");
+    free(lanes);
     /* A finished thread whose slot went to another reads as a fresh one. */
     CHECK_EQ(sched_fiber_index(1), SCHED_SLOT_FINISHED);
     CHECK(sched_fiber_wait_reason(1) == NULL);
