@@ -92,7 +92,11 @@ typedef enum pnp_state {
 typedef enum smio_state { SMIO_NONE = 0, SMIO_RUNNING, SMIO_SUSPENDED, SMIO_FLUSHED, SMIO_CLEANED } smio_state_t;
 
 #define MAX_QUERY_INTERFACES 4
-#define MAX_STATIC_CHILDREN 8
+/* Static children of one bus FDO, the missing ones still listed until the
+ * PnP manager's next relations query removes them: the static toaster bus
+ * with four serials, ejected and plugged again before that query runs,
+ * needs more than 8 (a 10-minute run of its correct code ended there). */
+#define MAX_STATIC_CHILDREN 32
 
 typedef struct query_interface {
     GUID type;
