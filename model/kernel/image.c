@@ -110,6 +110,7 @@ void kernel_reset(void)
     hw_reset();
     work_queue_reset();
     lookaside_reset();
+    strings_reset();
     irp_reset();
     feedback_reset();
     pool_reset();

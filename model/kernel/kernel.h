@@ -317,6 +317,8 @@ void work_queue_check_free(const void *p, size_t size); /* 0xE4/0x0: freeing poo
 void work_queue_reset(void);
 void lookaside_check_unload(struct tdf_image *img); /* 0xCE: a list img initialised and did not delete */
 void lookaside_reset(void);
+/* %p's stand-in addresses (strings.c): numbered afresh every run. */
+void strings_reset(void);
 
 /* ---- run-wide ----------------------------------------------------------------------- */
 void kernel_reset(void);

@@ -36,6 +36,37 @@ int tdf_wide_equal_counted(PCWSTR terminated, PCWSTR counted, size_t chars)
     return terminated[chars] == 0;
 }
 
+/* ---- %p: a stable stand-in for an address -----------------------------------
+ * A driver prints pointers (its context, a WDF handle, an IRP) with %p into
+ * DbgPrint and into strings. The real address differs between builds, runs
+ * and allocator states, and a trace must not (same input, byte-identical
+ * trace in every build), so %p prints the pointer's order of first appearance
+ * in this run as a kernel-looking address: the first distinct non-NULL
+ * pointer is FFFFC00000001000, the next FFFFC00000002000, ...; NULL stays 0.
+ * The same pointer prints the same within a run; equal values in two runs
+ * mean "the same order of first use", not the same object. Reset per run. */
+#define POINTER_NAMES_MAX 1024
+static uintptr_t g_pointer_seen[POINTER_NAMES_MAX];
+static unsigned g_pointer_count;
+
+void strings_reset(void) { g_pointer_count = 0; }
+
+static uint64_t pointer_name(const void *p)
+{
+    if (!p)
+        return 0;
+    uintptr_t v = (uintptr_t)p;
+    unsigned i = 0;
+    while (i < g_pointer_count && g_pointer_seen[i] != v)
+        i++;
+    if (i == g_pointer_count) {
+        if (g_pointer_count == POINTER_NAMES_MAX)
+            return 0xFFFFC0FFFFFFF000ull; /* past the table: one shared stand-in, still stable */
+        g_pointer_seen[g_pointer_count++] = v;
+    }
+    return 0xFFFFC00000000000ull + ((uint64_t)(i + 1) << 12);
+}
+
 /* ---- the Windows kernel's printf conversions -------------------------------
  * One formatter for DbgPrint(Ex) (narrow out) and the ntstrsafe printf
  * routines (narrow or wide out). Numbers go through libc's snprintf with the
@@ -224,8 +255,8 @@ static void tdf_format(fmt_sink_t *sink, fmt_reader_t *r, int wide_routine, va_l
             const char *len = conv == 'p' ? "" : size == 1 ? "l" : size == 2 ? "ll" : size == 3 ? "z" :
                               size == 4 ? "h" : size == 5 ? "hh" : "";
             snprintf(spec + sl, sizeof spec - sl, "%s%c", len, (char)conv);
-            if (conv == 'p') /* Windows: the pointer's 16 hex digits, uppercase, no 0x */
-                snprintf(num, sizeof num, "%016llX", (unsigned long long)(uintptr_t)va_arg(ap, void *));
+            if (conv == 'p') /* Windows: 16 hex digits, uppercase, no 0x; the value: pointer_name */
+                snprintf(num, sizeof num, "%016llX", (unsigned long long)pointer_name(va_arg(ap, const void *)));
             else if (size == 1)
                 snprintf(num, sizeof num, spec, va_arg(ap, long));
             else if (size == 2)
