@@ -45,18 +45,8 @@ enum { EV_HOLD = TDF_EV_GENERIC_COUNT, EV_QUICK, EV_CHECKS, EV_TAKE };
 #define OVERLAPPED TDF_STIM_ARG_OVERLAPPED
 
 /* ---- the run's lines ------------------------------------------------------------- */
-static tdf_script_t g_script;
-
-static tdf_class_t run_events(unsigned variant, const tdf_event_t *ev, unsigned n)
-{
-    memset(&g_script, 0, sizeof g_script);
-    g_script.event_count = n;
-    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
-        g_script.events[i] = ev[i];
-    g_script.schedule = NO_PREEMPT;
-    return run_script(&k_target, &g_script, variant);
-}
-#define RUN(variant, ...) run_events((variant), EVENTS(__VA_ARGS__))
+/* tests/trace_lines.h: the events with no parameters and no preemption. */
+#define RUN(variant, ...) run_boot_events(&k_target, (variant), 0, EVENTS(__VA_ARGS__))
 static int model(const char *text) { return find(text, 0); }
 
 /* The recorder lines are exactly `want` (NULL-terminated), in this order. */

@@ -67,42 +67,13 @@ enum { EV_UP_SEND = TDF_EV_GENERIC_COUNT, EV_UP_CANCEL, EV_UP_THREADED, EV_LO_CO
 #define LO 0
 #define UP 1
 
-static tdf_script_t g_script;
+/* tests/trace_lines.h: the events with no parameters and no preemption. */
+#define RUN(variant, ...) run_boot_events(&k_target, (variant), 0, EVENTS(__VA_ARGS__))
+static tdf_class_t run_none(unsigned variant) { return run_boot_events(&k_target, variant, 0, NULL, 0); }
 
-static tdf_class_t run_events(unsigned variant, const tdf_event_t *ev, unsigned n)
-{
-    memset(&g_script, 0, sizeof g_script);
-    g_script.event_count = n;
-    for (unsigned i = 0; i < n && i < TDF_MAX_EVENTS; i++)
-        g_script.events[i] = ev[i];
-    g_script.schedule = NO_PREEMPT;
-    return run_script(&k_target, &g_script, variant);
-}
-#define RUN(variant, ...) run_events((variant), EVENTS(__VA_ARGS__))
-static tdf_class_t run_none(unsigned variant)
-{
-    memset(&g_script, 0, sizeof g_script);
-    g_script.schedule = NO_PREEMPT;
-    return run_script(&k_target, &g_script, variant);
-}
-
-/* The run ends with this finding: class, code (BUGCHECK), subcode, and the
- * detail containing `word`. */
-static void check_finding(tdf_class_t cls, tdf_class_t want, uint32_t code, uint32_t sub, const char *name,
-                          const char *word, int line)
-{
-    const tdf_failure_t *f = tdf_failure();
-    int ok = cls == want && f && f->code == code && f->subcode == sub && (!name || strcmp(f->name, name) == 0);
-    if (!tdf_check(ok, __FILE__, line, "the run ends with this finding")) {
-        if (f)
-            printf("    got %s 0x%X/0x%X %s: %s\n", tdf_class_name(f->cls), f->code, f->subcode, f->name, f->detail);
-        return;
-    }
-    if (word)
-        tdf_check_str_contains(f->detail, word, __FILE__, line, "the detail names it");
-}
-#define CHECK_BUGCHECK(cls, code, sub, word) check_finding((cls), TDF_CLASS_BUGCHECK, (code), (sub), NULL, (word), __LINE__)
-#define CHECK_MISUSE(cls, name, word) check_finding((cls), TDF_CLASS_MISUSE, 0, 0, (name), (word), __LINE__)
+#define CHECK_BUGCHECK(cls, code, sub, word) \
+    expect_finding_at((cls), TDF_CLASS_BUGCHECK, (code), (sub), NULL, (word), __FILE__, __LINE__)
+#define CHECK_MISUSE(cls, name, word) expect_finding_at((cls), TDF_CLASS_MISUSE, 0, 0, (name), (word), __FILE__, __LINE__)
 
 /* Index of a recorder line in segment seg, or -1. */
 static int in_seg(const char *text, unsigned seg)

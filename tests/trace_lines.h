@@ -286,4 +286,20 @@ static inline int on_thread(const char *text, const char *name, const char *file
     return ok;
 }
 
+/* The run ended with this finding: class `want`, code and subcode (0 for a
+ * MISUSE), name when not NULL, and a detail containing `word` when not NULL. */
+static inline void expect_finding_at(tdf_class_t cls, tdf_class_t want, uint32_t code, uint32_t sub, const char *name,
+                                     const char *word, const char *file, int line)
+{
+    const tdf_failure_t *f = tdf_failure();
+    int ok = cls == want && f && f->code == code && f->subcode == sub && (!name || strcmp(f->name, name) == 0);
+    if (!tdf_check(ok, file, line, "the run ends with this finding")) {
+        if (f)
+            printf("    got %s 0x%X/0x%X %s: %s\n", tdf_class_name(f->cls), f->code, f->subcode, f->name, f->detail);
+        return;
+    }
+    if (word)
+        tdf_check_str_contains(f->detail, word, file, line, "the detail names it");
+}
+
 #endif
