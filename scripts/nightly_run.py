@@ -211,6 +211,21 @@ def parse_results(text):
     return res, sig
 
 
+def is_sanitizer(sig):
+    return bool(sig) and sig.startswith("SANITIZER/")
+
+
+def note_also(f, sig, build):
+    """A sanitizer's report of an input whose bug is finding f: kept with f (JSON `alsoReported`), with
+    the build that made it, not as a row of its own."""
+    also = f.setdefault("also_reported", [])
+    entry = "%s (%s)" % (sig, build)
+    if entry not in also and len(also) < 20:
+        also.append(entry)
+    if build not in f["builds"]:
+        f["builds"].append(build)
+
+
 def replay(procs, runner, variant, files, schedule="input+random", timeout=None):
     """Replays FILES in one runner process per stretch: a sanitizer report ends the process at the input
     it came from (no RESULT line), which is then recorded with that report's signature, and the replay
@@ -384,6 +399,7 @@ class Nightly:
             res, err, _ = replay(self.procs, self.runner("asan", t), v, files)
             if err:
                 self.errors.append("%s/%s: asan replay of artifacts: %s" % (t, v, err))
+            model = self.model_keys(t, v, [p for p in files if p in res and is_sanitizer(res[p][1])])
             for p in files:
                 if p not in res:
                     continue  # not reached: tried again next tick
@@ -392,7 +408,11 @@ class Nightly:
                 if sig is None:
                     # An artifact the runner does not reproduce is reported too: the builds must agree.
                     sig, cls = "UNREPRODUCED/%s:%s:%s" % (kind, t, v), "UNREPRODUCED"
-                self.record(t, v, p, cls, sig, "asan", os.path.getmtime(p))
+                if p in model:
+                    self.record(t, v, p, model[p][0], model[p][1], "plain", os.path.getmtime(p), also=sig)
+                    sig = model[p][1]
+                else:
+                    self.record(t, v, p, cls, sig, "asan", os.path.getmtime(p))
                 self.state.d["processed"][self.rel(p)] = sig
             self.state.save()
         while True:
@@ -406,18 +426,43 @@ class Nightly:
             if key in self.state.d["processed"]:
                 continue
             f = self.state.d["findings"].get(sig)
-            if kind == "crash" and sig == self.state.d["processed"].get(self.rel(p)):
+            first = self.state.d["processed"].get(self.rel(p))
+            mine = self.state.d["findings"].get(first) if first and not is_sanitizer(first) else None
+            if kind == "crash" and sig == first:
                 # TSan replays the crash as asan did: the same finding, seen by both builds.
                 if f is not None and "tsan" not in f["builds"]:
                     f["builds"].append("tsan")
+            elif kind == "crash" and mine is not None and is_sanitizer(sig):
+                # The input's bug has its model finding; TSan's race on the way to it is that bug seen
+                # by TSan (one bug, one row): kept with the finding, not a row of its own.
+                note_also(mine, sig, "tsan")
             else:
+                if kind == "corpus-asan" and is_sanitizer(sig):
+                    model = self.model_keys(t, v, [p])
+                    if p in model:
+                        self.record(t, v, p, model[p][0], model[p][1], "plain", os.path.getmtime(p), also=sig)
+                        self.state.d["processed"][key] = model[p][1]
+                        self.state.save()
+                        continue
                 self.record(t, v, p, cls, sig, build, os.path.getmtime(p))
             self.state.d["processed"][key] = sig
             self.state.save()
         if new_files or final:
             self.write_reports()
 
-    def record(self, t, v, path, cls, sig, build, found_at):
+    def model_keys(self, t, v, paths):
+        """Inputs a sanitizer stopped first (ASan's use-after-free at the raw access, before the model's
+        oracle): their finding in the plain runner, where the model's oracles see the same run to the end.
+        Returns {path: (class, signature)} for those that fail there with a model key; an input that runs
+        clean in plain is a bug only the sanitizer sees, and keeps its sanitizer key."""
+        if not paths:
+            return {}
+        res, err, _ = replay(self.procs, self.runner("plain", t), v, paths)
+        if err:
+            self.errors.append("%s/%s: plain replay of sanitizer findings: %s" % (t, v, err))
+        return {p: r for p, r in res.items() if r[1] and not is_sanitizer(r[1]) and r[0] in CLASS_EXIT}
+
+    def record(self, t, v, path, cls, sig, build, found_at, also=None):
         fs = self.state.d["findings"]
         jk = self.job_key(t, v)
         f = fs.get(sig)
@@ -435,6 +480,8 @@ class Nightly:
         f["count"] += 1
         if build not in f["builds"]:
             f["builds"].append(build)
+        if also:
+            note_also(f, also, "asan")
         if v not in f["variants"]:
             f["variants"].append(v)
         if len(f["inputs"]) < 20:
@@ -457,7 +504,7 @@ class Nightly:
         os.makedirs(adir, exist_ok=True)
         # The run as the fuzzer made it (bytes, then the random tail) as a plain input: its choices become
         # the schedule bytes. For a TSan-only finding the plain runner writes it (TSan would stop first).
-        saver = self.runner("plain" if build == "tsan" else "asan", t)
+        saver = self.runner("plain" if build in ("tsan", "plain") else "asan", t)
         tmp = plain + ".tmp"
         rc, _ = self.procs.run([saver, "--variant=" + v, "--schedule=input+random", "--quiet",
                                 "--save_schedule=" + tmp, "--", path], timeout=60, env=env)
@@ -467,7 +514,7 @@ class Nightly:
         else:
             f["plain_input"] = None
             plain = path
-        rc, out = self.procs.run([self.runner("tsan" if build == "tsan" else "asan", t), "--variant=" + v,
+        rc, out = self.procs.run([self.runner(build if build in ("tsan", "plain") else "asan", t), "--variant=" + v,
                                   "--schedule=input" if plain != path else "--schedule=input+random",
                                   "--", plain], timeout=60, env=env)
         for line in out.splitlines():
@@ -523,7 +570,7 @@ class Nightly:
         inp = os.path.join(self.out, f["minimal_input"])
         if f["plain_input"] is None and build != "tsan":
             f["repro_command"] = "%s --variant=%s --schedule=input+random --trace %s" % (
-                self.runner("asan", t), v, inp)
+                self.runner("plain" if build == "plain" else "asan", t), v, inp)
         else:
             f["repro_command"] = "%s/scripts/repro.sh %s%s %s --build %s --variant %s" % (
                 self.root, flag, t, inp, rbuild, v)
@@ -749,7 +796,27 @@ class Nightly:
 
     # -- reports
     def findings_sorted(self):
-        return sorted(self.state.d["findings"].values(), key=lambda f: (f["first_seen"]["time"], f["signature"]))
+        """The report's rows, first seen first. One bug, one row: a sanitizer finding whose signature a model
+        finding lists in also_reported (the two came from one input: the race or use-after-free on the way
+        to the model's crash) is folded into the first such model finding, its count added to that row's
+        alsoReportedCount; a sanitizer finding that never came with a model finding keeps its own row
+        (status_unlocked's race, a use-after-free the model cannot see). State keeps every finding."""
+        fs = sorted(self.state.d["findings"].values(), key=lambda f: (f["first_seen"]["time"], f["signature"]))
+        owner = {}
+        for f in fs:
+            if not is_sanitizer(f["signature"]):
+                for a in f.get("also_reported", []):
+                    owner.setdefault(a.rsplit(" (", 1)[0], f["signature"])
+        rows, folded = [], {}
+        for f in fs:
+            m = owner.get(f["signature"]) if is_sanitizer(f["signature"]) else None
+            if m is None:
+                rows.append(dict(f))
+            else:
+                folded[m] = folded.get(m, 0) + f["count"]
+        for g in rows:
+            g["also_reported_count"] = folded.get(g["signature"], 0)
+        return rows
 
     def write_reports(self):
         fs = self.findings_sorted()
@@ -796,8 +863,11 @@ class Nightly:
                     ", ".join(f["builds"]), cell(f["minimal_input"]), cell(f["repro_command"])))
             L += ["", "Details:", ""]
             for f in rep["findings"]:
-                L.append("%d. `%s` — %s; %s. %s" % (f["id"], f["signature"], cell(f["headline"] or f["class"]),
-                                                      cell(f["minimized"]), cell(f["detail"] or "")))
+                also = f.get("also_reported") or []
+                L.append("%d. `%s` — %s; %s. %s%s" % (f["id"], f["signature"], cell(f["headline"] or f["class"]),
+                                                        cell(f["minimized"]), cell(f["detail"] or ""),
+                                                        (" Also reported, the same inputs: %s." % cell(", ".join(
+                                                            "`%s`" % a for a in also))) if also else ""))
         L += ["", "## Jobs", "", "| job | runs | execs | fuzz time | signatures | killed / clean |",
               "|---|---:|---:|---:|---:|---|"]
         for j in rep["jobs"]:
@@ -832,7 +902,8 @@ class Nightly:
                        f["repro_command"])},
                    "partialFingerprints": {"tdfSignature/v1": f["signature"]},
                    "properties": {"signature": f["signature"], "count": f["count"], "variants": f["variants"],
-                                  "builds": f["builds"], "minimalInput": f["minimal_input"],
+                                  "builds": f["builds"], "alsoReported": f.get("also_reported", []),
+                                  "minimalInput": f["minimal_input"],
                                   "firstSeen": f["first_seen"]["time"]}}
             loc = f["location"] or f["other_location"]
             if loc:
