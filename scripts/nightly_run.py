@@ -216,8 +216,9 @@ def is_sanitizer(sig):
 
 
 def note_also(f, sig, build):
-    """A sanitizer's report of an input whose bug is finding f: kept with f (JSON `alsoReported`), with
-    the build that made it, not as a row of its own."""
+    """A sanitizer's report of an input whose bug is finding f: kept with f (`also_reported` in
+    report.json, `alsoReported` in the SARIF result's properties), with the build that made it, not as a
+    row of its own."""
     also = f.setdefault("also_reported", [])
     entry = "%s (%s)" % (sig, build)
     if entry not in also and len(also) < 20:
@@ -799,7 +800,7 @@ class Nightly:
         """The report's rows, first seen first. One bug, one row: a sanitizer finding whose signature a model
         finding lists in also_reported (the two came from one input: the race or use-after-free on the way
         to the model's crash) is folded into the first such model finding, its count added to that row's
-        alsoReportedCount; a sanitizer finding that never came with a model finding keeps its own row
+        also_reported_count; a sanitizer finding that never came with a model finding keeps its own row
         (status_unlocked's race, a use-after-free the model cannot see). State keeps every finding."""
         fs = sorted(self.state.d["findings"].values(), key=lambda f: (f["first_seen"]["time"], f["signature"]))
         owner = {}
