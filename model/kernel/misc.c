@@ -6,7 +6,12 @@
 #include <string.h>
 
 /* DbgPrint text goes to the trace: formatted now (the arguments may not live
- * until the trace is printed) into model pool, which lives until the run ends. */
+ * until the trace is printed) into model pool, which lives until the run ends.
+ * Formatted even when the run records no trace: %p's stand-ins (strings.c)
+ * are numbered in call order across DbgPrint and the Rtl printf routines, so
+ * skipping the untraced ones would change what a driver's later
+ * RtlStringCbPrintf("%p") gives between an untraced exec and its traced
+ * re-run (the libFuzzer entry re-runs a failure with the trace on). */
 static ULONG trace_print(PCSTR Format, va_list ap)
 {
     enum { LEN = 120 };
