@@ -4,10 +4,11 @@
 # clang-14 ASan+UBSan+libFuzzer, clang-14 TSan), then runs ctest in each (unit
 # tests, CLI tests, corpus and repro replay, determinism), then checks that
 # plain and asan print the same trace for every corpus and repro input.
-# Then the ClusterFuzzLite build (scripts/cflite_check.sh; TDF_SKIP_CFLITE=1
-# skips it with a message). The last line counts checks: one per
-# configuration's ctest run, one per input of the cross-build comparison, one
-# for the ClusterFuzzLite check ("N passed, M failed").
+# Then the fuzz build with a 3-second scripts/fuzz.sh --build fuzz, and the
+# ClusterFuzzLite build (scripts/cflite_check.sh; TDF_SKIP_CFLITE=1 skips it
+# with a message). The last line counts checks: one per configuration's ctest
+# run, one per input of the cross-build comparison, one for the fuzz build,
+# one for the ClusterFuzzLite check ("N passed, M failed").
 #
 # Exit status: 0 everything passed, 1 a build, a ctest run or a trace
 # comparison failed, 2 usage error (it takes no arguments).
@@ -65,6 +66,30 @@ tdf_log "cross-build traces: $same identical, $differ different"
 # The ClusterFuzzLite build (docs/REPORTS.md "ClusterFuzzLite"): .clusterfuzzlite/build.sh run with the
 # builder's variables, then each fuzzer over its seed corpus. A whole ASan build of its own (a few
 # minutes), hence here and not in ctest; TDF_SKIP_CFLITE=1 skips it, said so.
+# The fuzz build (libFuzzer without ASan; scripts/fuzz.sh --build fuzz) has no
+# tests of its own, so nothing else would notice that it stopped building or that
+# its way from a crash to the asan confirmation broke: build it and run that way
+# on a mutant the fuzzer kills in its first execs (fuzz_bus_child's
+# thread_not_waited, docs/TARGETS.md): a model class exit (10-14) with the
+# confirmation line, within a 60 s cap.
+tdf_log "build fuzz, and scripts/fuzz.sh --build fuzz on fuzz_bus_child thread_not_waited"
+fuzz_work=$(mktemp -d)
+fuzz_rc=0
+if tdf_build fuzz >/dev/null; then
+    TDF_VARIANT=thread_not_waited "$TDF_ROOT/scripts/fuzz.sh" --build fuzz --corpus "$fuzz_work/corpus" \
+        --artifacts "$fuzz_work/artifacts" fuzz_bus_child 60 >"$fuzz_work/log" 2>&1 || fuzz_rc=$?
+else
+    fuzz_rc=1
+fi
+if [ $fuzz_rc -ge 10 ] && [ $fuzz_rc -le 14 ] && grep -q '^==TDF== confirmed in asan: ' "$fuzz_work/log"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    [ ! -f "$fuzz_work/log" ] || tail -n 30 "$fuzz_work/log" >&2
+    tdf_log "the fuzz build or scripts/fuzz.sh --build fuzz: FAILED (exit $fuzz_rc, or no 'confirmed in asan' line)"
+fi
+rm -rf "$fuzz_work"
+
 if [ "${TDF_SKIP_CFLITE:-0}" = 1 ]; then
     tdf_log "SKIPPED: the ClusterFuzzLite check (TDF_SKIP_CFLITE=1)"
 elif "$TDF_ROOT/scripts/cflite_check.sh" --jobs "$jobs"; then
