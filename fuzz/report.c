@@ -67,6 +67,7 @@ static uint64_t first_index(void) { return sched_trace_total() - sched_trace_cou
 
 void tdf_print_trace(FILE *out)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     uint64_t base = first_index();
     for (size_t i = 0; i < sched_trace_count(); i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
@@ -120,6 +121,7 @@ static void print_fatal_pair(FILE *out, const tdf_failure_t *f)
 
 void tdf_print_failure(FILE *out)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     const tdf_failure_t *f = tdf_failure();
     if (!f)
         return;
@@ -201,6 +203,7 @@ static void json_side(FILE *out, const char *key, const tdf_pair_side_t *s)
 
 void tdf_print_failure_json(FILE *out)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     const tdf_failure_t *f = tdf_failure();
     if (!f) {
         fprintf(out, "null\n");
@@ -252,6 +255,7 @@ int tdf_swimlanes_on_crash; /* the runner's --trace: print the lanes from a sani
 
 void tdf_print_swimlanes(FILE *out)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     enum { LANE = 44 };
     /* Lanes: the model threads, and the main context (-1) only when some
      * event of the trace ran there (it is empty in most runs). */
@@ -297,6 +301,7 @@ void tdf_print_swimlanes(FILE *out)
 void (*tdf_death_hook)(void);
 static void print_context_raw(const char *cls, const char *what)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     char where[96], caller[96];
     image_current_frame(where, sizeof where);
     image_caller_frame(caller, sizeof caller);

@@ -102,7 +102,7 @@ typedef struct img_state {
 } img_state_t;
 
 typedef struct rd_state {
-    char owner[48];   /* the rundown's owner when the event names it, else "" */
+    char owner[128];  /* the rundown's owner when the event names it (rundown.c's text), else "" */
     char state[48];   /* active, n held / running down / run down */
 } rd_state_t;
 
@@ -213,9 +213,9 @@ typedef struct event_info {
     const char *kind; /* call, pnp, power, interrupt, hardware, memory, image, rundown, lock, sync, thread, input,
                          deferred, request, failure, other */
     char op[64];      /* the operation: a callback, a routine, the API called */
-    char object[64];  /* what it acts on: a device, image!Routine, an image, a rundown's owner ("" none) */
+    char object[128]; /* what it acts on: a device, image!Routine, an image, a rundown's owner ("" none) */
     char owner[48];   /* the object's owner: the driver of a device or routine ("" unknown) */
-    char state[160];  /* the object's state after the event ("" none carried) */
+    char state[224];  /* the object's state after the event ("" none carried) */
     int changed;      /* the world changed with this event */
 } event_info_t;
 
@@ -251,11 +251,11 @@ static void describe(world_t *w, const sched_trace_event_t *ev, const char *text
     const char *a0 = arg_str(ev, &t, 0), *a1 = arg_str(ev, &t, 1);
     memset(e, 0, sizeof *e);
     e->kind = "other";
-    /* op: the text up to the first " -> ", " (" or ": " past a leading device name. */
+    /* op: the text up to the first " -> ", " (", " [" or ": " past a leading device name. */
     const char *body = text;
     if (a0 && is_device_name(a0) && starts(f, "%s: "))
         body = text + strlen(a0) + 2;
-    size_t cut = strcspn(body, "(");
+    size_t cut = strcspn(body, "(["); /* "[...]": whose object (a rundown's owner) */
     const char *arrow = strstr(body, " -> ");
     if (arrow && (size_t)(arrow - body) < cut)
         cut = (size_t)(arrow - body);
@@ -304,9 +304,14 @@ static void describe(world_t *w, const sched_trace_event_t *ev, const char *text
         snprintf(e->object, sizeof e->object, "%s", a0);
         snprintf(e->owner, sizeof e->owner, "%s", a0);
     } else if (starts(f, "rundown")) {
-        /* The owner is the event's string argument where it names one. */
+        /* Whose rundown: the event's string argument (model/kernel/rundown.c),
+         * "child0/FDO context CHILD_CONTEXT+0x58 (child)": the device whose
+         * context holds it, the context type and offset, the driver. */
         e->kind = "rundown";
-        rd_state_t *r = rd_get(w, a0 ? a0 : "");
+        const char *who = NULL;
+        for (int k = 0; k < t.n && !who; k++)
+            who = arg_str(ev, &t, k);
+        rd_state_t *r = rd_get(w, who ? who : "");
         unsigned long held = 0;
         int has_count = 0;
         for (int k = 0; k < t.n; k++)
@@ -326,10 +331,14 @@ static void describe(world_t *w, const sched_trace_event_t *ev, const char *text
             else if (has_count)
                 snprintf(r->state, sizeof r->state, "active, %lu held", held);
             snprintf(e->state, sizeof e->state, "rundown%s%s: %s", r->owner[0] ? " of " : "", r->owner,
-                     r->state[0] ? r->state : "unknown");
+                     r->state[0] ? r->state : "state not in the trace");
             e->changed = 1;
         }
-        snprintf(e->object, sizeof e->object, "%s", a0 ? a0 : "rundown");
+        snprintf(e->object, sizeof e->object, "%s", who ? who : "rundown");
+        /* The owner: the driver named last, in the parentheses. */
+        const char *open = who ? strrchr(who, '(') : NULL;
+        if (open && who[strlen(who) - 1] == ')')
+            snprintf(e->owner, sizeof e->owner, "%.*s", (int)(strlen(open) - 2), open + 1);
     } else if ((starts(f, "MmMapIoSpaceEx %s") || starts(f, "MmUnmapIoSpace %s")) && a0) {
         e->kind = "hardware";
         snprintf(e->object, sizeof e->object, "%s registers", a0);
@@ -555,6 +564,7 @@ static void write_failure(FILE *o, const lane_t *lanes, int nlanes)
 
 int tdf_write_trace_json(FILE *o, const tdf_trace_json_run_t *run)
 {
+    ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     size_t nev = sched_trace_count();
     int nfib = sched_fiber_count();
     /* Lanes: the main context only when it recorded something, then every fiber. */

@@ -579,4 +579,33 @@ TEST(misuse_second_wait_after_draining_wait_without_completed)
     CHECK_EQ(g_reached_end, 0);
 }
 
+/* docs/REPORTS.md "Signatures": a second wait is one key in both forms (a
+ * wait in progress, or the stale block of a wait that drained), named by the
+ * rundown's owner, the waiting routine and "second-wait", with the first
+ * wait as the fatal pair's teardown side, whichever caller came second. */
+TEST(second_wait_keys_the_same_in_progress_or_stale)
+{
+    char in_progress[256] = "", stale[256] = "";
+    CHECK_MISUSE(run_with_wait_in_progress(act_spawn_second_waiter), "ExWaitForRundownProtectionRelease",
+                 "while another wait on the same rundown is in progress");
+    const tdf_failure_t *f = tdf_failure();
+    if (f) {
+        tdf_failure_signature(f, in_progress, sizeof in_progress);
+        CHECK_EQ(f->obj_kind, TDF_OBJ_RUNDOWN);
+        CHECK(f->teardown.present && f->teardown.step < f->access.step); /* the first wait */
+        CHECK_STR_CONTAINS(f->detail, "the first wait was called from");
+    }
+    sched_fiber_fn *fns[] = {f_holder, f_waiter_waits_twice};
+    run(fns, 2);
+    f = tdf_failure();
+    CHECK(f && strstr(f->detail, "stale wait block"));
+    if (f) {
+        tdf_failure_signature(f, stale, sizeof stale);
+        CHECK(f->teardown.present && f->teardown.step < f->access.step);
+    }
+    CHECK_STR_CONTAINS(in_progress, ":second-wait");
+    CHECK_STR_CONTAINS(in_progress, "rundown(");
+    CHECK_EQ(strcmp(in_progress, stale), 0);
+}
+
 int main(void) { return tdf_test_main(); }

@@ -194,6 +194,8 @@ void *pool_alloc_model(size_t size);
  * deterministic. */
 void pool_free_deferred(void *p);
 size_t pool_leaks_of(const struct tdf_image *img, ULONG *first_tag, size_t *bytes);
+/* The driver's pool block holding p (its owner image, tag and p's offset in it), or NULL. */
+const struct tdf_image *pool_owner_of(const void *p, ULONG *tag, size_t *offset);
 
 /* ---- hardware hooks (provided by the wdf layer) ---------------------------------- */
 typedef struct tdf_hw_block tdf_hw_block_t;
@@ -224,6 +226,24 @@ void lock_graph_reset(void);
 void rundown_reset(void);
 void rundown_slot_reset(int slot); /* sched_spawn reused the slot (image.c kernel_slot_reuse) */
 int ke_rundown_held(int fiber); /* the thread holds a rundown protection now */
+/* Whose rundown (docs/REPORTS.md "Fatal pair"): rundown.c asks the wdf layer
+ * which device's context holds an address (tdf_owner_fn), else the pool for a
+ * driver's block. The trace names each rundown by its owner; the text is
+ * made again before the trace is printed, as a device is named ("child0/FDO")
+ * only after the framework created it. */
+typedef struct tdf_addr_owner {
+    const void *ident;     /* the device record: another object at a reused address is another owner */
+    const char *device;    /* the device's name, as the PnP manager names it ("child0/PDO") */
+    const char *role;      /* "<driver image>/FDO|PDO": the owner in signatures */
+    const char *driver;    /* the device's driver image */
+    const char *container; /* the context type ("BUS_PDO_CONTEXT") or "device extension" */
+    unsigned long offset;  /* the address's offset in it (two rundowns of one context differ) */
+} tdf_addr_owner_t;
+typedef int tdf_owner_fn(const void *p, tdf_addr_owner_t *out);
+void ke_set_owner_hook(tdf_owner_fn *fn);
+/* Makes the trace's rundown owner texts again from the final device names;
+ * the report and trace writers call it before printing (fuzz/report.c). */
+void ke_rundown_owners_final(void);
 /* When every thread is blocked: the cycle text, the key (the wanted locks by
  * kind@routine, sorted) and the first lock's routine; returns the number of
  * threads waiting for a held lock (0: not a lock deadlock). */

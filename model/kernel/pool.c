@@ -221,6 +221,22 @@ size_t pool_leaks_of(const struct tdf_image *img, ULONG *first_tag, size_t *byte
     return n;
 }
 
+/* The driver pool block holding p (not model memory: a framework object's
+ * context is named by its device, rundown.c asks the wdf layer first). For
+ * the trace's owner names only, off the exec path. */
+const struct tdf_image *pool_owner_of(const void *p, ULONG *tag, size_t *offset)
+{
+    for (block_t *b = g_live; b; b = b->next) {
+        if (b->owner && (const uint8_t *)p >= (const uint8_t *)b->p &&
+            (const uint8_t *)p < (const uint8_t *)b->p + b->size) {
+            *tag = b->tag;
+            *offset = (size_t)((const uint8_t *)p - (const uint8_t *)b->p);
+            return b->owner;
+        }
+    }
+    return NULL;
+}
+
 PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
     (void)Flags;

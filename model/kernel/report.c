@@ -226,8 +226,11 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
             first = last;
             last = t;
         }
+        /* under-rundown tells two bugs of one dead-object access apart; a
+         * lock cycle or a rundown's own misuse is no such access. */
+        int protected_access = f->access_protected && f->obj_kind != TDF_OBJ_LOCK && f->obj_kind != TDF_OBJ_RUNDOWN;
         snprintf(buf, size, "%s(%s%s):%s:%s", tdf_obj_kind_name(f->obj_kind), f->obj_owner,
-                 f->access_protected && f->obj_kind != TDF_OBJ_LOCK ? ",under-rundown" : "", first, last);
+                 protected_access ? ",under-rundown" : "", first, last);
         return;
     }
     char code[96];

@@ -20,8 +20,97 @@
 typedef struct rundown_wait_block {
     ULONG_PTR count; /* holders still to release */
     KEVENT wake;     /* model: blocked on &count */
-    char caller[96]; /* model: the waiter's caller (image_caller_frame), for a second waiter's key */
 } rundown_wait_block_t;
+
+/* ---- per rundown: its owner (the trace's names) and its first wait ---------- */
+/* A record per rundown the run used, by address and owner (another object at
+ * a reused address is a record of its own). It holds the owner's text the
+ * trace events point at, and the wait that ran the rundown down with holders
+ * to drain: a second wait's fatal pair names it (its caller, its step). Reset
+ * with the run; past the table a rundown is named by a fixed text and its
+ * second wait has no teardown side (the key does not depend on it). */
+#define MAX_RUNDOWN_RECORDS 64
+typedef struct rundown_rec {
+    const void *ref;
+    int resolved;        /* the owner below was looked up (rec_resolve) */
+    tdf_addr_owner_t o;  /* o.ident NULL: no device context holds it (pool, static) */
+    const char *image;   /* no device: the pool block's image, else the driver frame that first used it */
+    ULONG tag;           /* the pool block's tag (0: not pool) */
+    unsigned long off;   /* ... and the offset in it */
+    char text[128];      /* whose rundown, for the trace: "child0/FDO context CHILD_CONTEXT+0x40 (child)" */
+    tdf_teardown_t wait; /* the wait that had holders to drain (event NULL: none yet) */
+    char wait_caller[96];
+} rundown_rec_t;
+static rundown_rec_t g_recs[MAX_RUNDOWN_RECORDS];
+static unsigned g_nrecs;
+static tdf_owner_fn *g_owner_hook;
+
+void ke_set_owner_hook(tdf_owner_fn *fn) { g_owner_hook = fn; }
+
+static void rec_text(rundown_rec_t *r)
+{
+    if (r->o.ident)
+        snprintf(r->text, sizeof r->text, "%s context %s+0x%lx (%s)", r->o.device, r->o.container, r->o.offset,
+                 r->o.driver);
+    else if (r->tag)
+        snprintf(r->text, sizeof r->text, "pool '%.4s' of %s +0x%lx", (const char *)&r->tag, r->image, r->off);
+    else
+        snprintf(r->text, sizeof r->text, "%s (no device context or driver pool holds it)", r->image);
+}
+
+/* The record of the rundown at ref: the newest of that address, made on
+ * first use (ExInitializeRundownProtection retires the address's older ones:
+ * a new object there). NULL when the table is full. No owner lookup here:
+ * the exec path notes a first wait through it (rec_resolve names it). */
+static rundown_rec_t *rec_of(const void *ref)
+{
+    for (unsigned i = g_nrecs; i-- > 0;)
+        if (g_recs[i].ref == ref)
+            return &g_recs[i];
+    if (g_nrecs == MAX_RUNDOWN_RECORDS)
+        return NULL;
+    rundown_rec_t *r = &g_recs[g_nrecs++];
+    memset(r, 0, sizeof *r);
+    r->ref = ref;
+    return r;
+}
+
+/* Whose rundown: a device's context, else a driver's pool block, else the
+ * driver that first used it (a static one). Once per record, while the
+ * object is alive (at its first traced event, or at a failure). */
+static void rec_resolve(rundown_rec_t *r)
+{
+    if (r->resolved)
+        return;
+    r->resolved = 1;
+    if (g_owner_hook && g_owner_hook(r->ref, &r->o))
+        return;
+    size_t off = 0;
+    const struct tdf_image *img = pool_owner_of(r->ref, &r->tag, &off);
+    r->off = (unsigned long)off;
+    if (!img)
+        img = image_current();
+    r->image = img ? img->name : "harness";
+}
+
+/* The trace's name of the rundown (traced runs only: the SCHED_TRACE macros
+ * evaluate their arguments only then). */
+static const char *owner_text(const void *ref)
+{
+    rundown_rec_t *r = rec_of(ref);
+    if (!r)
+        return "a rundown past MAX_RUNDOWN_RECORDS (model/kernel/rundown.c)";
+    rec_resolve(r);
+    rec_text(r);
+    return r->text;
+}
+
+void ke_rundown_owners_final(void)
+{
+    for (unsigned i = 0; i < g_nrecs; i++)
+        if (g_recs[i].resolved)
+            rec_text(&g_recs[i]);
+}
 
 /* Rundown protections each thread holds now (acquired, not yet released by
  * it): the fatal pair's key says whether an access was made under one. A
@@ -31,7 +120,11 @@ static uint16_t g_held[SCHED_SLOT_COUNT]; /* by slot (sched.h "Thread ids and sl
 
 static uint16_t *held_of(int fiber) { return &g_held[sched_fiber_index(fiber)]; }
 
-void rundown_reset(void) { memset(g_held, 0, sizeof g_held); }
+void rundown_reset(void)
+{
+    memset(g_held, 0, sizeof g_held);
+    g_nrecs = 0;
+}
 
 /* A slot's new thread holds nothing. A count left by the slot's finished
  * thread is no leak to report: a protection it acquired may legally be
@@ -66,6 +159,11 @@ VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
     if (ke_irql() > APC_LEVEL)
         misuse("ExInitializeRundownProtection", "above APC_LEVEL");
     RunRef->Count = 0;
+    /* A fresh rundown: a record of this address was another object's (its
+     * text stays, for the trace events that name it). */
+    for (unsigned i = 0; i < g_nrecs; i++)
+        if (g_recs[i].ref == RunRef)
+            g_recs[i].ref = NULL;
 }
 
 VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
@@ -79,7 +177,7 @@ VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
     else if (!(c & EX_RUNDOWN_ACTIVE))
         misuse("ExReInitializeRundownProtection", "while the rundown is active with holders (not run down)");
     feedback_pair(RunRef, FB_RUNDOWN_REINIT);
-    SCHED_TRACE0("rundown reinit");
+    SCHED_TRACE1("rundown reinit [%s]", owner_text(RunRef));
     TDF_HB_RELEASE(RunRef); /* interlocked in the kernel: publishes what came before */
     RunRef->Count = 0;
 }
@@ -92,13 +190,13 @@ BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     ULONG_PTR c = RunRef->Count;
     feedback_pair(RunRef, FB_RUNDOWN_ACQUIRE);
     if (c & EX_RUNDOWN_ACTIVE) {
-        SCHED_TRACE0("rundown acquire -> FALSE (run down)");
+        SCHED_TRACE1("rundown acquire -> FALSE (run down) [%s]", owner_text(RunRef));
         return FALSE;
     }
     RunRef->Count = c + (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
     (*held_of(sched_current()))++;
     TDF_HB_ACQUIRE(RunRef);
-    SCHED_TRACE1("rundown acquire -> TRUE (%lu held)", (unsigned long)(RunRef->Count >> 1));
+    SCHED_TRACE2("rundown acquire -> TRUE (%lu held) [%s]", (unsigned long)(RunRef->Count >> 1), owner_text(RunRef));
     return TRUE;
 }
 
@@ -123,7 +221,7 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
         wb->count -= Count;
         if (*held_of(sched_current()))
             (*held_of(sched_current()))--;
-        SCHED_TRACE1("rundown release (waiter pending, %lu left)", (unsigned long)wb->count);
+        SCHED_TRACE2("rundown release (waiter pending, %lu left) [%s]", (unsigned long)wb->count, owner_text(RunRef));
         if (wb->count == 0)
             KeSetEvent(&wb->wake, IO_NO_INCREMENT, FALSE); /* last holder wakes the waiter */
         return;
@@ -135,10 +233,53 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     RunRef->Count = c - (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
     if (*held_of(sched_current()))
         (*held_of(sched_current()))--;
-    SCHED_TRACE1("rundown release (%lu held)", (unsigned long)(RunRef->Count >> 1));
+    SCHED_TRACE2("rundown release (%lu held) [%s]", (unsigned long)(RunRef->Count >> 1), owner_text(RunRef));
 }
 
 VOID ExReleaseRundownProtection(PEX_RUNDOWN_REF RunRef) { ExReleaseRundownProtectionEx(RunRef, 1); }
+
+/* A second wait on a rundown that a wait is running down (in_progress) or
+ * ran down with holders to drain, with no ExRundownCompleted or
+ * ExReInitializeRundownProtection between (the stale wait block): one bug
+ * either way, two callers each thinking it alone disarms the rundown; which
+ * form a schedule shows, and which caller comes second, is the schedule's.
+ * So the key is the rundown's owner, the waiting routine and "second-wait"
+ * (docs/REPORTS.md "Signatures"); both callers are in the detail and the
+ * fatal pair (the first wait as its teardown side). */
+static void second_wait(PEX_RUNDOWN_REF RunRef, int in_progress)
+{
+    char here[96], mine[96], role[64], first[160];
+    image_current_frame(here, sizeof here);
+    image_caller_frame(mine, sizeof mine);
+    rundown_rec_t *r = rec_of(RunRef);
+    const tdf_teardown_t *td = NULL;
+    if (r) {
+        rec_resolve(r);
+        rec_text(r);
+        if (r->wait.event)
+            td = &r->wait;
+    }
+    if (r && r->o.ident)
+        snprintf(role, sizeof role, "%s", r->o.role);
+    else
+        snprintf(role, sizeof role, "%s", r && r->image ? r->image : "unowned");
+    if (td)
+        snprintf(first, sizeof first, "the first wait was called from %s at step %lu", r->wait_caller,
+                 (unsigned long)td->step);
+    else
+        snprintf(first, sizeof first, "the first wait's caller is not recorded");
+    tdf_dead_t dead = {TDF_OBJ_RUNDOWN, role, td, "rundown in %s",
+                       {(uintptr_t)(r ? r->text : "a rundown past MAX_RUNDOWN_RECORDS")}};
+    dead.key_teardown = "second-wait";
+    /* The detail keeps misuse()'s "(where, step n" (test_rundown.c checks it). */
+    tdf_fail_dead(&dead, "ExWaitForRundownProtectionRelease", TDF_CLASS_MISUSE, 0, 0,
+                  "ExWaitForRundownProtectionRelease", here, mine, "%s (%s, step %lu; called from %s; %s)",
+                  in_progress ? "ExWaitForRundownProtectionRelease while another wait on the same rundown is in "
+                                "progress"
+                              : "ExWaitForRundownProtectionRelease again after a wait that drained holders, without "
+                                "ExRundownCompleted (stale wait block)",
+                  here, (unsigned long)sched_steps(), mine, first);
+}
 
 VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
 {
@@ -148,51 +289,34 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
     ULONG_PTR c = RunRef->Count;
     feedback_pair(RunRef, FB_RUNDOWN_WAIT);
     if (c == EX_RUNDOWN_ACTIVE) {
-        SCHED_TRACE0("rundown wait: already run down");
+        SCHED_TRACE1("rundown wait: already run down [%s]", owner_text(RunRef));
         return; /* documented: no effect, not an error */
     }
-    if (c == RUNDOWN_DRAINED) {
-        misuse("ExWaitForRundownProtectionRelease",
-               "again after a wait that drained holders, without ExRundownCompleted (stale wait block)");
-        return;
-    }
-    if (in_wait(c)) {
-        /* Two waits at once are equals: which of them came second is the
-         * schedule's, so the key's other side is both callers, sorted
-         * (docs/REPORTS.md "Signatures"). */
-        const rundown_wait_block_t *first = (const rundown_wait_block_t *)(c & ~(ULONG_PTR)EX_RUNDOWN_ACTIVE);
-        char here[96], mine[96], both[200];
-        image_current_frame(here, sizeof here);
-        image_caller_frame(mine, sizeof mine);
-        const char *a = strncmp(mine, "thread:", 7) == 0 ? "thread" : mine;
-        const char *b = strncmp(first->caller, "thread:", 7) == 0 ? "thread" : first->caller;
-        if (strcmp(a, b) > 0) {
-            const char *t = a;
-            a = b;
-            b = t;
-        }
-        snprintf(both, sizeof both, "%s+%s", a, b);
-        tdf_fail(TDF_CLASS_MISUSE, 0, 0, "ExWaitForRundownProtectionRelease", here, both,
-                 "ExWaitForRundownProtectionRelease while another wait on the same rundown is in progress (%s, "
-                 "step %lu; the first waiter was called from %s)",
-                 here, (unsigned long)sched_steps(), first->caller);
+    if (c == RUNDOWN_DRAINED || in_wait(c)) {
+        second_wait(RunRef, in_wait(c));
         return;
     }
     if (c == 0) {
         RunRef->Count = EX_RUNDOWN_ACTIVE;
         TDF_HB_ACQUIRE(RunRef);
-        SCHED_TRACE0("rundown wait: no holders, run down");
+        SCHED_TRACE1("rundown wait: no holders, run down [%s]", owner_text(RunRef));
         return;
     }
     rundown_wait_block_t wb = {.count = c >> 1};
-    image_caller_frame(wb.caller, sizeof wb.caller);
     KeInitializeEvent(&wb.wake, NotificationEvent, FALSE);
     RunRef->Count = (ULONG_PTR)&wb | EX_RUNDOWN_ACTIVE;
-    SCHED_TRACE1("rundown wait: %lu holder(s) to drain", (unsigned long)wb.count);
+    SCHED_TRACE2("rundown wait: %lu holder(s) to drain [%s]", (unsigned long)wb.count, owner_text(RunRef));
+    /* The wait that runs it down, for a second wait's fatal pair (after the
+     * trace event: the record names it). */
+    rundown_rec_t *r = rec_of(RunRef);
+    if (r) {
+        tdf_teardown_note(&r->wait, "ExWaitForRundownProtectionRelease");
+        image_caller_frame(r->wait_caller, sizeof r->wait_caller);
+    }
     KeWaitForSingleObject(&wb.wake, Executive, KernelMode, FALSE, NULL);
     RunRef->Count = RUNDOWN_DRAINED;
     TDF_HB_ACQUIRE(RunRef);
-    SCHED_TRACE0("rundown wait: drained, run down");
+    SCHED_TRACE1("rundown wait: drained, run down [%s]", owner_text(RunRef));
 }
 
 VOID ExRundownCompleted(PEX_RUNDOWN_REF RunRef)

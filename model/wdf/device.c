@@ -41,6 +41,27 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name)
     return NULL;
 }
 
+/* Which device's context holds p (the trace's rundown owners, rundown.c): a
+ * device's typed context, or a WDM device's extension. A destroyed device's
+ * context is gone (NULL) and matches nothing. */
+static int addr_owner(const void *p, tdf_addr_owner_t *out)
+{
+    for (unsigned i = 0; i < g_ndevices; i++) {
+        const wdf_device_t *d = g_devices[i];
+        const uint8_t *c = d->obj.context ? d->obj.context : d->wdm.DeviceExtension;
+        if (!c || (const uint8_t *)p < c || (const uint8_t *)p >= c + d->obj.context_size)
+            continue;
+        out->ident = d;
+        out->device = d->name;
+        out->role = d->role;
+        out->driver = d->driver->image->name;
+        out->container = d->obj.context && d->obj.context_name ? d->obj.context_name : "device extension";
+        out->offset = (unsigned long)((const uint8_t *)p - c);
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- creation --------------------------------------------------------------- */
 VOID WdfDeviceInitSetPnpPowerEventCallbacks(PWDFDEVICE_INIT DeviceInit, PWDF_PNPPOWER_EVENT_CALLBACKS cb)
 {
@@ -111,6 +132,7 @@ NTSTATUS WdfDeviceCreate(PWDFDEVICE_INIT *DeviceInit, PWDF_OBJECT_ATTRIBUTES Dev
     init->consumed = 1;
     init->created = d;
     d->settings = init->settings;
+    ke_set_owner_hook(addr_owner);
     if (g_ndevices < MAX_DEVICES)
         g_devices[g_ndevices++] = d;
     else /* a device missing from the table cannot be opened by name */

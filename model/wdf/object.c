@@ -27,6 +27,7 @@ void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES at
         o->context_name = attrs->ContextTypeInfo->ContextName;
         /* Own allocation (not model pool): freed for real at destroy. */
         o->context = pool_alloc_model(size);
+        o->context_size = size;
     }
 }
 

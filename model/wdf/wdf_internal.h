@@ -41,6 +41,7 @@ typedef struct wdf_object {
     LONG refs;     /* framework + WdfObjectReference references; 0 -> destroy */
     const char *context_name;
     void *context;
+    size_t context_size; /* its size: which object's context an address is in (the trace's rundown owners) */
     PFN_WDF_OBJECT_CONTEXT_CLEANUP cleanup;
     PFN_WDF_OBJECT_CONTEXT_DESTROY destroy;
     struct tdf_image *image; /* driver that created it */

@@ -200,8 +200,10 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     d->wdm.Characteristics = DeviceCharacteristics;
     d->wdm.Flags = DO_DEVICE_INITIALIZING;
     (void)Exclusive;
-    if (DeviceExtensionSize)
+    if (DeviceExtensionSize) {
         d->wdm.DeviceExtension = pool_alloc_model(DeviceExtensionSize);
+        d->obj.context_size = DeviceExtensionSize; /* the extension is the device's context (the owner lookup) */
+    }
     d->wdm.NextDevice = DriverObject->DeviceObject;
     DriverObject->DeviceObject = &d->wdm;
     snprintf(d->name, sizeof d->name, "%s/devobj", drv->image->name);

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""tests/html/check_json.py TRACE_JSON PRINT_TRACE RUNNER_EXIT: the runner's --trace_json agrees with
-the run it describes (tests/html/run.sh json). PRINT_TRACE is the same input's --print_trace --quiet
-output. Prints what differs and exits 1; exits 0 when everything agrees."""
+"""tests/html/check_json.py TRACE_JSON PRINT_TRACE RUNNER_EXIT [rundown]: the runner's --trace_json agrees
+with the run it describes (tests/html/run.sh json). PRINT_TRACE is the same input's --print_trace --quiet
+output. Every rundown event names whose rundown it is (its object, its driver, a state that is not
+"unknown"), and so does every rundown of the worlds; with "rundown" the run must have such events.
+Prints what differs and exits 1; exits 0 when everything agrees."""
 import json
 import sys
 
 
-def main(path, trace_path, rc):
+def main(path, trace_path, rc, need_rundown=False):
     d = json.load(open(path))
     errors = []
     if d.get("schema") != "teardown-fuzz-trace/1":
@@ -68,6 +70,20 @@ def main(path, trace_path, rc):
     sides = [pair[k]["trace_event"] for k in ("access", "teardown") if pair and pair.get(k)]
     if marked != {i for i in sides if i >= 0}:
         errors.append("--print_trace marks events %s, the pair's are %s" % (sorted(marked), sides))
+    # Whose rundown (docs/REPORTS.md "The trace as JSON"): the owner is in every rundown event.
+    rundowns = [s for s in steps if s["kind"] == "rundown"]
+    if need_rundown and not rundowns:
+        errors.append("no rundown event in the trace (the input was chosen for its rundowns)")
+    for s in rundowns:
+        if s["object"] in ("", "rundown") or not s["owner"] or "unknown" in s["state"] or " of " not in s["state"]:
+            errors.append("step %d: rundown event without its owner: object %r owner %r state %r" %
+                          (s["i"], s["object"], s["owner"], s["state"]))
+            break
+    for w in d["worlds"]:
+        bad = [r for r in w["rundowns"] if not r.get("owner") or "unknown" in r.get("state", "unknown")]
+        if bad:
+            errors.append("world from %d: rundown %r" % (w["from"], bad[0]))
+            break
     if errors:
         print("; ".join(errors))
         return 1
@@ -75,7 +91,7 @@ def main(path, trace_path, rc):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print("usage: check_json.py TRACE_JSON PRINT_TRACE RUNNER_EXIT", file=sys.stderr)
+    if len(sys.argv) not in (4, 5) or (len(sys.argv) == 5 and sys.argv[4] != "rundown"):
+        print("usage: check_json.py TRACE_JSON PRINT_TRACE RUNNER_EXIT [rundown]", file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), len(sys.argv) == 5))

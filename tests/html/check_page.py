@@ -66,9 +66,20 @@ def main(dom_path, json_path):
     for e in d["input_events"]:
         if e["reached"] and "input-event-%d" % e["index"] not in by_id:
             errors.append("input event %d has no band element" % e["index"])
+    # Whose rundown: a rundown cell's tooltip names the object and its owner, never "unknown".
+    # (a cell's <title> is the element after its <rect>: the parser keeps no rect open)
+    rd_cells = [(a, "".join(dom.elems[k + 1][2]) if k + 1 < len(dom.elems) and dom.elems[k + 1][0] == "title" else "")
+                for k, (t, a, x) in enumerate(dom.elems)
+                if t == "rect" and {"ev", "k-rundown"} <= set(a.get("class", "").split())]
+    for a, tip in rd_cells:
+        s = d["steps"][int(a["data-i"])]
+        if "object: " + s["object"] not in tip or "owner: " not in tip or "unknown" in tip or s["object"] == "rundown":
+            errors.append("rundown cell %s does not name whose rundown: %r" % (a.get("data-i"), tip))
+            break
     f = d["failure"]
     pair = f and f.get("fatal_pair")
-    summary = "%d lanes, %d event cells, %d input events" % (len(labels), len(cells), len(d["input_events"]))
+    summary = "%d lanes, %d event cells (%d rundown, each with its owner), %d input events" % (
+        len(labels), len(cells), len(rd_cells), len(d["input_events"]))
     if f:
         sig = [x for t, a, x in dom.elems if "sig" in a.get("class", "").split()]
         if not sig or "".join(sig[0]) != "SIGNATURE " + f["signature"]:

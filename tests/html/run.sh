@@ -3,11 +3,12 @@
 #   json      the runner's --trace_json on one repro file and one corpus input of every target of
 #             BUILD_DIR: valid JSON (python3 -m json.tool), byte-identical across two runs, and
 #             consistent with the run (one step per --print_trace line, the failure's signature,
-#             one lane per model thread with a unique label, the fatal pair's events in range)
+#             one lane per model thread with a unique label, the fatal pair's events in range, every
+#             rundown event naming whose rundown it is; fuzz_bus_child's sr_disarms repro must have them)
 #   chromium  scripts/repro.sh --html on a minimized repro and on a long crash (a corpus input of a
 #             mutant), each page loaded in headless Chromium (Debian's chromium): the DOM it renders
 #             (--dump-dom) has every lane, the fatal pair's two cells and the line joining them, the
-#             input events; and a screenshot (--screenshot, kept in WORK_DIR). Exit 77 (skipped, said
+#             input events, every rundown cell's tooltip naming whose rundown; and a screenshot (--screenshot, kept in WORK_DIR). Exit 77 (skipped, said
 #             so) where chromium is not installed (scripts/test.sh installs it).
 # The checks of the DOM are tests/html/check_page.py. Ends with "N passed, M failed".
 set -uo pipefail
@@ -28,8 +29,11 @@ json)
         runner=$bindir/bin/${t}_run
         r=$(ls "$root/repro/$t"/*.txt 2>/dev/null | sed -n 1p)
         c=$(ls "$root/corpus/$t"/* 2>/dev/null | sed -n 1p)
+        # fuzz_bus_child's sr_disarms too: rundowns of two drivers' contexts, its fatal pair a rundown's
+        [ "$t" = fuzz_bus_child ] && r="$r $root/repro/$t/sr_disarms.txt"
         for f in $r $c; do
             name=$t.$(basename "$f")
+            need=""; [ "$(basename "$f")" = sr_disarms.txt ] && need=rundown
             "$runner" --trace_json="$work/$name.1.json" "$f" >/dev/null 2>&1
             rc=$?
             "$runner" --trace_json="$work/$name.2.json" "$f" >/dev/null 2>&1
@@ -37,7 +41,7 @@ json)
             if python3 -m json.tool "$work/$name.1.json" >/dev/null 2>"$work/$name.err"; then ok
             else bad "json_valid $name: $(head -c 300 "$work/$name.err")"; continue; fi
             if cmp -s "$work/$name.1.json" "$work/$name.2.json"; then ok; else bad "json_deterministic $name: two runs differ"; fi
-            if out=$(python3 "$here/check_json.py" "$work/$name.1.json" "$work/$name.trace" "$rc" 2>&1); then ok
+            if out=$(python3 "$here/check_json.py" "$work/$name.1.json" "$work/$name.trace" "$rc" $need 2>&1); then ok
             else bad "json_consistent $name: $out"; fi
         done
     done
