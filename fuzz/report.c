@@ -316,6 +316,12 @@ static void print_context_raw(const char *cls, const char *what)
         fprintf(stderr, "==TDF== RECENT %6lu %-18s %s\n", (unsigned long)ev->step, sched_fiber_name(ev->fiber),
                 text);
     }
+    /* The run's failure from here on (after RECENT: recording traces a "!!"
+     * event), for the JSON the runner's death hook writes (--trace_json,
+     * --failure_json). */
+    int fault = strcmp(cls, "FAULT") == 0;
+    tdf_fail_external(fault ? TDF_CLASS_FAULT : TDF_CLASS_SANITIZER, what, where, caller, "%s in %s (called from %s)%s",
+                      what, where, caller, fault ? "" : ": the sanitizer's report has the access and its stacks");
 }
 
 #if defined(__has_feature)

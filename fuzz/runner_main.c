@@ -394,6 +394,50 @@ static int save_schedule(const char *path, const uint8_t *data, size_t size)
     return save_schedule_as(path, data, size, NULL);
 }
 
+static void write_trace_json(const char *path, const uint8_t *data, size_t size, unsigned variant, int exit_code)
+{
+    tdf_script_t script;
+    tdf_decode(tdf_target, data, size, &script);
+    tdf_trace_json_run_t jr = {.input_path = path, .variant = tdf_target->variants[variant].name, .script = &script,
+                               .exit_code = exit_code};
+    if (!tdf_write_trace_json(g_trace_json, &jr) || fclose(g_trace_json) != 0)
+        fprintf(stderr, "==TDF== cannot write --trace_json=%s: %s\n", esc(g_opt.trace_json), strerror(errno));
+    g_trace_json = NULL;
+}
+
+/* A sanitizer report (ASan's death callback, TSan's on_report) or a fatal
+ * signal ends the process inside the run; fuzz/report.c has recorded it as
+ * the run's failure (SANITIZER or FAULT) and calls tdf_death_hook: the JSON
+ * the flags ask for is written from there with what the run has by then (the
+ * trace up to the report), with the exit code the process is about to end
+ * with. */
+static struct {
+    int armed;
+    const char *path;
+    const uint8_t *data;
+    size_t size;
+    unsigned variant;
+    FILE *out;
+    void (*prev)(void);
+} g_dying;
+
+static void write_at_death(void)
+{
+    if (g_dying.armed) {
+        g_dying.armed = 0;
+        const tdf_failure_t *f = tdf_failure();
+        int code = f ? tdf_class_exit_code(f->cls) : TDF_EXIT_SANITIZER;
+        if (g_trace_json)
+            write_trace_json(g_dying.path, g_dying.data, g_dying.size, g_dying.variant, code);
+        if (g_opt.failure_json) {
+            tdf_print_failure_json(g_dying.out);
+            fflush(g_dying.out);
+        }
+    }
+    if (g_dying.prev)
+        g_dying.prev();
+}
+
 /* Runs and prints everything the flags ask for into out. */
 static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t size, unsigned variant, FILE *out)
 {
@@ -403,20 +447,25 @@ static tdf_class_t run_and_print(const char *path, const uint8_t *data, size_t s
         tdf_decode(tdf_target, data, size, &script);
         tdf_write_text(tdf_target, &script, out);
     }
+    int arm = g_trace_json || g_opt.failure_json;
+    if (arm) {
+        fflush(out); /* what is written so far stays ahead of the JSON a death writes */
+        g_dying.path = path, g_dying.data = data, g_dying.size = size, g_dying.variant = variant, g_dying.out = out;
+        g_dying.prev = tdf_death_hook;
+        g_dying.armed = 1;
+        tdf_death_hook = write_at_death;
+    }
     tdf_class_t cls = run_once(data, size, variant, full);
+    if (arm) {
+        g_dying.armed = 0;
+        tdf_death_hook = g_dying.prev;
+    }
     if (g_opt.trace)
         tdf_print_swimlanes(out);
     if (g_opt.print_trace || g_opt.determinism)
         tdf_print_trace(out);
-    if (g_trace_json) {
-        tdf_script_t script;
-        tdf_decode(tdf_target, data, size, &script);
-        tdf_trace_json_run_t jr = {.input_path = path, .variant = tdf_target->variants[variant].name,
-                                   .script = &script, .exit_code = tdf_class_exit_code(cls)};
-        if (!tdf_write_trace_json(g_trace_json, &jr) || fclose(g_trace_json) != 0)
-            fprintf(stderr, "==TDF== cannot write --trace_json=%s: %s\n", esc(g_opt.trace_json), strerror(errno));
-        g_trace_json = NULL;
-    }
+    if (g_trace_json)
+        write_trace_json(path, data, size, variant, tdf_class_exit_code(cls));
     if (cls != TDF_CLASS_NONE) {
         if (g_opt.quiet) {
             char sig[320];

@@ -90,8 +90,9 @@ json=$(mktemp "${TMPDIR:-/tmp}/tdf-trace.XXXXXX.json")
 rc=0
 env -u TDF_VARIANT "$runner" "${vflag[@]}" --text --trace --trace_json="$json" "$input" || rc=$?
 if [ ! -s "$json" ]; then
-    # A sanitizer report or a signal ends the process before the runner writes
-    # the trace: the plain build's run of the same input has it.
+    # The runner writes the trace even when a sanitizer report or a signal
+    # ends it (its death hook); should it die some other way, the plain
+    # build's run of the same input has it.
     [ $rc = 2 ] || tdf_log "--html: no timeline, the $config runner ended (exit $rc) before writing the trace; the plain build writes it: --build plain"
     exit $rc
 fi

@@ -138,6 +138,13 @@ const char *tdf_obj_kind_name(tdf_obj_kind_t kind);
  * (a dropped request or handle would hide real bugs). `constant` is the name
  * of the capacity's #define, `value` its value, `defined_in` its file; the
  * detail says what overflowed. Returns only when called from main. */
+/* A sanitizer report or a fatal signal outside the model's oracles (fuzz/report.c):
+ * recorded as the run's failure (unless one is already) without stopping the
+ * run, which the sanitizer or the signal handler ends, so the runner's death
+ * hook can write the JSON the flags ask for. The signature keeps the caller as
+ * given ("thread:<role>" too), as the SIGNATURE line printed before it. */
+void tdf_fail_external(tdf_class_t cls, const char *name, const char *where, const char *caller,
+                       const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 void tdf_limit(const char *constant, unsigned long value, const char *defined_in, const char *what_fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define TDF_LIMIT(constant, defined_in, ...) tdf_limit(#constant, (unsigned long)(constant), (defined_in), __VA_ARGS__)

@@ -192,6 +192,15 @@ void tdf_fail_dead(const tdf_dead_t *dead, const char *access_event, tdf_class_t
         sched_abort_run();
 }
 
+void tdf_fail_external(tdf_class_t cls, const char *name, const char *where, const char *caller,
+                       const char *detail_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    record(NULL, NULL, cls, 0, 0, name, where, caller, detail_fmt, ap);
+    va_end(ap);
+}
+
 void tdf_limit(const char *constant, unsigned long value, const char *defined_in, const char *what_fmt, ...)
 {
     char what[240];
@@ -245,5 +254,8 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
     /* A thread's role as the other side ("thread:pnp-manager") names which
      * thread happened to run the routine, which varies with the schedule:
      * the key keeps "thread". */
-    snprintf(buf, size, "%s:%s:%s", code, f->where, strncmp(f->caller, "thread:", 7) == 0 ? "thread" : f->caller);
+    /* A sanitizer's or a signal's key is printed by fuzz/report.c as it is. */
+    int external = f->cls == TDF_CLASS_SANITIZER || f->cls == TDF_CLASS_FAULT;
+    snprintf(buf, size, "%s:%s:%s", code, f->where,
+             !external && strncmp(f->caller, "thread:", 7) == 0 ? "thread" : f->caller);
 }

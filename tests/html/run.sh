@@ -10,9 +10,12 @@
 #             (--dump-dom) has every lane, the fatal pair's two cells and the line joining them, the
 #             input events, every rundown cell's tooltip naming whose rundown; and a screenshot (--screenshot, kept in WORK_DIR). Exit 77 (skipped, said
 #             so) where chromium is not installed (scripts/test.sh installs it).
+#   asan|tsan a run the sanitizer's report ends (BUILD_DIR an asan or a tsan build): its --trace_json and
+#             --failure_json are still written, with the SANITIZER failure (tests/html/check_death.py),
+#             and scripts/repro.sh --build asan|tsan --html writes its page
 # The checks of the DOM are tests/html/check_page.py. Ends with "N passed, M failed".
 set -uo pipefail
-[ $# -eq 3 ] || { echo "usage: tests/html/run.sh json|chromium BUILD_DIR WORK_DIR" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: tests/html/run.sh json|chromium|asan|tsan BUILD_DIR WORK_DIR" >&2; exit 2; }
 group=$1 bindir=$(cd "$2" && pwd) work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -77,7 +80,26 @@ chromium)
         else bad "screenshot $name: no PNG written ($(tail -n 3 "$work/$name.chrome.err"))"; fi
     done
     ;;
-*) echo "unknown group '$group' (json | chromium)" >&2; exit 2 ;;
+asan | tsan)
+    # A run that the sanitizer's report ends (exit 15) writes its --trace_json and --failure_json from the
+    # death hook (fuzz/runner_main.c), and repro.sh --html draws the page from it. asan: an input ASan
+    # stops with a use-after-free before the model's oracle (tests/html/asan_uaf.txt); tsan: a repro whose
+    # "# expect-tsan" is a data race (fuzz_bus_child no_rundown).
+    if [ "$group" = asan ]; then input=$here/asan_uaf.txt kind=heap-use-after-free
+    else input=$root/repro/fuzz_bus_child/no_rundown.txt kind=data-race; fi
+    runner=$bindir/bin/fuzz_bus_child_run
+    "$runner" --trace_json="$work/death.json" --failure_json "$input" >"$work/death.out" 2>"$work/death.err"
+    rc=$?
+    if out=$(python3 "$here/check_death.py" "$kind" "$work/death.json" "$work/death.out" "$work/death.err" "$rc" 2>&1); then
+        ok; echo "$out"
+    else bad "json at the sanitizer's report: $out"; fi
+    if python3 -m json.tool "$work/death.json" >/dev/null 2>&1; then ok; else bad "death.json is not valid JSON"; fi
+    "$root/scripts/repro.sh" fuzz_bus_child "$input" --build "$group" --html "$work/death.html" >"$work/repro.out" 2>&1
+    rc=$?
+    if [ $rc = 15 ] && grep -q '"class": *"SANITIZER"' "$work/death.html" 2>/dev/null; then ok
+    else bad "repro.sh --build $group --html: exit $rc, page $(ls -l "$work/death.html" 2>&1); $(tail -n 2 "$work/repro.out")"; fi
+    ;;
+*) echo "unknown group '$group' (json | chromium | asan | tsan)" >&2; exit 2 ;;
 esac
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
