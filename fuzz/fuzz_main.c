@@ -14,16 +14,36 @@
 #ifndef TDF_FRESH_INPUTS_DEFAULT
 #define TDF_FRESH_INPUTS_DEFAULT 2 /* measured: docs/BENCHMARKS.md "Fresh inputs" */
 #endif
+#ifndef TDF_RESCHEDULE_INPUTS_DEFAULT
+#define TDF_RESCHEDULE_INPUTS_DEFAULT 2 /* measured: docs/BENCHMARKS.md "Rescheduled inputs" */
+#endif
 
 static unsigned g_variant;
 static tdf_run_options_t g_options;
 static int g_random_tail; /* TDF_SCHEDULE_TAIL=random */
 static unsigned g_fresh_every = TDF_FRESH_INPUTS_DEFAULT; /* TDF_FRESH_INPUTS: see LLVMFuzzerCustomMutator */
+static unsigned g_reschedule_every = TDF_RESCHEDULE_INPUTS_DEFAULT; /* TDF_RESCHEDULE_INPUTS: likewise */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+/* A "one mutation in N" setting from the environment (unset or empty: the
+ * default); a bad value ends the run as a usage error (exit 2). */
+static unsigned one_in_n_from_env(const char *name, unsigned dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || n > 1000000 || v[0] == '-') {
+        fprintf(stderr, "==TDF== %s='%s': expected a number 0..1000000 (0: never)\n", name, v);
+        exit(2);
+    }
+    return (unsigned)n;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -49,16 +69,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "==TDF== TDF_SCHEDULE_TAIL='%s': expected random or none\n", tail);
         exit(2);
     }
-    const char *fresh = getenv("TDF_FRESH_INPUTS");
-    if (fresh && *fresh) {
-        char *end;
-        unsigned long n = strtoul(fresh, &end, 10);
-        if (*end || n > 1000000 || fresh[0] == '-') {
-            fprintf(stderr, "==TDF== TDF_FRESH_INPUTS='%s': expected a number 0..1000000 (0: never)\n", fresh);
-            exit(2);
-        }
-        g_fresh_every = (unsigned)n;
-    }
+    g_fresh_every = one_in_n_from_env("TDF_FRESH_INPUTS", g_fresh_every);
+    g_reschedule_every = one_in_n_from_env("TDF_RESCHEDULE_INPUTS", g_reschedule_every);
     tdf_install_crash_handlers(1);
     fprintf(stderr, "==TDF== target %s variant %s\n", tdf_target->name, tdf_target->variants[g_variant].name);
     return 0;
@@ -111,19 +123,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * window (docs/BENCHMARKS.md "Fresh inputs"). Deterministic: the bytes come
  * from `seed`, which libFuzzer draws from its own -seed.
  */
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
+/*
+ * Each mutation is one of three, drawn from `seed` (which libFuzzer draws
+ * from its own -seed, so a run is repeatable):
+ * - one in TDF_FRESH_INPUTS (default TDF_FRESH_INPUTS_DEFAULT; 0: never) is a
+ *   fresh random input of 16..512 bytes. Why: most teardown races need a
+ *   handful of events in a particular mix, which a random script of a few
+ *   hundred bytes has with a fair chance (one in tens to thousands), while
+ *   libFuzzer grows an input from the empty one a few bytes at a time, and
+ *   spends most of its first thousands of execs on scripts too short to reach
+ *   a window (docs/BENCHMARKS.md "Fresh inputs");
+ * - of the others, one in TDF_RESCHEDULE_INPUTS (default
+ *   TDF_RESCHEDULE_INPUTS_DEFAULT; 0: never) is the entry rescheduled: its
+ *   events with new schedule bytes (tdf_reschedule, fuzz/input.h; why: below,
+ *   and docs/BENCHMARKS.md "Rescheduled inputs");
+ * - the rest are libFuzzer's own.
+ */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
     uint64_t x = 0x9E3779B97F4A7C15ull * ((uint64_t)seed + 1);
     x ^= x >> 31;
     if (g_fresh_every && max_size >= 16 && (x % g_fresh_every) == 0) {
         size_t cap = max_size < 512 ? max_size : 512;
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t n = 16 + (size_t)(x % (cap - 15));
-        for (size_t k = 0; k < n; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            data[k] = (uint8_t)(x >> 24);
-        }
+        size_t n = 16 + (size_t)(xorshift(&x) % (cap - 15));
+        for (size_t k = 0; k < n; k++)
+            data[k] = (uint8_t)(xorshift(&x) >> 24);
         return n;
+    }
+    if (g_reschedule_every && (xorshift(&x) >> 16) % g_reschedule_every == 0) {
+        /* 1..4 new schedule bytes: with TDF_SCHEDULE_TAIL=random they are the
+         * first choices and the input's new hash seeds the walk after them, so
+         * the entry's events run under a new random interleaving, as the
+         * runner's random hunt runs a seed script; a byte mutation of the entry
+         * mostly replays its old schedule with one choice changed. */
+        uint8_t salt[4];
+        size_t salt_len = 1 + (size_t)(xorshift(&x) % sizeof salt);
+        for (size_t k = 0; k < salt_len; k++)
+            salt[k] = (uint8_t)(xorshift(&x) >> 24);
+        size_t n = tdf_reschedule(tdf_target, data, size, max_size, salt, salt_len);
+        if (n)
+            return n;
     }
     return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -26,6 +26,30 @@ void tdf_decode(const tdf_target_desc_t *t, const uint8_t *data, size_t size, td
     script->schedule.len = size - pos;
 }
 
+size_t tdf_reschedule(const tdf_target_desc_t *t, uint8_t *data, size_t size, size_t max_size, const uint8_t *salt,
+                      size_t salt_len)
+{
+    /* static: TDF_TEXT_MAX_FILE is too large for a stack (libFuzzer's mutator
+     * runs on the main thread, one call at a time). */
+    static uint8_t bin[TDF_TEXT_MAX_FILE];
+    const uint8_t *src = data;
+    if (tdf_is_text(data, size)) {
+        char err[8];
+        long n = tdf_parse_text(t, (const char *)data, size, bin, sizeof bin, NULL, err, sizeof err);
+        if (n < 0)
+            return 0;
+        src = bin, size = (size_t)n;
+    }
+    tdf_script_t script;
+    tdf_decode(t, src, size, &script);
+    size_t events_end = (size_t)(script.schedule.bytes - src);
+    if (events_end + salt_len > max_size)
+        return 0;
+    memmove(data, src, events_end); /* src is data or bin: memmove for the first */
+    memcpy(data + events_end, salt, salt_len);
+    return events_end + salt_len;
+}
+
 void tdf_write_text(const tdf_target_desc_t *t, const tdf_script_t *s, FILE *out)
 {
     fprintf(out, "# teardown-fuzz input, text form (docs/INPUT.md)\n");

@@ -68,6 +68,13 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
  * "format " or "target ", or it starts with '#', has a "target " line and no
  * control byte but tab, CR and LF. */
 int tdf_is_text(const uint8_t *data, size_t size);
+/* The same params and events with the schedule region replaced by the
+ * salt_len bytes of salt (the libFuzzer custom mutator's "rescheduled input",
+ * fuzz/fuzz_main.c): written over data (capacity max_size); a text input is
+ * converted to the binary form first. Returns the new size, or 0 when it
+ * would not fit in max_size or the text does not parse. */
+size_t tdf_reschedule(const tdf_target_desc_t *t, uint8_t *data, size_t size, size_t max_size, const uint8_t *salt,
+                      size_t salt_len);
 /* Copies at most max input bytes of s into out as printable ASCII (\xNN for
  * anything else), with "..." if cut; out always ends with a NUL. */
 void tdf_escape(const char *s, size_t n, size_t max, char *out, size_t outsz);

@@ -3,7 +3,8 @@
  * schedule region does not move when the events mutate; the text parser is
  * strict (every number, byte, limit and line checked, with a line number and
  * no raw bytes in its message); a text input keeps its meaning when the
- * target's alphabet grows; the expectation lines are read.
+ * target's alphabet grows; the expectation lines are read; a rescheduled
+ * input keeps the events and only the events.
  */
 #include "../fuzz/input.h"
 #include "tdf_test.h"
@@ -414,6 +415,47 @@ TEST(text_keeps_its_meaning_when_the_alphabet_grows)
     tdf_decode(&grown, old_bin, (size_t)n_old, &s_stale);
     CHECK(strcmp(tdf_event_name(&grown, s_stale.events[0].kind), "poke") == 0);
     CHECK(strcmp(tdf_event_name(&grown, s_stale.events[2].kind), "inserted") == 0);
+}
+
+/* The custom mutator's rescheduled input: the front (params, count, events)
+ * kept byte for byte, the schedule region exactly the salt; from the text
+ * form too; 0 when it does not fit or the text does not parse. */
+TEST(reschedule_keeps_events_replaces_schedule)
+{
+    static const uint8_t salt[] = {0x11, 0x22, 0x33};
+    /* param, 2 events, 4 schedule bytes */
+    uint8_t in[] = {1, 2, TDF_EV_REMOVE, 0, TDF_EV_GENERIC_COUNT + 1, 7, 0xaa, 0xbb, 0xcc, 0xdd};
+    uint8_t buf[64];
+    memcpy(buf, in, sizeof in);
+    size_t n = tdf_reschedule(&k_target, buf, sizeof in, sizeof buf, salt, sizeof salt);
+    if (!CHECK_EQ(n, 6 + sizeof salt))
+        return;
+    CHECK(memcmp(buf, in, 6) == 0);
+    CHECK(memcmp(buf + 6, salt, sizeof salt) == 0);
+    tdf_script_t s;
+    tdf_decode(&k_target, buf, n, &s);
+    CHECK_EQ(s.event_count, 2);
+    CHECK(s.schedule.len == sizeof salt && s.schedule.bytes[0] == 0x11);
+    /* A count larger than the events present: the front ends where decoding stopped. */
+    uint8_t cut[] = {0, 9, TDF_EV_REMOVE, 1, 0x05};
+    memcpy(buf, cut, sizeof cut);
+    CHECK_EQ(tdf_reschedule(&k_target, buf, sizeof cut, sizeof buf, salt, 1), 5); /* 4 front bytes + 1 */
+    CHECK(memcmp(buf, cut, 4) == 0 && buf[4] == 0x11);
+    /* Does not fit: nothing written. */
+    memcpy(buf, in, sizeof in);
+    CHECK_EQ(tdf_reschedule(&k_target, buf, sizeof in, 7, salt, sizeof salt), 0);
+    CHECK(memcmp(buf, in, sizeof in) == 0);
+    /* The text form: converted, its schedule line dropped. */
+    static const char text[] = "target test\nparam n 2\nevent remove 0\nevent prod 7\nschedule 0a ff 00\n";
+    char tbuf[128];
+    memcpy(tbuf, text, sizeof text - 1);
+    n = tdf_reschedule(&k_target, (uint8_t *)tbuf, sizeof text - 1, sizeof tbuf, salt, 2);
+    if (!CHECK_EQ(n, 8))
+        return;
+    CHECK(memcmp(tbuf, in, 6) == 0 && (uint8_t)tbuf[6] == 0x11 && (uint8_t)tbuf[7] == 0x22);
+    static const char bad[] = "target test\nevent no_such_event 1\n";
+    memcpy(tbuf, bad, sizeof bad - 1);
+    CHECK_EQ(tdf_reschedule(&k_target, (uint8_t *)tbuf, sizeof bad - 1, sizeof tbuf, salt, 2), 0);
 }
 
 TEST(escape_never_passes_raw_bytes)

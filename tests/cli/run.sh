@@ -290,15 +290,22 @@ fuzz)
     else
         bad "fuzz_crash: no reproduce line"; sed -n '1,6s/^/    /p' <<<"$out"
     fi
-    # --- TDF_FRESH_INPUTS (fuzz/fuzz_main.c's custom mutator): a bad value is a usage error; 1 (every
-    # mutation a fresh random input) and 0 (libFuzzer's own only) both run
-    check "TDF_FRESH_INPUTS bad" 2 "TDF_FRESH_INPUTS='x1': expected a number" env TDF_FRESH_INPUTS=x1 \
-        "$bindir/bin/$target" -runs=10 "$work/empty_fresh"
-    for f in 0 1; do
-        mkdir -p "$work/fresh$f"
-        check "TDF_FRESH_INPUTS=$f runs" 0 "Done 300 runs" env TDF_FRESH_INPUTS=$f TDF_VARIANT=correct \
-            "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/fresh$f"
+    # --- TDF_FRESH_INPUTS and TDF_RESCHEDULE_INPUTS (fuzz/fuzz_main.c's custom mutator): a bad value
+    # is a usage error; 1 (every mutation of that kind) and 0 (never) both run. Rescheduling a text
+    # entry (the committed corpus is text) converts it: the seeded run must take it too.
+    for var in TDF_FRESH_INPUTS TDF_RESCHEDULE_INPUTS; do
+        check "$var bad" 2 "$var='x1': expected a number" env $var=x1 "$bindir/bin/$target" -runs=10 "$work/empty_fresh"
+        check "$var negative" 2 "$var='-1': expected a number" env $var=-1 "$bindir/bin/$target" -runs=10 "$work/empty_fresh"
+        for f in 0 1; do
+            mkdir -p "$work/$var$f"
+            check "$var=$f runs" 0 "Done 300 runs" env $var=$f TDF_VARIANT=correct \
+                "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/$var$f"
+        done
     done
+    mkdir -p "$work/resched_text"
+    ls "$root/corpus/$target" | sed -n 1,5p | while read -r f; do cp "$root/corpus/$target/$f" "$work/resched_text/"; done
+    check "TDF_RESCHEDULE_INPUTS=1 on the text corpus" 0 "Done 300 runs" env TDF_FRESH_INPUTS=0 TDF_RESCHEDULE_INPUTS=1 \
+        TDF_VARIANT=correct "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/resched_text"
     # --- item 11: the committed corpus is only read; the tree stays clean
     state() {
         ls -la "$root/corpus/$target" | md5sum
