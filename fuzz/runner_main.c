@@ -163,10 +163,11 @@ static int parse_flag(const char *arg, const char *next, int *consumed)
     return usage_error("unknown flag --%s", esc(arg));
 }
 
-/* --schedule=dfs:P[:LIMIT]: the systematic search (explore() below). */
+/* --schedule=dfs:P[:LIMIT][:nopor]: the systematic search (explore() below). */
 static struct {
     int on;
     unsigned long bound, limit; /* limit 0: none */
+    int nopor; /* :nopor: no sleep sets (to measure what they save) */
 } g_dfs;
 
 /* A decimal in lo..hi at *p, advanced past it; 0 if none or out of range. */
@@ -184,7 +185,7 @@ static int schedule_number(const char **p, unsigned long long lo, unsigned long 
     return digits && x >= lo;
 }
 
-/* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT] | stress[:SEED], every part checked. */
+/* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT][:nopor] | stress[:SEED], every part checked. */
 static int parse_schedule(const char *s)
 {
     g_schedule = (sched_source_t){.kind = SCHED_SOURCE_BYTES};
@@ -207,8 +208,24 @@ static int parse_schedule(const char *s)
         const char *p = s + 4;
         if (!schedule_number(&p, 0, 64, &a) || (*p && *p != ':'))
             return usage_error("--schedule '%s': P (preemptions) must be a number 0..64", esc(s));
+        /* dfs:P[:LIMIT][:nopor] */
+        int nopor = 0;
+        size_t len = strlen(p);
+        if (len >= 6 && strcmp(p + len - 6, ":nopor") == 0)
+            nopor = 1;
+        char head[64];
+        if (nopor) {
+            if (len - 6 >= sizeof head)
+                return usage_error("--schedule '%s': LIMIT (schedules run) must be a number 1..4000000000", esc(s));
+            memcpy(head, p, len - 6);
+            head[len - 6] = 0;
+            p = head;
+        }
         if (*p == ':' && (p++, !schedule_number(&p, 1, 4000000000ull, &b) || *p))
-            return usage_error("--schedule '%s': LIMIT (schedules run) must be a number 1..4000000000", esc(s));
+            return usage_error("--schedule '%s': LIMIT (schedules run) must be a number 1..4000000000, then "
+                               "optionally :nopor",
+                               esc(s));
+        g_dfs.nopor = nopor;
         g_dfs.on = 1;
         g_dfs.bound = (unsigned long)a;
         g_dfs.limit = (unsigned long)b;
@@ -218,7 +235,7 @@ static int parse_schedule(const char *s)
     }
     int pct = strncmp(s, "pct:", 4) == 0;
     if (!pct && strncmp(s, "random:", 7) != 0)
-        return usage_error("--schedule '%s': expected input, random:SEED, pct:SEED[:DEPTH[:K]], dfs:P[:LIMIT] or "
+        return usage_error("--schedule '%s': expected input, random:SEED, pct:SEED[:DEPTH[:K]], dfs:P[:LIMIT][:nopor] or "
                            "stress[:SEED]",
                            esc(s));
     const char *p = s + (pct ? 4 : 7);
@@ -867,7 +884,7 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
 }
 
 /*
- * --schedule=dfs:P[:LIMIT]: every schedule of one input's events with at most
+ * --schedule=dfs:P[:LIMIT][:nopor]: every schedule of one input's events with at most
  * P preemptions (model/sched/dfs.h), in rounds of bound 0, 1, ..., P
  * (iterative context bounding): the first failure found is one with the
  * fewest preemptions, and each round says whether its bound was exhausted.
@@ -875,8 +892,31 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
  * "new" counts the schedules with exactly c preemptions. It stops at the
  * first failure, which is run once more with the printing flags and written
  * as a plain input (--save_schedule, else stdout), or after LIMIT runs.
+ * Sleep sets over the steps' footprints skip schedules equivalent to one run
+ * already (model/sched/dfs.c); :nopor turns them off, to measure them.
  */
 #define EXIT_DFS_INCOMPLETE 4
+
+/* What a round's tree branched on (docs/INPUT.md "dfs"): per kind of choice
+ * point, the points recorded (the new frames of every run), their average n,
+ * and the alternatives run there (where the schedules went). */
+static void print_dfs_tree(unsigned long round, const sched_dfs_stats_t *st)
+{
+    static const char *const kind[4] = {"preemptible", "free picks", "data", "flags"};
+    char buf[512];
+    size_t u = 0;
+    for (int k = 0; k < 4 && u < sizeof buf; k++)
+        u += (size_t)snprintf(buf + u, sizeof buf - u, "%s%s %lu (n %.2f, %lu run)", k ? ", " : "", kind[k],
+                              st->frames[k], st->frames[k] ? (double)st->n_sum[k] / (double)st->frames[k] : 0.0,
+                              st->branched[k]);
+    if (st->shallowest == SIZE_MAX)
+        printf("==TDF== DFS tree P<=%lu: choice points %s; no alternative run", round, buf);
+    else
+        printf("==TDF== DFS tree P<=%lu: choice points %s; shallowest varied %zu of %zu", round, buf, st->shallowest,
+               st->max_depth);
+    printf("; sleep sets: %lu entries, %lu pruned, %lu runs redundant past a sleeping pick\n", st->entries,
+           st->pruned, st->sleep_blocked);
+}
 static int explore(const char *path, const uint8_t *data, size_t size, unsigned variant)
 {
     struct timespec t0, t1;
@@ -888,7 +928,7 @@ static int explore(const char *path, const uint8_t *data, size_t size, unsigned 
     sched_dfs_t *dfs = NULL;
     for (unsigned long c = 0; c <= g_dfs.bound && cls == TDF_CLASS_NONE && !diverged; c++) {
         sched_dfs_destroy(dfs);
-        dfs = sched_dfs_create((unsigned)c, 1);
+        dfs = sched_dfs_create((unsigned)c, SCHED_DFS_PRUNE_LOCAL | (g_dfs.nopor ? 0 : SCHED_DFS_SLEEP_SETS));
         if (!dfs) {
             fprintf(stderr, "==TDF== dfs: out of memory\n");
             return EXIT_USAGE;
@@ -917,12 +957,13 @@ static int explore(const char *path, const uint8_t *data, size_t size, unsigned 
         pruned = st.pruned;
         if (exhausted)
             printf("==TDF== DFS round P<=%lu: %lu schedules (%lu with exactly %lu preemptions), exhausted; %lu "
-                   "preemptions pruned (local steps), deepest run %zu choice points\n",
+                   "alternatives pruned (local steps, sleep sets), deepest run %zu choice points\n",
                    c, st.schedules, st.schedules - prev, c, st.pruned, st.max_depth);
         else
-            printf("==TDF== DFS round P<=%lu: stopped after %lu schedules; %lu preemptions pruned (local steps), "
-                   "deepest run %zu choice points\n",
+            printf("==TDF== DFS round P<=%lu: stopped after %lu schedules; %lu alternatives pruned (local steps, "
+                   "sleep sets), deepest run %zu choice points\n",
                    c, st.schedules, st.pruned, st.max_depth);
+        print_dfs_tree(c, &st);
         prev = st.schedules;
         if (!exhausted)
             break;
@@ -959,9 +1000,9 @@ static int explore(const char *path, const uint8_t *data, size_t size, unsigned 
                       : incomplete            ? "incomplete: a run made more choices than the log holds"
                       : exhausted             ? "exhausted: every schedule within the bound ran"
                                               : "stopped at LIMIT before the space was exhausted";
-    printf("==TDF== DFS %s P=%lu variant=%s: %lu schedules (%lu runs), %s; %lu preemptions pruned, %.2f s "
+    printf("==TDF== DFS %s P=%lu%s variant=%s: %lu schedules (%lu runs), %s; %lu alternatives pruned, %.2f s "
            "(%.0f runs/s)\n",
-           path, g_dfs.bound, tdf_target->variants[variant].name, st.schedules, runs, how, pruned, secs,
+           path, g_dfs.bound, g_dfs.nopor ? " (sleep sets off)" : "", tdf_target->variants[variant].name, st.schedules, runs, how, pruned, secs,
            secs > 0 ? (double)runs / secs : 0.0);
     sched_dfs_destroy(dfs);
     if (diverged)

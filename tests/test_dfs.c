@@ -7,6 +7,10 @@
  *   step interleavings with at most P preemptions, and no schedule repeats;
  * - data and flag choices are enumerated at no preemption cost;
  * - pruning of local steps keeps the planted bug and runs fewer schedules;
+ * - sleep sets over footprints (SCHED_DFS_SLEEP_SETS): fibers on disjoint
+ *   objects are explored with far fewer schedules and the same set of final
+ *   states at every bound; a planted bug on a shared object is still found
+ *   at exactly the same bound, among fibers that do independent work;
  * - a program that does not follow its prefix is reported.
  */
 #include "../model/sched/dfs.h"
@@ -50,11 +54,31 @@ typedef struct search_result {
 #define MAX_ORDERS 4096
 static char g_orders[MAX_ORDERS][64];
 
-/* Runs the search; a run "fails" when it ends ABORTED (the program's oracle). */
-static search_result_t search(program_fn *spawn, unsigned bound, int prune)
+/* The final state of a run, when the program keeps one (g_final_state), is
+ * collected into g_states (the distinct ones). */
+typedef uint64_t final_state_fn(void);
+static final_state_fn *g_final_state;
+#define MAX_STATES 256
+static uint64_t g_states[MAX_STATES];
+static unsigned g_nstates;
+
+static void note_state(void)
+{
+    uint64_t v = g_final_state();
+    for (unsigned i = 0; i < g_nstates; i++)
+        if (g_states[i] == v)
+            return;
+    if (g_nstates < MAX_STATES)
+        g_states[g_nstates++] = v;
+}
+
+/* Runs the search; a run "fails" when it ends ABORTED (the program's oracle).
+ * `flags`: SCHED_DFS_PRUNE_LOCAL, SCHED_DFS_SLEEP_SETS. */
+static search_result_t search(program_fn *spawn, unsigned bound, unsigned flags)
 {
     search_result_t r = {.distinct = 1};
-    sched_dfs_t *d = sched_dfs_create(bound, prune);
+    g_nstates = 0;
+    sched_dfs_t *d = sched_dfs_create(bound, flags);
     sched_source_t src;
     unsigned long n = 0;
     while (sched_dfs_next(d, &src)) {
@@ -63,6 +87,8 @@ static search_result_t search(program_fn *spawn, unsigned bound, int prune)
             r.diverged = 1;
             break;
         }
+        if (g_final_state && o == SCHED_OUTCOME_DONE)
+            note_state();
         if (n < MAX_ORDERS) {
             order_text(g_orders[n], sizeof g_orders[n]);
             for (unsigned long k = 0; k < n; k++)
@@ -272,6 +298,146 @@ TEST(pruning_local_steps_keeps_the_bug_and_saves_schedules)
            "P=2 %lu -> %lu, P=3 %lu -> %lu\n",
            g_local_steps, full[0], pruned[0], full[1], pruned[1], full[2], pruned[2], full[3], pruned[3]);
     g_local_steps = 0;
+}
+
+/* ---- sleep sets over footprints ---------------------------------------------
+ * Fiber i: g_own_steps steps on its own object (a yield naming it, then a
+ * write of it), one step on the shared object in the middle, and it ends.
+ * Only the order of the shared steps shows in the final state. ---- */
+static uint64_t g_own[3], g_shared;
+static unsigned g_own_steps, g_disjoint_fibers;
+
+static void disjoint(void *arg)
+{
+    unsigned i = (unsigned)(uintptr_t)arg;
+    for (unsigned k = 0; k < g_own_steps; k++) {
+        sched_yield_point_on(&g_own[i], SCHED_FP_WRITE);
+        g_own[i] = g_own[i] * 3 + k + 1;
+        if (k == g_own_steps / 2) {
+            sched_yield_point_on(&g_shared, SCHED_FP_WRITE);
+            g_shared = g_shared * 7 + i + 1;
+        }
+    }
+}
+
+static void spawn_disjoint(void)
+{
+    g_shared = 0;
+    for (unsigned i = 0; i < g_disjoint_fibers; i++) {
+        g_own[i] = 0;
+        /* Its first step is empty: it yields first (unset, it would be GLOBAL). */
+        sched_set_start_footprint(sched_spawn("d", "test", disjoint, (void *)(uintptr_t)i), NULL, SCHED_FP_NONE);
+    }
+}
+
+static uint64_t disjoint_state(void)
+{
+    return g_shared * 1000003u + (g_own[0] ^ g_own[1] << 16 ^ g_own[2] << 32);
+}
+
+static int same_states(const uint64_t *a, unsigned na, const uint64_t *b, unsigned nb)
+{
+    if (na != nb)
+        return 0;
+    for (unsigned i = 0; i < na; i++) {
+        unsigned j = 0;
+        while (j < nb && b[j] != a[i])
+            j++;
+        if (j == nb)
+            return 0;
+    }
+    return 1;
+}
+
+TEST(sleep_sets_keep_every_final_state_with_far_fewer_schedules)
+{
+    g_final_state = disjoint_state;
+    g_own_steps = 3;
+    g_disjoint_fibers = 3;
+    unsigned long full[4], reduced[4];
+    unsigned states[4];
+    for (unsigned p = 0; p <= 3; p++) {
+        search_result_t f = search(spawn_disjoint, p, 0);
+        uint64_t want[MAX_STATES];
+        unsigned nwant = g_nstates;
+        memcpy(want, g_states, sizeof want);
+        search_result_t q = search(spawn_disjoint, p, SCHED_DFS_SLEEP_SETS);
+        CHECK(f.exhausted && q.exhausted);
+        CHECK(nwant > 0 && nwant < MAX_STATES);
+        if (!CHECK(same_states(want, nwant, g_states, g_nstates)))
+            printf("    bound %u: %u final states without sleep sets, %u with\n", p, nwant, g_nstates);
+        full[p] = f.schedules, reduced[p] = q.schedules, states[p] = nwant;
+        CHECK(q.schedules <= f.schedules);
+    }
+    g_final_state = NULL;
+    /* Far fewer: at P=2 and P=3 at least 5x (measured: see the line printed). */
+    CHECK(reduced[2] * 5 <= full[2]);
+    CHECK(reduced[3] * 5 <= full[3]);
+    printf("3 fibers on disjoint objects (+1 shared step each), schedules without -> with sleep sets (final states): "
+           "P=0 %lu -> %lu (%u), P=1 %lu -> %lu (%u), P=2 %lu -> %lu (%u), P=3 %lu -> %lu (%u)\n",
+           full[0], reduced[0], states[0], full[1], reduced[1], states[1], full[2], reduced[2], states[2], full[3],
+           reduced[3], states[3]);
+}
+
+/* The planted bug of the first test on footprints (A and B name g_s and g_t,
+ * which they share), with fiber C doing independent work on its own object
+ * meanwhile: sleep sets prune C's orders, never the bug's. */
+static unsigned g_c_steps;
+static uint64_t g_c_obj;
+
+static void fp_bug_a(void *arg)
+{
+    (void)arg;
+    sched_yield_point_on(&g_s, SCHED_FP_WRITE);
+    g_s = 1;
+    sched_yield_point_on(&g_s, SCHED_FP_WRITE);
+    g_s = 2;
+}
+
+static void fp_bug_b(void *arg)
+{
+    (void)arg;
+    sched_yield_point_on(&g_s, SCHED_FP_READ);
+    if (g_s == 1)
+        g_t = 1;
+    sched_yield_point_on(&g_s, SCHED_FP_READ);
+    if (g_t == 1 && g_s == 2)
+        sched_abort_run();
+}
+
+static void fp_c(void *arg)
+{
+    (void)arg;
+    for (unsigned k = 0; k < g_c_steps; k++) {
+        sched_yield_point_on(&g_c_obj, SCHED_FP_WRITE);
+        g_c_obj++;
+    }
+}
+
+static void spawn_fp_bug(void)
+{
+    g_s = g_t = 0;
+    g_c_obj = 0;
+    sched_set_start_footprint(sched_spawn("A", "test", fp_bug_a, NULL), NULL, SCHED_FP_NONE);
+    sched_set_start_footprint(sched_spawn("B", "test", fp_bug_b, NULL), NULL, SCHED_FP_NONE);
+    sched_set_start_footprint(sched_spawn("C", "test", fp_c, NULL), NULL, SCHED_FP_NONE);
+}
+
+TEST(sleep_sets_find_a_shared_object_bug_at_the_same_bound)
+{
+    g_c_steps = 4;
+    for (unsigned flags = 0; flags <= SCHED_DFS_SLEEP_SETS; flags += SCHED_DFS_SLEEP_SETS) {
+        search_result_t r1 = search(spawn_fp_bug, 1, flags), r2 = search(spawn_fp_bug, 2, flags);
+        CHECK(r1.exhausted && !r1.found);
+        CHECK(r2.found);
+        CHECK_EQ(r2.found_preemptions, 2);
+    }
+    search_result_t full1 = search(spawn_fp_bug, 1, 0), red1 = search(spawn_fp_bug, 1, SCHED_DFS_SLEEP_SETS);
+    search_result_t full2 = search(spawn_fp_bug, 2, 0), red2 = search(spawn_fp_bug, 2, SCHED_DFS_SLEEP_SETS);
+    CHECK(red1.schedules < full1.schedules);
+    CHECK(red1.pruned > 0);
+    printf("planted bug with an independent fiber: P=1 clean %lu -> %lu schedules, P=2 found after %lu -> %lu\n",
+           full1.schedules, red1.schedules, full2.schedules, red2.schedules);
 }
 
 /* ---- a program whose shape changes from run to run ---- */

@@ -69,7 +69,8 @@ VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
     (void)Increment, (void)Wait;
-    ke_yield();
+    /* The step up to the yield below only signals (its wakes add their objects). */
+    ke_yield_on(Event, SCHED_FP_WRITE);
     LONG previous = Event->Header.SignalState;
     signal(&Event->Header);
     SCHED_TRACE0("KeSetEvent");
@@ -77,20 +78,22 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
      * thread may be preempted at any instruction after the signal: what the
      * waiter does next (tear down, unload the signaller's image) can come
      * before this thread's next instruction or its return (ARCHITECTURE.md,
-     * "Yield points"). */
-    ke_yield();
+     * "Yield points"). The step after it is the caller's: driver code
+     * (footprint NONE), or model code, which widens it to GLOBAL after the
+     * call (rundown.c and wait_lock.c return to their driver caller). */
+    ke_yield_on(NULL, SCHED_FP_NONE);
     return previous;
 }
 
 VOID KeClearEvent(PRKEVENT Event)
 {
-    ke_yield();
+    ke_yield_on(Event, SCHED_FP_WRITE);
     Event->Header.SignalState = 0;
 }
 
 LONG KeResetEvent(PRKEVENT Event)
 {
-    ke_yield();
+    ke_yield_on(Event, SCHED_FP_WRITE);
     LONG previous = Event->Header.SignalState;
     Event->Header.SignalState = 0;
     return previous;
@@ -98,7 +101,7 @@ LONG KeResetEvent(PRKEVENT Event)
 
 LONG KeReadStateEvent(PRKEVENT Event)
 {
-    ke_yield();
+    ke_yield_on(Event, SCHED_FP_READ);
     return Event->Header.SignalState;
 }
 
@@ -106,6 +109,7 @@ LONG KeReadStateEvent(PRKEVENT Event)
  * events) and returns 1, or returns 0 if the object is not signalled. */
 static int try_satisfy(DISPATCHER_HEADER *h)
 {
+    sched_step_touch(h, SCHED_FP_WRITE); /* the wait's footprint (sched.h): each object it checks */
     feedback_pair(h, FB_EVENT_WAIT);
     if (h->SignalState <= 0)
         return 0;
@@ -131,7 +135,11 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
     (void)WaitReason, (void)WaitMode, (void)Alertable;
     DISPATCHER_HEADER *h = Object;
     check_wait_irql(Timeout, "KeWaitForSingleObject");
-    ke_yield();
+    /* Footprints (sched.h): the steps from here and from each wake-up check
+     * the object (try_satisfy touches it) and return to the caller: driver
+     * code, or model code that widens the step itself (a wait inside the
+     * model is followed by sched_step_touch GLOBAL). */
+    ke_yield_on(NULL, SCHED_FP_NONE);
     for (;;) {
         if (try_satisfy(h)) {
             SCHED_TRACE1("KeWaitForSingleObject: %s signalled", h->Type == OBJ_THREAD ? "thread" : "event");
@@ -140,13 +148,9 @@ NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR
         if (Timeout && Timeout->QuadPart == 0)
             return STATUS_TIMEOUT;
         const char *what = h->Type == OBJ_THREAD ? "wait for thread" : "KeWaitForSingleObject";
-        if (Timeout) {
-            if (ke_block_timed(h, what)) {
-                SCHED_TRACE0("wait timed out");
-                return STATUS_TIMEOUT;
-            }
-        } else {
-            ke_block(h, what);
+        if (ke_block_on(h, what, Timeout != NULL, NULL, SCHED_FP_NONE)) {
+            SCHED_TRACE0("wait timed out");
+            return STATUS_TIMEOUT;
         }
     }
 }
@@ -157,8 +161,10 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
 {
     (void)WaitReason, (void)WaitMode, (void)Alertable, (void)WaitBlockArray;
     check_wait_irql(Timeout, "KeWaitForMultipleObjects");
-    ke_yield();
+    ke_yield_on(NULL, SCHED_FP_NONE); /* as KeWaitForSingleObject: the objects it checks */
     for (;;) {
+        for (ULONG i = 0; i < Count; i++)
+            sched_step_touch(Object[i], SCHED_FP_WRITE);
         if (WaitType == WaitAny) {
             for (ULONG i = 0; i < Count; i++) {
                 if (try_satisfy(Object[i])) {
@@ -178,12 +184,8 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
         }
         if (Timeout && Timeout->QuadPart == 0)
             return STATUS_TIMEOUT;
-        if (Timeout) {
-            if (ke_block_timed(&g_any_signal, "KeWaitForMultipleObjects"))
-                return STATUS_TIMEOUT;
-        } else {
-            ke_block(&g_any_signal, "KeWaitForMultipleObjects");
-        }
+        if (ke_block_on(&g_any_signal, "KeWaitForMultipleObjects", Timeout != NULL, NULL, SCHED_FP_NONE))
+            return STATUS_TIMEOUT;
     }
 }
 
@@ -234,6 +236,9 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
                   symbol_name((const void *)StartRoutine));
         return STATUS_INSUFFICIENT_RESOURCES; /* only from main, which stops the run */
     }
+    /* Its first step (thread_main up to the driver routine's entry hook)
+     * touches only this new thread's own state: footprint NONE (sched.h). */
+    sched_set_start_footprint(t->fiber, NULL, SCHED_FP_NONE);
     TDF_HB_RELEASE(&t->Header); /* creation happens-before the thread's start */
     SCHED_TRACE1("PsCreateSystemThread %s", symbol_name((const void *)StartRoutine));
     *ThreadHandle = t;

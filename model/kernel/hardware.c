@@ -147,7 +147,9 @@ static void fail_registers(const mapping_t *m, const char *op, const char *bad, 
 
 static mapping_t *access_check(volatile ULONG *reg, const char *op)
 {
-    ke_yield();
+    /* Footprint (sched.h): the register; the mapping and power state it
+     * checks are written only by GLOBAL steps (unmap, power transitions). */
+    ke_yield_on((const void *)reg, op[0] == 'R' ? SCHED_FP_READ : SCHED_FP_WRITE);
     for (unsigned i = 0; i < g_nmaps; i++) {
         mapping_t *m = &g_maps[i];
         if ((uint8_t *)reg < m->va || (uint8_t *)reg + sizeof(ULONG) > m->va + m->length)

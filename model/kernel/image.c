@@ -292,6 +292,21 @@ void ke_yield(void)
     check_resumed();
 }
 
+void ke_yield_on(const void *object, unsigned mode)
+{
+    if (g_clock_waiting)
+        ke_clock_step();
+    sched_yield_point_on(object, mode);
+    check_resumed();
+}
+
+int ke_block_on(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode)
+{
+    int timed_out = sched_block_on(object, what, timed, fp_obj, fp_mode);
+    check_resumed();
+    return timed_out;
+}
+
 void ke_block(const void *object, const char *what)
 {
     sched_block(object, what);
@@ -316,8 +331,12 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
     if (cross) {
         /* A call from another image (or from the harness) is a yield point
          * right before the callee's first instruction: the window between
-         * fetching a function pointer and executing its target. */
-        ke_yield();
+         * fetching a function pointer and executing its target. The step it
+         * starts is driver code up to its next shim call, which yields
+         * first: plain accesses (the search's data-race-free assumption,
+         * docs/INPUT.md "dfs") and this image's state, which only GLOBAL
+         * steps (unload) write: footprint NONE. */
+        ke_yield_on(NULL, SCHED_FP_NONE);
     }
     if (img->state != TDF_IMAGE_LOADED) {
         char where[96], from[96];
@@ -354,8 +373,14 @@ void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
          * point while the frame is still ours: the epilogue and the return
          * instruction execute in this image, so an unload that another
          * thread completes now catches this thread inside it (0xCE), as the
-         * kernel's page fault on the next instruction would. */
-        ke_yield();
+         * kernel's page fault on the next instruction would. Into another
+         * driver image the step is driver code (footprint NONE, as on
+         * entry); into the framework or the harness it is model code that
+         * may touch anything before its next yield: GLOBAL. */
+        if (caller)
+            ke_yield_on(NULL, SCHED_FP_NONE);
+        else
+            ke_yield();
     }
     s->depth--;
     const frame_t *back = top_frame(s);

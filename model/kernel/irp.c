@@ -502,6 +502,7 @@ NTSTATUS PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp) { return IoCallDriv
 
 VOID PoStartNextPowerIrp(PIRP Irp)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     if (irp_live(Irp, "PoStartNextPowerIrp"))
         SCHED_TRACE1("PoStartNextPowerIrp #%u", irp_id(Irp));
 }
@@ -529,8 +530,10 @@ static void final_completion(irp_rec_t *r)
     irp_release(r, "the I/O manager");
     if (iosb)
         *iosb = st;
-    if (ev)
+    if (ev) {
         KeSetEvent(ev, IO_NO_INCREMENT, FALSE);
+        sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after KeSetEvent's step (footprints, sched.h) */
+    }
 }
 
 static void complete_walk(irp_rec_t *r, PIRP Irp);
@@ -671,5 +674,6 @@ NTSTATUS irp_send_and_wait(PDEVICE_OBJECT top, PIRP irp, PIO_STATUS_BLOCK iosb)
         return st;
     /* Whatever the dispatch returned, the final status is the IRP's. */
     (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
     return iosb->Status;
 }

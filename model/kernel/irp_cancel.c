@@ -46,6 +46,9 @@ BOOLEAN irp_cancel(PIRP Irp)
 {
     KIRQL irql;
     IoAcquireCancelSpinLock(&irql);
+    /* Model code goes on in the step the lock's yield began (footprint: the
+     * lock only, sched.h): it touches the IRP and calls out, so GLOBAL. */
+    sched_step_touch(NULL, SCHED_FP_GLOBAL);
     Irp->Cancel = TRUE;
     PDRIVER_CANCEL routine = Irp->CancelRoutine;
     Irp->CancelRoutine = NULL;

@@ -184,7 +184,14 @@ const char *symbol_name(const void *addr);
 /* The kernel's yield/block: scheduler plus "did my code get unloaded while I
  * was switched out" (the resumed instruction would fault: 0xCE). */
 void ke_yield(void);
+/* ke_yield naming the footprint of the step it starts (sched.h
+ * "Footprints": the object the code after it touches and SCHED_FP_READ /
+ * SCHED_FP_WRITE, or SCHED_FP_NONE). Only the systematic search reads it. */
+void ke_yield_on(const void *object, unsigned mode);
 void ke_block(const void *object, const char *what);
+/* ke_block / ke_block_timed (timed 1, returns 1 on a timeout) naming the
+ * footprint of the step the thread starts when it resumes (sched_block_on). */
+int ke_block_on(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode);
 int ke_block_timed(const void *object, const char *what);
 
 /* ---- per-fiber IRQL (spin locks raise to DISPATCH) ---------------------------- */

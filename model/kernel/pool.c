@@ -84,6 +84,9 @@ static void *arena_take(size_t size)
 
 static void *alloc(size_t size, ULONG tag, struct tdf_image *owner)
 {
+    /* Footprints (sched.h): the pool's list and addresses follow the order
+     * of allocations, so a step that allocates commutes with none. */
+    sched_step_touch(NULL, SCHED_FP_GLOBAL);
     block_t *b = record_new();
     b->p = NULL;
 #ifdef POOL_ARENA
@@ -125,6 +128,7 @@ static block_t *find_block(const void *p)
 /* Removes p from the live list; returns its record or NULL. */
 static block_t *unlink_block(void *p)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* a free: teardown (sched.h "Footprints") */
     for (block_t **pp = &g_live; *pp; pp = &(*pp)->next) {
         if ((*pp)->p == p) {
             block_t *b = *pp;

@@ -212,6 +212,7 @@ VOID IoReleaseRemoveLock(PIO_REMOVE_LOCK RemoveLock, PVOID Tag)
     SCHED_TRACE1("IoReleaseRemoveLock %s (count 0: last holder after removal, sets the remove event)",
                  tag_name(slot));
     KeSetEvent(&RemoveLock->Common.RemoveEvent, IO_NO_INCREMENT, FALSE);
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* the caller may be model code (footprints, sched.h) */
 }
 
 VOID IoReleaseRemoveLockAndWait(PIO_REMOVE_LOCK RemoveLock, PVOID Tag)

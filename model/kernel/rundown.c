@@ -168,7 +168,7 @@ VOID ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
 
 VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
 {
-    ke_yield();
+    ke_yield_on(RunRef, SCHED_FP_WRITE); /* footprint (sched.h): this rundown only */
     ULONG_PTR c = RunRef->Count;
     if (c == 0)
         misuse("ExReInitializeRundownProtection", "without a prior ExWaitForRundownProtectionRelease");
@@ -184,7 +184,7 @@ VOID ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef)
 
 BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
 {
-    ke_yield();
+    ke_yield_on(RunRef, SCHED_FP_WRITE);
     if (ke_irql() > DISPATCH_LEVEL)
         misuse("ExAcquireRundownProtection", "above DISPATCH_LEVEL");
     ULONG_PTR c = RunRef->Count;
@@ -204,7 +204,8 @@ BOOLEAN ExAcquireRundownProtection(PEX_RUNDOWN_REF RunRef) { return ExAcquireRun
 
 VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
 {
-    ke_yield();
+    /* The step ends at KeSetEvent's yield when it wakes the waiter. */
+    ke_yield_on(RunRef, SCHED_FP_WRITE);
     ULONG_PTR c = RunRef->Count;
     feedback_pair(RunRef, FB_RUNDOWN_RELEASE);
     TDF_HB_RELEASE(RunRef);
@@ -314,6 +315,7 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
         image_caller_frame(r->wait_caller, sizeof r->wait_caller);
     }
     KeWaitForSingleObject(&wb.wake, Executive, KernelMode, FALSE, NULL);
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
     RunRef->Count = RUNDOWN_DRAINED;
     TDF_HB_ACQUIRE(RunRef);
     SCHED_TRACE1("rundown wait: drained, run down [%s]", owner_text(RunRef));

@@ -86,6 +86,9 @@ static void take(PKSPIN_LOCK lock, const char *routine)
 
 static int give_back(PKSPIN_LOCK lock, const char *routine)
 {
+    /* The release writes the lock before its yield: the step it ends does
+     * (footprints, sched.h; KeAcquireSpinLock's step names the lock). */
+    sched_step_touch(lock, SCHED_FP_WRITE);
     if (*lock != self_token()) {
         TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_NOT_OWNED", "%s on a spin lock this thread does not hold", routine);
         return 0;

@@ -8,9 +8,14 @@
 
 #include <string.h>
 
+/* Footprints (sched.h): an interlocked operation or a NoFence access is a
+ * step on its address; a lock operation one on its lock. A release writes
+ * the lock before its trailing yield, so it widens the step it ends
+ * (sched_step_touch); the step after a release stays GLOBAL (the caller may
+ * be model code). */
 #define RMW_YIELD(addr)                          \
     do {                                         \
-        ke_yield();                              \
+        ke_yield_on((const void *)(addr), SCHED_FP_WRITE); \
         feedback_pair((const void *)(addr), FB_INTERLOCKED); \
         TDF_HB_ACQUIRE(addr);                    \
     } while (0)
@@ -76,7 +81,7 @@ PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Excha
 #define SHARED_READ(T, name, fmt, shown)       \
     T name(T const volatile *Source)           \
     {                                          \
-        ke_yield();                            \
+        ke_yield_on((const void *)Source, SCHED_FP_READ); \
         feedback_pair((const void *)Source, FB_SHARED_READ); \
         T value = *Source;                     \
         SCHED_TRACE1(#name " -> " fmt, shown); \
@@ -85,7 +90,7 @@ PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID Excha
 #define SHARED_WRITE(T, name, fmt, shown)        \
     VOID name(T volatile *Destination, T Value)  \
     {                                            \
-        ke_yield();                              \
+        ke_yield_on((const void *)Destination, SCHED_FP_WRITE); \
         feedback_pair((const void *)Destination, FB_SHARED_WRITE); \
         *Destination = Value;                    \
         SCHED_TRACE1(#name " " fmt, shown);      \
@@ -106,7 +111,7 @@ VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock) { *SpinLock = 0; }
 
 VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
 {
-    ke_yield();
+    ke_yield_on(SpinLock, SCHED_FP_WRITE);
     ke_spin_check_recursion(SpinLock, "KeAcquireSpinLock"); /* DEADLOCK (spinlock.c) */
     if (*SpinLock != 0)
         ke_lock_waits(SpinLock, "KeAcquireSpinLock");
@@ -123,6 +128,7 @@ VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
 
 VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
 {
+    sched_step_touch(SpinLock, SCHED_FP_WRITE);
     if (*SpinLock != self_token())
         TDF_BUGCHECK(0x0, 0, "SPIN_LOCK_NOT_OWNED", "KeReleaseSpinLock on a spin lock this thread does not hold");
     TDF_HB_RELEASE(SpinLock);
@@ -142,7 +148,7 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 
 VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
-    ke_yield();
+    ke_yield_on(FastMutex, SCHED_FP_WRITE);
     ke_check_may_wait("ExAcquireFastMutex"); /* it may block: <= APC_LEVEL, never in a DPC */
     if (FastMutex->Count == 0 && FastMutex->Owner == (PVOID)self_token())
         TDF_MISUSE("ExAcquireFastMutex", "ExAcquireFastMutex on a mutex this thread already owns (self-deadlock)");
@@ -162,6 +168,7 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 
 VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
 {
+    sched_step_touch(FastMutex, SCHED_FP_WRITE);
     if (FastMutex->Count != 0 || FastMutex->Owner != (PVOID)self_token())
         TDF_MISUSE("ExReleaseFastMutex", "ExReleaseFastMutex on a mutex this thread does not own");
     TDF_HB_RELEASE(FastMutex);

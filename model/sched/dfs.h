@@ -25,21 +25,45 @@ typedef struct sched_dfs sched_dfs_t;
 
 typedef struct sched_dfs_stats {
     unsigned long schedules;   /* runs recorded */
-    unsigned long pruned;      /* alternatives skipped by the reduction (see sched_dfs_create) */
+    unsigned long pruned;      /* alternatives skipped by a reduction (see sched_dfs_create) */
+    unsigned long sleep_blocked; /* runs whose default picked a sleeping fiber: redundant past it */
+    unsigned long entries;     /* explored alternatives that became sleep-set entries (dfs.c (A), (B)) */
     unsigned long over_bound;  /* alternatives skipped because they would exceed P preemptions */
     size_t max_depth;          /* most choice points in one run */
     int incomplete;            /* a run made more choices than the log holds: its tail was not explored */
+    /* What the tree branches on, by kind of choice point (SCHED_DFS_KIND_*):
+     * frames: choice points recorded (each run's frames past its prefix);
+     * n_sum: their n summed (the average n is n_sum / frames);
+     * branched: alternatives run there (each a schedule: where LIMIT went). */
+    unsigned long frames[4], n_sum[4], branched[4];
+    size_t shallowest; /* the lowest frame index an alternative was run at (SIZE_MAX: none) */
 } sched_dfs_stats_t;
 
+/* Kinds of choice point, as counted in sched_dfs_stats_t. */
+enum {
+    SCHED_DFS_KIND_PREEMPT = 0, /* fiber choice with the running fiber still runnable: a switch costs 1 */
+    SCHED_DFS_KIND_FREE,        /* fiber choice after a block or an exit: any pick is free */
+    SCHED_DFS_KIND_DATA,        /* sched_choose */
+    SCHED_DFS_KIND_FLAG,        /* sched_choose_flag */
+};
+
 /*
- * `prune`: never preempt a fiber at a yield it declared local
- * (sched_yield_point_local: its next step touches nothing another fiber
- * reads or writes). Such a step commutes with every other fiber's step, so
- * the schedule that preempts it at its next yield instead runs the same
- * steps in an equivalent order, with no more preemptions (none if the step
- * ends the fiber). Returns NULL when out of memory.
+ * Flags:
+ * SCHED_DFS_PRUNE_LOCAL: never preempt a fiber at a yield it declared local
+ *   (sched_yield_point_local: its next step touches nothing another fiber
+ *   reads or writes). Such a step commutes with every other fiber's step, so
+ *   the schedule that preempts it at its next yield instead runs the same
+ *   steps in an equivalent order, with no more preemptions (none if the step
+ *   ends the fiber).
+ * SCHED_DFS_SLEEP_SETS: sleep sets over the steps' footprints (sched.h
+ *   "Footprints"; the sources handed out record them): an alternative whose
+ *   fiber's next steps are independent of everything run since the frame
+ *   where they were explored is not run again. Sound with the bound: every
+ *   failure within P preemptions is still found (dfs.c says why).
+ * Returns NULL when out of memory.
  */
-sched_dfs_t *sched_dfs_create(unsigned max_preemptions, int prune);
+enum { SCHED_DFS_PRUNE_LOCAL = 1, SCHED_DFS_SLEEP_SETS = 2 };
+sched_dfs_t *sched_dfs_create(unsigned max_preemptions, unsigned flags);
 void sched_dfs_destroy(sched_dfs_t *d);
 /* The source of the next schedule to run (valid until the next call).
  * Returns 0 when every schedule within the bound has been run. */

@@ -20,6 +20,7 @@
 
 #define STACK_SIZE (256u * 1024u) /* sanitizer frames are large */
 #define CHOICE_LOG_MAX (1u << 17)
+#define STEP_LOG_MAX CHOICE_LOG_MAX
 
 typedef struct fiber {
     sched_ctx_t ctx;
@@ -33,6 +34,8 @@ typedef struct fiber {
     uint8_t timed_out;
     uint8_t local_step; /* yielded at sched_yield_point_local, not resumed since */
     uint8_t daemon;     /* sched_set_daemon: its blocked state is idleness, not a deadlock */
+    uint8_t start_mode; /* sched_set_start_footprint (SCHED_FP_GLOBAL unless set) */
+    const void *start_obj;
     void *slot;
     uint64_t pct_priority; /* PCT: change point i sets i (1..d-1), initial ones are above d-1 */
     /* stack: mapped once per slot, reused by later runs */
@@ -83,7 +86,16 @@ static struct {
     sched_trace_event_t *full;
     size_t full_cap;
     uint64_t trace_total;
+    /* footprints (sched.h): the steps so far and the one running */
+    sched_step_t *slog;
+    size_t slog_len;
+    int slog_dropped;
+    int step_open;
+    sched_step_t step_cur;
 } S;
+
+/* sched_source_t.footprints for this run (never with the stress backend). */
+int sched_footprints_on;
 
 /* The running thread (SCHED_NO_FIBER while main runs): its id, a per-run
  * serial, and the slot it runs in (sched.h "Thread ids and slots"); globals
@@ -260,6 +272,17 @@ void sched_reset(const sched_config_t *config)
     sched_trace_enabled = !config->no_trace || config->keep_full_trace;
     if (!S.log)
         S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
+    sched_footprints_on = config->source.footprints && config->source.kind != SCHED_SOURCE_STRESS;
+    S.slog_len = 0;
+    S.slog_dropped = 0;
+    S.step_open = 0;
+    if (sched_footprints_on && !S.slog) {
+        S.slog = malloc(STEP_LOG_MAX * sizeof *S.slog);
+        if (!S.slog) {
+            fprintf(stderr, "==TDF== HARNESS out of memory for the step log\n");
+            abort();
+        }
+    }
     if (stress_on())
         stress_reset();
     if (S.config.source.kind == SCHED_SOURCE_PCT) {
@@ -280,6 +303,7 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
 /* The first code a new fiber runs. Never returns: a finished fiber switches
  * away for good. */
 static void fiber_entry(void);
+static void step_begin(const void *obj, unsigned mode);
 
 int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg)
 {
@@ -287,6 +311,8 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
         return stress_spawn(name, owner, fn, arg);
     if (S.nthreads >= SCHED_MAX_THREADS)
         return SCHED_NO_FIBER;
+    /* Thread ids go in spawn order: two steps that spawn never commute. */
+    sched_step_touch(NULL, SCHED_FP_GLOBAL);
     int id;
     if (S.count < SCHED_MAX_FIBERS) {
         id = S.count++; /* as before slot reuse: every run under 64 threads keeps its ids and schedule */
@@ -325,6 +351,8 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     f->timed_out = 0;
     f->local_step = 0;
     f->daemon = 0;
+    f->start_mode = SCHED_FP_GLOBAL;
+    f->start_obj = NULL;
     f->slot = NULL;
     f->asan_fake_stack = NULL;
     f->tsan_fiber = tdf_tsan_create_fiber();
@@ -386,6 +414,8 @@ static void fiber_entry(void)
         }
     }
     fiber_t *self = &S.fibers[sched_current_slot];
+    if (sched_footprints_on)
+        step_begin(self->start_obj, self->start_mode);
     self->fn(self->arg);
     sched_exit_fiber();
 }
@@ -397,6 +427,92 @@ static void log_choice(sched_choice_t c)
     else
         S.log_dropped = 1;
 }
+
+/* ---- footprints (sched.h) ------------------------------------------------ */
+static void fp_add(sched_fp_t *fp, const void *obj, unsigned mode)
+{
+    if (fp->global || mode == SCHED_FP_NONE)
+        return;
+    if (mode != SCHED_FP_READ && mode != SCHED_FP_WRITE) {
+        fp->global = 1;
+        return;
+    }
+    for (unsigned i = 0; i < fp->n; i++) {
+        if (fp->obj[i] == obj) {
+            if (mode == SCHED_FP_WRITE)
+                fp->mode[i] = SCHED_FP_WRITE;
+            return;
+        }
+    }
+    if (fp->n == SCHED_FP_OBJS) {
+        fp->global = 1; /* too many to name: dependent with everything */
+        return;
+    }
+    fp->obj[fp->n] = obj;
+    fp->mode[fp->n++] = (uint8_t)mode;
+}
+
+void sched_fp_join(sched_fp_t *a, const sched_fp_t *b)
+{
+    if (b->global)
+        a->global = 1;
+    for (unsigned i = 0; i < b->n && !a->global; i++)
+        fp_add(a, b->obj[i], b->mode[i]);
+}
+
+int sched_fp_dependent(const sched_fp_t *a, const sched_fp_t *b)
+{
+    if (a->global || b->global)
+        return 1;
+    for (unsigned i = 0; i < a->n; i++)
+        for (unsigned j = 0; j < b->n; j++)
+            if (a->obj[i] == b->obj[j] && (a->mode[i] == SCHED_FP_WRITE || b->mode[j] == SCHED_FP_WRITE))
+                return 1;
+    return 0;
+}
+
+/* The running fiber starts a step with footprint (obj, mode). */
+static void step_begin(const void *obj, unsigned mode)
+{
+    sched_step_t *c = &S.step_cur;
+    c->slot = (int16_t)sched_current_slot;
+    c->ends_idle = 0;
+    c->has_data = 0;
+    c->ends_local = 0;
+    c->fp.n = 0;
+    c->fp.global = 0;
+    fp_add(&c->fp, obj, mode);
+    S.step_open = 1;
+}
+
+/* The running step ends at a switch point; `idle`: 1 its fiber blocks or
+ * ends, 2 it yields with sched_yield_point_local, 0 another yield. */
+static void step_end(int idle)
+{
+    if (!S.step_open)
+        return;
+    S.step_open = 0;
+    S.step_cur.ends_idle = (uint8_t)(idle & 1);
+    S.step_cur.ends_local = (uint8_t)(idle >> 1);
+    if (S.slog_len < STEP_LOG_MAX)
+        S.slog[S.slog_len++] = S.step_cur;
+    else
+        S.slog_dropped = 1;
+}
+
+void sched_step_touch(const void *obj, unsigned mode)
+{
+    if (sched_footprints_on && S.step_open)
+        fp_add(&S.step_cur.fp, obj, mode);
+}
+
+const sched_step_t *sched_step_log(size_t *count)
+{
+    *count = S.slog_len;
+    return S.slog;
+}
+
+int sched_step_log_complete(void) { return !S.slog_dropped; }
 
 /* PCT: the runnable fiber with the highest priority (the lowest id on a tie). */
 static unsigned pct_top(const int *runnable, unsigned n)
@@ -497,7 +613,8 @@ static int pick_next(void)
                                 .is_data = 0,
                                 .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
                                 .runnable = mask,
-                                .cur_local = cur_runnable && S.fibers[sched_current_slot].local_step});
+                                .cur_local = cur_runnable && S.fibers[sched_current_slot].local_step,
+                                .step = (uint32_t)S.slog_len});
     return nth_runnable(mask, idx);
 }
 
@@ -516,6 +633,10 @@ static void reschedule(int dying)
         for (int i = 0; i < S.count; i++) {
             fiber_t *f = &S.fibers[i];
             if (f->state == SCHED_BLOCKED && f->wait_timed && (!f->daemon || others_blocked)) {
+                /* Time passed because nothing could run: a fact about every
+                 * fiber, so the step that ended here commutes with none. */
+                if (sched_footprints_on && S.slog_len)
+                    S.slog[S.slog_len - 1].fp.global = 1;
                 set_state(i, SCHED_RUNNABLE);
                 f->timed_out = 1;
                 f->wait_object = NULL;
@@ -567,8 +688,29 @@ void sched_yield_point(void)
         stress_yield(0);
         return;
     }
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_end(0);
     count_step();
     reschedule(0);
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_begin(NULL, SCHED_FP_GLOBAL);
+}
+
+void sched_yield_point_on(const void *obj, unsigned mode)
+{
+    if (sched_current_slot == SCHED_NO_FIBER)
+        return;
+    if (stress_on()) {
+        stress_yield(0);
+        return;
+    }
+    /* The footprint waits on this fiber's stack (obj, mode) until it resumes. */
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_end(0);
+    count_step();
+    reschedule(0);
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_begin(obj, mode);
 }
 
 void sched_yield_point_local(void)
@@ -581,12 +723,16 @@ void sched_yield_point_local(void)
     }
     fiber_t *f = &S.fibers[sched_current_slot];
     f->local_step = 1;
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_end(2);
     count_step();
     reschedule(0);
     f->local_step = 0;
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_begin(NULL, SCHED_FP_NONE);
 }
 
-static int block(const void *object, const char *what, int timed)
+static int block(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode)
 {
     if (stress_on())
         return stress_block(object, what, timed);
@@ -596,15 +742,27 @@ static int block(const void *object, const char *what, int timed)
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
     f->timed_out = 0;
+    if (__builtin_expect(sched_footprints_on, 0)) {
+        sched_step_touch(object, SCHED_FP_WRITE);
+        step_end(1);
+    }
     count_step();
     reschedule(0);
     f->wait_timed = 0;
+    /* Woken (or timed out): the caller named what it re-checks, or GLOBAL. */
+    if (__builtin_expect(sched_footprints_on, 0))
+        step_begin(fp_obj, fp_mode);
     return f->timed_out;
 }
 
-void sched_block(const void *object, const char *what) { (void)block(object, what, 0); }
+void sched_block(const void *object, const char *what) { (void)block(object, what, 0, NULL, SCHED_FP_GLOBAL); }
 
-int sched_block_timed(const void *object, const char *what) { return block(object, what, 1); }
+int sched_block_timed(const void *object, const char *what) { return block(object, what, 1, NULL, SCHED_FP_GLOBAL); }
+
+int sched_block_on(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode)
+{
+    return block(object, what, timed ? 1 : 0, fp_obj, fp_mode);
+}
 
 void sched_wake(const void *object)
 {
@@ -612,6 +770,7 @@ void sched_wake(const void *object)
         int i = __builtin_ctzll(left);
         fiber_t *f = &S.fibers[i];
         if (f->wait_object == object) {
+            sched_step_touch(object, SCHED_FP_WRITE); /* enables a fiber: a write of what it waits on */
             set_state(i, SCHED_RUNNABLE);
             f->wait_object = NULL;
             f->wait_reason = NULL;
@@ -647,8 +806,14 @@ unsigned sched_choose(unsigned n)
     }
     if (n > 65535)
         n = 65535;
-    log_choice((sched_choice_t){
-        .n = (uint16_t)n, .index = (uint16_t)idx, .is_data = 1, .cur = SCHED_CHOICE_NO_CURRENT, .runnable = current_bit()});
+    if (sched_footprints_on && S.step_open)
+        S.step_cur.has_data = 1;
+    log_choice((sched_choice_t){.n = (uint16_t)n,
+                                .index = (uint16_t)idx,
+                                .is_data = 1,
+                                .cur = SCHED_CHOICE_NO_CURRENT,
+                                .runnable = current_bit(),
+                                .step = (uint32_t)S.slog_len});
     return idx;
 }
 
@@ -672,8 +837,14 @@ int sched_choose_flag(void)
             v = S.config.source.replay[S.replay_pos++].index & 1u;
         break;
     }
-    log_choice((sched_choice_t){
-        .n = 2, .index = (uint16_t)v, .is_data = 2, .cur = SCHED_CHOICE_NO_CURRENT, .runnable = current_bit()});
+    if (sched_footprints_on && S.step_open)
+        S.step_cur.has_data = 1;
+    log_choice((sched_choice_t){.n = 2,
+                                .index = (uint16_t)v,
+                                .is_data = 2,
+                                .cur = SCHED_CHOICE_NO_CURRENT,
+                                .runnable = current_bit(),
+                                .step = (uint32_t)S.slog_len});
     return (int)v;
 }
 
@@ -681,6 +852,10 @@ void sched_abort_run(void)
 {
     if (stress_on())
         stress_abort_run();
+    if (sched_footprints_on) {
+        sched_step_touch(NULL, SCHED_FP_GLOBAL);
+        step_end(1);
+    }
     S.outcome = SCHED_OUTCOME_ABORTED;
     switch_to(SCHED_NO_FIBER, 0);
     abort(); /* unreachable: main never resumes an aborted fiber */
@@ -690,6 +865,8 @@ void sched_exit_fiber(void)
 {
     if (stress_on())
         stress_exit_fiber();
+    if (sched_footprints_on)
+        step_end(1);
     set_state(sched_current_slot, SCHED_DONE);
     reschedule(1);
     abort(); /* unreachable */
@@ -719,6 +896,14 @@ void sched_set_daemon(int id)
     int slot = live_slot(id);
     if (slot >= 0)
         S.fibers[slot].daemon = 1;
+}
+void sched_set_start_footprint(int id, const void *obj, unsigned mode)
+{
+    int slot = live_slot(id);
+    if (slot >= 0) {
+        S.fibers[slot].start_obj = obj;
+        S.fibers[slot].start_mode = (uint8_t)mode;
+    }
 }
 int sched_fiber_is_daemon(int id)
 {

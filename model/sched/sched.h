@@ -88,7 +88,60 @@ typedef struct sched_choice {
     uint64_t runnable;
     /* Fiber choice: the running fiber yielded with sched_yield_point_local. */
     uint8_t cur_local;
+    /* With footprints on (sched_source_t.footprints): the index in
+     * sched_step_log of the first step after a fiber choice, or of the step
+     * a data choice is made in. 0 otherwise. */
+    uint32_t step;
 } sched_choice_t;
+
+/*
+ * Footprints: what a step touches, for the systematic search's partial-order
+ * reduction (model/sched/dfs.h). A *step* is what one fiber runs from a
+ * switch point (a yield, the return from a block, its start) to the next
+ * one. A yield names the footprint of the step it starts
+ * (sched_yield_point_on): the object the operation right after it acts on
+ * and whether it only reads it. An unannotated yield, the return from a
+ * block and a fiber's start are GLOBAL: dependent with every step, so a
+ * missing annotation costs pruning, never soundness. The scheduler widens a
+ * step by itself: a wake that makes a fiber runnable writes its object, a
+ * block writes the object waited on, a spawn or a timed wait's expiry makes
+ * the step GLOBAL, and a data or flag choice marks it. Model code can widen
+ * the running step (sched_step_touch) where an operation touches more than
+ * its yield named. Plain memory accesses between switch points are not
+ * footprints: the reduction assumes the program is data-race free there,
+ * which the TSan build checks (docs/INPUT.md "dfs").
+ *
+ * Only recorded when the source asks (sched_source_t.footprints, which the
+ * explorer sets): off, a yield stores nothing and no choice, switch or trace
+ * changes either way.
+ */
+enum {
+    SCHED_FP_GLOBAL = 0, /* dependent with everything (the default) */
+    SCHED_FP_READ = 1,   /* reads the object: independent of other reads of it */
+    SCHED_FP_WRITE = 2,  /* writes (or reads and writes) the object */
+    SCHED_FP_NONE = 3,   /* touches nothing another fiber reads or writes */
+};
+#define SCHED_FP_OBJS 4 /* objects a step records; one more makes it GLOBAL */
+typedef struct sched_fp {
+    const void *obj[SCHED_FP_OBJS];
+    uint8_t mode[SCHED_FP_OBJS]; /* SCHED_FP_READ or SCHED_FP_WRITE */
+    uint8_t n;
+    uint8_t global;
+} sched_fp_t;
+
+typedef struct sched_step {
+    int16_t slot;      /* the fiber that ran it */
+    uint8_t ends_idle; /* it ended with that fiber blocked or finished */
+    uint8_t has_data;  /* it made a data or flag choice */
+    uint8_t ends_local; /* it ended at sched_yield_point_local */
+    sched_fp_t fp;
+} sched_step_t;
+
+/* 1 if the two footprints may not commute: either is GLOBAL, or both name
+ * one object and one of them writes it. */
+int sched_fp_dependent(const sched_fp_t *a, const sched_fp_t *b);
+/* Adds b's objects to a (GLOBAL when they do not fit). */
+void sched_fp_join(sched_fp_t *a, const sched_fp_t *b);
 
 typedef struct sched_source {
     sched_source_kind_t kind;
@@ -109,6 +162,9 @@ typedef struct sched_source {
     /* REPLAY */
     const sched_choice_t *replay;
     size_t replay_len;
+    /* Any source: record every step's footprint (sched_step_log). Changes
+     * nothing about the run. */
+    uint8_t footprints;
 } sched_source_t;
 
 typedef struct sched_config {
@@ -144,6 +200,9 @@ void sched_set_slot_reuse_hook(sched_slot_reuse_fn *fn);
  * daemons are blocked, and a daemon's timed wait expires only while some
  * ordinary fiber is blocked. */
 void sched_set_daemon(int id);
+/* The footprint of a new fiber's first step, from its start to its first
+ * switch point ("Footprints" below); GLOBAL unless set. Call before it runs. */
+void sched_set_start_footprint(int id, const void *obj, unsigned mode);
 int sched_fiber_is_daemon(int id);
 /* Runs fibers until all are done or the run stops. Called from the main
  * (non-fiber) context only. */
@@ -157,6 +216,16 @@ void sched_yield_point(void);
  * memory, no wait, wake or spawn). Runs as sched_yield_point; the systematic
  * explorer need not preempt here (dfs.h). */
 void sched_yield_point_local(void);
+/* A yield point whose next step touches `obj` only, reading it
+ * (SCHED_FP_READ) or writing it (SCHED_FP_WRITE); SCHED_FP_NONE: nothing
+ * shared; SCHED_FP_GLOBAL: anything (as sched_yield_point). Runs as
+ * sched_yield_point; only the footprint record (above) sees the difference. */
+void sched_yield_point_on(const void *obj, unsigned mode);
+/* Widens the running step's footprint by `obj` (SCHED_FP_READ/WRITE) or to
+ * GLOBAL; not a yield point. No effect when footprints are off. */
+void sched_step_touch(const void *obj, unsigned mode);
+extern int sched_footprints_on; /* read it with sched_footprints() */
+static inline int sched_footprints(void) { return sched_footprints_on; }
 /* Block the current fiber on `object` until sched_wake(object). Returns after a
  * wake; the caller re-checks its condition (waits are always in a loop). */
 void sched_block(const void *object, const char *what);
@@ -164,6 +233,10 @@ void sched_block(const void *object, const char *what);
  * expires only when no fiber is runnable (every other fiber is blocked or
  * done), the lowest id first. Returns 1 if it timed out, 0 if woken. */
 int sched_block_timed(const void *object, const char *what);
+/* sched_block_timed (timed 1) or sched_block (timed 0) naming the footprint
+ * of the step the fiber starts when it resumes ("Footprints" below; the
+ * others start a GLOBAL one). Returns 1 if it timed out. */
+int sched_block_on(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode);
 /* Makes every fiber blocked on `object` runnable. Not a yield point itself. */
 void sched_wake(const void *object);
 /* A data choice in [0, n): recorded like a fiber choice. n <= 1 returns 0
@@ -214,6 +287,11 @@ int sched_fiber_count(void);
  * spawn, and for a finished thread whose slot was reused. */
 void **sched_fiber_slot(int id);
 const sched_choice_t *sched_choice_log(size_t *count);
+/* The steps of the run so far, with footprints on (else none). A step still
+ * running is not in it. */
+const sched_step_t *sched_step_log(size_t *count);
+/* 0 when the run made more steps than the step log holds. */
+int sched_step_log_complete(void);
 /* The choices of the run so far as BYTES-source bytes, in use order (the
  * input stores them reversed): the same run replays from them with no
  * other source. Returns how many, or (size_t)-1 when a fiber choice picked

@@ -45,6 +45,7 @@ ULONG WdfDeviceGetCharacteristics(WDFDEVICE Device)
 NTSTATUS WdfDeviceCreateDeviceInterface(WDFDEVICE Device, const GUID *InterfaceClassGUID,
                                         PCUNICODE_STRING ReferenceString)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_checked(Device, "WdfDeviceCreateDeviceInterface");
     if (ke_irql() != PASSIVE_LEVEL)
         TDF_MISUSE("WdfDeviceCreateDeviceInterface", "WdfDeviceCreateDeviceInterface above PASSIVE_LEVEL");
@@ -54,6 +55,7 @@ NTSTATUS WdfDeviceCreateDeviceInterface(WDFDEVICE Device, const GUID *InterfaceC
 VOID WdfDeviceSetDeviceInterfaceState(WDFDEVICE Device, const GUID *InterfaceClassGUID,
                                       PCUNICODE_STRING ReferenceString, BOOLEAN IsInterfaceEnabled)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_checked(Device, "WdfDeviceSetDeviceInterfaceState");
 }
 
@@ -138,6 +140,7 @@ NTSTATUS WdfRegistryQueryULong(WDFKEY Key, PCUNICODE_STRING ValueName, PULONG Va
 
 NTSTATUS WdfRegistryAssignULong(WDFKEY Key, PCUNICODE_STRING ValueName, ULONG Value)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     key_checked(Key, "WdfRegistryAssignULong");
     char name[32];
     if (!name_ascii(ValueName, name, sizeof name))

@@ -47,6 +47,7 @@ VOID WdfDeviceInitSetPowerPolicyEventCallbacks(PWDFDEVICE_INIT DeviceInit, PWDF_
 
 NTSTATUS WdfDeviceAssignS0IdleSettings(WDFDEVICE Device, PWDF_DEVICE_POWER_POLICY_IDLE_SETTINGS Settings)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceAssignS0IdleSettings");
     if (!d->pp.owner)
         return STATUS_INVALID_DEVICE_REQUEST; /* FxDeviceApi: not the power-policy owner */
@@ -70,6 +71,7 @@ NTSTATUS WdfDeviceAssignS0IdleSettings(WDFDEVICE Device, PWDF_DEVICE_POWER_POLIC
 
 NTSTATUS WdfDeviceAssignSxWakeSettings(WDFDEVICE Device, PWDF_DEVICE_POWER_POLICY_WAKE_SETTINGS Settings)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_t *d = wdf_device_checked(Device, "WdfDeviceAssignSxWakeSettings");
     if (!d->pp.owner)
         return STATUS_INVALID_DEVICE_REQUEST;

@@ -40,6 +40,7 @@ NTSTATUS WdfWaitLockAcquire(WDFWAITLOCK Lock, PLONGLONG Timeout)
     if (l->owner && !(Timeout && *Timeout == 0))
         ke_lock_waits(&l->event, "WdfWaitLockAcquire");
     NTSTATUS st = KeWaitForSingleObject(&l->event, Executive, KernelMode, FALSE, Timeout ? &t : NULL);
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
     if (st == STATUS_SUCCESS) {
         l->owner = sched_current() + 1;
         ke_lock_held(&l->event, "WDFWAITLOCK", NULL);
@@ -50,6 +51,7 @@ NTSTATUS WdfWaitLockAcquire(WDFWAITLOCK Lock, PLONGLONG Timeout)
 VOID WdfWaitLockRelease(WDFWAITLOCK Lock)
 {
     wdf_wait_lock_t *l = lock_checked(Lock, "WdfWaitLockRelease");
+    sched_step_touch(&l->event, SCHED_FP_WRITE); /* written before KeSetEvent's yield (footprints, sched.h) */
     if (l->owner != sched_current() + 1)
         TDF_MISUSE("WdfWaitLockRelease", "WdfWaitLockRelease on a lock this thread does not hold");
     l->owner = 0;

@@ -569,13 +569,16 @@ void wdm_client_io(wdf_device_t *d, ULONG ioctl)
     io_device_reference(top);
     (void)IoCallDriver(top, irp);
     LARGE_INTEGER timeout = {.QuadPart = -10000000LL};
-    if (!tdf_failure() && KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
+    int timed_out = !tdf_failure() && KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT;
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
+    if (timed_out) {
         irp_rec_t *r = irp_rec_of(irp);
         if (r && r->magic == IRP_REC_LIVE) {
             SCHED_TRACE1("client gives up: cancels IRP #%u", irp_id(irp));
             (void)irp_cancel(irp);
         }
         (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+        sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
     }
     SCHED_TRACE1("client DeviceIoControl done: 0x%lx", (unsigned long)(uint32_t)iosb.Status);
     io_device_dereference(top);

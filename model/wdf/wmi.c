@@ -37,6 +37,7 @@ static wmi_provider_t *provider_new(wdf_device_t *d, const WDF_WMI_PROVIDER_CONF
 NTSTATUS WdfWmiProviderCreate(WDFDEVICE Device, PWDF_WMI_PROVIDER_CONFIG WmiProviderConfig,
                               PWDF_OBJECT_ATTRIBUTES ProviderAttributes, WDFWMIPROVIDER *WmiProvider)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_t *d = wdf_device_checked(Device, "WdfWmiProviderCreate");
     if (!WmiProviderConfig || WmiProviderConfig->Size != sizeof(WDF_WMI_PROVIDER_CONFIG) ||
         (WmiProviderConfig->Flags & ~(ULONG)WdfWmiProviderValidFlags))
@@ -62,6 +63,7 @@ BOOLEAN WdfWmiProviderIsEnabled(WDFWMIPROVIDER WmiProvider, WDF_WMI_PROVIDER_CON
 NTSTATUS WdfWmiInstanceCreate(WDFDEVICE Device, PWDF_WMI_INSTANCE_CONFIG InstanceConfig,
                               PWDF_OBJECT_ATTRIBUTES InstanceAttributes, WDFWMIINSTANCE *Instance)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_t *d = wdf_device_checked(Device, "WdfWmiInstanceCreate");
     if (!InstanceConfig || InstanceConfig->Size != sizeof(WDF_WMI_INSTANCE_CONFIG))
         return STATUS_INVALID_PARAMETER;
@@ -92,12 +94,14 @@ static wmi_instance_t *instance_checked(WDFWMIINSTANCE h, const char *routine)
 
 NTSTATUS WdfWmiInstanceRegister(WDFWMIINSTANCE WmiInstance)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     instance_checked(WmiInstance, "WdfWmiInstanceRegister")->registered = 1;
     return STATUS_SUCCESS;
 }
 
 VOID WdfWmiInstanceDeregister(WDFWMIINSTANCE WmiInstance)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     instance_checked(WmiInstance, "WdfWmiInstanceDeregister")->registered = 0;
 }
 
@@ -113,12 +117,14 @@ WDFWMIPROVIDER WdfWmiInstanceGetProvider(WDFWMIINSTANCE WmiInstance)
 
 NTSTATUS WdfWmiInstanceFireEvent(WDFWMIINSTANCE WmiInstance, ULONG EventDataSize, PVOID EventData)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     instance_checked(WmiInstance, "WdfWmiInstanceFireEvent");
     return STATUS_SUCCESS;
 }
 
 NTSTATUS WdfDeviceAssignMofResourceName(WDFDEVICE Device, PCUNICODE_STRING MofResourceName)
 {
+    sched_step_touch(NULL, SCHED_FP_GLOBAL); /* shared state, no yield first: footprints (sched.h) */
     wdf_device_checked(Device, "WdfDeviceAssignMofResourceName");
     return STATUS_SUCCESS;
 }

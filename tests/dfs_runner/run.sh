@@ -57,7 +57,13 @@ check found_replays 10 "$sig" "$runner" "$work/found.txt"
 check found_expects 0 "# expect-signature ${sig#==TDF== SIGNATURE }" cat "$work/found.txt"
 check found_on_stdout 10 "as a plain input (--save_schedule=PATH writes it)" \
     "$runner" --schedule=dfs:1 --variant=flag_check "$script"
-check correct_exhausted_p1 0 "round P<=1: 59324 schedules" "$runner" --schedule=dfs:1 --variant=correct "$script"
+check correct_exhausted_p1 0 "round P<=1: 59324 schedules" "$runner" --schedule=dfs:1:nopor --variant=correct "$script"
+# With sleep sets (the default) the same space, exhausted, in fewer schedules (docs/INPUT.md "dfs").
+por=$("$runner" --schedule=dfs:1 --variant=correct "$script" | sed -n 's/^==TDF== DFS round P<=1: \([0-9]*\) schedules.*exhausted.*/\1/p')
+if [ -n "$por" ] && [ "$por" -lt 59324 ]; then ok; else bad "sleep sets: P<=1 gave '$por' schedules, want fewer than 59324"; fi
+check mutant_found_at_p1_nopor 10 "DFS failing schedule (1 preemptions)" \
+    "$runner" --schedule=dfs:2:nopor --variant=flag_check "$script"
+check bad_nopor 2 "then optionally :nopor" "$runner" --schedule=dfs:1:5:por "$script"
 check limit_stops 4 "stopped at LIMIT before the space was exhausted" \
     "$runner" --schedule=dfs:2:100 --variant=correct "$script"
 check two_inputs 2 "--schedule=dfs explores exactly one INPUT" \
