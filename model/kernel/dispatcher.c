@@ -220,7 +220,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
 {
     (void)DesiredAccess, (void)ObjectAttributes, (void)ProcessHandle, (void)ClientId;
     ke_yield();
-    struct _KTHREAD *t = pool_alloc_model(sizeof *t);
+    struct _KTHREAD *t = pool_alloc_model_kept(sizeof *t); /* a finished thread's object stays waitable */
     struct tdf_image *img = image_current();
     t->Header.Type = OBJ_THREAD;
     t->magic = THREAD_MAGIC;

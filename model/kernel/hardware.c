@@ -82,7 +82,7 @@ PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULO
         }
         mapping_t *m = &g_maps[g_nmaps++];
         /* Registers are model memory: zero at power-on, same in every run. */
-        m->va = pool_alloc_model(NumberOfBytes);
+        m->va = pool_alloc_model_kept(NumberOfBytes); /* MmUnmapIoSpace keeps it: stale pointers are recognised */
         m->length = NumberOfBytes;
         m->range = *r;
         m->unmapped = 0;

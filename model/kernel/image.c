@@ -262,12 +262,12 @@ void image_fiber_stack(int fiber, char *buf, size_t size)
         snprintf(buf, size, "(no driver frames)");
 }
 
-/* After a switch: did an image we are executing in unload meanwhile? */
-static void check_resumed(void)
+/* check_resumed's scan, out of line: it runs once per thread per unload
+ * (the generation moved), while the test in check_resumed runs at every
+ * yield; inlined, this body's frame (the message buffer) would be set up at
+ * every yield too. */
+__attribute__((noinline)) static void check_resumed_scan(call_stack_t *s)
 {
-    call_stack_t *s = my_stack();
-    if (s->checked_generation == g_unload_generation)
-        return;
     s->checked_generation = g_unload_generation;
     unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
     for (unsigned i = d; i-- > 0;) {
@@ -282,6 +282,16 @@ static void check_resumed(void)
                       "thread '%s' resumed in %s after image '%s' unloaded", sched_fiber_name(sched_current()), where,
                       img->name);
     }
+}
+
+/* After a switch: did an image we are executing in unload meanwhile? Every
+ * unload bumps g_unload_generation, so a thread whose stack was checked at
+ * the current generation has nothing to look at. */
+static inline void check_resumed(void)
+{
+    call_stack_t *s = my_stack();
+    if (__builtin_expect(s->checked_generation != g_unload_generation, 0))
+        check_resumed_scan(s);
 }
 
 void ke_yield(void)
@@ -322,10 +332,12 @@ int ke_block_timed(const void *object, const char *what)
 
 /* ---- the hooks (declared in image.h) ------------------------------------------- */
 
-void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
+/* The hooks' slow paths: a call or return across images (a yield point),
+ * an unloaded image, a stack at or past MAX_DEPTH. Out of line so that the
+ * fast paths below (a call or return inside one loaded image, most of the
+ * hooks' calls) set up no frame for the message buffers. */
+__attribute__((noinline)) static void image_enter_slow(call_stack_t *s, struct tdf_image *img, void *fn)
 {
-    (void)call_site;
-    call_stack_t *s = my_stack();
     const frame_t *caller = top_frame(s);
     int cross = !caller || caller->image != img;
     if (cross) {
@@ -359,10 +371,26 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
         SCHED_TRACE2("-> %s!%s", img->name, symbol_name(fn));
 }
 
-void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
+void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
 {
-    (void)img, (void)fn, (void)call_site;
+    (void)call_site;
     call_stack_t *s = my_stack();
+    unsigned d = s->depth;
+    /* Fast path, as image_enter_slow would do it: the caller's frame
+     * (frames[d - 1], kept as d <= MAX_DEPTH) is of this image, so no
+     * yield and no trace; the image is loaded, so no 0xCE; d < MAX_DEPTH,
+     * so the frame is kept. */
+    if (__builtin_expect(d - 1u < MAX_DEPTH - 1u && s->frames[d - 1].image == img && img->state == TDF_IMAGE_LOADED,
+                         1)) {
+        s->frames[d] = (frame_t){img, fn};
+        s->depth = d + 1;
+        return;
+    }
+    image_enter_slow(s, img, fn);
+}
+
+__attribute__((noinline)) static void image_exit_slow(call_stack_t *s, struct tdf_image *img, void *fn)
+{
     if (s->depth == 0)
         return; /* a frame entered before this run's reset: ignore */
     /* Frames deeper than MAX_DEPTH are counted, not kept: no yield for them. */
@@ -393,4 +421,20 @@ void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
                  "return from %s!%s into unloaded image '%s' (%s)", img->name, symbol_name(fn), back->image->name,
                  where);
     }
+}
+
+void tdf_image_exit(struct tdf_image *img, void *fn, void *call_site)
+{
+    (void)call_site;
+    call_stack_t *s = my_stack();
+    unsigned d = s->depth;
+    /* Fast path, as image_exit_slow would do it: this frame and its caller's
+     * (both kept: 2 <= d <= MAX_DEPTH) are of this image, so the return
+     * crosses no image (no yield), and the unload check is for a return
+     * into another image only. */
+    if (__builtin_expect(d - 2u < MAX_DEPTH - 1u && s->frames[d - 1].image == img && s->frames[d - 2].image == img, 1)) {
+        s->depth = d - 1;
+        return;
+    }
+    image_exit_slow(s, img, fn);
 }

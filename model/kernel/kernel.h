@@ -203,6 +203,11 @@ void ke_set_irql(KIRQL irql);
 void pool_reset(void);
 /* Model-owned memory with the same lifetime rules (freed at end of run). */
 void *pool_alloc_model(size_t size);
+/* The same for memory the model never frees before the end of the run (a
+ * register block, a framework object that stays after its deletion): ASan
+ * builds take it from reused chunks instead of ASan's allocator, which has
+ * no use after free to see in it (model/kernel/pool.c). */
+void *pool_alloc_model_kept(size_t size);
 /* Frees now under ASan (so later use is reported); in other builds fills it
  * with 0xDD and keeps it until the end of the run, so a stale read is
  * deterministic. */

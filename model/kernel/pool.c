@@ -21,9 +21,27 @@
 /* The plain build carves payloads out of chunks kept across runs instead of
  * calloc/free per block (malloc was ~8% of an exec). Not under ASan (its
  * allocator is the use-after-free oracle) nor TSan (a reused address would
- * keep the shadow of the previous run's accesses: malloc/free reset it). */
+ * keep the shadow of the previous run's accesses: malloc/free reset it).
+ * ASan takes only pool_alloc_model_kept blocks (register blocks, framework
+ * objects that outlive their deletion) from the chunks: they are never freed
+ * within a run, so its allocator has no use after free to see there, and
+ * its calloc of fresh blocks (page faults: the quarantine hands out new
+ * memory) was ~15% of an ASan exec for the register blocks alone. The chunks
+ * are poisoned but for the blocks taken, each followed by a poisoned gap, so
+ * an overflow is still reported. */
 #if !defined(POOL_ASAN) && !defined(TDF_TSAN_RUNTIME)
 #define POOL_ARENA 1
+#endif
+#if defined(POOL_ARENA) || defined(POOL_ASAN)
+#define POOL_CHUNKS 1
+#endif
+#ifdef POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_GAP 32u /* poisoned bytes after each block, as ASan's own redzone */
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ARENA_GAP 0u
 #endif
 
 typedef struct block {
@@ -50,7 +68,7 @@ static block_t *record_new(void)
     return b;
 }
 
-#ifdef POOL_ARENA
+#ifdef POOL_CHUNKS
 /* Chunks of ARENA_CHUNK bytes, allocated on first need and kept; a run
  * takes payloads from them in order and pool_reset rewinds to the first.
  * Freed payloads are not reused within the run (as the quarantine below: a
@@ -63,34 +81,53 @@ static size_t g_chunk_used;
 
 static void *arena_take(size_t size)
 {
-    size = (size + 15u) & ~(size_t)15u; /* malloc's alignment */
-    if (size > ARENA_CHUNK / 4)
+    size_t need = ((size + 15u) & ~(size_t)15u) + ARENA_GAP; /* malloc's alignment */
+    if (need > ARENA_CHUNK / 4)
         return NULL;
-    if (g_nchunks && g_chunk_used + size > ARENA_CHUNK) {
+    if (g_nchunks && g_chunk_used + need > ARENA_CHUNK) {
         g_chunk++;
         g_chunk_used = 0;
     }
     if (g_chunk >= g_nchunks) {
         if (g_nchunks == ARENA_MAX_CHUNKS || !(g_chunks[g_nchunks] = malloc(ARENA_CHUNK)))
             return NULL;
+        ASAN_POISON_MEMORY_REGION(g_chunks[g_nchunks], ARENA_CHUNK); /* unpoisoned block by block */
         g_chunk = g_nchunks++;
         g_chunk_used = 0;
     }
     void *p = g_chunks[g_chunk] + g_chunk_used;
-    g_chunk_used += size;
+    g_chunk_used += need;
+    ASAN_UNPOISON_MEMORY_REGION(p, size);
     return memset(p, 0, size); /* calloc's contract: a block starts zeroed */
+}
+
+/* Rewinds to the first chunk (pool_reset). ASan: the blocks of the run
+ * poisoned again, so that a pointer kept from this run reads a poisoned
+ * byte in the next. */
+static void arena_rewind(void)
+{
+    for (unsigned c = 0; g_nchunks && c <= g_chunk; c++)
+        ASAN_POISON_MEMORY_REGION(g_chunks[c], c == g_chunk ? g_chunk_used : ARENA_CHUNK);
+    g_chunk = 0;
+    g_chunk_used = 0;
 }
 #endif
 
-static void *alloc(size_t size, ULONG tag, struct tdf_image *owner)
+/* kept: the caller never frees the block before pool_reset
+ * (pool_alloc_model_kept), so ASan may take it from the chunks too. */
+static void *alloc(size_t size, ULONG tag, struct tdf_image *owner, int kept)
 {
     /* Footprints (sched.h): the pool's list and addresses follow the order
      * of allocations, so a step that allocates commutes with none. */
     sched_step_touch(NULL, SCHED_FP_GLOBAL);
     block_t *b = record_new();
     b->p = NULL;
-#ifdef POOL_ARENA
+    (void)kept;
+#if defined(POOL_ARENA)
     b->p = arena_take(size ? size : 1);
+#elif defined(POOL_ASAN)
+    if (kept)
+        b->p = arena_take(size ? size : 1);
 #endif
     b->in_arena = b->p != NULL;
     if (!b->p)
@@ -116,12 +153,13 @@ __attribute__((unused)) static void quarantine_push(void *p)
     g_quarantine[g_quarantine_len++] = p;
 }
 
-/* The live record of p, or NULL. */
-static block_t *find_block(const void *p)
+/* The link (g_live or a record's next) that points to p's live record, or
+ * NULL: one walk for a free, which checks the block and then unlinks it. */
+static block_t **find_link(const void *p)
 {
-    for (block_t *b = g_live; b; b = b->next)
-        if (b->p == p)
-            return b;
+    for (block_t **pp = &g_live; *pp; pp = &(*pp)->next)
+        if ((*pp)->p == p)
+            return pp;
     return NULL;
 }
 
@@ -171,7 +209,10 @@ static void check_free(const block_t *b, int driver_free)
 static void release_payload(block_t *b)
 {
 #ifdef POOL_ASAN
-    free(b->p); /* ASan reports any later use, with both stacks */
+    if (b->in_arena) /* a kept block a driver freed anyway: ExFreePool of its registers */
+        ASAN_POISON_MEMORY_REGION(b->p, b->size ? b->size : 1);
+    else
+        free(b->p); /* ASan reports any later use, with both stacks */
 #else
     memset(b->p, 0xDD, b->size); /* a stale read sees the same bytes in every run */
     if (!b->in_arena)
@@ -181,13 +222,25 @@ static void release_payload(block_t *b)
     g_free_records = b;
 }
 
+/* Unlinks *link's record after check_free. The checks allocate nothing on
+ * the way to a clean return, so *link is still the record; should a report
+ * have put a block in front of it, the walk finds it again. */
+static block_t *unlink_at(block_t **link, block_t *b)
+{
+    if (*link != b)
+        return unlink_block(b->p);
+    *link = b->next;
+    return b;
+}
+
 void pool_free_deferred(void *p)
 {
-    block_t *b = find_block(p);
-    if (!b)
+    block_t **link = find_link(p);
+    if (!link)
         return;
+    block_t *b = *link;
     check_free(b, 0);
-    release_payload(unlink_block(p));
+    release_payload(unlink_at(link, b));
 }
 
 void pool_reset(void)
@@ -203,13 +256,13 @@ void pool_reset(void)
     for (size_t i = 0; i < g_quarantine_len; i++)
         free(g_quarantine[i]);
     g_quarantine_len = 0;
-#ifdef POOL_ARENA
-    g_chunk = 0;
-    g_chunk_used = 0;
+#ifdef POOL_CHUNKS
+    arena_rewind();
 #endif
 }
 
-void *pool_alloc_model(size_t size) { return alloc(size, 0, NULL); }
+void *pool_alloc_model(size_t size) { return alloc(size, 0, NULL, 0); }
+void *pool_alloc_model_kept(size_t size) { return alloc(size, 0, NULL, 1); }
 
 size_t pool_leaks_of(const struct tdf_image *img, ULONG *first_tag, size_t *bytes)
 {
@@ -249,7 +302,7 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
     if (img && img->state != TDF_IMAGE_LOADED)
         TDF_BUGCHECK(0xC4, 0x61, "DRIVER_VERIFIER_DETECTED_VIOLATION", "pool allocated by image '%s' during its unload",
                      img->name);
-    return alloc(NumberOfBytes, Tag, img);
+    return alloc(NumberOfBytes, Tag, img, 0);
 }
 
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
@@ -261,7 +314,8 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
     ke_yield();
-    block_t *b = find_block(P);
+    block_t **link = find_link(P);
+    block_t *b = link ? *link : NULL;
     if (!b) {
         TDF_BUGCHECK(0xC2, 0x7, "BAD_POOL_CALLER", "ExFreePool of memory that is not allocated pool (double free?)");
         return;
@@ -272,7 +326,7 @@ VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
         return;
     }
     check_free(b, 1);
-    release_payload(unlink_block(P));
+    release_payload(unlink_at(link, b));
 }
 
 VOID ExFreePool(PVOID P) { ExFreePoolWithTag(P, 0); }

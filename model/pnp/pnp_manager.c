@@ -32,6 +32,7 @@
 #include "../kernel/tsan_sync.h"
 #include "../wdf/fileobject.h"
 #include "../wdf/childlist.h"
+#include "../kernel/names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -176,13 +177,13 @@ static devnode_t *node_new(devnode_t *parent, wdf_device_t *pdo, PCWSTR hwid)
      * driver; the first root of an image goes without the number ("bus"). */
     const char *base = n->desc ? n->desc->image->name : "dev";
     unsigned same = next_ordinal(n->desc);
-    if (!parent && same == 0)
-        snprintf(n->name, sizeof n->name, "%s", base);
-    else
-        snprintf(n->name, sizeof n->name, "%s%u", base, same);
+    size_t at = 0;
+    name_put(n->name, sizeof n->name, &at, base);
+    if (parent || same != 0)
+        name_put_u(n->name, sizeof n->name, &at, same);
     if (pdo) {
         pdo->node = n;
-        snprintf(pdo->name, sizeof pdo->name, "%s/PDO", n->name);
+        name_join(pdo->name, sizeof pdo->name, n->name, "/PDO");
     }
     SCHED_TRACE1("enumerated %s", n->name);
     return n;
@@ -254,7 +255,7 @@ static int start_wdm_stack(devnode_t *n, wdf_driver_t *drv)
         return 0;
     n->fdo = fdo;
     fdo->node = n;
-    snprintf(fdo->name, sizeof fdo->name, "%s/FDO", n->name);
+    name_join(fdo->name, sizeof fdo->name, n->name, "/FDO");
     NTSTATUS st = wdf_device_start(fdo);
     if (!NT_SUCCESS(st)) {
         /* a failed START: the PnP manager sends REMOVE to the stack */
@@ -301,7 +302,7 @@ static int start_stack(devnode_t *n)
     n->fdo = fdo;
     fdo->node = n;
     fdo->lower = n->pdo;
-    snprintf(fdo->name, sizeof fdo->name, "%s/FDO", n->name);
+    name_join(fdo->name, sizeof fdo->name, n->name, "/FDO");
     wdf_device_register_hardware(fdo, 0xF0000000ULL + 0x1000ULL * (ULONGLONG)(n - g_nodes));
     st = wdf_device_start(fdo);
     if (!NT_SUCCESS(st)) {

@@ -62,6 +62,12 @@ static struct {
      * change (set_state): sched_wake visits only the blocked fibers and
      * pick_next reads the runnable set, both on the hot path. */
     uint64_t blocked, runnable;
+    /* Bit i of wait_bucket[wait_bucket_of(o)]: fiber i blocked on o (set by
+     * wait_on). sched_wake(o) visits only blocked & that bucket instead of
+     * every blocked fiber. A bit may outlive its wait (cleared when a wake
+     * finds it, not at a timeout): the bucket is a superset, filtered by
+     * `blocked` and the wait_object compare, so a stale bit costs a compare. */
+    uint64_t wait_bucket[64];
     sched_ctx_t main_ctx;
     const void *main_stack_bottom;
     size_t main_stack_size;
@@ -198,6 +204,19 @@ static void set_state(int id, sched_state_t state)
     S.runnable = state == SCHED_RUNNABLE ? S.runnable | bit : S.runnable & ~bit;
 }
 
+static unsigned wait_bucket_of(const void *object)
+{
+    return (unsigned)(((uintptr_t)object * 0x9E3779B97F4A7C15ull) >> 58); /* 0..63, the top bits mix best */
+}
+
+/* The running fiber `id` waits on `object` from now on (block, stress_block). */
+static void wait_on(int id, const void *object)
+{
+    set_state(id, SCHED_BLOCKED);
+    S.fibers[id].wait_object = object;
+    S.wait_bucket[wait_bucket_of(object)] |= 1ull << id;
+}
+
 /* ---- randomness for the seeded sources ---------------------------------- */
 static uint64_t rng_next(void)
 {
@@ -257,6 +276,7 @@ void sched_reset(const sched_config_t *config)
     S.nthreads = 0;
     set_current(SCHED_NO_FIBER);
     S.blocked = S.runnable = 0;
+    memset(S.wait_bucket, 0, sizeof S.wait_bucket);
     S.outcome = SCHED_OUTCOME_DONE;
     S.steps = 0;
     S.bytes_left = config->source.kind == SCHED_SOURCE_BYTES ? config->source.len : 0;
@@ -300,6 +320,27 @@ void sched_reset(const sched_config_t *config)
 
 int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *arg);
 
+/* The lowest address of the slot's stack that its earlier fibers may have
+ * left ASan-poisoned. A frame unpoisons its redzones when it returns; what
+ * stays poisoned are the frames live when the slot's last fiber last switched
+ * away (abandoned at the end of a run, or finished inside switch_to), all
+ * above the stack pointer that switch saved in ctx (or sched_ctx_make's, if
+ * it never ran; the fiber before it was unpoisoned at its spawn). Unpoisoning
+ * the whole 256 KB stack at every spawn (32 KB of shadow) was ~8% of an ASan
+ * exec. STACK_DIRTY_SLACK below the saved pointer is margin. Whole stack:
+ * ucontext (no saved pointer to read), or a pointer outside the stack. */
+#define STACK_DIRTY_SLACK 1024u
+static uint8_t *stack_dirty_lo(const fiber_t *f)
+{
+    uint8_t *lo = f->stack_lo;
+#if !(defined(TDF_CTX_UCONTEXT) && TDF_CTX_UCONTEXT)
+    uint8_t *sp = f->ctx.sp;
+    if (sp >= lo + STACK_DIRTY_SLACK && sp <= lo + f->stack_size)
+        return sp - STACK_DIRTY_SLACK;
+#endif
+    return lo;
+}
+
 /* The first code a new fiber runs. Never returns: a finished fiber switches
  * away for good. */
 static void fiber_entry(void);
@@ -339,8 +380,9 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     fiber_t *f = &S.fibers[id];
     fiber_stack_ensure(f);
     /* An abandoned fiber of an earlier run may have left ASan redzones
-     * poisoned on this stack. */
-    tdf_asan_unpoison(f->stack_lo, f->stack_size);
+     * poisoned on this stack (stack_dirty_lo). */
+    uint8_t *dirty = stack_dirty_lo(f);
+    tdf_asan_unpoison(dirty, (size_t)((uint8_t *)f->stack_lo + f->stack_size - dirty));
     set_state(id, SCHED_RUNNABLE);
     int thread = thread_register(id, name, owner);
     f->fn = fn;
@@ -546,16 +588,16 @@ static inline unsigned popcount64(uint64_t m)
 static int pick_next(void)
 {
     uint64_t mask = S.runnable;
-    if (mask == 0)
-        return SCHED_NO_FIBER;
-    if ((mask & (mask - 1)) == 0)
-        return __builtin_ctzll(mask);
-    unsigned n = popcount64(mask), cur_index = (unsigned)-1;
-    if (sched_current_slot != SCHED_NO_FIBER && (mask >> sched_current_slot & 1))
-        cur_index = popcount64(mask & ((1ull << sched_current_slot) - 1));
+    if ((mask & (mask - 1)) == 0) /* none or one runnable: no choice point */
+        return mask ? __builtin_ctzll(mask) : SCHED_NO_FIBER;
+    int cur = sched_current_slot;
+    /* cur_bit 0 in main: then cur_runnable is 0 and cur_index unused. */
+    uint64_t cur_bit = cur == SCHED_NO_FIBER ? 0 : 1ull << cur;
+    int cur_runnable = (mask & cur_bit) != 0;
+    unsigned n = popcount64(mask);
+    unsigned cur_index = cur_runnable ? popcount64(mask & (cur_bit - 1)) : (unsigned)-1;
     S.choice_points++;
 
-    int cur_runnable = cur_index != (unsigned)-1;
     unsigned idx = cur_runnable ? cur_index : 0;
     switch (S.config.source.kind) {
     case SCHED_SOURCE_BYTES:
@@ -613,9 +655,10 @@ static int pick_next(void)
                                 .is_data = 0,
                                 .cur = cur_runnable ? (uint16_t)cur_index : SCHED_CHOICE_NO_CURRENT,
                                 .runnable = mask,
-                                .cur_local = cur_runnable && S.fibers[sched_current_slot].local_step,
+                                .cur_local = cur_runnable && S.fibers[cur].local_step,
                                 .step = (uint32_t)S.slog_len});
-    return nth_runnable(mask, idx);
+    /* Staying is the common pick (a countdown, no preemption): no bit walk. */
+    return idx == cur_index ? cur : nth_runnable(mask, idx);
 }
 
 /* Called when the current fiber cannot or may not continue right now. */
@@ -737,8 +780,7 @@ static int block(const void *object, const char *what, int timed, const void *fp
     if (stress_on())
         return stress_block(object, what, timed);
     fiber_t *f = &S.fibers[sched_current_slot];
-    set_state(sched_current_slot, SCHED_BLOCKED);
-    f->wait_object = object;
+    wait_on(sched_current_slot, object);
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
     f->timed_out = 0;
@@ -766,11 +808,14 @@ int sched_block_on(const void *object, const char *what, int timed, const void *
 
 void sched_wake(const void *object)
 {
-    for (uint64_t left = S.blocked; left; left &= left - 1) {
+    /* In slot order, as a scan of every blocked fiber would wake them. */
+    uint64_t *bucket = &S.wait_bucket[wait_bucket_of(object)];
+    for (uint64_t left = S.blocked & *bucket; left; left &= left - 1) {
         int i = __builtin_ctzll(left);
         fiber_t *f = &S.fibers[i];
         if (f->wait_object == object) {
             sched_step_touch(object, SCHED_FP_WRITE); /* enables a fiber: a write of what it waits on */
+            *bucket &= ~(1ull << i);
             set_state(i, SCHED_RUNNABLE);
             f->wait_object = NULL;
             f->wait_reason = NULL;

@@ -299,8 +299,7 @@ static int stress_block(const void *object, const char *what, int timed)
 {
     int self = sched_current_slot;
     fiber_t *f = &S.fibers[self];
-    set_state(self, SCHED_BLOCKED);
-    f->wait_object = object;
+    wait_on(self, object);
     f->wait_reason = what;
     f->wait_timed = (uint8_t)timed;
     f->timed_out = 0;

@@ -26,7 +26,7 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
         ke_block(&old->unloading, "driver unload to finish");
     if (img->state == TDF_IMAGE_LOADED)
         return img->driver;
-    wdf_driver_t *drv = pool_alloc_model(sizeof *drv);
+    wdf_driver_t *drv = pool_alloc_model_kept(sizeof *drv); /* an unloaded driver's stays for its handles */
     drv->obj.kind = OBJ_DRIVER;
     drv->obj.refs = 1;
     drv->obj.image = img;

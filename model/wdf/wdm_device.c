@@ -17,6 +17,7 @@
 #include "wdf_internal.h"
 #include "../kernel/irp.h"
 #include "../kernel/tsan_sync.h"
+#include "../kernel/names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -363,14 +364,14 @@ int io_ob_reference(PVOID object, int delta)
  * a run. */
 static wdf_device_t *root_pdo_new(const char *node_name)
 {
-    wdf_device_t *pdo = pool_alloc_model(sizeof *pdo);
+    wdf_device_t *pdo = pool_alloc_model_kept(sizeof *pdo); /* never freed before the run ends */
     pdo->obj.kind = OBJ_DEVICE;
     pdo->obj.refs = 1; /* the bus keeps it; never destroyed in a run */
     pdo->driver = &g_root_driver;
     pdo->is_pdo = 1;
     pdo->pnp = PNP_STARTED;
     devobj_init(pdo, &g_root_driver);
-    snprintf(pdo->name, sizeof pdo->name, "%s/PDO", node_name);
+    name_join(pdo->name, sizeof pdo->name, node_name, "/PDO");
     return pdo;
 }
 
