@@ -209,6 +209,9 @@ static void thread_main(void *arg)
     struct _KTHREAD *t = arg;
     *sched_fiber_slot(sched_current()) = t;
     TDF_HB_ACQUIRE(&t->Header); /* everything before PsCreateSystemThread is visible */
+    /* After the routine returns: the trace, the signal of this thread object
+     * (its wakes add their objects) and the end (footprints, sched.h). */
+    image_set_return_footprint(&t->Header, SCHED_FP_WRITE);
     t->start(t->context); /* driver code: entered through the image hook */
     SCHED_TRACE0("thread exits");
     signal(&t->Header);

@@ -26,6 +26,10 @@ typedef struct call_stack {
     unsigned depth; /* may exceed MAX_DEPTH: deeper frames are counted, not kept */
     unsigned callback_base; /* depth at which the framework entered the innermost callback (image_callback_begin) */
     uint32_t checked_generation;
+    /* The footprint of the step after the outermost driver routine returns
+     * into the framework (image_set_return_footprint; GLOBAL unless set). */
+    uint8_t ret_mode;
+    const void *ret_obj;
     frame_t frames[MAX_DEPTH];
 } call_stack_t;
 
@@ -45,6 +49,15 @@ static void stack_slot_reset(int slot)
     g_stacks[slot].depth = 0;
     g_stacks[slot].callback_base = 0; /* a run aborted inside a callback leaves it set */
     g_stacks[slot].checked_generation = 0;
+    g_stacks[slot].ret_mode = SCHED_FP_GLOBAL;
+    g_stacks[slot].ret_obj = NULL;
+}
+
+void image_set_return_footprint(const void *object, unsigned mode)
+{
+    call_stack_t *s = my_stack();
+    s->ret_obj = object;
+    s->ret_mode = (uint8_t)mode;
 }
 
 /* sched_spawn reuses a finished thread's slot: every per-slot array of the
@@ -404,11 +417,13 @@ __attribute__((noinline)) static void image_exit_slow(call_stack_t *s, struct td
          * kernel's page fault on the next instruction would. Into another
          * driver image the step is driver code (footprint NONE, as on
          * entry); into the framework or the harness it is model code that
-         * may touch anything before its next yield: GLOBAL. */
+         * may touch anything before its next yield: GLOBAL, unless the
+         * thread's framework code named what it does there
+         * (image_set_return_footprint). */
         if (caller)
             ke_yield_on(NULL, SCHED_FP_NONE);
         else
-            ke_yield();
+            ke_yield_on(s->ret_obj, s->ret_mode);
     }
     s->depth--;
     const frame_t *back = top_frame(s);

@@ -189,6 +189,11 @@ void ke_yield(void);
  * SCHED_FP_WRITE, or SCHED_FP_NONE). Only the systematic search reads it. */
 void ke_yield_on(const void *object, unsigned mode);
 void ke_block(const void *object, const char *what);
+/* What the framework code of the running thread does between the return of
+ * its outermost driver routine and its next yield, as a footprint (sched.h
+ * "Footprints"); GLOBAL unless set. A thread's own code sets it before it
+ * calls the routine (thread_main: signals the thread object, then ends). */
+void image_set_return_footprint(const void *object, unsigned mode);
 /* ke_block / ke_block_timed (timed 1, returns 1 on a timeout) naming the
  * footprint of the step the thread starts when it resumes (sched_block_on). */
 int ke_block_on(const void *object, const char *what, int timed, const void *fp_obj, unsigned fp_mode);

@@ -211,30 +211,57 @@ int sched_dfs_next(sched_dfs_t *d, sched_source_t *out)
     return 1;
 }
 
+/* Per step of the last run: 1 if a (B) entry can start there: the steps
+ * from it on, up to the first one that leaves its fiber idle, are all that
+ * fiber's, with no data choice and no GLOBAL step. One backward pass a run. */
+static uint8_t *g_ok_to_idle;
+static size_t g_ok_cap;
+
+static int ok_to_idle_pass(const sched_step_t *steps, size_t n)
+{
+    if (n > g_ok_cap) {
+        size_t cap = n > 2 * g_ok_cap ? n : 2 * g_ok_cap;
+        uint8_t *p = realloc(g_ok_to_idle, cap);
+        if (!p)
+            return 0;
+        g_ok_to_idle = p, g_ok_cap = cap;
+    }
+    for (size_t k = n; k-- > 0;) {
+        const sched_step_t *st = &steps[k];
+        int clean = !st->has_data && !st->fp.global;
+        g_ok_to_idle[k] = (uint8_t)(clean && (st->ends_idle || (k + 1 < n && steps[k + 1].slot == st->slot &&
+                                                                 g_ok_to_idle[k + 1])));
+    }
+    return 1;
+}
+
 /* What the chosen alternative of fiber frame f ran, as an entry (A or B in
  * the comment at the top), from this run's steps; 0 if it cannot be one. */
 static int make_entry(const frame_t *f, const sched_step_t *steps, size_t nsteps, entry_t *e)
 {
     int slot = slot_of(f->runnable, f->chosen);
-    if (slot < 0)
+    if (slot < 0 || f->step >= nsteps || steps[f->step].slot != slot)
         return 0;
     *e = (entry_t){.slot = (int16_t)slot};
-    int one_step = f->cur != SCHED_CHOICE_NO_CURRENT && f->chosen == f->cur; /* (A) */
-    for (size_t k = f->step; k < nsteps; k++) {
-        const sched_step_t *s = &steps[k];
-        if (s->slot != slot || s->has_data || s->fp.global)
-            return 0;
-        sched_fp_join(&e->fp, &s->fp);
-        if (e->fp.global)
-            return 0;
-        /* (A) ending at a local yield: with SCHED_DFS_PRUNE_LOCAL the moved
+    const sched_step_t *first = &steps[f->step];
+    if (f->cur != SCHED_CHOICE_NO_CURRENT && f->chosen == f->cur) { /* (A) */
+        /* Ending at a local yield: with SCHED_DFS_PRUNE_LOCAL the moved
          * schedule's switch there would not be explored. */
-        if (one_step)
-            return !s->ends_local;
-        if (s->ends_idle)
+        if (first->has_data || first->fp.global || first->ends_local)
+            return 0;
+        e->fp = first->fp;
+        return 1;
+    }
+    if (!g_ok_to_idle[f->step]) /* (B) */
+        return 0;
+    for (size_t k = f->step; k < nsteps; k++) {
+        sched_fp_join(&e->fp, &steps[k].fp);
+        if (e->fp.global)
+            return 0; /* more objects than a footprint holds */
+        if (steps[k].ends_idle)
             return 1;
     }
-    return 0; /* the run ended (or the log did) before the fiber went idle */
+    return 0;
 }
 
 /* sleep(next fiber frame) = sleep(f) + done(f), minus what ran in [from, to). */
@@ -264,7 +291,7 @@ static size_t sleep_sets(sched_dfs_t *d, size_t first, size_t n)
 {
     size_t nsteps;
     const sched_step_t *steps = sched_step_log(&nsteps);
-    if (!sched_step_log_complete())
+    if (!sched_step_log_complete() || !ok_to_idle_pass(steps, nsteps))
         return n; /* (the frames past the log keep empty sleep sets: no pruning) */
     /* The fiber frame before `first`, whose sets carry on. */
     size_t prev = first;
