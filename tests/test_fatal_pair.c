@@ -22,6 +22,12 @@ void Imga_TakeOneThenTwo(void) {}
 void Imga_TakeTwoThenOne(void);
 void Imga_TakeTwoThenOne(void) {}
 
+static struct tdf_image g_b = {.name = "imgb"};
+void Imga_CallsB(void);
+void Imga_CallsB(void) {}
+void Imgb_Callback(void);
+void Imgb_Callback(void) {}
+
 static void reset_globals(void)
 {
     KeInitializeEvent(&g_never, NotificationEvent, FALSE);
@@ -29,6 +35,8 @@ static void reset_globals(void)
     ExInitializeFastMutex(&g_m2);
     image_register(&g_a);
     image_load(&g_a);
+    image_register(&g_b);
+    image_load(&g_b);
 }
 
 static void parked_in_a(void *arg)
@@ -66,6 +74,64 @@ TEST(unload_with_a_thread_inside_pairs_that_thread_with_the_unload)
     char sig[320];
     tdf_failure_signature(fl, sig, sizeof sig);
     CHECK_STR_CONTAINS(sig, "image(imga):imga!Imga_Worker:unload");
+}
+
+/* docs/REPORTS.md "Signatures": a call from imga into imgb's callback that
+ * finds imgb dead is keyed by the call, however far imgb's teardown had got:
+ * the call landing on the unloaded image (0xCE at the call) and the thread
+ * inside the callback when imgb unloads (0xCE at the unload) are one key. */
+static void b_unloader(void *arg)
+{
+    (void)arg;
+    image_unload(&g_b);
+}
+
+
+static void a_calls_b_now(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_CallsB, NULL);
+    tdf_image_enter(&g_b, (void *)Imgb_Callback, NULL); /* imgb unloaded by the first fiber: 0xCE here */
+}
+
+static void a_inside_b(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_CallsB, NULL);
+    tdf_image_enter(&g_b, (void *)Imgb_Callback, NULL);
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL); /* blocked inside imgb */
+}
+
+static void b_inside_from_harness(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_b, (void *)Imgb_Callback, NULL);
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL);
+}
+
+static void signature_of_run(sched_fiber_fn **f, int n, char *sig, size_t size)
+{
+    sig[0] = 0;
+    fh_run(f, n, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals);
+    const tdf_failure_t *fl = tdf_failure();
+    if (fl)
+        tdf_failure_signature(fl, sig, size);
+}
+
+TEST(a_cross_driver_call_keys_by_the_call_whether_it_meets_the_unload_or_is_inside_at_it)
+{
+    char at_call[320], inside[320], harness[320];
+    sched_fiber_fn *call[] = {b_unloader, a_calls_b_now};
+    signature_of_run(call, 2, at_call, sizeof at_call);
+    CHECK_EQ(tdf_failure() ? tdf_failure()->obj_kind : TDF_OBJ_NONE, TDF_OBJ_IMAGE); /* the pair still names it */
+    sched_fiber_fn *in[] = {a_inside_b, b_unloader};
+    signature_of_run(in, 2, inside, sizeof inside);
+    CHECK_STR_CONTAINS(at_call, "call(imgb):imgb!Imgb_Callback:callee-teardown");
+    CHECK_EQ(strcmp(at_call, inside), 0);
+    /* entered from the harness, not from another driver: the image key as before */
+    sched_fiber_fn *h[] = {b_inside_from_harness, b_unloader};
+    signature_of_run(h, 2, harness, sizeof harness);
+    CHECK_STR_CONTAINS(harness, "image(imgb):imgb!Imgb_Callback:unload");
 }
 
 /* AB-BA on two fast mutexes: every thread blocked, the lock graph names both

@@ -260,6 +260,36 @@ unsigned image_callback_begin(void)
 
 void image_callback_end(unsigned saved) { stack_of(sched_current())->callback_base = saved; }
 
+int image_cross_entry(int fiber, const char *callee, char *entry, size_t size)
+{
+    const call_stack_t *s = stack_of(fiber);
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    unsigned base = s->callback_base < d ? s->callback_base : 0;
+    for (unsigned i = d; i-- > base;) {
+        if (!s->frames[i].image || strcmp(s->frames[i].image->name, callee) != 0)
+            continue;
+        unsigned e = i; /* the outermost of that run of callee frames */
+        while (e > base && s->frames[e - 1].image == s->frames[i].image)
+            e--;
+        if (e == base || !s->frames[e - 1].image)
+            return 0; /* entered from the harness or the framework */
+        frame_text(&s->frames[e], entry, size);
+        return 1;
+    }
+    return 0;
+}
+
+int image_calling_from_driver(const char *callee)
+{
+    const call_stack_t *s = my_stack();
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    unsigned base = s->callback_base < d ? s->callback_base : 0;
+    if (d == 0 || d <= base)
+        return 0; /* the harness or the framework is calling */
+    const frame_t *top = &s->frames[d - 1];
+    return top->image && strcmp(top->image->name, callee) != 0;
+}
+
 void image_fiber_stack(int fiber, char *buf, size_t size)
 {
     const call_stack_t *s = stack_of(fiber);

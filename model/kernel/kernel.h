@@ -90,6 +90,12 @@ typedef struct tdf_failure {
     char key_teardown[96]; /* the signature's last part (docs/REPORTS.md "Signatures") */
     int key_unordered;     /* the two sides are equals (tdf_dead_t.unordered): the key sorts the access
                               routine and key_teardown */
+    /* A call from another driver into the callee whose own object was found
+     * dead (docs/REPORTS.md "Signatures"): the key is the call,
+     * call(<callee>):<key_call>:callee-teardown, whichever oracle fired. */
+    char key_callee[40];
+    char key_call[96];
+    char key_access[96]; /* the key's access routine when not access.frame (a DPC's chain origin) */
 } tdf_failure_t;
 
 /* What a failing oracle hands over besides the message: the dead object. */
@@ -178,6 +184,20 @@ struct tdf_image *image_current(void); /* image of the innermost frame, or NULL 
 const struct tdf_image *image_current_fn(const void **fn);
 /* Text of one fiber's driver call stack, outermost first. */
 void image_fiber_stack(int fiber, char *buf, size_t size);
+/* The routine through which fiber's stack entered image `callee` (its
+ * topmost frames there), when a routine of another driver called it directly
+ * (an interface or callback pointer; not the framework's callback of a
+ * request's completion, not the harness): returns 1 and writes it to entry.
+ * Failure time only (the signature of a cross-driver call, report.c). */
+int image_cross_entry(int fiber, const char *callee, char *entry, size_t size);
+/* The running thread's innermost frame is a routine of another driver than
+ * callee (a call into callee being made now, its frame not pushed yet). */
+int image_calling_from_driver(const char *callee);
+/* The wdf layer's key hook (wdfdpc.c): the routine a dead-object access made
+ * in `frame` on fiber is keyed by (a WDFDPC queued from a timer's callback:
+ * that callback), returns 1 and writes out; 0 keeps frame. */
+typedef int tdf_key_origin_fn(int fiber, const char *frame, char *out, size_t size);
+void ke_set_key_origin_hook(tdf_key_origin_fn *fn);
 /* Resolves a code address to a function name (ELF symbol table). */
 const char *symbol_name(const void *addr);
 

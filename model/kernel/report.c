@@ -81,6 +81,40 @@ static void teardown_frame(const tdf_teardown_t *t, char *buf, size_t size)
         snprintf(buf, size, "%s", t->fiber >= 0 ? sched_fiber_owner(t->fiber) : "model");
 }
 
+/* A driver's direct call into another driver (an interface or callback
+ * pointer) that finds the callee's own object dead: its registers powered
+ * down or unmapped, its image unloaded, its framework object destroyed. Which
+ * of these the call meets is how far the callee's teardown had got when the
+ * unprotected call landed: one race, one key, named by the call (the routine
+ * it entered the callee with) and the caller's protection, whichever oracle
+ * fired (docs/REPORTS.md "Signatures"). The fatal pair still says which
+ * object and which teardown step. */
+static tdf_key_origin_fn *g_key_origin;
+void ke_set_key_origin_hook(tdf_key_origin_fn *fn) { g_key_origin = fn; }
+
+static void cross_call_key(tdf_failure_t *f, const tdf_dead_t *dead)
+{
+    char callee[40];
+    if (!dead->owner)
+        return;
+    if (dead->kind == TDF_OBJ_REGISTERS) /* "child/FDO": the device's driver */
+        snprintf(callee, sizeof callee, "%.*s", (int)strcspn(dead->owner, "/"), dead->owner);
+    else if (dead->kind == TDF_OBJ_IMAGE || dead->kind == TDF_OBJ_HANDLE)
+        snprintf(callee, sizeof callee, "%s", dead->owner);
+    else
+        return;
+    if (image_cross_entry(f->fiber, callee, f->key_call, sizeof f->key_call)) {
+        copy(f->key_callee, sizeof f->key_callee, callee);
+    } else if (dead->kind == TDF_OBJ_IMAGE && strcmp(f->access.event, "call") == 0 &&
+               f->fiber == sched_current() && image_calling_from_driver(callee)) {
+        /* the call into the unloaded image itself: the callee's frame is not pushed */
+        copy(f->key_call, sizeof f->key_call, f->where);
+        copy(f->key_callee, sizeof f->key_callee, callee);
+    } else {
+        f->key_call[0] = 0;
+    }
+}
+
 static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, uint32_t code,
                    uint32_t subcode, const char *name, const char *where, const char *caller, const char *detail_fmt,
                    va_list ap)
@@ -165,6 +199,10 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
                 if (*c == ' ' || *c == ':')
                     *c = '-';
             f->key_unordered = dead->unordered && t && t->event && t->image;
+            cross_call_key(f, dead);
+            if (!(g_key_origin && dead->kind != TDF_OBJ_LOCK &&
+                  g_key_origin(f->fiber, f->access.frame, f->key_access, sizeof f->key_access)))
+                f->key_access[0] = 0;
         }
     }
 }
@@ -229,7 +267,13 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
          * object by kind and owner role, the access routine, the teardown
          * step. No class or code: one race caught as NOT_IN_D0, AFTER_UNMAP
          * or a 0x50 through the zeroed pointer is one key. */
-        const char *first = f->access.frame, *last = f->obj_kind == TDF_OBJ_LOCK ? "cycle" : f->key_teardown;
+        if (f->key_call[0]) {
+            snprintf(buf, size, "call(%s%s):%s:callee-teardown", f->key_callee,
+                     f->access_protected ? ",under-rundown" : "", f->key_call);
+            return;
+        }
+        const char *first = f->key_access[0] ? f->key_access : f->access.frame,
+                   *last = f->obj_kind == TDF_OBJ_LOCK ? "cycle" : f->key_teardown;
         if (f->key_unordered && strcmp(first, last) > 0) { /* two completions: either may come first */
             const char *t = first;
             first = last;

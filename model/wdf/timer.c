@@ -53,6 +53,19 @@ void wdf_timer_reset(void)
     W.worker_fiber = SCHED_NO_FIBER;
 }
 
+/* The WDFTIMER whose EvtTimerFunc the thread is in (a DPC it queues is
+ * keyed by it, wdfdpc.c), or NULL. */
+const void *wdf_timer_callback_of(int fiber, const struct tdf_image **img)
+{
+    for (unsigned i = 0; i < W.n; i++) {
+        if (W.all[i]->callback_fiber == fiber + 1) {
+            *img = W.all[i]->obj.image;
+            return (const void *)W.all[i]->cfg.EvtTimerFunc;
+        }
+    }
+    return NULL;
+}
+
 static wdf_timer_t *timer_checked(WDFTIMER h, const char *routine)
 {
     return (wdf_timer_t *)wdf_object_checked((WDFOBJECT)h, OBJ_TIMER, routine);

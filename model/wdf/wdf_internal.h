@@ -468,6 +468,7 @@ void wdf_memory_delete_children(wdf_object_t *parent);
 wdf_device_t *wdf_parent_device(wdf_object_t *parent);
 void wdf_timer_reset(void);
 void wdf_dpc_reset(void);
+const void *wdf_timer_callback_of(int fiber, const struct tdf_image **img);
 void wdf_memory_destroyed(wdf_memory_t *m); /* last reference gone: the buffer goes */
 void wdf_memory_reset(void);
 

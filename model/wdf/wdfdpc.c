@@ -22,6 +22,13 @@ typedef struct wdf_dpc {
     wdf_callback_lock_t *lock;
     KDPC dpc;
     int running_down;
+    int callback_fiber; /* fiber id + 1 of the thread in EvtDpcFunc, 0 if none */
+    /* Queued from a WDFTIMER's or another WDFDPC's callback: that chain's
+     * first routine (NULL: none). A dead-object access in EvtDpcFunc is keyed
+     * by it: the timer's routine and the DPC it queued racing with one
+     * teardown are one bug (docs/REPORTS.md "Signatures"). */
+    const void *origin_fn;
+    const struct tdf_image *origin_img;
 } wdf_dpc_t;
 
 static struct {
@@ -42,11 +49,48 @@ static VOID dpc_thunk(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
 {
     (void)Dpc, (void)A1, (void)A2;
     wdf_dpc_t *d = Context;
+    d->callback_fiber = sched_current() + 1;
     if (d->lock)
         wdf_callback_lock_acquire(d->lock, "EvtDpcFunc");
     d->cfg.EvtDpcFunc((WDFDPC)d); /* driver code: 0xCE at the call if its image is gone */
     if (d->lock)
         wdf_callback_lock_release(d->lock, "EvtDpcFunc");
+    d->callback_fiber = 0;
+}
+
+/* The deferred chain the thread runs for: the WDFTIMER callback it is in,
+ * else the WDFDPC callback's origin or that DPC's own routine. */
+static const void *origin_of(int fiber, const struct tdf_image **img)
+{
+    const void *fn = wdf_timer_callback_of(fiber, img);
+    if (fn)
+        return fn;
+    for (unsigned i = 0; i < P.n; i++) {
+        const wdf_dpc_t *d = P.all[i];
+        if (d->callback_fiber == fiber + 1) {
+            *img = d->origin_fn ? d->origin_img : d->obj.image;
+            return d->origin_fn ? d->origin_fn : (const void *)d->cfg.EvtDpcFunc;
+        }
+    }
+    return NULL;
+}
+
+/* report.c's key hook: an access in a WDFDPC's EvtDpcFunc that a timer's
+ * callback (or a chain from one) queued is keyed by that first routine. */
+static int key_origin(int fiber, const char *frame, char *out, size_t size)
+{
+    for (unsigned i = 0; i < P.n; i++) {
+        const wdf_dpc_t *d = P.all[i];
+        if (d->callback_fiber != fiber + 1 || !d->origin_fn || !d->obj.image)
+            continue;
+        char mine[96];
+        snprintf(mine, sizeof mine, "%s!%s", d->obj.image->name, symbol_name((const void *)d->cfg.EvtDpcFunc));
+        if (strcmp(mine, frame) != 0)
+            return 0; /* the access is in a routine the DPC called: keyed as it is */
+        snprintf(out, size, "%s!%s", d->origin_img ? d->origin_img->name : "?", symbol_name(d->origin_fn));
+        return 1;
+    }
+    return 0;
 }
 
 NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes, WDFDPC *Dpc)
@@ -79,6 +123,7 @@ NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes,
     KeInitializeDpc(&d->dpc, dpc_thunk, d);
     d->dpc.TdfImage = NULL; /* framework-owned: not the driver's own KDPC */
     P.all[P.n++] = d;
+    ke_set_key_origin_hook(key_origin);
     SCHED_TRACE1("WdfDpcCreate %s", symbol_name((const void *)Config->EvtDpcFunc));
     *Dpc = (WDFDPC)d;
     return STATUS_SUCCESS;
@@ -89,6 +134,8 @@ BOOLEAN WdfDpcEnqueue(WDFDPC Dpc)
     ke_yield();
     wdf_dpc_t *d = dpc_checked(Dpc, "WdfDpcEnqueue");
     BOOLEAN queued = ke_dpc_insert(&d->dpc, NULL, NULL);
+    if (queued) /* a queued DPC keeps the chain it was first queued from */
+        d->origin_fn = origin_of(sched_current(), &d->origin_img);
     SCHED_TRACE2("WdfDpcEnqueue %s -> %lu", symbol_name((const void *)d->cfg.EvtDpcFunc), (unsigned long)queued);
     return queued;
 }
