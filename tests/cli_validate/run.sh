@@ -52,7 +52,7 @@ guard=${TDF_CLI_VALIDATE_TIMEOUT:-900}
 # --- a mutant: its own repro still fails; exit = its class code
 out=$(timeout "$guard" "$V" $T --variant flag_check "${tiny[@]}" 2>&1)
 rc=$?
-if [ $rc -eq 11 ] && [[ "$out" == *"FAILS   repro/$T/flag_check.txt: registers(child/FDO):child!Child_OnBusEvent"* ]] &&
+if [ $rc -eq 11 ] && [[ "$out" == *"FAILS   repro/$T/flag_check.txt: call(child):child!Child_OnBusEvent"* ]] &&
     [[ "$out" == *"(a) replay FAIL"* ]] && [[ "$out" == *"verdict: FAIL (exit 11)"* ]]; then ok
 else bad "mutant: exit $rc (want 11) or no FAILS/verdict line:"; sed -n '1,12s/^/    /p' <<<"$out"; fi
 # The corpus failures' list is kept under the project's work/: this run's only.
@@ -62,7 +62,7 @@ kept=$(sed -n 's/^inputs kept in \(work\/validate\/[^ /]*\)$/\1/p' <<<"$out")
 cmd=$(grep -F -- "--variant=flag_check repro/$T/flag_check.txt" <<<"$out" | sed -n '1s/^ *//p')
 if [ -n "$cmd" ]; then
     # The printed command, run from the project root as the reviewer would.
-    check "mutant repro command" 11 "SIGNATURE registers(child/FDO):child!Child_OnBusEvent" bash -c "cd '$root' && $cmd"
+    check "mutant repro command" 11 "SIGNATURE call(child):child!Child_OnBusEvent" bash -c "cd '$root' && $cmd"
 else bad "mutant: no repro command for flag_check.txt in the failures"; fi
 
 # --- a dfs find: a project whose only seed script needs a preemption
@@ -73,9 +73,9 @@ printf 'format 1\ntarget %s\nparam children 1\nevent bus_notify 0\nevent idle 1\
 out=$(timeout "$guard" "$V" $T --project "$proj" --variant flag_check --preemptions 1 --dfs-limit 5000 --minutes 0 --skip-tsan 2>&1)
 rc=$?
 found=$(sed -n 's/^ *[^ ]*_run --variant=flag_check \(.*dfs\/.*\.found\.txt\)$/\1/p' <<<"$out")
-if [ $rc -eq 10 ] && [[ "$out" == *"(b) dfs    FAIL"* ]] && [[ "$out" == *"(b) dfs: image(child):child!Child_OnBusEvent"* ]] && [[ "$out" == *"1 failed"* ]] && [ -n "$found" ]; then
+if [ $rc -eq 10 ] && [[ "$out" == *"(b) dfs    FAIL"* ]] && [[ "$out" == *"(b) dfs: call(child):child!Child_OnBusEvent"* ]] && [[ "$out" == *"1 failed"* ]] && [ -n "$found" ]; then
     ok
-    check "dfs find replays" 10 "SIGNATURE image(child):child!Child_OnBusEvent" bash -c "cd '$proj' && '$R' --variant=flag_check '$found'"
+    check "dfs find replays" 10 "SIGNATURE call(child):child!Child_OnBusEvent" bash -c "cd '$proj' && '$R' --variant=flag_check '$found'"
 else bad "dfs find: exit $rc (want 10), no (b) failure or no written input:"; sed -n '1,12s/^/    /p' <<<"$out"; fi
 rm -rf "$proj/work"
 
