@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/time_to_kill.sh [--bin DIR] [--feedback on|off|both] [--variants "V ..."] [--runs N]
-#                       [--tail random|none] [--dict auto|none|FILE] [TARGET] [SEEDS] [MAX_SECONDS] [-- FLAG...]
+#                       [--tail random|pct[:D[:K]]|none] [--dict auto|none|FILE] [TARGET] [SEEDS] [MAX_SECONDS] [-- FLAG...]
 # Time (and execs) to the first crash for every mutant of TARGET, from an empty
 # corpus, median over SEEDS libFuzzer seeds (docs/BENCHMARKS.md "time_to_kill.sh").
 # The libFuzzer options are scripts/fuzz.sh's (TDF_LIBFUZZER_OPTIONS and
@@ -13,7 +13,7 @@
 #   --feedback      the lifecycle / pair counters on, off, or both (default on)
 #   --variants      only these mutants (default: every variant but the first)
 #   --runs N        also stop a run after N execs (libFuzzer -runs; default: no cap)
-#   --tail          TDF_SCHEDULE_TAIL for the runs (default random, as fuzz.sh)
+#   --tail          TDF_SCHEDULE_TAIL for the runs (default random, as fuzz.sh; pct[:DEPTH[:K]]: PCT past the bytes)
 #   --dict          auto: fuzz/dict/<target>.dict when it exists (as fuzz.sh); none; or a file
 # Output: one line per mutant and feedback setting: kills/SEEDS, median seconds,
 # median execs (a run with no kill counts as infinitely many), the per-seed execs.
@@ -21,7 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/lib.sh"
-TDF_USAGE="bench/time_to_kill.sh [--bin DIR] [--feedback on|off|both] [--variants \"V ...\"] [--runs N] [--tail random|none] [--dict auto|none|FILE] [TARGET] [SEEDS] [MAX_SECONDS] [-- FLAG...]
+TDF_USAGE="bench/time_to_kill.sh [--bin DIR] [--feedback on|off|both] [--variants \"V ...\"] [--runs N] [--tail random|pct[:D[:K]]|none] [--dict auto|none|FILE] [TARGET] [SEEDS] [MAX_SECONDS] [-- FLAG...]
   TARGET       default fuzz_bus_child; SEEDS default 5; MAX_SECONDS per run, default 120
 exit: 0 done, 2 usage error"
 
@@ -45,7 +45,7 @@ target=${args[0]:-fuzz_bus_child} seeds=${args[1]:-5} max=${args[2]:-120}
 tdf_positive_int SEEDS "$seeds"
 tdf_positive_int MAX_SECONDS "$max"
 case "$feedback" in on) fbs=1 ;; off) fbs=0 ;; both) fbs="1 0" ;; *) tdf_usage_error "--feedback on|off|both, not '$feedback'" ;; esac
-case "$tail" in random | none) ;; *) tdf_usage_error "--tail random|none, not '$tail'" ;; esac
+[[ "$tail" =~ ^(random|none|pct(:[1-8](:[1-9][0-9]{0,8})?)?)$ ]] || tdf_usage_error "--tail random|pct[:DEPTH[:K]]|none, not '$tail'"
 if [ -z "$bindir" ]; then
     bindir=$root/build/asan/bin
     [ -x "$root/build/fuzz/bin/$target" ] && bindir=$root/build/fuzz/bin

@@ -20,7 +20,7 @@
 
 static unsigned g_variant;
 static tdf_run_options_t g_options;
-static int g_random_tail; /* TDF_SCHEDULE_TAIL=random */
+static sched_source_t g_tail; /* TDF_SCHEDULE_TAIL: random_tail, pct_depth, pct_steps (tdf_parse_tail) */
 static unsigned g_fresh_every = TDF_FRESH_INPUTS_DEFAULT; /* TDF_FRESH_INPUTS: see LLVMFuzzerCustomMutator */
 static unsigned g_reschedule_every = TDF_RESCHEDULE_INPUTS_DEFAULT; /* TDF_RESCHEDULE_INPUTS: likewise */
 
@@ -55,7 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* TDF_SCHEDULE_TAIL=random: after an input's schedule bytes, random
      * choices seeded by the input's hash, so every exec explores an
      * interleaving of its own past the bytes (scripts/fuzz.sh sets it; the
-     * runner replays such finds with --schedule=input+random). */
+     * runner replays such finds with --schedule=input+random). pct[:D[:K]]:
+     * PCT's choices there instead (--schedule=input+pct[:D[:K]]). */
     const char *tail = getenv("TDF_SCHEDULE_TAIL");
 #ifdef TDF_DEFAULT_SCHEDULE_TAIL_RANDOM
     /* The ClusterFuzzLite / OSS-Fuzz build (.clusterfuzzlite/build.sh): its
@@ -63,10 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!tail || !*tail)
         tail = "random";
 #endif
-    if (tail && *tail && strcmp(tail, "random") == 0) {
-        g_random_tail = 1;
-    } else if (tail && *tail && strcmp(tail, "none") != 0) {
-        fprintf(stderr, "==TDF== TDF_SCHEDULE_TAIL='%s': expected random or none\n", tail);
+    if (tail && *tail && !tdf_parse_tail(tail, &g_tail)) {
+        fprintf(stderr, "==TDF== TDF_SCHEDULE_TAIL='%s': expected random, pct[:DEPTH[:K]] (DEPTH 1..8, K 1..4000000000) or none\n",
+                tail);
         exit(2);
     }
     g_fresh_every = one_in_n_from_env("TDF_FRESH_INPUTS", g_fresh_every);
@@ -93,8 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size = (size_t)n;
     }
     tdf_decode(tdf_target, data, size, &script);
-    if (g_random_tail) {
-        script.schedule.random_tail = 1;
+    if (g_tail.random_tail) {
+        script.schedule.random_tail = g_tail.random_tail;
+        script.schedule.pct_depth = g_tail.pct_depth;
+        script.schedule.pct_steps = g_tail.pct_steps;
         script.schedule.seed = tdf_input_hash(data, size);
     }
     if (tdf_run(tdf_target, &script, &g_options) != TDF_CLASS_NONE) {

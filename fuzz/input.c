@@ -26,6 +26,49 @@ void tdf_decode(const tdf_target_desc_t *t, const uint8_t *data, size_t size, td
     script->schedule.len = size - pos;
 }
 
+/* A decimal number in [lo, hi] at *p, which moves past it; 0 if none or out of range. */
+static int tail_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+    if (!isdigit((unsigned char)**p))
+        return 0;
+    unsigned long long v = 0;
+    while (isdigit((unsigned char)**p)) {
+        v = v * 10 + (unsigned)(*(*p)++ - '0');
+        if (v > hi) /* checked at every digit, so v never wraps (hi < 2^64 / 10) */
+            return 0;
+    }
+    if (v < lo)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int tdf_parse_tail(const char *name, sched_source_t *src)
+{
+    if (strcmp(name, "none") == 0) {
+        src->random_tail = SCHED_TAIL_NONE;
+        return 1;
+    }
+    if (strcmp(name, "random") == 0) {
+        src->random_tail = SCHED_TAIL_RANDOM;
+        return 1;
+    }
+    if (strncmp(name, "pct", 3) != 0)
+        return 0;
+    const char *p = name + 3;
+    unsigned long long depth = 3, k = TDF_PCT_TAIL_K;
+    if (*p == ':' && (p++, !tail_number(&p, 1, 8, &depth)))
+        return 0;
+    if (*p == ':' && (p++, !tail_number(&p, 1, 4000000000ull, &k)))
+        return 0;
+    if (*p)
+        return 0;
+    src->random_tail = SCHED_TAIL_PCT;
+    src->pct_depth = (unsigned)depth;
+    src->pct_steps = (uint32_t)k;
+    return 1;
+}
+
 size_t tdf_reschedule(const tdf_target_desc_t *t, uint8_t *data, size_t size, size_t max_size, const uint8_t *salt,
                       size_t salt_len)
 {

@@ -68,6 +68,14 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
  * "format " or "target ", or it starts with '#', has a "target " line and no
  * control byte but tab, CR and LF. */
 int tdf_is_text(const uint8_t *data, size_t size);
+/* The schedule tail past an input's bytes, from its name: "none", "random"
+ * or "pct[:DEPTH[:K]]" (DEPTH 1..8, default 3; K 1..4000000000 choice points
+ * to draw the change points over, default TDF_PCT_TAIL_K), as
+ * TDF_SCHEDULE_TAIL and the runner's --schedule=input+TAIL take it. Sets
+ * src's random_tail, pct_depth and pct_steps; returns 0 (src untouched) on
+ * anything else. */
+#define TDF_PCT_TAIL_K 200
+int tdf_parse_tail(const char *name, sched_source_t *src);
 /* The same params and events with the schedule region replaced by the
  * salt_len bytes of salt (the libFuzzer custom mutator's "rescheduled input",
  * fuzz/fuzz_main.c): written over data (capacity max_size); a text input is

@@ -199,8 +199,13 @@ static int parse_schedule(const char *s)
         g_schedule = (sched_source_t){.kind = SCHED_SOURCE_STRESS, .seed = seed};
         return 1;
     }
-    if (strcmp(s, "input+random") == 0) {
-        g_schedule.random_tail = 1; /* seeded per input in run_once */
+    if (strncmp(s, "input+", 6) == 0) {
+        /* As TDF_SCHEDULE_TAIL gives the libFuzzer entry: replays its finds.
+         * Seeded per input in run_once. */
+        if (!tdf_parse_tail(s + 6, &g_schedule) || g_schedule.random_tail == SCHED_TAIL_NONE)
+            return usage_error("--schedule '%s': expected input+random or input+pct[:DEPTH[:K]] (DEPTH 1..8, K "
+                               "1..4000000000)",
+                               esc(s));
         return 1;
     }
     unsigned long long a = 0, b = 0;
@@ -333,8 +338,10 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
     if (g_schedule.kind != SCHED_SOURCE_BYTES) {
         script.schedule = g_schedule;
     } else if (g_schedule.random_tail) {
-        /* As the libFuzzer entry with TDF_SCHEDULE_TAIL=random: replays its finds. */
-        script.schedule.random_tail = 1;
+        /* As the libFuzzer entry with TDF_SCHEDULE_TAIL: replays its finds. */
+        script.schedule.random_tail = g_schedule.random_tail;
+        script.schedule.pct_depth = g_schedule.pct_depth;
+        script.schedule.pct_steps = g_schedule.pct_steps;
         script.schedule.seed = tdf_input_hash(data, size);
     }
     /* --random_inputs prints only a histogram (and saves inputs): no trace. */

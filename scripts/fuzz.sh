@@ -6,7 +6,9 @@
 #   oracles find 0xCE, register, rundown and request bugs); its crashes are
 #   replayed in the fuzz build's runner and confirmed in the asan runner.
 #   TDF_VARIANT=<variant> selects a variant (default: the target's first, its
-#   correct protocol).
+#   correct protocol). TDF_SCHEDULE_TAIL=random (default) | pct[:DEPTH[:K]] |
+#   none: what chooses past an input's schedule bytes (docs/INPUT.md "Schedule
+#   sources"); the replays use the same (--schedule=input+TAIL).
 # scripts/fuzz.sh [--project DIR] --list   one line per "TARGET VARIANT  doc"
 #
 # Corpora: the committed corpus/<target>/ is the seed corpus and is only read.
@@ -24,7 +26,7 @@
 #           --build fuzz: or the asan runner runs it clean), or the
 #           fuzzer failed with no artifact (its own exit code is printed)
 #   2       usage error: unknown option, extra argument, bad SECONDS, bad
-#           --project / --corpus, unknown target or variant
+#           --project / --corpus, unknown target or variant, bad TDF_SCHEDULE_TAIL
 #   10..17  a crash that reproduces: its failure class's code (README.md)
 source "$(dirname "$0")/lib.sh"
 
@@ -64,6 +66,12 @@ target=${args[0]-} seconds=60
 [ ${#args[@]} -lt 2 ] || seconds=${args[1]}
 tdf_positive_int SECONDS "$seconds"
 case "$fbuild" in asan | fuzz) ;; *) tdf_usage_error "--build asan|fuzz, not '$fbuild'" ;; esac
+sched_tail=${TDF_SCHEDULE_TAIL:-random}
+[[ "$sched_tail" =~ ^(random|none|pct(:[1-8](:[1-9][0-9]{0,8})?)?)$ ]] ||
+    tdf_usage_error "TDF_SCHEDULE_TAIL=random|pct[:DEPTH[:K]]|none, not '$sched_tail'"
+# The runner's schedule that replays what this tail found.
+replay_schedule=input+$sched_tail
+[ "$sched_tail" != none ] || replay_schedule=input
 for d in corpus artifacts; do
     [ -z "${!d}" ] || [ ! -e "${!d}" ] || [ -d "${!d}" ] || tdf_usage_error "--$d ${!d}: not a directory"
 done
@@ -111,16 +119,17 @@ tdf_log "fuzzing $target variant=$variant for ${seconds}s (run corpus $corpus, s
 # shows the progress and report lines as they come. TDF_LIBFUZZER_OPTIONS
 # (scripts/lib.sh): -max_len=512 -len_control=0, as bench/time_to_kill.sh
 # measures them.
-# TDF_SCHEDULE_TAIL=random: past its schedule bytes every input goes on with
-# random choices seeded by its own hash, so each exec tries an interleaving of
-# its own (docs/BENCHMARKS.md, "Random schedule tail"); a crash is then saved
-# as a plain input whose schedule bytes are that run's choices (below).
+# TDF_SCHEDULE_TAIL=random (unless the caller set another): past its schedule
+# bytes every input goes on with random choices seeded by its own hash, so each
+# exec tries an interleaving of its own (docs/BENCHMARKS.md, "Random schedule
+# tail"); a crash is then saved as a plain input whose schedule bytes are that
+# run's choices (below).
 # The target's libFuzzer dictionary when the project has one (dict/TARGET.dict under
 # its fuzz directory; docs/BENCHMARKS.md "Dictionaries").
 dict_flag=()
 [ ! -f "$TDF_PROJECT/fuzz/dict/$target.dict" ] || dict_flag=(-dict="$TDF_PROJECT/fuzz/dict/$target.dict")
 set +e
-TDF_SCHEDULE_TAIL=random TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+TDF_SCHEDULE_TAIL=$sched_tail TDF_VARIANT=$variant "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$artifacts/$variant-" "${TDF_LIBFUZZER_OPTIONS[@]}" "${dict_flag[@]}" "$corpus" 2>&1 |
     awk -v logf="$log" '{ print > logf }
         /^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT|SIGNATURE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR: (libFuzzer|AddressSanitizer)/ { print; fflush() }'
@@ -149,16 +158,16 @@ for c in $crashes; do
     # written as a plain input: the run's choices become its schedule bytes.
     plain="$c.txt"
     set +e
-    "$runner" --variant="$variant" --schedule=input+random --quiet --save_schedule="$plain" "$c" >/dev/null 2>&1
+    "$runner" --variant="$variant" --schedule=$replay_schedule --quiet --save_schedule="$plain" "$c" >/dev/null 2>&1
     saved=$?
     set -e
     if [ "$saved" -eq 2 ] || [ ! -s "$plain" ]; then
-        tdf_log "cannot write $c as a plain input (a choice one schedule byte cannot name): replay it with --schedule=input+random"
+        tdf_log "cannot write $c as a plain input (a choice one schedule byte cannot name): replay it with --schedule=$replay_schedule"
         plain=$c
     fi
     set +e
     if [ "$plain" = "$c" ]; then
-        "$runner" --variant="$variant" --schedule=input+random --text "$c"
+        "$runner" --variant="$variant" --schedule=$replay_schedule --text "$c"
     else
         "$runner" --variant="$variant" --text "$plain"
     fi
@@ -166,7 +175,7 @@ for c in $crashes; do
     # The check behind the printed command: the same runner, quiet.
     set +e
     if [ "$plain" = "$c" ]; then
-        out=$("$runner" --variant="$variant" --schedule=input+random --quiet "$c" 2>&1)
+        out=$("$runner" --variant="$variant" --schedule=$replay_schedule --quiet "$c" 2>&1)
     else
         out=$("$runner" --variant="$variant" --quiet "$plain" 2>&1)
     fi
@@ -176,7 +185,7 @@ for c in $crashes; do
     sig=${sig%%$'\n'*}
     echo
     if [ "$plain" = "$c" ]; then
-        echo "reproduce:  $runner --variant=$variant --schedule=input+random --trace $c"
+        echo "reproduce:  $runner --variant=$variant --schedule=$replay_schedule --trace $c"
     else
         echo "reproduce:  $TDF_ROOT/scripts/repro.sh $project_flag$target $plain --build asan --variant $variant"
     fi
@@ -196,7 +205,7 @@ for c in $crashes; do
             # signature, still a failure).
             set +e
             if [ "$plain" = "$c" ]; then
-                aout=$("$asan_runner" --variant="$variant" --schedule=input+random --quiet "$c" 2>&1)
+                aout=$("$asan_runner" --variant="$variant" --schedule=$replay_schedule --quiet "$c" 2>&1)
             else
                 aout=$("$asan_runner" --variant="$variant" --quiet "$plain" 2>&1)
             fi

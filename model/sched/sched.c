@@ -81,6 +81,7 @@ static struct {
     /* RANDOM / PCT */
     uint64_t rng;
     uint32_t pct_change_points[8]; /* choice point numbers 1..k; 0: none */
+    uint8_t pct_tail_started; /* SCHED_TAIL_PCT: change points drawn (first choice past the bytes) */
     uint32_t choice_points; /* fiber choice points so far (PCT's step count) */
     /* REPLAY */
     size_t replay_pos;
@@ -305,7 +306,8 @@ void sched_reset(const sched_config_t *config)
     }
     if (stress_on())
         stress_reset();
-    if (S.config.source.kind == SCHED_SOURCE_PCT) {
+    S.pct_tail_started = 0;
+    if (S.config.source.kind == SCHED_SOURCE_PCT || S.config.source.random_tail == SCHED_TAIL_PCT) {
         unsigned d = S.config.source.pct_depth ? S.config.source.pct_depth : 3;
         if (d > 8)
             d = 8;
@@ -313,8 +315,9 @@ void sched_reset(const sched_config_t *config)
         /* As published: the d-1 change points uniform over the k choice
          * points, so each lands on a step where a switch is possible. */
         uint32_t k = S.config.source.pct_steps;
+        /* The tail's change points are drawn where it starts (pct_tail_pick). */
         for (unsigned i = 0; i + 1 < d; i++)
-            S.pct_change_points[i] = k ? 1 + rng_below(k) : 0;
+            S.pct_change_points[i] = k && S.config.source.kind == SCHED_SOURCE_PCT ? 1 + rng_below(k) : 0;
     }
 }
 
@@ -400,7 +403,9 @@ int sched_spawn(const char *name, const char *owner, sched_fiber_fn *fn, void *a
     f->tsan_fiber = tdf_tsan_create_fiber();
     /* PCT: a random rank above every change-point priority (1..d-1); a tie
      * (2^-56 per pair) goes to the lower id. */
-    f->pct_priority = S.config.source.kind == SCHED_SOURCE_PCT ? S.config.source.pct_depth + (rng_next() >> 8) : 0;
+    f->pct_priority = S.config.source.kind == SCHED_SOURCE_PCT || S.config.source.random_tail == SCHED_TAIL_PCT
+                          ? S.config.source.pct_depth + (rng_next() >> 8)
+                          : 0;
     sched_ctx_make(&f->ctx, f->stack_lo, f->stack_size, fiber_entry);
     return thread;
 }
@@ -566,6 +571,12 @@ static unsigned pct_top(const int *runnable, unsigned n)
     return best;
 }
 
+/* PCT's pick among the n runnable fibers of mask: the highest priority runs;
+ * at change point i (1..d-1) the fiber about to run drops to priority i, below
+ * every initial one. Only choice points are counted, so none is lost on a step
+ * where nothing else could run. */
+static unsigned pct_pick(uint64_t mask, unsigned n);
+
 /* Chooses among the runnable fibers; returns SCHED_NO_FIBER if none. */
 /* The fiber id of runnable #idx (the idx-th set bit of mask, from bit 0). */
 static int nth_runnable(uint64_t mask, unsigned idx)
@@ -573,6 +584,21 @@ static int nth_runnable(uint64_t mask, unsigned idx)
     while (idx--)
         mask &= mask - 1;
     return __builtin_ctzll(mask);
+}
+
+static unsigned pct_pick(uint64_t mask, unsigned n)
+{
+    int runnable[SCHED_MAX_FIBERS];
+    for (unsigned j = 0; j < n; j++)
+        runnable[j] = nth_runnable(mask, j);
+    unsigned best = pct_top(runnable, n);
+    for (unsigned k = 0; k + 1 < S.config.source.pct_depth; k++) {
+        if (S.pct_change_points[k] == S.choice_points) {
+            S.fibers[runnable[best]].pct_priority = k + 1;
+            best = pct_top(runnable, n);
+        }
+    }
+    return best;
 }
 
 /* Set bits of m. Inline SWAR: without -mpopcnt (Debian's x86-64 baseline)
@@ -612,6 +638,17 @@ static int pick_next(void)
             uint8_t b = S.config.source.bytes[--S.bytes_left];
             idx = (b & 7u) % n;
             S.countdown = b >> 3;
+        } else if (S.config.source.random_tail == SCHED_TAIL_PCT) {
+            if (!S.pct_tail_started) {
+                /* The tail's k choice points start here: its d-1 change
+                 * points are drawn over this one and the k-1 after it. The
+                 * priorities were drawn at spawn, as PCT draws them. */
+                S.pct_tail_started = 1;
+                uint32_t k = S.config.source.pct_steps;
+                for (unsigned i = 0; i + 1 < S.config.source.pct_depth; i++)
+                    S.pct_change_points[i] = k ? S.choice_points + rng_below(k) : 0;
+            }
+            idx = pct_pick(mask, n);
         } else if (S.config.source.random_tail && (!cur_runnable || rng_below(4) == 0)) {
             idx = rng_below(n); /* as SCHED_SOURCE_RANDOM below */
         }
@@ -622,24 +659,9 @@ static int pick_next(void)
         if (!cur_runnable || rng_below(4) == 0)
             idx = rng_below(n);
         break;
-    case SCHED_SOURCE_PCT: {
-        int runnable[SCHED_MAX_FIBERS];
-        for (unsigned j = 0; j < n; j++)
-            runnable[j] = nth_runnable(mask, j);
-        /* The highest priority runs. At change point i (1..d-1) the fiber
-         * about to run this step drops to priority i, below every initial
-         * one; only choice points are counted, so none is lost on a step
-         * where nothing else could run. */
-        unsigned best = pct_top(runnable, n);
-        for (unsigned k = 0; k + 1 < S.config.source.pct_depth; k++) {
-            if (S.pct_change_points[k] == S.choice_points) {
-                S.fibers[runnable[best]].pct_priority = k + 1;
-                best = pct_top(runnable, n);
-            }
-        }
-        idx = best;
+    case SCHED_SOURCE_PCT:
+        idx = pct_pick(mask, n);
         break;
-    }
     case SCHED_SOURCE_REPLAY:
         if (S.replay_pos < S.config.source.replay_len) {
             const sched_choice_t *c = &S.config.source.replay[S.replay_pos++];

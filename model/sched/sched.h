@@ -143,14 +143,19 @@ int sched_fp_dependent(const sched_fp_t *a, const sched_fp_t *b);
 /* Adds b's objects to a (GLOBAL when they do not fit). */
 void sched_fp_join(sched_fp_t *a, const sched_fp_t *b);
 
+enum { SCHED_TAIL_NONE = 0, SCHED_TAIL_RANDOM = 1, SCHED_TAIL_PCT = 2 };
+
 typedef struct sched_source {
     sched_source_kind_t kind;
     /* BYTES: [bytes, bytes+len) is consumed from the end towards the start. */
     const uint8_t *bytes;
     size_t len;
-    /* BYTES: once the bytes run out, go on choosing as RANDOM does (seeded
-     * with `seed`) instead of never preempting. Off for every stored input;
-     * the libFuzzer entry turns it on where TDF_SCHEDULE_TAIL=random asks. */
+    /* BYTES: once the bytes run out, go on choosing as RANDOM does
+     * (SCHED_TAIL_RANDOM) or as PCT does (SCHED_TAIL_PCT: depth pct_depth,
+     * its d-1 change points drawn over the pct_steps choice points from the
+     * first one past the bytes), seeded with `seed`, instead of never
+     * preempting (SCHED_TAIL_NONE). Off for every stored input; the libFuzzer
+     * entry turns it on where TDF_SCHEDULE_TAIL asks. */
     uint8_t random_tail;
     /* RANDOM / PCT */
     uint64_t seed;

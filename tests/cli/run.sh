@@ -302,6 +302,26 @@ fuzz)
                 "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/$var$f"
         done
     done
+    # --- TDF_SCHEDULE_TAIL: pct[:DEPTH[:K]] beside random and none; the runner replays with input+TAIL
+    for bad_tail in pct:9 pct:0 pct:3:0 pct:3:x pct: bogus; do
+        check "TDF_SCHEDULE_TAIL=$bad_tail" 2 "TDF_SCHEDULE_TAIL='$bad_tail': expected random, pct" \
+            env TDF_SCHEDULE_TAIL=$bad_tail "$bindir/bin/$target" -runs=1 "$work/empty_fresh"
+        check "runner input+$bad_tail" 2 "expected input+random or input+pct" \
+            "$bindir/bin/${target}_run" --schedule=input+$bad_tail "$seed"
+    done
+    check "runner input+none" 2 "expected input+random or input+pct" "$bindir/bin/${target}_run" --schedule=input+none "$seed"
+    mkdir -p "$work/pct_tail"
+    check "TDF_SCHEDULE_TAIL=pct:3:50 runs" 0 "Done 300 runs" env TDF_SCHEDULE_TAIL=pct:3:50 TDF_VARIANT=correct \
+        "$bindir/bin/$target" -runs=300 -seed=1 -max_len=512 "$work/pct_tail"
+    a=$("$bindir/bin/${target}_run" --schedule=input+pct:3:50 --variant=flag_check --print_trace "$seed" 2>&1)
+    b=$("$bindir/bin/${target}_run" --schedule=input+pct:3:50 --variant=flag_check --print_trace "$seed" 2>&1)
+    c=$("$bindir/bin/${target}_run" --schedule=input+random --variant=flag_check --print_trace "$seed" 2>&1)
+    if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ]; then ok; else bad "input+pct:3:50: two runs differ, or the same as input+random"; fi
+    check "fuzz.sh bad TDF_SCHEDULE_TAIL" 2 "TDF_SCHEDULE_TAIL=random|pct[:DEPTH[:K]]|none, not 'pct:9'" \
+        env TDF_SCHEDULE_TAIL=pct:9 "$S/fuzz.sh" $target 1
+    check "fuzz.sh pct tail: found, replayed with input+pct" 10 "==TDF== reproduces: the asan runner replays it as" \
+        env TDF_VARIANT=thread_not_waited TDF_SCHEDULE_TAIL=pct:3:50 "$S/fuzz.sh" --corpus "$work/run_pct" \
+        --artifacts "$work/art_pct" $target 60
     mkdir -p "$work/resched_text"
     ls "$root/corpus/$target" | sed -n 1,5p | while read -r f; do cp "$root/corpus/$target/$f" "$work/resched_text/"; done
     check "TDF_RESCHEDULE_INPUTS=1 on the text corpus" 0 "Done 300 runs" env TDF_FRESH_INPUTS=0 TDF_RESCHEDULE_INPUTS=1 \
