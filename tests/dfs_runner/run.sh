@@ -33,7 +33,7 @@ check() {
 if [ "$san" = tsan ]; then
     check tsan_mutant_race 15 "SANITIZER/data-race:child!Child_EvtDeviceReleaseHardware" \
         "$runner" --schedule=dfs:1 --variant=flag_check "$script"
-    check tsan_correct_exhausted_p0 0 "round P<=0: 748 schedules" "$runner" --schedule=dfs:0 --variant=correct "$script"
+    check tsan_correct_exhausted_p0 0 "round P<=0: 748 schedules" "$runner" --schedule=dfs:0:nopor --variant=correct "$script"
     check limit_stops 4 "stopped at LIMIT before the space was exhausted" \
         "$runner" --schedule=dfs:2:100 --variant=correct "$script"
     for s in pct:5:3 pct:5:3:40; do
