@@ -547,9 +547,9 @@ static void step_end(int idle)
         S.slog_dropped = 1;
 }
 
-void sched_step_touch(const void *obj, unsigned mode)
+void sched_step_touch_on(const void *obj, unsigned mode)
 {
-    if (sched_footprints_on && S.step_open)
+    if (S.step_open)
         fp_add(&S.step_cur.fp, obj, mode);
 }
 

@@ -227,10 +227,16 @@ void sched_yield_point_local(void);
  * sched_yield_point; only the footprint record (above) sees the difference. */
 void sched_yield_point_on(const void *obj, unsigned mode);
 /* Widens the running step's footprint by `obj` (SCHED_FP_READ/WRITE) or to
- * GLOBAL; not a yield point. No effect when footprints are off. */
-void sched_step_touch(const void *obj, unsigned mode);
+ * GLOBAL; not a yield point. No effect when footprints are off: inline, a
+ * flag test on the exec path (pool allocation, waits, wakes). */
 extern int sched_footprints_on; /* read it with sched_footprints() */
 static inline int sched_footprints(void) { return sched_footprints_on; }
+void sched_step_touch_on(const void *obj, unsigned mode);
+static inline void sched_step_touch(const void *obj, unsigned mode)
+{
+    if (__builtin_expect(sched_footprints_on, 0))
+        sched_step_touch_on(obj, mode);
+}
 /* Block the current fiber on `object` until sched_wake(object). Returns after a
  * wake; the caller re-checks its condition (waits are always in a loop). */
 void sched_block(const void *object, const char *what);
