@@ -81,14 +81,20 @@ irp_rec_t *irp_live(PIRP irp, const char *routine)
     }
     if (r->magic == IRP_REC_FREED) {
         /* The kernel reads a freed IRP: with Driver Verifier's special pool
-         * the page is gone (0x50); IoCompleteRequest's own check is 0x44. */
+         * the page is gone (0x50); IoCompleteRequest's own check is 0x44.
+         * The fatal pair: this use and the free (irp_release's record); the
+         * IRP is pool of the driver that allocated it (the I/O manager's for
+         * the model's own IRPs). */
+        const char *owner = r->owner ? r->owner->name : "io-manager";
+        tdf_dead_t dead = {TDF_OBJ_POOL, owner, &r->freed_by, "IRP #%lu of %s (freed)",
+                           {(uintptr_t)(unsigned long)r->id, (uintptr_t)owner}};
         if (strcmp(routine, "IoCompleteRequest") == 0)
-            TDF_BUGCHECK(0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS",
-                         "IoCompleteRequest on IRP #%u, already completed and freed (freed by %s)", irp_id(irp),
-                         r->freer);
+            tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS", NULL, NULL,
+                          "IoCompleteRequest on IRP #%u, already completed and freed (freed by %s)", irp_id(irp),
+                          r->freer);
         else
-            TDF_BUGCHECK(0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", "%s on IRP #%u, which was freed (by %s)", routine,
-                         irp_id(irp), r->freer);
+            tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", NULL, NULL,
+                          "%s on IRP #%u, which was freed (by %s)", routine, irp_id(irp), r->freer);
         return NULL;
     }
     return r;
@@ -157,6 +163,7 @@ USHORT IoSizeOfIrp(CCHAR StackSize) { return (USHORT)(sizeof(IRP) + (size_t)Stac
 static void irp_release(irp_rec_t *r, const char *who)
 {
     snprintf(r->freer, sizeof r->freer, "%s", who);
+    tdf_teardown_note(&r->freed_by, "IRP freed");
     r->magic = IRP_REC_FREED;
     /* The bytes stay as they were (not poisoned, not filled): a driver that
      * reads a stale IRP reads the same in every build, and the model routine

@@ -31,6 +31,7 @@ typedef struct irp_rec {
     uint32_t complete_step;  /* the last IoCompleteRequest */
     char completer[96];      /* and where it ran */
     char freer[96];          /* where IoFreeIrp ran */
+    tdf_teardown_t freed_by; /* the free, as the fatal pair's teardown side of a later use */
     /* IoMarkIrpPending per location (1-based CurrentLocation): the stack
      * location's Control is zeroed as completion passes it, the model's
      * record of the mark is not. */
