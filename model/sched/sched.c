@@ -745,26 +745,13 @@ sched_outcome_t sched_run(void)
     return S.outcome;
 }
 
-void sched_yield_point(void)
-{
-    if (sched_current_slot == SCHED_NO_FIBER)
-        return; /* model code run from main (setup, final checks) never yields */
-    if (stress_on()) {
-        stress_yield(0);
-        return;
-    }
-    if (__builtin_expect(sched_footprints_on, 0))
-        step_end(0);
-    count_step();
-    reschedule(0);
-    if (__builtin_expect(sched_footprints_on, 0))
-        step_begin(NULL, SCHED_FP_GLOBAL);
-}
+/* An unannotated yield: the step it starts is GLOBAL. */
+void sched_yield_point(void) { sched_yield_point_on(NULL, SCHED_FP_GLOBAL); }
 
 void sched_yield_point_on(const void *obj, unsigned mode)
 {
     if (sched_current_slot == SCHED_NO_FIBER)
-        return;
+        return; /* model code run from main (setup, final checks) never yields */
     if (stress_on()) {
         stress_yield(0);
         return;
