@@ -337,18 +337,13 @@ static inline void check_resumed(void)
         check_resumed_scan(s);
 }
 
-void ke_yield(void)
-{
-    if (g_clock_waiting)
-        ke_clock_step(); /* a periodic timer's next period counts ordinary steps */
-    sched_yield_point();
-    check_resumed();
-}
+/* An unannotated yield (a GLOBAL step for the systematic search). */
+void ke_yield(void) { ke_yield_on(NULL, SCHED_FP_GLOBAL); }
 
 void ke_yield_on(const void *object, unsigned mode)
 {
     if (g_clock_waiting)
-        ke_clock_step();
+        ke_clock_step(); /* a periodic timer's next period counts ordinary steps */
     sched_yield_point_on(object, mode);
     check_resumed();
 }
