@@ -26,21 +26,18 @@ void tdf_decode(const tdf_target_desc_t *t, const uint8_t *data, size_t size, td
     script->schedule.len = size - pos;
 }
 
-/* A decimal number in [lo, hi] at *p, which moves past it; 0 if none or out of range. */
-static int tail_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+int tdf_parse_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out)
 {
-    if (!isdigit((unsigned char)**p))
-        return 0;
-    unsigned long long v = 0;
-    while (isdigit((unsigned char)**p)) {
-        v = v * 10 + (unsigned)(*(*p)++ - '0');
-        if (v > hi) /* checked at every digit, so v never wraps (hi < 2^64 / 10) */
-            return 0;
+    unsigned long long x = 0;
+    int digits = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++, digits++) {
+        unsigned d = (unsigned)(**p - '0');
+        if (d > hi || x > (hi - d) / 10)
+            return 0; /* above hi, never overflows */
+        x = x * 10 + d;
     }
-    if (v < lo)
-        return 0;
-    *out = v;
-    return 1;
+    *out = x;
+    return digits && x >= lo;
 }
 
 int tdf_parse_tail(const char *name, sched_source_t *src)
@@ -57,9 +54,9 @@ int tdf_parse_tail(const char *name, sched_source_t *src)
         return 0;
     const char *p = name + 3;
     unsigned long long depth = 3, k = TDF_PCT_TAIL_K;
-    if (*p == ':' && (p++, !tail_number(&p, 1, 8, &depth)))
+    if (*p == ':' && (p++, !tdf_parse_number(&p, 1, 8, &depth)))
         return 0;
-    if (*p == ':' && (p++, !tail_number(&p, 1, 4000000000ull, &k)))
+    if (*p == ':' && (p++, !tdf_parse_number(&p, 1, 4000000000ull, &k)))
         return 0;
     if (*p)
         return 0;

@@ -68,6 +68,10 @@ long tdf_parse_text(const tdf_target_desc_t *t, const char *text, size_t len, ui
  * "format " or "target ", or it starts with '#', has a "target " line and no
  * control byte but tab, CR and LF. */
 int tdf_is_text(const uint8_t *data, size_t size);
+/* A decimal number in [lo, hi] at *p, which moves past its digits (the
+ * flag and schedule parsers' parts). Returns 0 if there is none or it is
+ * out of range; never overflows. */
+int tdf_parse_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out);
 /* The schedule tail past an input's bytes, from its name: "none", "random"
  * or "pct[:DEPTH[:K]]" (DEPTH 1..8, default 3; K 1..4000000000 choice points
  * to draw the change points over, default TDF_PCT_TAIL_K), as

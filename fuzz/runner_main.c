@@ -170,21 +170,6 @@ static struct {
     int nopor; /* :nopor: no sleep sets (to measure what they save) */
 } g_dfs;
 
-/* A decimal in lo..hi at *p, advanced past it; 0 if none or out of range. */
-static int schedule_number(const char **p, unsigned long long lo, unsigned long long hi, unsigned long long *out)
-{
-    unsigned long long x = 0;
-    int digits = 0;
-    for (; **p >= '0' && **p <= '9'; (*p)++, digits++) {
-        unsigned d = (unsigned)(**p - '0');
-        if (d > hi || x > (hi - d) / 10)
-            return 0; /* above hi, never overflows */
-        x = x * 10 + d;
-    }
-    *out = x;
-    return digits && x >= lo;
-}
-
 /* --schedule: input | random:SEED | pct:SEED[:DEPTH[:K]] | dfs:P[:LIMIT][:nopor] | stress[:SEED], every part checked. */
 static int parse_schedule(const char *s)
 {
@@ -194,7 +179,7 @@ static int parse_schedule(const char *s)
     if (strcmp(s, "stress") == 0 || strncmp(s, "stress:", 7) == 0) {
         unsigned long long seed = 0;
         const char *p = s + 6;
-        if (*p == ':' && (p++, !schedule_number(&p, 0, ~0ull, &seed) || *p))
+        if (*p == ':' && (p++, !tdf_parse_number(&p, 0, ~0ull, &seed) || *p))
             return usage_error("--schedule '%s': SEED must be a decimal number 0..18446744073709551615", esc(s));
         g_schedule = (sched_source_t){.kind = SCHED_SOURCE_STRESS, .seed = seed};
         return 1;
@@ -211,7 +196,7 @@ static int parse_schedule(const char *s)
     unsigned long long a = 0, b = 0;
     if (strncmp(s, "dfs:", 4) == 0) {
         const char *p = s + 4;
-        if (!schedule_number(&p, 0, 64, &a) || (*p && *p != ':'))
+        if (!tdf_parse_number(&p, 0, 64, &a) || (*p && *p != ':'))
             return usage_error("--schedule '%s': P (preemptions) must be a number 0..64", esc(s));
         /* dfs:P[:LIMIT][:nopor] */
         int nopor = 0;
@@ -226,7 +211,7 @@ static int parse_schedule(const char *s)
             head[len - 6] = 0;
             p = head;
         }
-        if (*p == ':' && (p++, !schedule_number(&p, 1, 4000000000ull, &b) || *p))
+        if (*p == ':' && (p++, !tdf_parse_number(&p, 1, 4000000000ull, &b) || *p))
             return usage_error("--schedule '%s': LIMIT (schedules run) must be a number 1..4000000000, then "
                                "optionally :nopor",
                                esc(s));
@@ -245,11 +230,11 @@ static int parse_schedule(const char *s)
                            esc(s));
     const char *p = s + (pct ? 4 : 7);
     unsigned long long seed = 0, depth = 3, k = 0;
-    if (!schedule_number(&p, 0, ~0ull, &seed) || (*p && !(pct && *p == ':')))
+    if (!tdf_parse_number(&p, 0, ~0ull, &seed) || (*p && !(pct && *p == ':')))
         return usage_error("--schedule '%s': SEED must be a decimal number 0..18446744073709551615", esc(s));
-    if (pct && *p == ':' && (p++, !schedule_number(&p, 1, 8, &depth) || (*p && *p != ':')))
+    if (pct && *p == ':' && (p++, !tdf_parse_number(&p, 1, 8, &depth) || (*p && *p != ':')))
         return usage_error("--schedule '%s': DEPTH must be a number 1..8", esc(s));
-    if (pct && *p == ':' && (p++, !schedule_number(&p, 1, 4000000000ull, &k) || *p))
+    if (pct && *p == ':' && (p++, !tdf_parse_number(&p, 1, 4000000000ull, &k) || *p))
         return usage_error("--schedule '%s': K (choice points per run) must be a number 1..4000000000", esc(s));
     g_schedule = (sched_source_t){.kind = pct ? SCHED_SOURCE_PCT : SCHED_SOURCE_RANDOM,
                                   .seed = seed,
