@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2]
 #                   [--strategies fuzz,random,pct,dfs,stress,tsan] [--jobs N]
-#                   [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--out DIR] [--update]
-#                   [--project DIR]
+#                   [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--fuzz-corpus seeds|empty]
+#                   [--out DIR] [--update] [--project DIR]
 #   The kill matrix: every target x every variant x every strategy, whether
 #   and how fast each strategy finds each mutant, and that none reports
 #   anything on a correct variant. Per cell over K seeds (capped at S seconds
@@ -10,7 +10,8 @@
 #   to the first kill, execs/s; for a correct variant the time it ran with no
 #   report (a report there is a FALSE POSITIVE). Strategies (what each runs:
 #   scripts/matrix_run.py's header, docs/BENCHMARKS.md "Kill matrix"):
-#     fuzz    libFuzzer from an empty corpus, asan build, fuzz.sh's options
+#     fuzz    libFuzzer as scripts/fuzz.sh runs it (asan build, its options, its run corpus seeded with
+#             corpus/<target>); --fuzz-corpus empty: from an empty corpus instead
 #     random  the runner's --hunt, --schedule=random:SEED over the seed scripts (plain); with
 #             --pool random over seeded random inputs instead (nothing of the corpus; also pct,
 #             tsan, stress), the baseline that starts from nothing as fuzz does
@@ -19,6 +20,8 @@
 #     stress  the pthread stress backend, --schedule=stress:SEED over the seed scripts (asan), where the
 #             runner has it ("not available" otherwise)
 #     tsan    the random hunt in the TSan build
+#   Every seeded strategy's start cost (CPU before its first exec) is measured apart, and the
+#   table shows it with the CPU an exec costs after it.
 #   Writes DIR/matrix.md and DIR/matrix.json (default DIR: <project>/bench/results)
 #   and prints the table. --update merges into the DIR/matrix.json there: its
 #   runs of every cell not run now (target x variant x strategy) are kept (the
@@ -36,7 +39,7 @@
 #      names it), or the run was interrupted
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--out DIR] [--update] [--project DIR] | --help
+TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--variants V1,V2] [--strategies LIST] [--jobs N] [--preemptions P] [--dfs-limit N] [--pool seeds|random] [--fuzz-corpus seeds|empty] [--out DIR] [--update] [--project DIR] | --help
   --seconds      cap of every run, whole seconds of wall time (default 10)
   --seeds        seeds per cell, 1..99 (default 3; dfs is deterministic: one run)
   --targets      comma-separated targets (default: every target; scripts/fuzz.sh --list)
@@ -46,6 +49,7 @@ TDF_USAGE="scripts/matrix.sh [--seconds S] [--seeds K] [--targets T1,T2] [--vari
   --preemptions  dfs bound P, 0..64 (default 2)
   --dfs-limit    dfs schedules per script (default 5000)
   --pool         what random, pct, tsan and stress run: seeds (the seed scripts, default) or random (seeded random inputs)
+  --fuzz-corpus  fuzz's run corpus: seeds (corpus/<target>, as scripts/fuzz.sh does; default) or empty
   --out          where matrix.md and matrix.json go (default <project>/bench/results)
   --update       keep DIR/matrix.json's runs of the cells not run now (same S, K, P, N): add or redo some
   --project      a team's own project directory (docs/WRITING-A-TARGET.md)
@@ -53,7 +57,7 @@ exit: 0 ran, no false positive; 1 a false positive on a correct variant; 2 usage
       6 a run could not complete, or interrupted"
 
 seconds=10 seeds=3 targets="" variants="" strategies="fuzz,random,pct,dfs,stress,tsan" jobs=$(nproc)
-preemptions=2 dfs_limit=5000 out="" update=0 pool=seeds
+preemptions=2 dfs_limit=5000 out="" update=0 pool=seeds fuzz_corpus=seeds
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -80,6 +84,8 @@ while [ $# -gt 0 ]; do
         --update) update=1; shift ;;
         --pool) tdf_need_value "$1" $#; pool=$2; shift 2 ;;
         --pool=*) pool=${1#*=}; shift ;;
+        --fuzz-corpus) tdf_need_value "$1" $#; fuzz_corpus=$2; shift 2 ;;
+        --fuzz-corpus=*) fuzz_corpus=${1#*=}; shift ;;
         -*) tdf_usage_error "unknown option '$1'" ;;
         *) tdf_usage_error "unexpected argument '$1' (every value goes with its option)" ;;
     esac
@@ -92,6 +98,7 @@ done
 [[ "$dfs_limit" =~ ^[1-9][0-9]{0,9}$ ]] && [ "$dfs_limit" -le 4000000000 ] ||
     tdf_usage_error "--dfs-limit must be an integer 1..4000000000, not '$dfs_limit'"
 case "$pool" in seeds | random) ;; *) tdf_usage_error "--pool must be seeds or random, not '$pool'" ;; esac
+case "$fuzz_corpus" in seeds | empty) ;; *) tdf_usage_error "--fuzz-corpus must be seeds or empty, not '$fuzz_corpus'" ;; esac
 for list in "$targets" "$variants" "$strategies"; do
     [[ -z "$list" || "$list" =~ ^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$ ]] ||
         tdf_usage_error "'$list': a comma-separated list of names (letters, digits, _ and -)"
@@ -186,7 +193,7 @@ args=(--root="$TDF_ROOT" --project="$TDF_PROJECT" --out="$out" --seconds="$secon
     --targets="$(IFS=,; echo "${selected[*]}")" --variants="$variants"
     --plain="${dir[plain]:-}" --asan="${dir[asan]:-}" --tsan="${dir[tsan]:-}"
     --stress-build="$stress_build" --stress-missing="$stress_missing"
-    --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}" --pool="$pool"
-    --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies$([ "$pool" = seeds ] || echo " --pool $pool") --jobs $jobs")
+    --libfuzzer-options="${TDF_LIBFUZZER_OPTIONS[*]}" --pool="$pool" --fuzz-corpus="$fuzz_corpus"
+    --command="scripts/matrix.sh --seconds $seconds --seeds $seeds${targets:+ --targets $targets}${variants:+ --variants $variants} --strategies $strategies$([ "$pool" = seeds ] || echo " --pool $pool")$([ "$fuzz_corpus" = seeds ] || echo " --fuzz-corpus $fuzz_corpus") --jobs $jobs")
 [ $update -eq 0 ] || args+=(--update)
 exec python3 "$TDF_ROOT/scripts/matrix_run.py" "${args[@]}"

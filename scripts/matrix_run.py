@@ -4,10 +4,11 @@
 The kill matrix: every selected target x every variant x every selected strategy. A run is one
 (target, variant, strategy, seed); --jobs of them at once, each capped at --seconds of wall time:
 
-  fuzz    the asan libFuzzer binary from an EMPTY corpus, with the options scripts/fuzz.sh uses
-          (TDF_SCHEDULE_TAIL=random, scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, the target's dictionary when
-          fuzz/dict/<target>.dict exists), -seed=SEED; a kill is an artifact written; execs are
-          libFuzzer's stat::number_of_executed_units.
+  fuzz    the asan libFuzzer binary as scripts/fuzz.sh runs it: its run corpus seeded with the committed
+          corpus/<target>/ (converted by the runner's --to_binary; --fuzz-corpus empty: an EMPTY corpus
+          instead), TDF_SCHEDULE_TAIL=random, scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, the target's
+          dictionary when fuzz/dict/<target>.dict exists, -seed=SEED; a kill is an artifact written; execs
+          are libFuzzer's stat::number_of_executed_units (the seed inputs' runs included).
   random  the plain runner's --hunt over the target's seed scripts (the events of corpus/<target>/*,
           schedule lines dropped, identical scripts once; seeded random inputs where the target has no
           corpus), --schedule=random:SEED: one random walk per exec.
@@ -23,8 +24,11 @@ The kill matrix: every selected target x every variant x every selected strategy
 
 On a correct variant (a target's first) every run goes to its cap: a kill there is a FALSE POSITIVE, reported
 as such, and the exit status is 1. Results: <out>/matrix.json (every run, every cell) and <out>/matrix.md
-(the table, printed too). Times are wall clock from the process start (a loaded machine stretches them:
-the execs are the load-independent measure).
+(the table, printed too). Times are from the process start, CPU (user + system) and wall (a loaded machine
+stretches the wall: the execs are the load-independent measure). The start cost apart: before any run, each
+seeded strategy's process is started 3 times on each target doing nothing (start_cost); a run's
+search_cpu_seconds is its CPU less that median. fuzz runs also record libFuzzer's own wall times, to its first
+exec and from there to the report (first_exec_seconds, search_seconds).
 """
 import argparse
 import concurrent.futures
@@ -81,12 +85,15 @@ class Children:
         self.procs = set()
         self.stopping = False
 
-    def run(self, argv, timeout, env, cwd=None):
-        """(rc or None on timeout, output, wall seconds, CPU seconds). The child is reaped with wait4 for its
-        own CPU time (user + system): on a loaded machine the wall clock stretches, the CPU time much less."""
+    def run(self, argv, timeout, env, cwd=None, marks=None):
+        """(rc or None on timeout, output, wall seconds, CPU seconds, {mark: wall seconds}). The child is reaped
+        with wait4 for its own CPU time (user + system): on a loaded machine the wall clock stretches, the CPU
+        time much less. marks: {name: compiled regex}; the output is read line by line as it comes, and the
+        wall time from the start at which a line first matched each is returned (libFuzzer's first exec and
+        its first report line: the start cost and the search, apart)."""
         with self.lock:
             if self.stopping:
-                return None, "", 0.0, 0.0
+                return None, "", 0.0, 0.0, {}
             t0 = time.monotonic()
             p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                  start_new_session=True)
@@ -101,8 +108,21 @@ class Children:
                 pass
         timer = threading.Timer(timeout, expire)
         timer.start()
+        seen = {}
         try:
-            out = p.stdout.read()
+            if marks:
+                chunks = []
+                for line in p.stdout:
+                    chunks.append(line)
+                    if len(seen) < len(marks):
+                        now = time.monotonic() - t0
+                        text = line.decode(errors="replace")
+                        for name, rx in marks.items():
+                            if name not in seen and rx.search(text):
+                                seen[name] = round(now, 4)
+                out = b"".join(chunks)
+            else:
+                out = p.stdout.read()
             _, status, ru = os.wait4(p.pid, 0)
         finally:
             timer.cancel()
@@ -112,7 +132,7 @@ class Children:
         with self.lock:
             self.procs.discard(p)
         rc = None if fired else p.returncode
-        return rc, out.decode(errors="replace"), wall, ru.ru_utime + ru.ru_stime
+        return rc, out.decode(errors="replace"), wall, ru.ru_utime + ru.ru_stime, seen
 
     def stop(self):
         with self.lock:
@@ -181,31 +201,107 @@ def hunt_result(rc, out, wall, cpu, cap):
     return result(False, wall, None, cpu=cpu, error="exit %s and no HUNT line: %s" % (rc, " | ".join(out.splitlines()[:4])))
 
 
-def run_fuzz(ctx, target, variant, seed, work):
-    d = tempfile.mkdtemp(prefix="fuzz-", dir=work)
-    corpus = os.path.join(d, "corpus")
-    os.makedirs(corpus)
+# libFuzzer's first exec: fuzz/fuzz_main.c prints this line in LLVMFuzzerInitialize, after libFuzzer's own start and
+# right before it runs the first input. Its first report line: the model's headline (fuzz/report.c) or a
+# sanitizer's / libFuzzer's error line. The wall time between the two is the search without the start.
+FUZZ_MARKS = {
+    "first_exec": re.compile(r"^==TDF== target \S+ variant "),
+    "report": re.compile(r"^==TDF== (BUGCHECK|HARDWARE|MISUSE|DEADLOCK|HANG|SANITIZER|FAULT|LIMIT) |"
+                         r"ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error: "),
+}
+
+
+def fuzz_argv(ctx, target, seed, artifacts, corpus):
+    """libFuzzer's command line as scripts/fuzz.sh builds it (its options, the target's dictionary)."""
     argv = [os.path.join(ctx.asan, "bin", target), "-seed=%d" % seed, "-max_total_time=%d" % ctx.seconds,
-            "-print_final_stats=1", "-artifact_prefix=%s/" % d] + ctx.libfuzzer_options.split()
+            "-print_final_stats=1", "-artifact_prefix=%s/" % artifacts] + ctx.libfuzzer_options.split()
     dict_path = os.path.join(ctx.project, "fuzz", "dict", target + ".dict")
     if os.path.isfile(dict_path):
         argv.append("-dict=" + dict_path)
-    argv.append(corpus)
-    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env(TDF_VARIANT=variant, TDF_SCHEDULE_TAIL="random"))
+    return argv + [corpus]
+
+
+def fuzz_seed_dir(ctx, target, work):
+    """--fuzz-corpus seeds: the committed corpus/<target>/ in libFuzzer's binary form, converted by the runner's
+    --to_binary as scripts/fuzz.sh seeds its run corpus (each run gets a fresh copy: libFuzzer adds to it).
+    None: the target has no corpus (its runs then start empty, and say so)."""
+    src = os.path.join(ctx.project, "corpus", target)
+    files = sorted(os.path.join(src, f) for f in os.listdir(src)) if os.path.isdir(src) else []
+    if not files:
+        return None
+    dest = os.path.join(work, target, "fuzz-seeds")
+    os.makedirs(dest, exist_ok=True)
+    runner = os.path.join(ctx.asan, "bin", target + "_run")
+    r = subprocess.run([runner, "--to_binary=" + dest] + files, capture_output=True, text=True, env=clean_env())
+    if r.returncode != 0:
+        raise RuntimeError("%s --to_binary failed (exit %d): %s" % (runner, r.returncode, r.stderr.strip()[:200]))
+    return dest
+
+
+def run_fuzz(ctx, target, variant, seed, work, seeds_dir):
+    d = tempfile.mkdtemp(prefix="fuzz-", dir=work)
+    corpus = os.path.join(d, "corpus")
+    if seeds_dir:
+        shutil.copytree(seeds_dir, corpus)
+    else:
+        os.makedirs(corpus)
+    n_seeds = len(os.listdir(corpus))
+    argv = fuzz_argv(ctx, target, seed, d, corpus)
+    rc, out, wall, cpu, marks = CHILDREN.run(argv, ctx.seconds + 30, clean_env(TDF_VARIANT=variant, TDF_SCHEDULE_TAIL="random"),
+                                             marks=FUZZ_MARKS)
     arts = [a for a in os.listdir(d) if re.match(r"^(crash|timeout|oom|leak|slow-unit)-", a)]
     m = re.findall(r"^stat::number_of_executed_units:\s*(\d+)", out, re.M)
     execs = int(m[-1]) if m else None
     shutil.rmtree(d, ignore_errors=True)
+    # Where the wall time went: to the first exec (the start), and from it to the report (the search).
+    # libFuzzer's own word on what it read: "seed corpus: files: N" (none: "A corpus is not provided").
+    lf = re.search(r"^INFO: seed corpus: files: (\d+)", out, re.M)
+    more = {"corpus": "seeds" if seeds_dir else "empty", "seed_inputs": n_seeds,
+            "libfuzzer_seed_files": int(lf.group(1)) if lf else (0 if "A corpus is not provided" in out else None),
+            "first_exec_seconds": marks.get("first_exec")}
     if rc is None:
-        return result(False, wall, execs, cpu=cpu, error="libFuzzer did not stop within -max_total_time + 30 s (killed)")
+        return result(False, wall, execs, cpu=cpu, error="libFuzzer did not stop within -max_total_time + 30 s (killed)", **more)
     if arts:
         sigs = SIG_RE.findall(out)
         kind = arts[0].split("-")[0]
         sig = sigs[-1] if sigs else "LIBFUZZER/%s" % kind
-        return result(True, wall, execs, sig, cpu=cpu, artifact_kind=kind, exit=rc)
+        if "first_exec" in marks and "report" in marks:
+            more["search_seconds"] = round(max(0.0, marks["report"] - marks["first_exec"]), 4)
+        return result(True, wall, execs, sig, cpu=cpu, artifact_kind=kind, exit=rc, **more)
     if rc != 0:
-        return result(False, wall, execs, cpu=cpu, error="libFuzzer exit %d, no artifact: %s" % (rc, " | ".join(out.splitlines()[-3:])))
-    return result(False, wall, execs, cpu=cpu, exit=rc)
+        return result(False, wall, execs, cpu=cpu, error="libFuzzer exit %d, no artifact: %s" % (rc, " | ".join(out.splitlines()[-3:])), **more)
+    return result(False, wall, execs, cpu=cpu, exit=rc, **more)
+
+
+def start_cost(ctx, target, strategy, work):
+    """CPU seconds (user + system) a strategy's process spends before its first exec, on this target: the median
+    of 3 runs that start and do (almost) nothing. fuzz: the libFuzzer binary with fuzz.sh's options, -runs=0 on
+    an empty corpus (libFuzzer still runs its empty input and a one-byte one: two execs of a few microseconds
+    each); the hunts: the runner of their build with --list (start, sanitizer runtime, argument parsing, and the
+    exit's leak check, which a hunt's exit does too). The time to a kill less this is the search alone
+    (matrix.json: search_cpu_seconds)."""
+    cpus = []
+    for _ in range(3):
+        if strategy == "fuzz":
+            # A fresh empty directory each time: libFuzzer may keep its two inputs in the corpus it is given.
+            empty = tempfile.mkdtemp(prefix="start-", dir=work)
+            argv = [a for a in fuzz_argv(ctx, target, 1, empty, empty) if not a.startswith("-max_total_time=")]
+            argv.insert(1, "-runs=0")
+            # No leak check at its exit: a run that kills ends in libFuzzer's crash handler, which does none
+            # (with it, -runs=0 costs about 10 ms more than a whole run that dies at its first exec).
+            env = clean_env(TDF_SCHEDULE_TAIL="random")
+            env["ASAN_OPTIONS"] += ":detect_leaks=0"
+        else:
+            build = {"random": ctx.plain, "pct": ctx.plain, "tsan": ctx.tsan, "stress": ctx.stress_build}[strategy]
+            argv = [os.path.join(build, "bin", target + "_run"), "--list"]
+            env = clean_env()
+        rc, _, _, cpu, _ = CHILDREN.run(argv, 60, env)
+        if strategy == "fuzz":
+            shutil.rmtree(empty, ignore_errors=True)
+        if rc != 0:
+            return None
+        cpus.append(cpu)
+    return round(statistics.median(cpus), 4)
 
 
 def run_hunt(ctx, build, target, variant, schedule, seed, pool):
@@ -214,7 +310,7 @@ def run_hunt(ctx, build, target, variant, schedule, seed, pool):
     argv.append("--schedule=" + schedule)
     # The seed scripts in turn; a target without a corpus: seeded random inputs.
     argv += [p for p, _, _ in pool] if pool else ["--seed=%d" % seed]
-    rc, out, wall, cpu = CHILDREN.run(argv, ctx.seconds + 30, clean_env())
+    rc, out, wall, cpu, _ = CHILDREN.run(argv, ctx.seconds + 30, clean_env())
     return hunt_result(rc, out, wall, cpu, ctx.seconds)
 
 
@@ -234,7 +330,7 @@ def run_dfs(ctx, target, variant, scripts):
             break
         argv = [runner, "--variant=" + variant, "--schedule=dfs:%d:%d" % (ctx.preemptions, ctx.dfs_limit),
                 "--quiet", path]
-        rc, out, wall, cpu = CHILDREN.run(argv, left, clean_env())
+        rc, out, wall, cpu, _ = CHILDREN.run(argv, left, clean_env())
         t_used += wall
         cpu_used += cpu
         tried += 1
@@ -293,6 +389,20 @@ def cell_summary(runs, correct, cap):
          "max_execs": max((r["execs"] for r in kills if r["execs"] is not None), default=None),
          "execs_per_cpu_second": round(total_e / total_c) if total_c > 0 else None,
          "signatures": sorted({r["signature"] for r in kills if r["signature"]})}
+    # The start cost apart (runs made before it was measured have none): the median search CPU to the kill,
+    # and the CPU an exec costs once started (summed search CPU over summed execs, every run of the cell).
+    if runs and all(r.get("search_cpu_seconds") is not None for r in runs):
+        s["start_cpu_seconds"] = statistics.median(r["start_cpu_seconds"] for r in runs)
+        s["median_search_cpu_seconds"] = med([r["search_cpu_seconds"] if r["killed"] else None for r in runs])
+        se = sum(r["execs"] for r in runs if r.get("execs"))
+        sc = sum(r["search_cpu_seconds"] for r in runs if r.get("execs"))
+        s["search_cpu_per_exec"] = sc / se if se else None
+    # fuzz: its run corpus, and libFuzzer's own wall times (to its first exec; from it to the report).
+    if runs and runs[0]["strategy"] == "fuzz":
+        s["corpus"] = ",".join(sorted({r.get("corpus", "empty") for r in runs}))
+        fe = [r["first_exec_seconds"] for r in runs if r.get("first_exec_seconds") is not None]
+        s["median_first_exec_seconds"] = statistics.median(fe) if fe else None
+        s["median_fuzzer_search_seconds"] = med([r.get("search_seconds") if r["killed"] else None for r in runs])
     if correct:
         s["false_positive"] = bool(kills)
         s["clean_seconds"] = round(sum(r["seconds"] for r in runs if not r["killed"]), 1)
@@ -378,19 +488,57 @@ def goals(doc):
     both.sort(key=lambda r: (t(r["cells"]["random"]), r["target"], r["variant"]), reverse=True)
     hard = both[:(len(both) + 1) // 2]
     g["hard_half"] = ["%s/%s" % (r["target"], r["variant"]) for r in hard]
+    def ts(c):
+        """The same without the start cost; None where the cell's runs have no start cost measured."""
+        if not c or "start_cpu_seconds" not in c:
+            return None
+        return cap * 2 if c["median_search_cpu_seconds"] is None else c["median_search_cpu_seconds"]
     for base in ("random", "pct"):
         h = [r for r in hard if r["cells"].get(base)]
         g["fuzz_faster_than_%s_on_hard_half" % base] = "%d of %d" % (
             sum(1 for r in h if t(r["cells"]["fuzz"]) < t(r["cells"][base])), len(h))
+        hs = [r for r in h if ts(r["cells"]["fuzz"]) is not None and ts(r["cells"][base]) is not None]
+        g["fuzz_faster_than_%s_on_hard_half_without_start" % base] = "%d of %d" % (
+            sum(1 for r in hs if ts(r["cells"]["fuzz"]) < ts(r["cells"][base])), len(hs))
+    # fuzz against stress where stress kills: the ratio of the median CPU seconds to the kill, from the process
+    # start and without the start cost (a search time under 1 ms counts as 1 ms: below that the start cost's
+    # own spread decides). No ratio where fuzz or stress has no median (fewer than half its seeds killed).
     st = [r for r in f if r["cells"].get("stress") and r["cells"]["stress"]["kills"] > 0]
-    ratios = []
+    ratios, detail = [], []
     for r in st:
-        a, b = r["cells"]["fuzz"]["median_cpu_seconds"], r["cells"]["stress"]["median_cpu_seconds"]
-        if a and b:
-            ratios.append(b / a)
+        fc, sc = r["cells"]["fuzz"], r["cells"]["stress"]
+        a, b = fc["median_cpu_seconds"], sc["median_cpu_seconds"]
+        x = b / a if a and b else None
+        a2, b2 = fc.get("median_search_cpu_seconds"), sc.get("median_search_cpu_seconds")
+        x2 = max(b2, 0.001) / max(a2, 0.001) if a2 is not None and b2 is not None else None
+        ratios.append((x, x2))
+        detail.append({"mutant": "%s/%s" % (r["target"], r["variant"]),
+                       "fuzz_cpu": a, "stress_cpu": b, "ratio": None if x is None else round(x, 3),
+                       "fuzz_search_cpu": a2, "stress_search_cpu": b2, "ratio_without_start": None if x2 is None else round(x2, 3),
+                       "fuzz_execs": fc["median_execs"], "stress_execs": sc["median_execs"]})
     g["stress_killed"] = len(st)
-    g["fuzz_10x_faster_than_stress"] = "%d of %d" % (sum(1 for x in ratios if x >= 10), len(st))
+    g["fuzz_10x_faster_than_stress"] = "%d of %d" % (sum(1 for x, _ in ratios if x is not None and x >= 10), len(st))
+    g["fuzz_10x_faster_than_stress_without_start"] = "%d of %d" % (
+        sum(1 for _, x in ratios if x is not None and x >= 10), sum(1 for _, x in ratios if x is not None))
+    # Where no search can be 10x faster than stress: from the process start, where fuzz's start cost alone is
+    # more than a tenth of stress's median time to the kill; without the start, where one fuzz exec (its cell's
+    # search CPU an exec) is more than a tenth of stress's median search time.
+    fuzz_start = {r["target"]: r["cells"]["fuzz"].get("start_cpu_seconds") for r in f}
+    g["stress_10x_impossible_from_start"] = [
+        d["mutant"] for d in detail if d["stress_cpu"] is not None and fuzz_start.get(d["mutant"].split("/")[0]) is not None
+        and fuzz_start[d["mutant"].split("/")[0]] * 10 > d["stress_cpu"]]
+    per_exec = {"%s/%s" % (r["target"], r["variant"]): r["cells"]["fuzz"].get("search_cpu_per_exec") for r in f}
+    g["stress_10x_impossible_without_start"] = [
+        d["mutant"] for d in detail if d["stress_search_cpu"] is not None and per_exec.get(d["mutant"]) is not None
+        and per_exec[d["mutant"]] * 10 > d["stress_search_cpu"]]
+    g["stress_kills_within_2_execs"] = [d["mutant"] for d in detail
+                                        if d["stress_execs"] is not None and d["stress_execs"] <= 2]
+    g["stress_ratios"] = detail
     return g
+
+
+FUZZ_CORPUS_TEXT = {"seeds": "its run corpus seeded with corpus/<target> (as scripts/fuzz.sh does)",
+                    "empty": "an empty corpus", None: "-"}
 
 
 def markdown(doc):
@@ -400,11 +548,12 @@ def markdown(doc):
     L.append("# Kill matrix")
     L.append("")
     L.append("`%s` — %s, %d seeds a cell, each run capped at %d s wall, dfs P<=%d with at most %d schedules a "
-             "script, random/pct/tsan/stress over %s, --jobs %d on %d cores; wall time %s; load average %s at the "
-             "start, %s at the end. Generated by scripts/matrix.sh (docs/BENCHMARKS.md \"Kill matrix\" explains "
-             "the columns)." % (
+             "script, random/pct/tsan/stress over %s, fuzz from %s, --jobs %d on %d cores; wall time %s; load "
+             "average %s at the start, %s at the end. Generated by scripts/matrix.sh (docs/BENCHMARKS.md \"Kill "
+             "matrix\" explains the columns)." % (
                  doc["command"], doc["started"], doc["seeds"], cap, doc["preemptions"], doc["dfs_limit"],
                  "the seed scripts" if doc.get("pool", "seeds") == "seeds" else "seeded random inputs (no corpus)",
+                 FUZZ_CORPUS_TEXT.get(doc.get("fuzz_corpus"), "run corpora of both kinds (matrix.json: each cell's corpus)"),
                  doc["jobs"], doc["cpus"], doc["wall"], doc["load"], doc["load_end"]))
     L.append("")
     L.append("Mutant cell: kills/seeds, median CPU seconds to the first kill (min–max over the killing seeds), "
@@ -436,6 +585,29 @@ def markdown(doc):
             vals.append(fmt_n(e / s) if s > 0 else ("not available" if st in doc["unavailable"] else "-"))
         L.append("| %s | %s |" % (t, " | ".join(vals)))
     L.append("")
+    # The start cost apart: what a process spends before its first exec, and what an exec costs after it.
+    seeded = [st for st in strategies if st in SEEDED and st not in doc["unavailable"]]
+    if seeded:
+        L.append("Start cost and exec cost (CPU): the median of 3 starts that run nothing (libFuzzer `-runs=0` on an "
+                 "empty corpus; the runner `--list`), then the CPU an exec costs after the start (every run of the "
+                 "target's variants: summed CPU less the start cost, over summed execs). `start ms / us an exec`:")
+        L.append("")
+        L.append("| target | " + " | ".join(seeded) + " |")
+        L.append("|---|" + "---|" * len(seeded))
+        for t in doc["targets"]:
+            vals = []
+            for st in seeded:
+                rr = [r for r in doc["runs"] if r["target"] == t and r["strategy"] == st
+                      and r.get("search_cpu_seconds") is not None]
+                e = sum(r["execs"] for r in rr if r.get("execs"))
+                c = sum(r["search_cpu_seconds"] for r in rr if r.get("execs"))
+                if not rr:
+                    vals.append("-")
+                else:
+                    vals.append("%.0f ms / %s us" % (statistics.median(r["start_cpu_seconds"] for r in rr) * 1000,
+                                                    fmt_n(c / e * 1e6) if e else "-"))
+            L.append("| %s | %s |" % (t, " | ".join(vals)))
+        L.append("")
     g = doc["goals"]
     L.append("Measured against the goals (issue 15):")
     L.append("")
@@ -443,14 +615,24 @@ def markdown(doc):
         L.append("- fuzz killed %d of %d mutants; median CPU time to kill under 5 s on %d." % (
             g["fuzz_killed"], g["mutants"], g["fuzz_median_under_5s"]))
     if "fuzz" in strategies and "random" in strategies:
-        L.append("- hard half (the %d mutants slowest for random): fuzz faster than random on %s, than pct on %s." % (
-            len(g["hard_half"]), g["fuzz_faster_than_random_on_hard_half"], g["fuzz_faster_than_pct_on_hard_half"]))
+        L.append("- hard half (the %d mutants slowest for random): fuzz faster than random on %s, than pct on %s; "
+                 "without the start cost: %s and %s." % (
+                     len(g["hard_half"]), g["fuzz_faster_than_random_on_hard_half"], g["fuzz_faster_than_pct_on_hard_half"],
+                     g.get("fuzz_faster_than_random_on_hard_half_without_start", "-"),
+                     g.get("fuzz_faster_than_pct_on_hard_half_without_start", "-")))
     if "stress" in strategies:
         if "stress" in doc["unavailable"]:
             L.append("- stress: not available (%s)." % doc["unavailable"]["stress"])
         else:
-            L.append("- stress killed %d mutants; fuzz at least 10x faster on %s." % (
-                g["stress_killed"], g["fuzz_10x_faster_than_stress"]))
+            L.append("- stress killed %d mutants; fuzz at least 10x faster on %s from the process start, on %s "
+                     "without the start cost. No search can be: from the start on %d (fuzz's start cost alone is "
+                     "over a tenth of stress's time), without it on %d (one fuzz exec is); stress's median is 1-2 "
+                     "execs on %d." % (
+                         g["stress_killed"], g["fuzz_10x_faster_than_stress"],
+                         g.get("fuzz_10x_faster_than_stress_without_start", "-"),
+                         len(g.get("stress_10x_impossible_from_start", [])),
+                         len(g.get("stress_10x_impossible_without_start", [])),
+                         len(g.get("stress_kills_within_2_execs", []))))
     if "dfs" in strategies:
         L.append("- dfs (P<=%d) killed %d of %d mutants%s." % (
             doc["preemptions"], g["dfs_killed"], g["mutants"],
@@ -487,6 +669,8 @@ def main():
     ap.add_argument("--update", action="store_true", help="merge into <out>/matrix.json (matrix.sh checks it)")
     ap.add_argument("--pool", choices=("seeds", "random"), default="seeds",
                     help="what the hunts run: the seed scripts, or seeded random inputs")
+    ap.add_argument("--fuzz-corpus", choices=("seeds", "empty"), default="seeds",
+                    help="fuzz's run corpus: seeded from corpus/<target> as scripts/fuzz.sh does, or empty")
     ap.add_argument("--libfuzzer-options", default="-max_len=512 -len_control=0",
                     help="scripts/lib.sh's TDF_LIBFUZZER_OPTIONS, what scripts/fuzz.sh passes")
     ctx = ap.parse_args()
@@ -549,6 +733,19 @@ def main():
                     continue
                 for seed in (range(1, ctx.seeds + 1) if st in SEEDED else [0]):
                     jobs.append((t, v, i == 0, st, seed))
+    # fuzz's seed corpus (--fuzz-corpus seeds, what scripts/fuzz.sh does) and every strategy's start cost,
+    # before any run, one process at a time.
+    fuzz_seeds, starts = {}, {}
+    if "fuzz" in strategies and ctx.fuzz_corpus == "seeds":
+        for t in targets:
+            fuzz_seeds[t] = fuzz_seed_dir(ctx, t, work)
+    for t in targets:
+        for st in strategies:
+            if st in SEEDED and st not in unavailable:
+                starts[(t, st)] = start_cost(ctx, t, st, work)
+    log("start cost (CPU s before the first exec, median of 3): " + ", ".join(
+        "%s %s" % (st, "/".join("-" if starts.get((t, st)) is None else "%.3f" % starts[(t, st)] for t in targets))
+        for st in strategies if st in SEEDED and st not in unavailable))
     # Long runs first (correct variants go to their cap), so that the pool ends together.
     jobs.sort(key=lambda j: (not j[2], j[3] != "dfs"))
     log("%d runs (%d targets, %d variants, strategies %s, %d seeds, cap %d s), %d at a time" % (
@@ -561,12 +758,17 @@ def main():
             r = result(False, 0.0, None, error="%s: %s" % (type(e).__name__, e))
         t, v, correct, st, seed = job
         r.update({"target": t, "variant": v, "strategy": st, "seed": seed, "correct": correct})
+        # The search alone: this run's CPU less what its process spends before the first exec (start_cost).
+        sc = starts.get((t, st))
+        if sc is not None and r.get("cpu_seconds") is not None:
+            r["start_cpu_seconds"] = sc
+            r["search_cpu_seconds"] = round(max(0.0, r["cpu_seconds"] - sc), 4)
         return r
 
     def one_run(job):
         t, v, correct, st, seed = job
         if st == "fuzz":
-            r = run_fuzz(ctx, t, v, seed, work)
+            r = run_fuzz(ctx, t, v, seed, work, fuzz_seeds.get(t))
         elif st == "random":
             r = run_hunt(ctx, ctx.plain, t, v, "random:%d" % seed, seed, hunt_pools[t])
         elif st == "pct":
@@ -629,6 +831,8 @@ def main():
            "seconds": ctx.seconds, "seeds": ctx.seeds, "jobs": ctx.jobs, "preemptions": ctx.preemptions,
            "dfs_limit": ctx.dfs_limit, "pool": ctx.pool, "strategies": strategies, "targets": targets, "unavailable": unavailable,
            "cpus": os.cpu_count(), "rows": rows, "runs": runs}
+    kinds = sorted({r.get("corpus", "empty") for r in runs if r["strategy"] == "fuzz"})
+    doc["fuzz_corpus"] = kinds[0] if len(kinds) == 1 else ("mixed" if kinds else None)
     doc["goals"] = goals(doc)
     md = markdown(doc)
     os.makedirs(ctx.out, exist_ok=True)

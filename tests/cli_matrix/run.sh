@@ -9,7 +9,8 @@
 #   usage     every bad argument of matrix.sh exits 2 with its message
 #   tiny run  one target, two variants, strategies random and dfs, 1 s a run:
 #             the JSON's schema, rows, cells (the mutant killed by both with a
-#             signature, the correct variant clean), the markdown table
+#             signature, the correct variant clean), the start cost apart, the
+#             markdown tables
 #   pool      --pool random: the hunts over seeded random inputs, said so
 #   update    --update measures one strategy again into that matrix.json, the
 #             other strategy's runs kept; mismatched settings refused
@@ -82,6 +83,8 @@ check "unknown target" 2 "unknown target 'fuzz_nothing'" "$M" --targets fuzz_not
 check "target twice" 2 "--targets names '$T' twice" "$M" --targets $T,$T --strategies dfs
 check "unknown variant" 2 "--variants: 'nope' is not a variant" "$M" --targets $T --variants nope --strategies dfs
 check "bad pool" 2 "--pool must be seeds or random, not 'corpus'" "$M" --pool corpus
+check "bad fuzz corpus" 2 "--fuzz-corpus must be seeds or empty, not 'none'" "$M" --fuzz-corpus none
+check "fuzz corpus, no value" 2 "--fuzz-corpus needs a value" "$M" --fuzz-corpus
 touch "$work/file"
 check "out a file" 2 "--out $work/file: not a directory" "$M" --out "$work/file"
 
@@ -109,9 +112,22 @@ assert dfs["script"].startswith(("corpus/fuzz_file_io/", "repro/fuzz_file_io/"))
 assert len(d["runs"]) == 4 and all(not r["error"] for r in d["runs"]), d["runs"]
 assert all(r["cpu_seconds"] is not None and 0 <= r["cpu_seconds"] <= r["seconds"] * 2 + 1 for r in d["runs"]), d["runs"]
 assert d["goals"]["false_positives"] == [] and d["goals"]["dfs_killed"] == 1
+# The start cost apart: each random run carries its target's (the plain runner's --list, a few ms) and its
+# search CPU is its CPU less it; dfs (one process a script) has none.
+for r in d["runs"]:
+    if r["strategy"] == "random":
+        assert 0 < r["start_cpu_seconds"] < 1, r
+        assert abs(r["search_cpu_seconds"] - max(0.0, r["cpu_seconds"] - r["start_cpu_seconds"])) < 1e-3, r
+    else:
+        assert "start_cpu_seconds" not in r, r
+c = rows["cleanup_touches_hw"]["cells"]["random"]
+assert c["median_search_cpu_seconds"] is not None and c["median_search_cpu_seconds"] <= c["median_cpu_seconds"], c
+assert c["search_cpu_per_exec"] > 0 and d["fuzz_corpus"] is None, (c, d.get("fuzz_corpus"))
 PY
 grep -q '^| fuzz_file_io | cleanup_touches_hw | 1/1 ' "$work/out/matrix.md" && grep -q '^| fuzz_file_io | correct | clean: ' "$work/out/matrix.md" &&
     [[ "$out" == *"| fuzz_file_io | cleanup_touches_hw |"* ]] && ok || bad "tiny run: matrix.md (or the printed table) lacks the rows"
+grep -q '^Start cost and exec cost (CPU)' "$work/out/matrix.md" && grep -Eq '^\| fuzz_file_io \| [0-9]+ ms / [0-9.k]+ us \|$' "$work/out/matrix.md" &&
+    ok || bad "tiny run: matrix.md lacks the start cost table"
 
 # --- --update: the random column measured again (2 seeds now refused: the settings must match), dfs kept
 check "update, no matrix.json" 2 "--update: no $work/none/matrix.json to merge into" "$M" --update --out "$work/none" --strategies dfs
