@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench/signatures.sh: how well signatures dedupe (docs/BENCHMARKS.md "Signatures per mutant").
 #
-#   bench/signatures.sh fuzz --bin DIR --out DIR [--seconds N] [--targets T1,T2]
+#   bench/signatures.sh fuzz --bin DIR --out DIR [--seconds N] [--targets T1,T2] [--mutants M1,M2]
 #       A libFuzzer fork run (-fork=1 -ignore_crashes=1: a crash ends only the child, the run goes on and keeps
 #       every crash) of N seconds (default 30) for every mutant of every target (or of the --targets), seeded
 #       from the committed corpus/<target>/, TDF_SCHEDULE_TAIL=random, as scripts/nightly.sh runs a job.
+#       --mutants keeps only the mutants of those names (in the selected targets; a name no selected target
+#       has is a usage error), e.g. to spend a long run on the mutants whose keys are in question.
 #       Artifacts go to OUT/<target>/<mutant>/. DIR is a build's bin directory with the libFuzzer binaries and
 #       the runners (an asan build with TDF_LIBFUZZER=ON).
 #   bench/signatures.sh key --bin DIR --out DIR > KEYS.tsv
@@ -18,7 +20,7 @@
 # KEYS file); 1 a fuzzer or runner could not be started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage="bench/signatures.sh fuzz --bin DIR --out DIR [--seconds N] [--targets T1,T2] | key --bin DIR --out DIR | table KEYS.tsv"
+usage="bench/signatures.sh fuzz --bin DIR --out DIR [--seconds N] [--targets T1,T2] [--mutants M1,M2] | key --bin DIR --out DIR | table KEYS.tsv"
 die() { printf '==TDF== %s\nusage: %s\n' "$1" "$usage" >&2; exit 2; }
 
 [ $# -ge 1 ] || die "no mode given"
@@ -30,13 +32,16 @@ case "$mode" in
     *) die "unknown mode '$mode' (fuzz, key or table)" ;;
 esac
 
-bin="" out="" seconds=30 targets="" keys=""
+bin="" out="" seconds=30 targets="" mutants="" keys=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --bin | --out | --seconds | --targets)
+        --bin | --out | --seconds | --targets | --mutants)
             [ $# -ge 2 ] || die "$1 needs a value"
             v=$2
-            case "$1" in --bin) bin=$v ;; --out) out=$v ;; --seconds) seconds=$v ;; --targets) targets=$v ;; esac
+            case "$1" in
+                --bin) bin=$v ;; --out) out=$v ;; --seconds) seconds=$v ;; --targets) targets=$v ;;
+                --mutants) [ "$mode" = fuzz ] || die "--mutants is an option of fuzz only"; mutants=$v ;;
+            esac
             shift 2 ;;
         -*) die "unknown option '$1'" ;;
         *) [ "$mode" = table ] && [ -z "$keys" ] || die "unexpected argument '$1'"; keys=$1; shift ;;
@@ -102,11 +107,21 @@ else
     sel=("${all[@]}")
 fi
 
-mutants_of() { # TARGET: its variants but the first (the correct one)
+mutants_of() { # TARGET: its variants but the first (the correct one), only the --mutants ones if given
     local list
     list=$(env -u TDF_VARIANT "$bin/${1}_run" --list) || { echo "==TDF== $bin/${1}_run --list failed" >&2; exit 1; }
-    awk 'NR > 1 { print $2 }' <<<"$list"
+    awk -v keep=",$mutants," 'NR > 1 && (keep == ",," || index(keep, "," $2 ",")) { print $2 }' <<<"$list"
 }
+if [ -n "$mutants" ]; then # every name must be a mutant of a selected target: a typo would measure nothing
+    IFS=, read -r -a msel <<<"$mutants"
+    for m in "${msel[@]}"; do
+        found=0
+        for t in "${sel[@]}"; do
+            env -u TDF_VARIANT "$bin/${t}_run" --list | awk 'NR > 1 { print $2 }' | grep -qx -- "$m" && found=1
+        done
+        [ $found -eq 1 ] || die "--mutants: '$m' is no mutant of ${sel[*]}"
+    done
+fi
 
 # No symbolized ASan stacks (the model's report is what is keyed): a mutant that
 # crashes at once spends most of its fork run in llvm-symbolizer otherwise, as

@@ -128,7 +128,13 @@ static void fail_registers(const mapping_t *m, const char *op, const char *bad, 
 {
     const char *role = m->range.owner_name;
     const tdf_teardown_t *down = g_down_hook ? g_down_hook(m->range.block, &role) : NULL;
-    const tdf_teardown_t *td = down && down->event ? down : m->unmapped ? &m->unmapped_by : down;
+    /* A mapping unmapped while the device was usable was dead before any
+     * down phase began: that unmap is the first step that made it unusable. */
+    int early_unmap = m->unmapped && !m->unmapped_in_down && m->unmapped_by.event;
+    const tdf_teardown_t *td = early_unmap                  ? &m->unmapped_by
+                               : down && down->event        ? down
+                               : m->unmapped                ? &m->unmapped_by
+                                                            : down;
     tdf_dead_t dead = {TDF_OBJ_REGISTERS, role, td, "registers of %s", {(uintptr_t)m->range.owner_name}};
     /* In the device's down phase the key says so, whichever callback began
      * it (D0Exit, or ReleaseHardware on a path without one): one race with
@@ -139,6 +145,16 @@ static void fail_registers(const mapping_t *m, const char *op, const char *bad, 
      * EvtDeviceSurpriseRemoval, say) keys by the routine that unmapped it. */
     if (td && (td == down || (td == &m->unmapped_by && m->unmapped_in_down)))
         dead.key_teardown = "power-down";
+    /* The unmap while usable is the bug, not the routine that next touched
+     * the registers (the device's state says they are live): every access
+     * after it, in whichever routine (a D0Exit, the ISR, a status read), is
+     * one key naming the unmapping routine, `early-unmap` as its last part. */
+    char unmapper[96];
+    if (early_unmap && m->unmapped_by.image) {
+        snprintf(unmapper, sizeof unmapper, "%s!%s", m->unmapped_by.image->name, symbol_name(m->unmapped_by.fn));
+        dead.key_access = unmapper;
+        dead.key_teardown = "early-unmap";
+    }
     if (bad)
         tdf_fail_dead(&dead, op, TDF_CLASS_HARDWARE, 0, 0, bad, NULL, NULL, "%s", detail);
     else
@@ -227,4 +243,24 @@ VOID WRITE_REGISTER_ULONG(volatile ULONG *Register, ULONG Value)
 {
     access_check(Register, "WRITE_REGISTER_ULONG");
     *Register = Value;
+}
+
+int hw_image_down_before(const char *image, uint32_t before, int fiber, const char **role)
+{
+    /* Every device of the image, not one: the calling thread's own device is
+     * not known, and one instance still usable may be the one it works for. */
+    int found = 0;
+    for (unsigned i = 0; g_down_hook && i < g_nmaps; i++) {
+        const mapping_t *m = &g_maps[i];
+        if (!m->mapper || strcmp(m->mapper->name, image) != 0)
+            continue;
+        const char *r = m->range.owner_name;
+        const tdf_teardown_t *down = g_down_hook(m->range.block, &r);
+        if (!(down && down->event && down->step < before && down->fiber != fiber))
+            return 0;
+        if (!found)
+            *role = r;
+        found = 1;
+    }
+    return found;
 }

@@ -96,6 +96,11 @@ typedef struct tdf_failure {
     char key_callee[40];
     char key_call[96];
     char key_access[96]; /* the key's access routine when not access.frame (a DPC's chain origin) */
+    /* A cross call made while the caller's own device was already powering
+     * down (docs/REPORTS.md "Signatures"): the key is the caller's own
+     * registers, registers(<key_caller_owner>):<key_caller>:power-down. */
+    char key_caller_owner[64];
+    char key_caller[96];
 } tdf_failure_t;
 
 /* What a failing oracle hands over besides the message: the dead object. */
@@ -110,6 +115,7 @@ typedef struct tdf_dead {
     const char *access_frame;       /* the access side's routine when not `where` (NULL: `where`) */
     const char *cycle;              /* DEADLOCK: the lock cycle's text (tdf_failure_t.lock_cycle) */
     const char *key_teardown;       /* the signature's teardown part when not the routine (NULL: derived) */
+    const char *key_access;         /* the signature's access part when not the access routine (NULL: it) */
     int unordered;                  /* access and teardown are equals (two routines of one driver both
                                        finishing a request): which came first is the schedule's, the key
                                        sorts the two routines */
@@ -253,6 +259,11 @@ void hw_reset(void);
  * the owner by role for the signature (no instance number). */
 typedef const tdf_teardown_t *tdf_hw_down_fn(tdf_hw_block_t *block, const char **role);
 void hw_set_down_hook(tdf_hw_down_fn *fn);
+/* Failure time only: every device whose registers `image` mapped (at least
+ * one) is in a down phase that began before step `before`, run by another
+ * thread than `fiber` (not the down phase's own callbacks): returns 1 and
+ * the first one's role. */
+int hw_image_down_before(const char *image, uint32_t before, int fiber, const char **role);
 
 /* ---- spin locks (spinlock.c; KERNEL-SEMANTICS §14) ----------------------------- */
 /* A recursive acquire by the holder: DEADLOCK naming the first acquire. */

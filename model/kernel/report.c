@@ -92,6 +92,59 @@ static void teardown_frame(const tdf_teardown_t *t, char *buf, size_t size)
 static tdf_key_origin_fn *g_key_origin;
 void ke_set_key_origin_hook(tdf_key_origin_fn *fn) { g_key_origin = fn; }
 
+/* A call into the callee that finds its object dead, made while the
+ * caller's own device had been powering down since before the callee's
+ * teardown (and not from that power-down's own callbacks): the caller's work
+ * should have stopped at its own D0Exit, and the callee's death came after.
+ * The first step that made the call wrong was the caller's power-down, so
+ * the key is the caller's own register race, the one its next register
+ * access would have hit: registers(<caller device>):<calling routine>:
+ * power-down (fuzz_bus_child child_flag_d0: the child's I/O thread past its
+ * InD0 check calls the bus's Bus_ReadBusStatus after both powered down, or
+ * writes its own registers: one key). The fatal pair still names the
+ * callee's object and teardown. */
+static void caller_down_key(tdf_failure_t *f, const tdf_dead_t *dead, const char *callee)
+{
+    char stack[48 * 96]; /* image.c keeps up to 48 frames */
+    const char *role;
+    f->key_caller[0] = 0;
+    if (!dead->teardown || !dead->teardown->event)
+        return;
+    /* The frame just outside the innermost run of callee frames: the
+     * calling routine ("a > b > c", outermost first). */
+    image_fiber_stack(f->fiber, stack, sizeof stack);
+    char *frames[48];
+    unsigned n = 0;
+    for (char *p = stack; p && n < 48;) {
+        frames[n++] = p;
+        char *sep = strstr(p, " > ");
+        if (sep) {
+            *sep = 0;
+            p = sep + 3;
+        } else {
+            p = NULL;
+        }
+    }
+    size_t clen = strlen(callee);
+    unsigned i = n;
+    while (i > 0 && !(strncmp(frames[i - 1], callee, clen) == 0 && frames[i - 1][clen] == '!'))
+        i--;
+    while (i > 0 && strncmp(frames[i - 1], callee, clen) == 0 && frames[i - 1][clen] == '!')
+        i--;
+    if (i == 0)
+        return;
+    const char *caller = frames[i - 1];
+    size_t ilen = strcspn(caller, "!");
+    char image[40];
+    snprintf(image, sizeof image, "%.*s", (int)ilen, caller);
+    if (!caller[ilen] || strcmp(image, callee) == 0)
+        return;
+    if (!hw_image_down_before(image, dead->teardown->step, f->fiber, &role))
+        return;
+    copy(f->key_caller_owner, sizeof f->key_caller_owner, role);
+    copy(f->key_caller, sizeof f->key_caller, caller);
+}
+
 static void cross_call_key(tdf_failure_t *f, const tdf_dead_t *dead)
 {
     char callee[40];
@@ -105,6 +158,7 @@ static void cross_call_key(tdf_failure_t *f, const tdf_dead_t *dead)
         return;
     if (image_cross_entry(f->fiber, callee, f->key_call, sizeof f->key_call)) {
         copy(f->key_callee, sizeof f->key_callee, callee);
+        caller_down_key(f, dead, callee);
     } else if (dead->kind == TDF_OBJ_IMAGE && strcmp(f->access.event, "call") == 0 &&
                f->fiber == sched_current() && image_calling_from_driver(callee)) {
         /* the call into the unloaded image itself: the callee's frame is not pushed */
@@ -200,7 +254,9 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
                     *c = '-';
             f->key_unordered = dead->unordered && t && t->event && t->image;
             cross_call_key(f, dead);
-            if (!(g_key_origin && dead->kind != TDF_OBJ_LOCK &&
+            if (dead->key_access)
+                copy(f->key_access, sizeof f->key_access, dead->key_access);
+            else if (!(g_key_origin && dead->kind != TDF_OBJ_LOCK &&
                   g_key_origin(f->fiber, f->access.frame, f->key_access, sizeof f->key_access)))
                 f->key_access[0] = 0;
         }
@@ -267,6 +323,11 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
          * object by kind and owner role, the access routine, the teardown
          * step. No class or code: one race caught as NOT_IN_D0, AFTER_UNMAP
          * or a 0x50 through the zeroed pointer is one key. */
+        if (f->key_call[0] && f->key_caller[0]) {
+            snprintf(buf, size, "registers(%s%s):%s:power-down", f->key_caller_owner,
+                     f->access_protected ? ",under-rundown" : "", f->key_caller);
+            return;
+        }
         if (f->key_call[0]) {
             snprintf(buf, size, "call(%s%s):%s:callee-teardown", f->key_callee,
                      f->access_protected ? ",under-rundown" : "", f->key_call);
@@ -281,7 +342,8 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
         }
         /* under-rundown tells two bugs of one dead-object access apart; a
          * lock cycle or a rundown's own misuse is no such access. */
-        int protected_access = f->access_protected && f->obj_kind != TDF_OBJ_LOCK && f->obj_kind != TDF_OBJ_RUNDOWN;
+        int protected_access = f->access_protected && f->obj_kind != TDF_OBJ_LOCK &&
+                               f->obj_kind != TDF_OBJ_RUNDOWN && strcmp(last, "early-unmap") != 0;
         snprintf(buf, size, "%s(%s%s):%s:%s", tdf_obj_kind_name(f->obj_kind), f->obj_owner,
                  protected_access ? ",under-rundown" : "", first, last);
         return;

@@ -21,6 +21,7 @@
 #include "../kernel/tsan_sync.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define MAX_INTERRUPTS 16
 
@@ -36,6 +37,15 @@ typedef struct wdf_interrupt {
     KIRQL lock_old_irql;
     const char *lock_routine; /* who took it, for a recursion report */
     KDPC dpc; /* FxInterrupt's m_Dpc: WdfInterruptQueueDpcForIsr inserts it (model/kernel/dpc.c) */
+    /* The WdfInterruptSynchronize in progress (under the lock: one at a
+     * time): its thread + 1 (0: none), its callback and the driver routine
+     * that called it, which keys an access the callback makes
+     * (wdf_interrupt_key_origin). */
+    int sync_fiber;
+    PFN_WDF_INTERRUPT_SYNCHRONIZE sync_cb;
+    tdf_teardown_t disconnected; /* the power-down's disconnect, until the next connect */
+    const struct tdf_image *sync_img;
+    const void *sync_fn;
 } wdf_interrupt_t;
 
 static wdf_interrupt_t *g_interrupts[MAX_INTERRUPTS];
@@ -156,6 +166,9 @@ NTSTATUS WdfInterruptCreate(WDFDEVICE Device, PWDF_INTERRUPT_CONFIG Configuratio
     wdf_object_init(&it->obj, OBJ_INTERRUPT, Attributes);
     it->device = d;
     it->cfg = *c;
+    it->sync_fiber = 0;
+    tdf_teardown_clear(&it->disconnected);
+    ke_set_key_origin_hook(wdf_key_origin);
     KeInitializeDpc(&it->dpc, interrupt_dpc_thunk, it); /* owned by the calling driver's image */
     for (unsigned i = 0; i < g_ninterrupts; i++)
         if (g_interrupts[i]->device == d)
@@ -206,6 +219,7 @@ static void disconnect_one(wdf_interrupt_t *it)
     it->connected = 0;
     it->vector = 0;
     SCHED_TRACE2("%s: interrupt %lu disconnected", d->name, (unsigned long)it->index);
+    tdf_teardown_note_fn(&it->disconnected, "interrupt disconnected", NULL, NULL);
 }
 
 NTSTATUS wdf_interrupts_connect(wdf_device_t *d)
@@ -220,6 +234,7 @@ NTSTATUS wdf_interrupts_connect(wdf_device_t *d)
             continue; /* no interrupt resource: KMDF does not connect it */
         it->dirql = level;
         it->connected = 1;
+        tdf_teardown_clear(&it->disconnected);
         SCHED_TRACE2("%s: interrupt %lu connected", d->name, (unsigned long)it->index);
         NTSTATUS st = STATUS_SUCCESS;
         if (it->cfg.EvtInterruptEnable) {
@@ -314,11 +329,50 @@ BOOLEAN WdfInterruptQueueDpcForIsr(WDFINTERRUPT Interrupt)
  * connected", a verifier break, then no lock at all). */
 static void require_connected(wdf_interrupt_t *it, const char *routine)
 {
-    if (!it->connected)
-        tdf_fail(TDF_CLASS_MISUSE, 0, 0, routine, NULL, NULL,
-                 "%s on the WDFINTERRUPT of %s while it is not connected (connected only from after "
-                 "EvtDeviceD0Entry to before EvtDeviceD0Exit): no interrupt lock to take",
-                 routine, it->device->name);
+    if (it->connected)
+        return;
+    wdf_device_t *d = it->device;
+    const void *fn;
+    (void)image_current_fn(&fn);
+    /* Disconnected by a power-down, and not called from the device's own
+     * power-up callbacks (synchronizing in EvtDeviceD0Entry, before KMDF
+     * connects, is its own misuse, keyed explicitly): the call is a use of
+     * the device's hardware since its power-down, the same race as a
+     * register access there (docs/REPORTS.md "Signatures": one key with the
+     * callback's register read when the call came just before the
+     * disconnect; the power-up's D0Entry running does not end it, only the
+     * connect does). The class stays MISUSE. */
+    const tdf_teardown_t *down = d->down.event ? &d->down : it->disconnected.event ? &it->disconnected : NULL;
+    if (down && fn != (const void *)d->cb.EvtDeviceD0Entry && fn != (const void *)d->cb.EvtDevicePrepareHardware) {
+        tdf_dead_t dead = {TDF_OBJ_REGISTERS, d->role, down, "interrupt of %s (disconnected by its power-down)",
+                           {(uintptr_t)d->name}, .key_teardown = "power-down"};
+        tdf_fail_dead(&dead, routine, TDF_CLASS_MISUSE, 0, 0, routine, NULL, NULL,
+                      "%s on the WDFINTERRUPT of %s while it is not connected (disconnected by its power-down, "
+                      "connected only from after EvtDeviceD0Entry to before EvtDeviceD0Exit): no interrupt lock "
+                      "to take",
+                      routine, d->name);
+        return;
+    }
+    tdf_fail(TDF_CLASS_MISUSE, 0, 0, routine, NULL, NULL,
+             "%s on the WDFINTERRUPT of %s while it is not connected (connected only from after "
+             "EvtDeviceD0Entry to before EvtDeviceD0Exit): no interrupt lock to take",
+             routine, d->name);
+}
+
+int wdf_interrupt_key_origin(int fiber, const char *frame, char *out, size_t size)
+{
+    for (unsigned i = 0; i < g_ninterrupts; i++) {
+        const wdf_interrupt_t *it = g_interrupts[i];
+        if (it->sync_fiber != fiber + 1 || !it->sync_img || !it->sync_fn)
+            continue;
+        char cb[96];
+        snprintf(cb, sizeof cb, "%s!%s", it->sync_img->name, symbol_name((const void *)it->sync_cb));
+        if (strcmp(cb, frame) != 0)
+            return 0; /* in a routine the callback called: keyed as it is */
+        snprintf(out, size, "%s!%s", it->sync_img->name, symbol_name(it->sync_fn));
+        return 1;
+    }
+    return 0;
 }
 
 BOOLEAN WdfInterruptSynchronize(WDFINTERRUPT Interrupt, PFN_WDF_INTERRUPT_SYNCHRONIZE Callback, WDFCONTEXT Context)
@@ -331,7 +385,13 @@ BOOLEAN WdfInterruptSynchronize(WDFINTERRUPT Interrupt, PFN_WDF_INTERRUPT_SYNCHR
     require_connected(it, "WdfInterruptSynchronize");
     lock_acquire(it, "WdfInterruptSynchronize");
     SCHED_TRACE1("%s: EvtInterruptSynchronize", it->device->name);
+    /* The callback runs as part of its caller's call: an access it makes is
+     * keyed by the calling routine (docs/REPORTS.md "Signatures"). */
+    it->sync_img = image_current_fn(&it->sync_fn);
+    it->sync_cb = Callback;
+    it->sync_fiber = sched_current() + 1;
     BOOLEAN r = Callback((WDFINTERRUPT)it, Context);
+    it->sync_fiber = 0;
     lock_release(it);
     ke_yield(); /* another processor waiting for the lock runs at once */
     return r;

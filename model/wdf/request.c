@@ -118,8 +118,21 @@ static int complete_checks(wdf_request_t *r, const char *routine)
         return 0;
     }
     if (r->cancel) {
-        TDF_BUGCHECK(0xC9, 0, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                     "%s with the cancel routine still set (marked cancelable, never unmarked)", routine);
+        /* The cancel routine still set is the race the completion opens: it
+         * may run and complete the request too. The fatal pair is this
+         * completion and the cancel routine, keyed as two routines of one
+         * driver that both finish the request (docs/REPORTS.md
+         * "Signatures"): the same key as when the cancel routine did
+         * complete it first and this call came after. */
+        tdf_dead_t dead = {TDF_OBJ_REQUEST, r->queue ? r->queue->device->role : "client", &r->cancel_set,
+                           "request of %s (cancel routine still set)",
+                           {(uintptr_t)(r->queue ? r->queue->device->role : "client")}};
+        dead.unordered = r->cancel_set.image && r->cancel_set.image == image_current();
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s with the cancel routine %s still set (marked cancelable, never unmarked)",
+                 routine, symbol_name((const void *)r->cancel));
+        tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0xC9, 0, "DRIVER_VERIFIER_IOMANAGER_VIOLATION", NULL, NULL,
+                      "%s", detail);
         return 0;
     }
     return 1;
@@ -240,6 +253,8 @@ NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL E
     r->cancel = EvtRequestCancel;
     r->cancel_taken = 0;
     SCHED_TRACE0("MarkCancelableEx");
+    tdf_teardown_note_fn(&r->cancel_set, "cancel routine set (WdfRequestMarkCancelableEx)", image_current(),
+                         (const void *)EvtRequestCancel);
     return STATUS_SUCCESS;
 }
 

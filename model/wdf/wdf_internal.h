@@ -145,6 +145,8 @@ typedef struct wdf_request {
     int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
     int preprocess_walked;    /* and its IRP's completion walk ran (a completion routine of the callback) */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
+    tdf_teardown_t cancel_set;      /* WdfRequestMarkCancelableEx, naming the cancel routine: the other side
+                                       of a completion with it still set (0xC9, complete_checks) */
     const char *owner_role;         /* the receiving device's role at completion (signatures) */
 } wdf_request_t;
 
@@ -469,6 +471,11 @@ wdf_device_t *wdf_parent_device(wdf_object_t *parent);
 void wdf_timer_reset(void);
 void wdf_dpc_reset(void);
 const void *wdf_timer_callback_of(int fiber, const struct tdf_image **img);
+/* The key hook report.c calls (ke_set_key_origin_hook, wdfdpc.c): a DPC's
+ * timer origin, or the caller of the WdfInterruptSynchronize whose callback
+ * the access is in (wdf_interrupt_key_origin, interrupt.c). */
+int wdf_key_origin(int fiber, const char *frame, char *out, size_t size);
+int wdf_interrupt_key_origin(int fiber, const char *frame, char *out, size_t size);
 void wdf_memory_destroyed(wdf_memory_t *m); /* last reference gone: the buffer goes */
 void wdf_memory_reset(void);
 

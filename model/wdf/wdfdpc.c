@@ -76,9 +76,13 @@ static const void *origin_of(int fiber, const struct tdf_image **img)
 }
 
 /* report.c's key hook: an access in a WDFDPC's EvtDpcFunc that a timer's
- * callback (or a chain from one) queued is keyed by that first routine. */
-static int key_origin(int fiber, const char *frame, char *out, size_t size)
+ * callback (or a chain from one) queued is keyed by that first routine; one
+ * in a WdfInterruptSynchronize callback by the routine that called it
+ * (interrupt.c). */
+int wdf_key_origin(int fiber, const char *frame, char *out, size_t size)
 {
+    if (wdf_interrupt_key_origin(fiber, frame, out, size))
+        return 1;
     for (unsigned i = 0; i < P.n; i++) {
         const wdf_dpc_t *d = P.all[i];
         if (d->callback_fiber != fiber + 1 || !d->origin_fn || !d->obj.image)
@@ -123,7 +127,7 @@ NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes,
     KeInitializeDpc(&d->dpc, dpc_thunk, d);
     d->dpc.TdfImage = NULL; /* framework-owned: not the driver's own KDPC */
     P.all[P.n++] = d;
-    ke_set_key_origin_hook(key_origin);
+    ke_set_key_origin_hook(wdf_key_origin);
     SCHED_TRACE1("WdfDpcCreate %s", symbol_name((const void *)Config->EvtDpcFunc));
     *Dpc = (WDFDPC)d;
     return STATUS_SUCCESS;

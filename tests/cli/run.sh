@@ -143,6 +143,9 @@ scripts)
     check "signatures.sh unknown_option" 2 "unknown option '--bogus'" "$B" key --bogus
     check "signatures.sh key_without_bin" 2 "key needs --bin DIR" "$B" key --out "$work"
     check "signatures.sh bad_seconds" 2 "--seconds must be a positive integer, not '0'" "$B" fuzz --bin "$bindir/bin" --out "$work" --seconds 0
+    check "signatures.sh mutants_not_fuzz" 2 "--mutants is an option of fuzz only" "$B" key --mutants flag_check
+    check "signatures.sh unknown_mutant" 2 "--mutants: 'nosuch' is no mutant of fuzz_bus_child" \
+        "$B" fuzz --bin "$bindir/bin" --out "$work" --targets fuzz_bus_child --mutants flag_check,nosuch
     check "signatures.sh table_missing" 2 "$work/nosuch.tsv: no such file" "$B" table "$work/nosuch.tsv"
     printf 't\ta\tc1\tS1\nt\ta\tc2\tS1\nt\tb\tc3\tS1\nt\tb\tc4\tS2\nt\tc\t(none)\t-\n' >"$work/keys.tsv"
     check "signatures.sh table" 0 "mutants: 3, with 1 signature: 1, with none: 1, signatures: 2, shared by 2+ mutants: 1" \

@@ -9,6 +9,21 @@
 #   snw_dpc / snw_timer   fuzz_deferred stop_no_wait: the register read after D0Exit is made by the DPC
 #                         the timer's callback queued (AFTER_UNMAP) or by that callback itself (0x50):
 #                         registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down
+#   cfd_own / cfd_bus     fuzz_bus_child child_flag_d0: the child's I/O thread, past its InD0 check after its
+#                         own D0Exit, writes its registers (NOT_IN_D0) or first calls the bus's
+#                         Bus_ReadBusStatus, whose registers are gone too (AFTER_UNMAP): the caller's own
+#                         power-down came first, registers(child/FDO):child!Child_ProcessRequest:power-down
+#   nsq_misuse / nsq_regs fuzz_interrupt nonpm_status_queue: the status IOCTL in the power-down calls
+#                         WdfInterruptSynchronize on the disconnected interrupt (MISUSE) or, just before
+#                         the disconnect, its callback reads the registers (NOT_IN_D0):
+#                         registers(intdev/FDO):intdev!Intdev_EvtIoDeviceControl:power-down
+#   uis_d0exit / uis_isr  fuzz_interrupt unmap_in_surprise: D0ExitPreInterruptsDisabled or the ISR touches
+#                         the registers SurpriseRemoval unmapped while the device was usable:
+#                         registers(intdev/FDO):intdev!Intdev_EvtDeviceSurpriseRemoval:early-unmap
+#   nu_c9 / nu_race       fuzz_async_cancel no_unmark: the worker completes the request with its cancel
+#                         routine still set (0xC9), or the cancel routine completed it first and the worker's
+#                         call comes after (0x10D):
+#                         request(ac_receiver/FDO):ac_receiver!Rcv_CompleteOldest:ac_receiver!Rcv_EvtRequestCancel
 # Ends with "N passed, M failed"; exit 0 all passed, 1 a check failed, 2 usage.
 set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: tests/signatures/run.sh BUILD_DIR" >&2; exit 2; }
@@ -17,7 +32,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 unset TDF_VARIANT
 pass=0 fail=0
 pairs=("fuzz_bus_child|nr_unload|nr_regs|call(child):child!Child_OnBusEvent:callee-teardown"
-       "fuzz_deferred|snw_dpc|snw_timer|registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down")
+       "fuzz_deferred|snw_dpc|snw_timer|registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down"
+       "fuzz_bus_child|cfd_own|cfd_bus|registers(child/FDO):child!Child_ProcessRequest:power-down"
+       "fuzz_interrupt|nsq_misuse|nsq_regs|registers(intdev/FDO):intdev!Intdev_EvtIoDeviceControl:power-down"
+       "fuzz_interrupt|uis_d0exit|uis_isr|registers(intdev/FDO):intdev!Intdev_EvtDeviceSurpriseRemoval:early-unmap"
+       "fuzz_async_cancel|nu_c9|nu_race|request(ac_receiver/FDO):ac_receiver!Rcv_CompleteOldest:ac_receiver!Rcv_EvtRequestCancel")
 for p in "${pairs[@]}"; do
     IFS='|' read -r target a b want <<<"$p"
     ra=$("$bindir/bin/${target}_run" "$here/$a.txt" 2>&1); ca=$?
