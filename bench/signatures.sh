@@ -117,7 +117,8 @@ if [ -n "$mutants" ]; then # every name must be a mutant of a selected target: a
     for m in "${msel[@]}"; do
         found=0
         for t in "${sel[@]}"; do
-            env -u TDF_VARIANT "$bin/${t}_run" --list | awk 'NR > 1 { print $2 }' | grep -qx -- "$m" && found=1
+            env -u TDF_VARIANT "$bin/${t}_run" --list | awk -v m="$m" 'NR > 1 && $2 == m { f = 1 } END { exit !f }' &&
+                found=1
         done
         [ $found -eq 1 ] || die "--mutants: '$m' is no mutant of ${sel[*]}"
     done

@@ -161,6 +161,16 @@ TEST(completing_with_the_cancel_routine_set_is_0xC9)
     check_failure(run1(complete_while_cancelable), TDF_CLASS_BUGCHECK, 0xC9, 0,
                   "with the cancel routine still set", __LINE__);
     CHECK_EQ(g_status[0], STATUS_SUCCESS);
+    /* Its fatal pair: the completion and the cancel routine it leaves armed,
+     * keyed as the request race of the two (docs/REPORTS.md "Signatures"). */
+    const tdf_failure_t *f = tdf_failure();
+    if (f) {
+        char sig[256];
+        tdf_failure_signature(f, sig, sizeof sig);
+        CHECK_EQ(f->obj_kind, TDF_OBJ_REQUEST);
+        CHECK_STR_CONTAINS(f->teardown.event, "cancel routine set");
+        CHECK_STR_CONTAINS(sig, "request("); /* no image here: the driver case is signatures.unify's nu_c9 */
+    }
 }
 
 /* ---- the cancel handshake ------------------------------------------------------------ */

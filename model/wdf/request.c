@@ -129,7 +129,7 @@ static int complete_checks(wdf_request_t *r, const char *routine)
                            {(uintptr_t)(r->queue ? r->queue->device->role : "client")}};
         dead.unordered = r->cancel_set.image && r->cancel_set.image == image_current();
         char detail[200];
-        snprintf(detail, sizeof detail, "%s with the cancel routine %s still set (marked cancelable, never unmarked)",
+        snprintf(detail, sizeof detail, "%s with the cancel routine still set (%s: marked cancelable, never unmarked)",
                  routine, symbol_name((const void *)r->cancel));
         tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0xC9, 0, "DRIVER_VERIFIER_IOMANAGER_VIOLATION", NULL, NULL,
                       "%s", detail);
