@@ -316,6 +316,22 @@ static int load_input(const char *path, uint8_t *buf, input_t *in)
     return 1;
 }
 
+/* A build whose execs can end in a sanitizer report (fuzz/report.c prints
+ * the trace's RECENT lines there). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TDF_RUNNER_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define TDF_RUNNER_SANITIZED 1
+#endif
+#endif
+#ifndef TDF_RUNNER_SANITIZED
+#define TDF_RUNNER_SANITIZED 0
+#endif
+
+/* 1 while --hunt runs an exec that may go untraced (hunt() below). */
+static int g_hunt_untraced;
+
 static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, int full_trace)
 {
     tdf_script_t script;
@@ -329,11 +345,12 @@ static tdf_class_t run_once(const uint8_t *data, size_t size, unsigned variant, 
         script.schedule.pct_steps = g_schedule.pct_steps;
         script.schedule.seed = tdf_input_hash(data, size);
     }
-    /* --random_inputs prints only a histogram (and saves inputs): no trace. */
+    /* --random_inputs prints only a histogram (and saves inputs): no trace;
+     * nor --hunt's clean execs (hunt() below). */
     tdf_run_options_t opts = {.variant = variant,
                               .full_trace = full_trace,
                               .step_cap = (uint32_t)g_opt.step_cap,
-                              .no_trace = g_given.random_inputs && !full_trace};
+                              .no_trace = (g_given.random_inputs || g_hunt_untraced) && !full_trace};
     if (script.schedule.kind == SCHED_SOURCE_PCT && script.schedule.pct_steps == 0 && script.schedule.pct_depth > 1) {
         /* PCT's k not given: estimated by a first run of the same seed with
          * no change points (depth 1), the choice points it made. */
@@ -809,6 +826,13 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
     clock_gettime(CLOCK_MONOTONIC, &g_hunt.t0);
     g_hunt.input = "(none)";
     tdf_death_hook = hunt_died;
+    /* Clean execs record no trace (nobody reads it; ~20% of an exec of the
+     * plain build), a failing one is run again traced (below). Kept traced:
+     * the stress backend, whose run is not a function of its seed, and builds
+     * with a sanitizer, where an exec can end in a sanitizer report whose
+     * RECENT lines come from the trace (a fault in the plain build prints
+     * none: the HUNT line names the exec's input and seed to replay it). */
+    const int untraced = base.kind != SCHED_SOURCE_STRESS && !TDF_RUNNER_SANITIZED;
     tdf_class_t cls = TDF_CLASS_NONE;
     const uint8_t *data = NULL;
     size_t size = 0;
@@ -835,9 +859,17 @@ static int hunt(const char *const *files, int nfiles, unsigned flag_variant, uns
             g_schedule.seed = hunt_mix(base.seed ^ hunt_mix((uint64_t)i));
         g_hunt.seed = g_schedule.seed;
         g_hunt.execs = i + 1; /* counts the exec in flight: a death inside it reports it */
+        g_hunt_untraced = untraced;
         cls = run_once(data, size, variant, 0);
-        if (cls != TDF_CLASS_NONE)
+        g_hunt_untraced = 0;
+        if (cls != TDF_CLASS_NONE) {
+            /* The failing exec again with the trace ring, as the libFuzzer
+             * entry does: the run is a function of its input and seed (the
+             * trace does not change it), so the same failure and choice log. */
+            if (untraced)
+                cls = run_once(data, size, variant, 0);
             break;
+        }
     }
     tdf_death_hook = NULL;
     double t = hunt_elapsed();
