@@ -108,7 +108,12 @@ static void caller_down_key(tdf_failure_t *f, const tdf_dead_t *dead, const char
     char stack[48 * 96]; /* image.c keeps up to 48 frames */
     const char *role;
     f->key_caller[0] = 0;
-    if (!dead->teardown || !dead->teardown->event)
+    /* The callee's hardware only: a device may use another's registers
+     * (its parent's, through an interface) only while it is in D0 itself;
+     * a call landing on an unloaded image or a destroyed object is the
+     * caller's missing protection whatever its own power state (a bus's
+     * worker may run past its D0Exit without touching hardware). */
+    if (dead->kind != TDF_OBJ_REGISTERS || !dead->teardown || !dead->teardown->event)
         return;
     /* The frame just outside the innermost run of callee frames: the
      * calling routine ("a > b > c", outermost first). */
