@@ -25,6 +25,7 @@ static const tdf_variant_desc_t k_variants[RECWI_VARIANT_COUNT] = {
     [RECWI_EX_QUEUE] = {"ex_queue", "ExQueueWorkItem from the device's cleanup"},
     [RECWI_DOUBLE_QUEUE] = {"double_queue", "an IO_WORKITEM queued twice"},
     [RECWI_LOOKASIDE_LEAK] = {"lookaside_leak", "an NPAGED lookaside list never deleted"},
+    [RECWI_QUEUE_RUNDOWN] = {"queue_rundown", "a rundown in a queue's context"},
 };
 static const tdf_target_desc_t k_target = {
     .name = "lifecycle_workitem_recorder",
@@ -201,6 +202,28 @@ TEST(lookaside_list_not_deleted_at_unload_is_0xce)
     IN_ORDER("device destroy", "EvtDriverUnload");
     /* The correct variant deletes it in the device's destroy: no finding. */
     CHECK_CLEAN(run_remove(RECWI_CORRECT));
+}
+
+/* Not a LIFECYCLE rule: whose rundown (docs/REPORTS.md "Whose rundown"). A
+ * rundown in a queue's context is named by that queue and its device, as one
+ * in the device's context is by the device (model/wdf/device.c addr_owner). */
+TEST(a_rundown_in_a_queue_context_is_named_by_the_queue)
+{
+    CHECK_EQ(run_remove(RECWI_QUEUE_RUNDOWN), TDF_CLASS_NONE);
+    CHECK(pos("queue rundown run down") >= 0);
+    int named = 0, unnamed = 0;
+    char buf[256];
+    for (size_t i = 0; i < sched_trace_count(); i++) {
+        sched_trace_format(sched_trace_at(i), buf, sizeof buf);
+        if (!strstr(buf, "rundown") || !strchr(buf, '['))
+            continue;
+        if (strstr(buf, "/FDO queue context RECWI_QUEUE_CONTEXT+0x8 (recwi)]"))
+            named++;
+        else
+            unnamed++;
+    }
+    if (!CHECK(named >= 2 && unnamed == 0))
+        printf("    %d rundown events name the queue, %d do not\n", named, unnamed);
 }
 
 int main(void) { return tdf_test_main(); }

@@ -291,6 +291,8 @@ typedef struct tdf_addr_owner {
     const char *device;    /* the device's name, as the PnP manager names it ("child0/PDO") */
     const char *role;      /* "<driver image>/FDO|PDO": the owner in signatures */
     const char *driver;    /* the device's driver image */
+    const char *object;    /* NULL: the device's own context; else the device's framework object whose
+                              context holds it ("default queue", "queue", "request") */
     const char *container; /* the context type ("BUS_PDO_CONTEXT") or "device extension" */
     unsigned long offset;  /* the address's offset in it (two rundowns of one context differ) */
 } tdf_addr_owner_t;

@@ -49,7 +49,10 @@ void ke_set_owner_hook(tdf_owner_fn *fn) { g_owner_hook = fn; }
 
 static void rec_text(rundown_rec_t *r)
 {
-    if (r->o.ident)
+    if (r->o.ident && r->o.object)
+        snprintf(r->text, sizeof r->text, "%s %s context %s+0x%lx (%s)", r->o.device, r->o.object, r->o.container,
+                 r->o.offset, r->o.driver);
+    else if (r->o.ident)
         snprintf(r->text, sizeof r->text, "%s context %s+0x%lx (%s)", r->o.device, r->o.container, r->o.offset,
                  r->o.driver);
     else if (r->tag)

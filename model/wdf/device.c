@@ -42,9 +42,34 @@ wdf_device_t *wdf_device_by_symbolic_link(PCUNICODE_STRING name)
     return NULL;
 }
 
+/* p in the typed context of framework object o (a queue's, a request's) of
+ * device d: the owner is that object, named by its device ("child0/FDO
+ * default queue context QUEUE_CONTEXT+0x8") and keyed by the device's role
+ * and the object's kind ("child/FDO/queue", into role_buf: the signature
+ * names no instance). */
+static int object_owner(const wdf_device_t *d, const wdf_object_t *o, const char *object, const char *kind,
+                        char *role_buf, size_t role_size, const void *p, tdf_addr_owner_t *out)
+{
+    const uint8_t *c = o->context;
+    if (!c || (const uint8_t *)p < c || (const uint8_t *)p >= c + o->context_size)
+        return 0;
+    snprintf(role_buf, role_size, "%s/%s", d->role, kind);
+    out->ident = o;
+    out->device = d->name;
+    out->role = role_buf;
+    out->driver = d->driver->image->name;
+    out->object = object;
+    out->container = o->context_name ? o->context_name : "WDF";
+    out->offset = (unsigned long)((const uint8_t *)p - c);
+    return 1;
+}
+
 /* Which device's context holds p (the trace's rundown owners, rundown.c): a
- * device's typed context, or a WDM device's extension. A destroyed device's
- * context is gone (NULL) and matches nothing. */
+ * device's typed context, or a WDM device's extension; else the context of
+ * one of its queues, or of a request in one of them (queued or dispatched).
+ * A destroyed object's context is gone (NULL) and matches nothing; a request
+ * the driver created and holds outside its queues is not found (the owner is
+ * then the driver that first used the rundown). Failure and traced runs only. */
 static int addr_owner(const void *p, tdf_addr_owner_t *out)
 {
     for (unsigned i = 0; i < g_ndevices; i++) {
@@ -56,9 +81,28 @@ static int addr_owner(const void *p, tdf_addr_owner_t *out)
         out->device = d->name;
         out->role = d->role;
         out->driver = d->driver->image->name;
+        out->object = NULL;
         out->container = d->obj.context && d->obj.context_name ? d->obj.context_name : "device extension";
         out->offset = (unsigned long)((const uint8_t *)p - c);
         return 1;
+    }
+    for (unsigned i = 0; i < g_ndevices; i++) {
+        wdf_device_t *d = g_devices[i];
+        for (unsigned k = 0; k < d->nqueues && k < MAX_QUEUES; k++) {
+            wdf_queue_t *q = d->queues[k];
+            if (!q)
+                continue;
+            if (object_owner(d, &q->obj, q == d->default_queue ? "default queue" : "queue", "queue",
+                             q->context_role, sizeof q->context_role, p, out))
+                return 1;
+            for (wdf_request_t *r = q->head; r; r = r->next)
+                if (object_owner(d, &r->obj, "request", "request", r->context_role, sizeof r->context_role, p, out))
+                    return 1;
+            for (unsigned j = 0; j < q->nowned; j++)
+                if (q->owned[j] && object_owner(d, &q->owned[j]->obj, "request", "request", q->owned[j]->context_role,
+                                                sizeof q->owned[j]->context_role, p, out))
+                    return 1;
+        }
     }
     return 0;
 }

@@ -148,6 +148,7 @@ typedef struct wdf_request {
     tdf_teardown_t cancel_set;      /* WdfRequestMarkCancelableEx, naming the cancel routine: the other side
                                        of a completion with it still set (0xC9, complete_checks) */
     const char *owner_role;         /* the receiving device's role at completion (signatures) */
+    char context_role[64];          /* "<device role>/request": a rundown in its context (device.c addr_owner) */
 } wdf_request_t;
 
 struct wdf_queue {
@@ -167,6 +168,7 @@ struct wdf_queue {
     wdf_callback_lock_t *lock;          /* WdfObjectAcquireLock's: the device's under Device scope */
     wdf_callback_lock_t *presentation;  /* held around its callbacks; NULL with scope None */
     int dispatch_deferred;              /* a deferred dispatch thread is on its way */
+    char context_role[64];              /* "<device role>/queue": a rundown in its context (device.c addr_owner) */
 };
 
 struct wdf_io_target {

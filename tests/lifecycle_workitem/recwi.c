@@ -19,8 +19,17 @@ typedef struct _RECWI_CONTEXT {
     PIO_WORKITEM IoItem;
     WORK_QUEUE_ITEM ExItem;
     NPAGED_LOOKASIDE_LIST List;
+    WDFQUEUE Queue; /* RECWI_QUEUE_RUNDOWN */
 } RECWI_CONTEXT, *PRECWI_CONTEXT;
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(RECWI_CONTEXT, RecWiGetContext)
+
+/* RECWI_QUEUE_RUNDOWN: a rundown in a queue's context, not the device's
+ * (docs/REPORTS.md "Whose rundown"). */
+typedef struct _RECWI_QUEUE_CONTEXT {
+    ULONG_PTR Before;
+    EX_RUNDOWN_REF Ref;
+} RECWI_QUEUE_CONTEXT, *PRECWI_QUEUE_CONTEXT;
+WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(RECWI_QUEUE_CONTEXT, RecWiGetQueueContext)
 
 typedef struct _RECWI_NAME {
     PCSTR Name;
@@ -101,6 +110,12 @@ static NTSTATUS RecWi_EvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     PRECWI_CONTEXT context = RecWiGetContext(device);
     if (V(RECWI_LOOKASIDE_LEAK) || V(RECWI_CORRECT))
         ExInitializeNPagedLookasideList(&context->List, NULL, NULL, 0, 32, 0x69577252 /* 'RrWi' */, 0);
+    if (V(RECWI_QUEUE_RUNDOWN)) {
+        WDF_IO_QUEUE_CONFIG queueConfig;
+        WDF_IO_QUEUE_CONFIG_INIT(&queueConfig, WdfIoQueueDispatchManual);
+        WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, RECWI_QUEUE_CONTEXT);
+        return WdfIoQueueCreate(device, &queueConfig, &attributes, &context->Queue);
+    }
     if (!V(RECWI_CORRECT))
         return STATUS_SUCCESS;
     if (!NT_SUCCESS(status = RecWi_CreateWorkItem(device, "W1", &context->W1)) ||
@@ -137,6 +152,15 @@ static WDFCOLLECTION RecWi_Collection(PCSTR Name)
 
 static VOID RecWi_EvtDeviceSelfManagedIoFlush(WDFDEVICE Device)
 {
+    if (V(RECWI_QUEUE_RUNDOWN)) {
+        PRECWI_QUEUE_CONTEXT q = RecWiGetQueueContext(RecWiGetContext(Device)->Queue);
+        ExInitializeRundownProtection(&q->Ref);
+        if (ExAcquireRundownProtection(&q->Ref))
+            ExReleaseRundownProtection(&q->Ref);
+        ExWaitForRundownProtectionRelease(&q->Ref);
+        DbgPrint("queue rundown run down");
+        return;
+    }
     PRECWI_CONTEXT context = RecWiGetContext(Device);
     DbgPrint("SelfManagedIoFlush");
     if (!V(RECWI_CORRECT))

@@ -16,6 +16,7 @@ enum recwi_variant {
     RECWI_EX_QUEUE,      /* only: an ExQueueWorkItem from the device's cleanup callback */
     RECWI_DOUBLE_QUEUE,  /* only: the same IO_WORKITEM queued twice from the cleanup callback */
     RECWI_LOOKASIDE_LEAK, /* only: an NPAGED lookaside list never deleted */
+    RECWI_QUEUE_RUNDOWN, /* only: a rundown in a queue's context, used once in SelfManagedIoFlush (its owner's name) */
     RECWI_VARIANT_COUNT
 };
 
