@@ -500,6 +500,14 @@ def goals(doc):
         hs = [r for r in h if ts(r["cells"]["fuzz"]) is not None and ts(r["cells"][base]) is not None]
         g["fuzz_faster_than_%s_on_hard_half_without_start" % base] = "%d of %d" % (
             sum(1 for r in hs if ts(r["cells"]["fuzz"]) < ts(r["cells"][base])), len(hs))
+    # Where no search run as a libFuzzer process can beat the hunt from the process start: the hunt's median CPU
+    # to the kill is under fuzz's start cost alone.
+    fstart = {r["target"]: r["cells"]["fuzz"].get("start_cpu_seconds") for r in f}
+    for base in ("random", "pct"):
+        g["fuzz_start_over_%s_kill_on_hard_half" % base] = [
+            "%s/%s" % (r["target"], r["variant"]) for r in hard if r["cells"].get(base)
+            and r["cells"][base]["median_cpu_seconds"] is not None and fstart.get(r["target"]) is not None
+            and r["cells"][base]["median_cpu_seconds"] < fstart[r["target"]]]
     # fuzz against stress where stress kills: the ratio of the median CPU seconds to the kill, from the process
     # start and without the start cost (a search time under 1 ms counts as 1 ms: below that the start cost's
     # own spread decides). No ratio where fuzz or stress has no median (fewer than half its seeds killed).
@@ -620,6 +628,10 @@ def markdown(doc):
                      len(g["hard_half"]), g["fuzz_faster_than_random_on_hard_half"], g["fuzz_faster_than_pct_on_hard_half"],
                      g.get("fuzz_faster_than_random_on_hard_half_without_start", "-"),
                      g.get("fuzz_faster_than_pct_on_hard_half_without_start", "-")))
+        if "fuzz_start_over_random_kill_on_hard_half" in g:
+            L.append("  On %d of them random's whole run to the kill (%d for pct) takes less CPU than fuzz's start "
+                     "cost alone." % (len(g["fuzz_start_over_random_kill_on_hard_half"]),
+                                      len(g.get("fuzz_start_over_pct_kill_on_hard_half", []))))
     if "stress" in strategies:
         if "stress" in doc["unavailable"]:
             L.append("- stress: not available (%s)." % doc["unavailable"]["stress"])
@@ -816,9 +828,11 @@ def main():
         for st, why in old.get("unavailable", {}).items():
             if st not in again:
                 unavailable[st] = why
-        ctx.command = old["command"] + " + " + ctx.command
-        wall += old.get("wall_seconds", 0)
-        load = "%s, then %s" % (old["load"], load)
+        # The old run's command, wall time and load only where some of its runs are kept.
+        if len(runs) > runs_made:
+            ctx.command = old["command"] + " + " + ctx.command
+            wall += old.get("wall_seconds", 0)
+            load = "%s, then %s" % (old["load"], load)
     for row in rows:
         for st in strategies:
             rr = [r for r in runs if r["target"] == row["target"] and r["variant"] == row["variant"]
