@@ -122,7 +122,8 @@ for r in d["runs"]:
         assert "start_cpu_seconds" not in r, r
 c = rows["cleanup_touches_hw"]["cells"]["random"]
 assert c["median_search_cpu_seconds"] is not None and c["median_search_cpu_seconds"] <= c["median_cpu_seconds"], c
-assert c["search_cpu_per_exec"] > 0 and d["fuzz_corpus"] is None, (c, d.get("fuzz_corpus"))
+# A kill within the first execs may take less CPU than the start cost measured apart: a search of 0.
+assert c["search_cpu_per_exec"] is not None and c["search_cpu_per_exec"] >= 0 and d["fuzz_corpus"] is None, (c, d.get("fuzz_corpus"))
 PY
 grep -q '^| fuzz_file_io | cleanup_touches_hw | 1/1 ' "$work/out/matrix.md" && grep -q '^| fuzz_file_io | correct | clean: ' "$work/out/matrix.md" &&
     [[ "$out" == *"| fuzz_file_io | cleanup_touches_hw |"* ]] && ok || bad "tiny run: matrix.md (or the printed table) lacks the rows"
