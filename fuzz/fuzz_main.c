@@ -14,6 +14,14 @@
 #ifndef TDF_FRESH_INPUTS_DEFAULT
 #define TDF_FRESH_INPUTS_DEFAULT 2 /* measured: docs/BENCHMARKS.md "Fresh inputs" */
 #endif
+#ifndef TDF_FRESH_INPUT_MAX
+/* A fresh input's length is 16..TDF_FRESH_INPUT_MAX bytes: room for the
+ * params and up to ~30 events, few schedule bytes, so the random schedule
+ * tail (a preemption at a quarter of the choice points) decides most choices
+ * rather than random schedule bytes (a stay of 15 choice points on average).
+ * Measured: docs/BENCHMARKS.md "Speed, third pass (issue 14)" (512 before). */
+#define TDF_FRESH_INPUT_MAX 64
+#endif
 #ifndef TDF_RESCHEDULE_INPUTS_DEFAULT
 #define TDF_RESCHEDULE_INPUTS_DEFAULT 2 /* measured: docs/BENCHMARKS.md "Rescheduled inputs" */
 #endif
@@ -116,10 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /*
  * One mutation in TDF_FRESH_INPUTS (default TDF_FRESH_INPUTS_DEFAULT; 0:
- * never) is a fresh random input of 16..512 bytes instead of a mutation of a
- * corpus entry; the others are libFuzzer's own. Why: most teardown races need
- * a handful of events in a particular mix, which a random script of a few
- * hundred bytes has with a fair chance (one in tens to thousands), while
+ * never) is a fresh random input of 16..TDF_FRESH_INPUT_MAX bytes instead of a
+ * mutation of a corpus entry; the others are libFuzzer's own. Why: most
+ * teardown races need a handful of events in a particular mix, which a random
+ * script of a few dozen events has with a fair chance (one in tens to thousands), while
  * libFuzzer grows an input from the empty one a few bytes at a time, and
  * spends most of its first thousands of execs on scripts too short to reach a
  * window (docs/BENCHMARKS.md "Fresh inputs"). Deterministic: the bytes come
@@ -135,9 +143,9 @@ static uint64_t xorshift(uint64_t *x)
  * Each mutation is one of three, drawn from `seed` (which libFuzzer draws
  * from its own -seed, so a run is repeatable):
  * - one in TDF_FRESH_INPUTS (default TDF_FRESH_INPUTS_DEFAULT; 0: never) is a
- *   fresh random input of 16..512 bytes. Why: most teardown races need a
- *   handful of events in a particular mix, which a random script of a few
- *   hundred bytes has with a fair chance (one in tens to thousands), while
+ *   fresh random input of 16..TDF_FRESH_INPUT_MAX bytes. Why: most teardown
+ *   races need a handful of events in a particular mix, which a random script
+ *   of a few dozen events has with a fair chance (one in tens to thousands), while
  *   libFuzzer grows an input from the empty one a few bytes at a time, and
  *   spends most of its first thousands of execs on scripts too short to reach
  *   a window (docs/BENCHMARKS.md "Fresh inputs");
@@ -152,7 +160,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     uint64_t x = 0x9E3779B97F4A7C15ull * ((uint64_t)seed + 1);
     x ^= x >> 31;
     if (g_fresh_every && max_size >= 16 && (x % g_fresh_every) == 0) {
-        size_t cap = max_size < 512 ? max_size : 512;
+        size_t cap = max_size < TDF_FRESH_INPUT_MAX ? max_size : TDF_FRESH_INPUT_MAX;
         size_t n = 16 + (size_t)(xorshift(&x) % (cap - 15));
         for (size_t k = 0; k < n; k++)
             data[k] = (uint8_t)(xorshift(&x) >> 24);
