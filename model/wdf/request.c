@@ -45,6 +45,29 @@ void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *
      * image keeps the order (the completer tore the request down under a
      * driver that had no say in it). */
     dead.unordered = r->completed_by.image && r->completed_by.image == image_current();
+    /* Of two such routines, where the queue's callbacks run under its
+     * callback lock (synchronization scope Device or Queue, the lock
+     * WdfObjectAcquireLock takes): a side without the lock is the bug,
+     * whichever partner it raced (a locked one, or itself on another thread)
+     * and whichever came first. The key names it (of two unlocked ones, the
+     * first by name), "unlocked" as its last part. */
+    char here[96], completer[96];
+    const wdf_queue_t *q = r->queue;
+    if (dead.unordered && q && q->presentation && q->lock) {
+        int access_locked = wdf_callback_lock_held_by_current(q->lock);
+        if (!access_locked || !r->completed_locked) {
+            image_current_frame(here, sizeof here);
+            snprintf(completer, sizeof completer, "%s!%s", r->completed_by.image->name,
+                     symbol_name(r->completed_by.fn));
+            const char *side = access_locked                ? completer
+                               : r->completed_locked         ? here
+                               : strcmp(here, completer) <= 0 ? here
+                                                              : completer;
+            dead.unordered = 0;
+            dead.key_access = side;
+            dead.key_teardown = "unlocked";
+        }
+    }
     tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x10D, subcode, "WDF_VIOLATION", NULL, NULL, "%s", detail);
 }
 
@@ -52,6 +75,7 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
 {
     wdm_request_finished(r, status, information); /* WdfRequestWdmGetIrp's IRP goes with the completion */
     wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
+    r->completed_locked = q && q->lock && wdf_callback_lock_held_by_current(q->lock);
     r->state = REQ_COMPLETED;
     r->owner_role = q ? q->device->role : r->obj.image ? r->obj.image->name : "client";
     r->status = status;

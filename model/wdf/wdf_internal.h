@@ -145,6 +145,7 @@ typedef struct wdf_request {
     int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
     int preprocess_walked;    /* and its IRP's completion walk ran (a completion routine of the callback) */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
+    int completed_locked;           /* the completing thread held its queue's callback lock (signatures) */
     tdf_teardown_t cancel_set;      /* WdfRequestMarkCancelableEx, naming the cancel routine: the other side
                                        of a completion with it still set (0xC9, complete_checks) */
     const char *owner_role;         /* the receiving device's role at completion (signatures) */
