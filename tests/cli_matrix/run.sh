@@ -13,7 +13,8 @@
 #             markdown tables
 #   pool      --pool random: the hunts over seeded random inputs, said so
 #   update    --update measures one strategy again into that matrix.json, the
-#             other strategy's runs kept; mismatched settings refused
+#             other strategy's runs kept; mismatched settings refused; every
+#             cell measured again: nothing of the old run kept
 #   false positive  a target whose correct variant fails every input (the
 #             internal fuzz_unmodelled_check, in a build directory listing only
 #             it): the cell says FALSE POSITIVE and matrix.sh exits 1
@@ -141,6 +142,13 @@ dfs_after=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(j
 n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["runs"]), d["strategies"], " + " in d["command"])' "$work/out/matrix.json")
 if [ $rc -eq 0 ] && [ "$dfs_before" = "$dfs_after" ] && [ "$n" = "4 ['random', 'dfs'] True" ]; then ok
 else bad "update: exit $rc, runs/strategies '$n', dfs runs kept: $([ "$dfs_before" = "$dfs_after" ] && echo yes || echo no)"; fi
+
+# --- --update that measures every cell again keeps none of the old runs, nor their command, wall time or load
+out=$(timeout 120 "$M" --update --targets $T --variants correct,cleanup_touches_hw --strategies random,dfs --seconds 1 \
+    --seeds 1 --out "$work/out" 2>&1)
+rc=$?
+n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["runs"]), " + " in d["command"], ", then " in d["load"])' "$work/out/matrix.json")
+[ $rc -eq 0 ] && [ "$n" = "4 False False" ] && ok || bad "update of every cell: exit $rc, runs / old command / old load kept: '$n'"
 
 # --- --pool random: the hunt takes seeded random inputs (none of the corpus) and still kills
 out=$(timeout 120 "$M" --pool random --targets $T --variants cleanup_touches_hw --strategies random --seconds 5 \
