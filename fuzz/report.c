@@ -106,9 +106,12 @@ static void print_fatal_pair(FILE *out, const tdf_failure_t *f)
     char text[300];
     if (f->obj_kind == TDF_OBJ_NONE && !f->lock_cycle[0])
         return;
-    fprintf(out, "==TDF== FATAL PAIR %s\n", f->obj_text[0] ? f->obj_text : tdf_obj_kind_name(f->obj_kind));
-    if (f->lock_cycle[0])
-        fprintf(out, "==TDF== FATAL cycle %s\n", f->lock_cycle);
+    fprintf(out, "==TDF== FATAL PAIR %s\n",
+            f->obj_text[0]                  ? f->obj_text
+            : f->obj_kind == TDF_OBJ_NONE ? "the stuck threads (no dead object: who waits for whom)"
+                                          : tdf_obj_kind_name(f->obj_kind));
+    if (f->lock_cycle[0]) /* a lock cycle, or who waits for whom through rundowns and sends */
+        fprintf(out, "==TDF== FATAL %s %s\n", f->obj_kind == TDF_OBJ_LOCK ? "cycle" : "waits", f->lock_cycle);
     side_text(&f->access, text, sizeof text);
     fprintf(out, "==TDF== FATAL access   %s\n", text);
     if (f->teardown.present) {

@@ -67,6 +67,7 @@ static void kernel_slot_reuse(int slot)
     stack_slot_reset(slot);
     thread_slot_reset(slot);
     rundown_slot_reset(slot);
+    wait_graph_slot_reset(slot);
 }
 
 static const frame_t *top_frame(const call_stack_t *s)
@@ -117,6 +118,7 @@ void kernel_reset(void)
     thread_reset();
     spinlock_reset();
     lock_graph_reset();
+    wait_graph_reset();
     rundown_reset();
     dpc_reset();
     ke_timer_reset();
@@ -303,6 +305,12 @@ void image_fiber_stack(int fiber, char *buf, size_t size)
     }
     if (d == 0)
         snprintf(buf, size, "(no driver frames)");
+}
+
+const struct tdf_image *image_fiber_outer(int fiber)
+{
+    const call_stack_t *s = stack_of(fiber);
+    return s->depth ? s->frames[0].image : NULL;
 }
 
 /* check_resumed's scan, out of line: it runs once per thread per unload

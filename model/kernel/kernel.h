@@ -85,7 +85,7 @@ typedef struct tdf_failure {
     char obj_text[160];  /* the object in words: "registers of child/FDO (mapped by child!...)" */
     tdf_pair_side_t access;
     tdf_pair_side_t teardown;
-    char lock_cycle[240]; /* DEADLOCK: "pnp holds X wants Y; T holds Y wants X" (empty otherwise) */
+    char lock_cycle[480]; /* DEADLOCK: "pnp holds X wants Y; T holds Y wants X" (empty otherwise) */
     int access_protected; /* the accessing thread held a rundown protection at the access */
     char key_teardown[96]; /* the signature's last part (docs/REPORTS.md "Signatures") */
     int key_unordered;     /* the two sides are equals (tdf_dead_t.unordered): the key sorts the access
@@ -190,6 +190,9 @@ struct tdf_image *image_current(void); /* image of the innermost frame, or NULL 
 const struct tdf_image *image_current_fn(const void **fn);
 /* Text of one fiber's driver call stack, outermost first. */
 void image_fiber_stack(int fiber, char *buf, size_t size);
+/* The image of the thread's outermost driver frame (the routine the harness or
+ * the framework called), NULL with no driver frame. */
+const struct tdf_image *image_fiber_outer(int fiber);
 /* The routine through which fiber's stack entered image `callee` (its
  * topmost frames there), when a routine of another driver called it directly
  * (an interface or callback pointer; not the framework's callback of a
@@ -305,6 +308,40 @@ void ke_rundown_owners_final(void);
  * kind@routine, sorted) and the first lock's routine; returns the number of
  * threads waiting for a held lock (0: not a lock deadlock). */
 int lock_graph_describe(char *cycle, size_t csize, char *key, size_t ksize, char *first_routine, size_t rsize);
+/* The thread holding the lock a waiter blocks on (its text in TEXT), -1: none. */
+int lock_graph_holder(const void *object, char *text, size_t size);
+/* The threads holding RUNDOWN now (up to MAX in FIBERS); -1: not all known. */
+int ke_rundown_holders(const void *ref, int *fibers, int max);
+const char *ke_rundown_owner_text(const void *ref); /* the trace's name of the rundown */
+
+/* ---- who waits for whom (wait_graph.c) ------------------------------------------- */
+/* What a thread about to block waits for, beyond the object it blocks on:
+ * the deadlock report's wait-for edges. ke_wait_done clears it after the
+ * wait. A rundown wait waits for the rundown's holders; a synchronous send
+ * waits for the receiving device, which a stuck PnP or power callback of
+ * that device keeps from completing it (its queues held, or its dispatch
+ * stuck). No yield points: noting never changes a schedule. */
+void ke_wait_for_rundown(const void *ref);
+void ke_wait_for_device(const void *device, const char *role);
+void ke_wait_done(void);
+/* The thread enters a PnP or power callback of DEVICE, a device of the driver
+ * IMAGE (wdf device.c, at each callback's trace event). */
+void ke_device_callback(const void *device, const struct tdf_image *image, const char *callback);
+void wait_graph_reset(void);
+void wait_graph_slot_reset(int slot);
+typedef enum wait_graph_kind {
+    WAIT_GRAPH_NONE = 0, /* no stuck thread waits for another: the stuck frames are the key */
+    WAIT_GRAPH_LOCKS,    /* lock waits and nothing else closes a cycle: lock_graph_describe */
+    WAIT_GRAPH_CYCLE,    /* a wait cycle through a rundown or a send */
+    WAIT_GRAPH_ROOTS,    /* no cycle: the stuck threads the others wait for */
+} wait_graph_kind_t;
+typedef struct wait_graph_report {
+    char side[2][200]; /* the key's sides: CYCLE the cycle's frames, ROOTS the roots' (sorted) */
+    char text[480];    /* each stuck thread, what it waits for and who holds that */
+    char first[96];    /* the first side's frame: the headline's routine */
+    int first_fiber;   /* a thread standing in it: the headline's thread */
+} wait_graph_report_t;
+wait_graph_kind_t wait_graph_describe(wait_graph_report_t *out);
 
 /* ---- threads --------------------------------------------------------------------- */
 void thread_reset(void);

@@ -73,6 +73,15 @@ static void lock_text(const held_lock_t *l, char *buf, size_t size)
     snprintf(buf, size, "%s%s%s (taken in %s)", l->kind, l->owner ? " of " : "", l->owner ? l->owner : "", by);
 }
 
+int lock_graph_holder(const void *object, char *text, size_t size)
+{
+    const held_lock_t *l = holder_of(object);
+    if (!l)
+        return -1;
+    lock_text(l, text, size);
+    return l->fiber;
+}
+
 void ke_lock_waits(const void *object, const char *routine)
 {
     const held_lock_t *l = holder_of(object);

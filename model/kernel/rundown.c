@@ -123,10 +123,63 @@ static uint16_t g_held[SCHED_SLOT_COUNT]; /* by slot (sched.h "Thread ids and sl
 
 static uint16_t *held_of(int fiber) { return &g_held[sched_fiber_index(fiber)]; }
 
+/* Who holds each rundown now, for the deadlock report's wait-for edges
+ * (wait_graph.c): one (ref, thread) per acquire not yet released. A release
+ * drops the releasing thread's entry for the ref, else (a release by another
+ * thread than the acquirer, legal) the ref's oldest one. Past
+ * MAX_RUNDOWN_HOLDS the holders are no longer all known, and the report
+ * falls back to the stuck frames (ke_rundown_holders returns -1). */
+#define MAX_RUNDOWN_HOLDS 256
+static struct rundown_hold {
+    const void *ref;
+    int fiber;
+} g_holds[MAX_RUNDOWN_HOLDS];
+static unsigned g_nholds;
+static int g_holds_lost;
+
+static void hold_add(const void *ref)
+{
+    if (g_nholds == MAX_RUNDOWN_HOLDS) {
+        g_holds_lost = 1;
+        return;
+    }
+    g_holds[g_nholds++] = (struct rundown_hold){ref, sched_current()};
+}
+
+static void hold_drop(const void *ref)
+{
+    int me = sched_current();
+    unsigned any = g_nholds;
+    for (unsigned i = g_nholds; i-- > 0;) {
+        if (g_holds[i].ref != ref)
+            continue;
+        any = i;
+        if (g_holds[i].fiber == me)
+            break;
+    }
+    if (any < g_nholds) /* order does not matter: the report sorts what it names */
+        g_holds[any] = g_holds[--g_nholds];
+}
+
+int ke_rundown_holders(const void *ref, int *fibers, int max)
+{
+    if (g_holds_lost)
+        return -1;
+    int n = 0;
+    for (unsigned i = 0; i < g_nholds && n < max; i++)
+        if (g_holds[i].ref == ref)
+            fibers[n++] = g_holds[i].fiber;
+    return n;
+}
+
+const char *ke_rundown_owner_text(const void *ref) { return owner_text(ref); }
+
 void rundown_reset(void)
 {
     memset(g_held, 0, sizeof g_held);
     g_nrecs = 0;
+    g_nholds = 0;
+    g_holds_lost = 0;
 }
 
 /* A slot's new thread holds nothing. A count left by the slot's finished
@@ -198,6 +251,7 @@ BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     }
     RunRef->Count = c + (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
     (*held_of(sched_current()))++;
+    hold_add(RunRef);
     TDF_HB_ACQUIRE(RunRef);
     SCHED_TRACE2("rundown acquire -> TRUE (%lu held) [%s]", (unsigned long)(RunRef->Count >> 1), owner_text(RunRef));
     return TRUE;
@@ -225,6 +279,7 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
         wb->count -= Count;
         if (*held_of(sched_current()))
             (*held_of(sched_current()))--;
+        hold_drop(RunRef);
         SCHED_TRACE2("rundown release (waiter pending, %lu left) [%s]", (unsigned long)wb->count, owner_text(RunRef));
         if (wb->count == 0)
             KeSetEvent(&wb->wake, IO_NO_INCREMENT, FALSE); /* last holder wakes the waiter */
@@ -237,6 +292,7 @@ VOID ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count)
     RunRef->Count = c - (ULONG_PTR)Count * EX_RUNDOWN_COUNT_INC;
     if (*held_of(sched_current()))
         (*held_of(sched_current()))--;
+    hold_drop(RunRef);
     SCHED_TRACE2("rundown release (%lu held) [%s]", (unsigned long)(RunRef->Count >> 1), owner_text(RunRef));
 }
 
@@ -317,7 +373,9 @@ VOID ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef)
         tdf_teardown_note(&r->wait, "ExWaitForRundownProtectionRelease");
         image_caller_frame(r->wait_caller, sizeof r->wait_caller);
     }
+    ke_wait_for_rundown(RunRef); /* the deadlock report's edge to the holders */
     KeWaitForSingleObject(&wb.wake, Executive, KernelMode, FALSE, NULL);
+    ke_wait_done();
     sched_step_touch(NULL, SCHED_FP_GLOBAL); /* model code goes on after the wait's step (footprints, sched.h) */
     RunRef->Count = RUNDOWN_DRAINED;
     TDF_HB_ACQUIRE(RunRef);

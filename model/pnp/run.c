@@ -123,12 +123,25 @@ static void report_stuck(sched_outcome_t outcome)
         if (sched_fiber_state(f) == SCHED_BLOCKED && !sched_fiber_is_daemon(f))
             first_stuck = f;
     if (outcome == SCHED_OUTCOME_DEADLOCK) {
-        /* A lock cycle names each lock, its holder and what each thread
-         * wants; its key is the locks by kind and acquiring routine. Other
-         * all-blocked ends keep the stuck threads' frames as their key. The
-         * headline's thread is the first stuck thread, not main. */
-        char cycle[240], key[200], first[96];
-        if (lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first)) {
+        /* A wait cycle through a rundown or a send, or stuck threads that
+         * others wait for, key by those threads' frames (wait_graph.c). A
+         * lock cycle, or a lock wait with no other edge, names each lock,
+         * its holder and what each thread wants; its key is the locks by
+         * kind and acquiring routine. With no thread waiting for another,
+         * the stuck threads' frames are the key. The headline's thread is
+         * the first stuck thread, not main. */
+        char cycle[480], key[200], first[96];
+        static wait_graph_report_t wg; /* ~1 KB: off the fiber-sized main stack's hot frames */
+        wait_graph_kind_t kind = wait_graph_describe(&wg);
+        if (kind == WAIT_GRAPH_CYCLE || kind == WAIT_GRAPH_ROOTS) {
+            /* Threads wait for each other through rundowns and sends: the
+             * key is the cycle's frames, or the roots' (wait_graph.c); the
+             * threads that only wait for those are victims. */
+            tdf_dead_t none = {TDF_OBJ_NONE, NULL, NULL, NULL, {0}, .access_fiber = wg.first_fiber + 1,
+                               .access_frame = wg.first, .cycle = wg.text};
+            tdf_fail_dead(&none, "blocked", TDF_CLASS_DEADLOCK, 0, 0, "ALL_THREADS_BLOCKED", wg.side[0], wg.side[1],
+                          "no model thread can run: %s", wg.text);
+        } else if (lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first)) {
             tdf_dead_t dead = {TDF_OBJ_LOCK, key, NULL, "lock cycle of %s", {(uintptr_t)key},
                                .access_fiber = first_stuck + 1, .access_frame = first, .cycle = cycle};
             tdf_fail_dead(&dead, "blocked acquire", TDF_CLASS_DEADLOCK, 0, 0, "LOCK_CYCLE", first, "cycle",

@@ -316,6 +316,7 @@ static void trace_cb(wdf_device_t *d, const char *what)
         feedback_transition(d->is_pdo ? 1u : 2u, d->feedback_state, now);
         d->feedback_state = now;
     }
+    ke_device_callback(d, d->driver->image, what); /* the deadlock report: whose callback a stuck thread is in */
     SCHED_TRACE2("%s: %s", d->name, what);
 }
 

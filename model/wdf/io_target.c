@@ -322,8 +322,11 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         wdf_queue_deliver(remote->default_queue, r); /* KMDF dispatches on the sender's thread */
     }
     if (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) {
+        if (!t->wdm) /* the deadlock report's edge: a stuck callback of the receiver holds this up */
+            ke_wait_for_device(remote, remote->role);
         while (!r->done)
             ke_block(&r->done, "synchronous WdfRequestSend");
+        ke_wait_done();
         TDF_HB_ACQUIRE(r);
     }
     return TRUE;

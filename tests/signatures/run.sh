@@ -28,6 +28,16 @@
 #                         routine still set (0xC9), or the cancel routine completed it first and the worker's
 #                         call comes after (0x10D):
 #                         request(ac_receiver/FDO):ac_receiver!Rcv_CompleteOldest:ac_receiver!Rcv_EvtRequestCancel
+#   dl_victim / dl_lockwait fuzz_power_share down_in_d0exit: A's D0Exit waits for B's access, which waits for
+#                         its request in A's held queue; B's removal (or B's connect, behind B's lock) waits
+#                         too, as a victim. The wait-for cycle is the key, whichever victim stands first in
+#                         thread order (the FATAL waits line differs):
+#                         DEADLOCK/ALL_THREADS_BLOCKED:share_a!ShareA_NotifyPowerDown:share_b!ShareB_SendToA
+# And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
+#   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
+#                         without draining) never completes. Its victims' frames were down_in_d0exit's old
+#                         key; the root and what it waits for are the key now:
+#                         DEADLOCK/ALL_THREADS_BLOCKED:share_b!ShareB_SendToA:sent(share_a/FDO)
 # Ends with "N passed, M failed"; exit 0 all passed, 1 a check failed, 2 usage.
 set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: tests/signatures/run.sh BUILD_DIR" >&2; exit 2; }
@@ -41,15 +51,16 @@ pairs=("fuzz_bus_child|nr_unload|nr_regs|call(child):child!Child_OnBusEvent:call
        "fuzz_interrupt|nsq_misuse|nsq_regs|registers(intdev/FDO):intdev!Intdev_EvtIoDeviceControl:power-down"
        "fuzz_interrupt|uis_d0exit|uis_isr|registers(intdev/FDO):intdev!Intdev_EvtDeviceSurpriseRemoval:early-unmap"
        "fuzz_sync_scope|tu_twice|tu_cancel|request(ss_dev/FDO):ss_dev!Ss_FinishPending:unlocked"
-       "fuzz_async_cancel|nu_c9|nu_race|request(ac_receiver/FDO):ac_receiver!Rcv_CompleteOldest:ac_receiver!Rcv_EvtRequestCancel")
+       "fuzz_async_cancel|nu_c9|nu_race|request(ac_receiver/FDO):ac_receiver!Rcv_CompleteOldest:ac_receiver!Rcv_EvtRequestCancel"
+       "fuzz_power_share|dl_victim|dl_lockwait|DEADLOCK/ALL_THREADS_BLOCKED:share_a!ShareA_NotifyPowerDown:share_b!ShareB_SendToA")
 for p in "${pairs[@]}"; do
     IFS='|' read -r target a b want <<<"$p"
     ra=$("$bindir/bin/${target}_run" "$here/$a.txt" 2>&1); ca=$?
     rb=$("$bindir/bin/${target}_run" "$here/$b.txt" 2>&1); cb=$?
     sa=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$ra") sb=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$rb")
     ha=$(sed -n 1p <<<"$ra" | sed 's/ step=.*//') hb=$(sed -n 1p <<<"$rb" | sed 's/ step=.*//')
-    form() { # the headline, the FATAL access and teardown lines without step and lane
-        sed -n '1s/ step=.*//p; s/^==TDF== FATAL \(access\|teardown\) *step [0-9]* lane [^ ]* //p' <<<"$1"
+    form() { # the headline, the FATAL access and teardown lines without step and lane, who waits for whom
+        sed -n '1s/ step=.*//p; s/^==TDF== FATAL \(access\|teardown\) *step [0-9]* lane [^ ]* //p; /^==TDF== FATAL waits /p' <<<"$1"
     }
     fa=$(form "$ra") fb=$(form "$rb")
     if [ "$sa" = "$want" ] && [ "$sb" = "$want" ]; then pass=$((pass + 1))
@@ -57,6 +68,16 @@ for p in "${pairs[@]}"; do
     if [ -n "$fa" ] && [ "$fa" != "$fb" ] && [ $ca -ge 10 ] && [ $cb -ge 10 ]; then pass=$((pass + 1))
     else fail=$((fail + 1)); echo "FAIL $target $a/$b: not two forms of the race (exit $ca/$cb, '$fa' / '$fb')"; fi
     echo "$target: '$ha' (exit $ca) and '$hb' (exit $cb): $sa"
+done
+# Different bugs, one set of stuck frames: each input's own key, never the other bug's.
+splits=("fuzz_power_share|nd_deadlock|DEADLOCK/ALL_THREADS_BLOCKED:share_b!ShareB_SendToA:sent(share_a/FDO)|DEADLOCK/ALL_THREADS_BLOCKED:share_a!ShareA_NotifyPowerDown:share_b!ShareB_SendToA")
+for p in "${splits[@]}"; do
+    IFS='|' read -r target a want other <<<"$p"
+    ra=$("$bindir/bin/${target}_run" "$here/$a.txt" 2>&1); ca=$?
+    sa=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$ra")
+    if [ "$sa" = "$want" ] && [ "$sa" != "$other" ] && [ $ca -ge 10 ]; then pass=$((pass + 1))
+    else fail=$((fail + 1)); echo "FAIL $target $a: signature '$sa' (exit $ca), want '$want', not '$other'"; fi
+    echo "$target: $a (exit $ca): $sa"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
