@@ -14,6 +14,9 @@
 static struct tdf_image g_a = {.name = "imga"};
 static KEVENT g_never;
 static FAST_MUTEX g_m1, g_m2;
+static EX_RUNDOWN_REF g_r1, g_r2, g_r3; /* r3: held by a cycle thread, drained by a victim */
+static KEVENT g_r_taken; /* both rundowns are held: the waits may begin */
+static LONG g_r_holders;
 
 void Imga_Worker(void);
 void Imga_Worker(void) {}
@@ -21,6 +24,14 @@ void Imga_TakeOneThenTwo(void);
 void Imga_TakeOneThenTwo(void) {}
 void Imga_TakeTwoThenOne(void);
 void Imga_TakeTwoThenOne(void) {}
+void Imga_DrainOne(void);
+void Imga_DrainOne(void) {}
+void Imga_DrainTwo(void);
+void Imga_DrainTwo(void) {}
+void Imga_Bystander(void);
+void Imga_Bystander(void) {}
+void Imga_Victim(void);
+void Imga_Victim(void) {}
 
 static struct tdf_image g_b = {.name = "imgb"};
 void Imga_CallsB(void);
@@ -33,6 +44,11 @@ static void reset_globals(void)
     KeInitializeEvent(&g_never, NotificationEvent, FALSE);
     ExInitializeFastMutex(&g_m1);
     ExInitializeFastMutex(&g_m2);
+    ExInitializeRundownProtection(&g_r1);
+    ExInitializeRundownProtection(&g_r2);
+    ExInitializeRundownProtection(&g_r3);
+    KeInitializeEvent(&g_r_taken, NotificationEvent, FALSE);
+    g_r_holders = 0;
     image_register(&g_a);
     image_load(&g_a);
     image_register(&g_b);
@@ -198,6 +214,84 @@ TEST(all_blocked_on_an_event_is_not_a_lock_cycle)
     char cycle[240], key[200], first[96];
     CHECK_EQ(lock_graph_describe(cycle, sizeof cycle, key, sizeof key, first, sizeof first), 0);
     CHECK_STR_CONTAINS(cycle, "waits on KeWaitForSingleObject");
+}
+
+/* Rundown AB-BA: each thread holds one rundown and drains the other. The
+ * wait graph sees the cycle through the rundowns' holders (wait_graph.c),
+ * whatever the thread order; a bystander parked on its own event and a
+ * victim draining a rundown a cycle thread holds are in the text, not in
+ * the key. */
+static void hold_then_drain(PEX_RUNDOWN_REF mine, PEX_RUNDOWN_REF other, void *fn)
+{
+    tdf_image_enter(&g_a, fn, NULL);
+    ExAcquireRundownProtection(mine);
+    ExAcquireRundownProtection(&g_r3);
+    if (InterlockedIncrement(&g_r_holders) == 2)
+        KeSetEvent(&g_r_taken, IO_NO_INCREMENT, FALSE);
+    KeWaitForSingleObject(&g_r_taken, Executive, KernelMode, FALSE, NULL);
+    ExWaitForRundownProtectionRelease(other);
+}
+static void drain_one(void *arg) { (void)arg; hold_then_drain(&g_r2, &g_r1, (void *)Imga_DrainOne); }
+static void drain_two(void *arg) { (void)arg; hold_then_drain(&g_r1, &g_r2, (void *)Imga_DrainTwo); }
+static void bystander(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_Bystander, NULL);
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL);
+}
+static void victim(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_Victim, NULL);
+    KeWaitForSingleObject(&g_r_taken, Executive, KernelMode, FALSE, NULL);
+    ExWaitForRundownProtectionRelease(&g_r3);
+}
+
+TEST(a_rundown_cycle_is_keyed_by_its_threads_not_by_victims_or_bystanders)
+{
+    sched_fiber_fn *orders[2][4] = {{drain_one, drain_two, bystander, victim}, {victim, bystander, drain_two, drain_one}};
+    for (int o = 0; o < 2; o++) {
+        CHECK_EQ(fh_run(orders[o], 4, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals),
+                 SCHED_OUTCOME_DEADLOCK);
+        wait_graph_report_t r;
+        CHECK_EQ(wait_graph_describe(&r), WAIT_GRAPH_CYCLE);
+        CHECK_STR_CONTAINS(r.side[0], "imga!Imga_DrainOne");
+        CHECK_STR_CONTAINS(r.side[1], "imga!Imga_DrainTwo");
+        CHECK(strstr(r.side[1], "Victim") == NULL && strstr(r.side[1], "Bystander") == NULL);
+        CHECK_STR_CONTAINS(r.text, "(imga!Imga_Victim) waits for rundown");
+        CHECK_STR_CONTAINS(r.text, "(imga!Imga_Bystander) waits for KeWaitForSingleObject");
+    }
+}
+
+/* No cycle: the victim drains a rundown that a thread parked on an event
+ * holds. That holder is the root, the victim is not in the key. */
+static void holder_parks(void *arg)
+{
+    (void)arg;
+    tdf_image_enter(&g_a, (void *)Imga_Bystander, NULL);
+    ExAcquireRundownProtection(&g_r3);
+    KeSetEvent(&g_r_taken, IO_NO_INCREMENT, FALSE);
+    KeWaitForSingleObject(&g_never, Executive, KernelMode, FALSE, NULL);
+}
+
+TEST(a_rundown_wait_behind_a_parked_holder_is_keyed_by_the_holder)
+{
+    sched_fiber_fn *f[] = {victim, holder_parks};
+    CHECK_EQ(fh_run(f, 2, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals), SCHED_OUTCOME_DEADLOCK);
+    wait_graph_report_t r;
+    CHECK_EQ(wait_graph_describe(&r), WAIT_GRAPH_ROOTS);
+    CHECK_STR_CONTAINS(r.side[0], "imga!Imga_Bystander");
+    CHECK_STR_CONTAINS(r.side[1], "threads"); /* one root, waiting on an event: nothing more to name */
+    CHECK_STR_CONTAINS(r.text, "held by test");
+}
+
+/* Nobody waits for anybody: the old key of the stuck frames applies. */
+TEST(threads_on_their_own_events_have_no_wait_graph)
+{
+    sched_fiber_fn *f[] = {bystander, waits_forever};
+    CHECK_EQ(fh_run(f, 2, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals), SCHED_OUTCOME_DEADLOCK);
+    wait_graph_report_t r;
+    CHECK_EQ(wait_graph_describe(&r), WAIT_GRAPH_NONE);
 }
 
 int main(void) { return tdf_test_main(); }
