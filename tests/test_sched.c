@@ -111,6 +111,101 @@ TEST(bytes_random_tail_is_off_by_default_and_deterministic_when_on)
     CHECK(differs);
 }
 
+/* ---- untraced runs ---------------------------------------------------------- */
+/* What the fibers did, in order, recorded by themselves: an untraced run has
+ * no trace to compare. A worker appends its name at each iteration, a yield
+ * of its own after every third is local, and the waiter appends 'w' when it
+ * wakes. */
+static char g_seq[512];
+static size_t g_seq_len;
+static int g_seq_done;
+
+static void seq_note(char c)
+{
+    if (g_seq_len < sizeof g_seq - 1)
+        g_seq[g_seq_len++] = c;
+}
+
+static void seq_worker(void *arg)
+{
+    for (unsigned i = 0; i < 30; i++) {
+        seq_note(*(const char *)arg);
+        if (i % 3 == 2)
+            sched_yield_point_local();
+        else
+            sched_yield_point();
+        if (i % 10 == 9)
+            seq_note((char)('0' + sched_choose(3)));
+    }
+    g_seq_done++;
+    sched_wake(&g_seq_done);
+}
+
+static void seq_waiter(void *arg)
+{
+    (void)arg;
+    while (g_seq_done < 2)
+        sched_block(&g_seq_done, "workers");
+    seq_note('w');
+}
+
+static void run_seq(sched_source_t src, int no_trace, char *order)
+{
+    sched_config_t cfg = {.source = src, .step_cap = 100000, .no_trace = no_trace};
+    sched_reset(&cfg);
+    g_seq_len = 0;
+    g_seq_done = 0;
+    sched_spawn("waiter", "test", seq_waiter, NULL);
+    sched_spawn("a", "test", seq_worker, "a");
+    sched_spawn("b", "test", seq_worker, "b");
+    sched_spawn("c", "test", seq_worker, "c");
+    CHECK_EQ(sched_run(), SCHED_OUTCOME_DONE);
+    memcpy(order, g_seq, g_seq_len);
+    order[g_seq_len] = 0;
+}
+
+/* An untraced run keeps no choice log (nobody reads it) and takes its stays
+ * on shorter paths: it must still make every choice as the traced run does,
+ * under each source those paths serve (a BYTES countdown, the random tail,
+ * RANDOM) and the ones they leave alone. */
+TEST(untraced_runs_choose_as_traced_runs)
+{
+    static char traced[sizeof g_seq], untraced[sizeof g_seq], first[sizeof g_seq];
+    uint8_t bytes[24];
+    uint32_t x = 777;
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        x = x * 1103515245u + 12345u;
+        bytes[i] = (uint8_t)(x >> 16); /* stays of 0..31 choice points */
+    }
+    sched_source_t sources[] = {
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes},
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes, .random_tail = SCHED_TAIL_RANDOM, .seed = 5},
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4, .random_tail = SCHED_TAIL_RANDOM, .seed = 9},
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4, .random_tail = SCHED_TAIL_PCT, .pct_depth = 3,
+         .pct_steps = 50, .seed = 2},
+        {.kind = SCHED_SOURCE_RANDOM, .seed = 11},
+        {.kind = SCHED_SOURCE_PCT, .pct_depth = 3, .pct_steps = 60, .seed = 4},
+    };
+    int differs = 0;
+    for (size_t k = 0; k < TDF_ARRAY_LEN(sources); k++) {
+        run_seq(sources[k], 0, traced);
+        uint32_t steps = sched_steps(), choice_points = sched_choice_points();
+        size_t consumed = sched_bytes_consumed();
+        CHECK(sched_choice_log_complete());
+        run_seq(sources[k], 1, untraced);
+        CHECK(strcmp(traced, untraced) == 0);
+        CHECK_EQ(sched_steps(), steps);
+        CHECK_EQ(sched_choice_points(), choice_points);
+        CHECK_EQ(sched_bytes_consumed(), consumed);
+        CHECK(!sched_choice_log_complete()); /* no log: a reader sees it is not there */
+        if (k == 0)
+            memcpy(first, traced, sizeof first);
+        else
+            differs |= strcmp(first, traced) != 0;
+    }
+    CHECK(differs); /* the sources really schedule differently */
+}
+
 /* ---- outcomes -------------------------------------------------------------- */
 static int g_obj_a, g_obj_b;
 

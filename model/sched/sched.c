@@ -88,6 +88,10 @@ static struct {
     /* log + trace */
     sched_choice_t *log;
     size_t log_len;
+    /* CHOICE_LOG_MAX, or 0 in a run nobody reads the record of (config.no_trace
+     * without keep_full_trace): such a run logs no choice (log_dropped is set at
+     * the first one) and takes most of its choices in yield_fast. */
+    size_t log_cap;
     int log_dropped;
     sched_trace_event_t ring[SCHED_TRACE_RING];
     sched_trace_event_t *full;
@@ -291,6 +295,10 @@ void sched_reset(const sched_config_t *config)
     S.choice_points = 0;
     S.trace_total = 0;
     sched_trace_enabled = !config->no_trace || config->keep_full_trace;
+    /* An untraced run's choices are read by nobody either: its callers (the
+     * libFuzzer entry, --random_inputs, --hunt's clean execs, bench_execs) run
+     * an input again traced when they need its record. */
+    S.log_cap = sched_trace_enabled ? CHOICE_LOG_MAX : 0;
     if (!S.log)
         S.log = malloc(CHOICE_LOG_MAX * sizeof *S.log);
     sched_footprints_on = config->source.footprints && config->source.kind != SCHED_SOURCE_STRESS;
@@ -469,7 +477,7 @@ static void fiber_entry(void)
 
 static void log_choice(sched_choice_t c)
 {
-    if (S.log_len < CHOICE_LOG_MAX)
+    if (S.log_len < S.log_cap)
         S.log[S.log_len++] = c;
     else
         S.log_dropped = 1;
@@ -745,6 +753,44 @@ sched_outcome_t sched_run(void)
     return S.outcome;
 }
 
+/* At a yield of the running fiber, in place of reschedule: takes the choice
+ * point here when that needs neither the runnable count nor the fiber's index,
+ * the same decision as pick_next's (the same bytes and random numbers consumed,
+ * the same fiber run next): the fiber is the only runnable one (no choice
+ * point), or no choice log is kept (an untraced run, which most execs are)
+ * and a BYTES countdown stays (only BYTES sets one) or the random tail or
+ * RANDOM draws. Returns 0 to leave the choice to reschedule. Most yields end
+ * here, without reschedule's call chain. */
+static inline int yield_fast(void)
+{
+    int cur = sched_current_slot;
+    uint64_t cur_bit = 1ull << cur;
+    uint64_t mask = S.runnable;
+    if (!(mask & cur_bit))
+        return 0;
+    if (mask == cur_bit)
+        return 1;
+    if (S.log_cap != 0)
+        return 0;
+    if (S.countdown > 0) {
+        S.choice_points++;
+        S.countdown--;
+        return 1;
+    }
+    if ((S.config.source.kind == SCHED_SOURCE_BYTES && S.bytes_left == 0 &&
+         S.config.source.random_tail == SCHED_TAIL_RANDOM) ||
+        S.config.source.kind == SCHED_SOURCE_RANDOM) {
+        S.choice_points++;
+        if (rng_below(4) != 0)
+            return 1; /* no preemption */
+        int next = nth_runnable(mask, rng_below(popcount64(mask)));
+        if (next != cur)
+            switch_to(next, 0);
+        return 1;
+    }
+    return 0;
+}
+
 /* An unannotated yield: the step it starts is GLOBAL. */
 void sched_yield_point(void) { sched_yield_point_on(NULL, SCHED_FP_GLOBAL); }
 
@@ -760,7 +806,8 @@ void sched_yield_point_on(const void *obj, unsigned mode)
     if (__builtin_expect(sched_footprints_on, 0))
         step_end(0);
     count_step();
-    reschedule(0);
+    if (!yield_fast())
+        reschedule(0);
     if (__builtin_expect(sched_footprints_on, 0))
         step_begin(obj, mode);
 }
@@ -778,7 +825,8 @@ void sched_yield_point_local(void)
     if (__builtin_expect(sched_footprints_on, 0))
         step_end(2);
     count_step();
-    reschedule(0);
+    if (!yield_fast())
+        reschedule(0);
     f->local_step = 0;
     if (__builtin_expect(sched_footprints_on, 0))
         step_begin(NULL, SCHED_FP_NONE);

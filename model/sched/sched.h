@@ -180,7 +180,9 @@ typedef struct sched_config {
      * cost a flag test (sched_trace_enabled). For execs whose trace nobody
      * reads (the libFuzzer entry re-runs a failing input with its ring to
      * report it; benchmarks). The run is the same either way: trace arguments
-     * are pure (names, counters). */
+     * are pure (names, counters). Nor is a choice log kept then
+     * (sched_choice_log_complete() 0): the choices are the same, and a caller
+     * that needs them runs the input again traced. */
     int no_trace;
 } sched_config_t;
 
@@ -312,7 +314,8 @@ size_t sched_choices_as_bytes(uint8_t *out, size_t cap);
  * PCT's k. Counts past the log's capacity. */
 uint32_t sched_choice_points(void);
 /* 0 when the run made more choices than the log holds (CHOICE_LOG_MAX): the
- * log is then a prefix of the run's choices. */
+ * log is then a prefix of the run's choices; and in a run with no_trace, which
+ * keeps none. */
 int sched_choice_log_complete(void);
 /* Bytes of the schedule part consumed so far (BYTES source). */
 size_t sched_bytes_consumed(void);
