@@ -129,7 +129,8 @@ if (fail) {
       txt("span", (s.what ? s.what + " " : "") + "at step " + s.step + " on " + lane + (s.frame ? " in " + s.frame : "") +
           (s.trace_event < 0 ? " (not in the trace)" : ""), {class: "mono"}, p);
     }
-    if (pair.lock_cycle) { txt("b", "lock cycle", {}, p); txt("span", pair.lock_cycle, {class: "mono"}, p); }
+    /* A lock cycle's object is the lock; without one the text is who waits for whom (model/kernel/wait_graph.c). */
+    if (pair.lock_cycle) { txt("b", pair.object ? "lock cycle" : "who waits for whom", {}, p); txt("span", pair.lock_cycle, {class: "mono"}, p); }
   }
 } else {
   txt("div", "no failure: the run ended cleanly (" + D.result.class + ")", {class: "headline ok", id: "headline"}, hd);
