@@ -281,6 +281,21 @@ int image_cross_entry(int fiber, const char *callee, char *entry, size_t size)
     return 0;
 }
 
+const struct tdf_image *image_caller_of(int fiber, const char *callee, char *caller, size_t size)
+{
+    const call_stack_t *s = stack_of(fiber);
+    unsigned d = s->depth < MAX_DEPTH ? s->depth : MAX_DEPTH;
+    unsigned i = d;
+    while (i > 0 && strcmp(s->frames[i - 1].image->name, callee) != 0)
+        i--; /* to the innermost run of callee frames */
+    while (i > 0 && strcmp(s->frames[i - 1].image->name, callee) == 0)
+        i--; /* past it */
+    if (i == 0)
+        return NULL;
+    frame_text(&s->frames[i - 1], caller, size);
+    return s->frames[i - 1].image;
+}
+
 int image_calling_from_driver(const char *callee)
 {
     const call_stack_t *s = my_stack();

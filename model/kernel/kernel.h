@@ -202,6 +202,10 @@ int image_cross_entry(int fiber, const char *callee, char *entry, size_t size);
 /* The running thread's innermost frame is a routine of another driver than
  * callee (a call into callee being made now, its frame not pushed yet). */
 int image_calling_from_driver(const char *callee);
+/* The frame just outside the thread's innermost run of CALLEE frames, the
+ * routine of another image that called in (written to CALLER); its image,
+ * or NULL when no frame of CALLEE is on the stack or nothing called it. */
+const struct tdf_image *image_caller_of(int fiber, const char *callee, char *caller, size_t size);
 /* The wdf layer's key hook (wdfdpc.c): the routine a dead-object access made
  * in `frame` on fiber is keyed by (a WDFDPC queued from a timer's callback:
  * that callback), returns 1 and writes out; 0 keeps frame. */

@@ -105,7 +105,6 @@ void ke_set_key_origin_hook(tdf_key_origin_fn *fn) { g_key_origin = fn; }
  * callee's object and teardown. */
 static void caller_down_key(tdf_failure_t *f, const tdf_dead_t *dead, const char *callee)
 {
-    char stack[48 * 96]; /* image.c keeps up to 48 frames */
     const char *role;
     f->key_caller[0] = 0;
     /* The callee's hardware only: a device may use another's registers
@@ -116,34 +115,12 @@ static void caller_down_key(tdf_failure_t *f, const tdf_dead_t *dead, const char
     if (dead->kind != TDF_OBJ_REGISTERS || !dead->teardown || !dead->teardown->event)
         return;
     /* The frame just outside the innermost run of callee frames: the
-     * calling routine ("a > b > c", outermost first). */
-    image_fiber_stack(f->fiber, stack, sizeof stack);
-    char *frames[48];
-    unsigned n = 0;
-    for (char *p = stack; p && n < 48;) {
-        frames[n++] = p;
-        char *sep = strstr(p, " > ");
-        if (sep) {
-            *sep = 0;
-            p = sep + 3;
-        } else {
-            p = NULL;
-        }
-    }
-    size_t clen = strlen(callee);
-    unsigned i = n;
-    while (i > 0 && !(strncmp(frames[i - 1], callee, clen) == 0 && frames[i - 1][clen] == '!'))
-        i--;
-    while (i > 0 && strncmp(frames[i - 1], callee, clen) == 0 && frames[i - 1][clen] == '!')
-        i--;
-    if (i == 0)
+     * calling routine. */
+    char caller[96];
+    const struct tdf_image *from = image_caller_of(f->fiber, callee, caller, sizeof caller);
+    if (!from)
         return;
-    const char *caller = frames[i - 1];
-    size_t ilen = strcspn(caller, "!");
-    char image[40];
-    snprintf(image, sizeof image, "%.*s", (int)ilen, caller);
-    if (!caller[ilen] || strcmp(image, callee) == 0)
-        return;
+    const char *image = from->name;
     if (!hw_image_down_before(image, dead->teardown->step, f->fiber, &role))
         return;
     copy(f->key_caller_owner, sizeof f->key_caller_owner, role);
