@@ -30,7 +30,6 @@ typedef struct wdf_timer {
     wdf_callback_lock_t *lock;   /* AutomaticSerialization under the parent's scope, else NULL */
     KTIMER timer;
     KDPC dpc;
-    int callback_fiber;          /* fiber id + 1 of the thread in EvtTimerFunc, 0 if none */
     int stop_fiber;              /* fiber id + 1 of a WdfTimerStop(TRUE) in progress */
     int stop_again, start_aborted;
     int running_down;            /* deletion began: a start is Verifier's "will lead to a crash" */
@@ -47,9 +46,21 @@ static struct {
     int work_token; /* woken when a passive callback finished */
 } W;
 
+/* The WDFTIMER whose EvtTimerFunc each thread is in, by slot. Per thread, not
+ * per timer: a periodic timer's DPC can fire again on the other DPC
+ * processor while its callback still runs, and a per-timer field would be
+ * cleared by the first callback to return while the other is still inside. */
+static const struct wdf_timer *g_in_callback[SCHED_SLOT_COUNT];
+
+static const struct wdf_timer **in_callback_of(int fiber) { return &g_in_callback[sched_fiber_index(fiber)]; }
+
+/* Is the running thread inside T's own EvtTimerFunc? */
+static int in_own_callback(const wdf_timer_t *t) { return *in_callback_of(sched_current()) == t; }
+
 void wdf_timer_reset(void)
 {
     memset(&W, 0, sizeof W);
+    memset(g_in_callback, 0, sizeof g_in_callback);
     W.worker_fiber = SCHED_NO_FIBER;
 }
 
@@ -57,13 +68,11 @@ void wdf_timer_reset(void)
  * keyed by it, wdfdpc.c), or NULL. */
 const void *wdf_timer_callback_of(int fiber, const struct tdf_image **img)
 {
-    for (unsigned i = 0; i < W.n; i++) {
-        if (W.all[i]->callback_fiber == fiber + 1) {
-            *img = W.all[i]->obj.image;
-            return (const void *)W.all[i]->cfg.EvtTimerFunc;
-        }
-    }
-    return NULL;
+    const wdf_timer_t *t = *in_callback_of(fiber);
+    if (!t)
+        return NULL;
+    *img = t->obj.image;
+    return (const void *)t->cfg.EvtTimerFunc;
 }
 
 static wdf_timer_t *timer_checked(WDFTIMER h, const char *routine)
@@ -74,13 +83,15 @@ static wdf_timer_t *timer_checked(WDFTIMER h, const char *routine)
 /* FxTimer::TimerHandler: EvtTimerFunc, under the callback lock if any. */
 static void timer_handler(wdf_timer_t *t)
 {
-    t->callback_fiber = sched_current() + 1;
+    const wdf_timer_t **mine = in_callback_of(sched_current());
+    const wdf_timer_t *outer = *mine; /* a DPC routine's callback inside another's: restored after */
+    *mine = t;
     if (t->lock)
         wdf_callback_lock_acquire(t->lock, "EvtTimerFunc");
     t->cfg.EvtTimerFunc((WDFTIMER)t); /* driver code: 0xCE at the call if its image is gone */
     if (t->lock)
         wdf_callback_lock_release(t->lock, "EvtTimerFunc");
-    t->callback_fiber = 0;
+    *in_callback_of(sched_current()) = outer;
 }
 
 static void worker_main(void *arg)
@@ -251,7 +262,7 @@ BOOLEAN WdfTimerStop(WDFTIMER Timer, BOOLEAN Wait)
         SCHED_TRACE1("WdfTimerStop(FALSE) -> %lu", (unsigned long)result);
         return result;
     }
-    if (t->callback_fiber == sched_current() + 1) {
+    if (in_own_callback(t)) {
         TDF_MISUSE("WdfTimerStop", "WdfTimerStop(Wait=TRUE) from the timer's own callback %s: it would wait for "
                    "itself (Verifier breaks and returns FALSE)", symbol_name((const void *)t->cfg.EvtTimerFunc));
         return FALSE;
@@ -287,7 +298,7 @@ static void timer_dispose(wdf_object_t *o)
     if (t->running_down)
         return;
     t->running_down = 1;
-    if (t->callback_fiber == sched_current() + 1)
+    if (in_own_callback(t))
         TDF_MISUSE("WdfObjectDelete", "WDFTIMER deleted from within its own callback %s: the framework's stop "
                    "would wait for itself", symbol_name((const void *)t->cfg.EvtTimerFunc));
     ke_check_may_wait("WDFTIMER deletion (WdfTimerStop(TRUE))");

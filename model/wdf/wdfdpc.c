@@ -22,7 +22,6 @@ typedef struct wdf_dpc {
     wdf_callback_lock_t *lock;
     KDPC dpc;
     int running_down;
-    int callback_fiber; /* fiber id + 1 of the thread in EvtDpcFunc, 0 if none */
     /* Queued from a WDFTIMER's or another WDFDPC's callback: that chain's
      * first routine (NULL: none). A dead-object access in EvtDpcFunc is keyed
      * by it: the timer's routine and the DPC it queued racing with one
@@ -31,12 +30,20 @@ typedef struct wdf_dpc {
     const struct tdf_image *origin_img;
 } wdf_dpc_t;
 
-static struct {
-    wdf_dpc_t *all[MAX_WDF_DPCS];
-    unsigned n;
-} P;
+static unsigned g_ndpcs; /* WDFDPCs created this run (MAX_WDF_DPCS) */
 
-void wdf_dpc_reset(void) { memset(&P, 0, sizeof P); }
+/* The WDFDPC whose EvtDpcFunc each thread is in, by slot. Per thread, not
+ * per DPC: a DPC queued again while its routine runs can run on the other
+ * DPC processor at the same time (the kernel dequeues before the call). */
+static const wdf_dpc_t *g_in_callback[SCHED_SLOT_COUNT];
+
+static const wdf_dpc_t **in_callback_of(int fiber) { return &g_in_callback[sched_fiber_index(fiber)]; }
+
+void wdf_dpc_reset(void)
+{
+    g_ndpcs = 0;
+    memset(g_in_callback, 0, sizeof g_in_callback);
+}
 
 static wdf_dpc_t *dpc_checked(WDFDPC h, const char *routine)
 {
@@ -49,13 +56,15 @@ static VOID dpc_thunk(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
 {
     (void)Dpc, (void)A1, (void)A2;
     wdf_dpc_t *d = Context;
-    d->callback_fiber = sched_current() + 1;
+    const wdf_dpc_t **mine = in_callback_of(sched_current());
+    const wdf_dpc_t *outer = *mine;
+    *mine = d;
     if (d->lock)
         wdf_callback_lock_acquire(d->lock, "EvtDpcFunc");
     d->cfg.EvtDpcFunc((WDFDPC)d); /* driver code: 0xCE at the call if its image is gone */
     if (d->lock)
         wdf_callback_lock_release(d->lock, "EvtDpcFunc");
-    d->callback_fiber = 0;
+    *in_callback_of(sched_current()) = outer;
 }
 
 /* The deferred chain the thread runs for: the WDFTIMER callback it is in,
@@ -65,14 +74,11 @@ static const void *origin_of(int fiber, const struct tdf_image **img)
     const void *fn = wdf_timer_callback_of(fiber, img);
     if (fn)
         return fn;
-    for (unsigned i = 0; i < P.n; i++) {
-        const wdf_dpc_t *d = P.all[i];
-        if (d->callback_fiber == fiber + 1) {
-            *img = d->origin_fn ? d->origin_img : d->obj.image;
-            return d->origin_fn ? d->origin_fn : (const void *)d->cfg.EvtDpcFunc;
-        }
-    }
-    return NULL;
+    const wdf_dpc_t *d = *in_callback_of(fiber);
+    if (!d)
+        return NULL;
+    *img = d->origin_fn ? d->origin_img : d->obj.image;
+    return d->origin_fn ? d->origin_fn : (const void *)d->cfg.EvtDpcFunc;
 }
 
 /* report.c's key hook: an access in a WDFDPC's EvtDpcFunc that a timer's
@@ -83,18 +89,15 @@ int wdf_key_origin(int fiber, const char *frame, char *out, size_t size)
 {
     if (wdf_interrupt_key_origin(fiber, frame, out, size))
         return 1;
-    for (unsigned i = 0; i < P.n; i++) {
-        const wdf_dpc_t *d = P.all[i];
-        if (d->callback_fiber != fiber + 1 || !d->origin_fn || !d->obj.image)
-            continue;
-        char mine[96];
-        snprintf(mine, sizeof mine, "%s!%s", d->obj.image->name, symbol_name((const void *)d->cfg.EvtDpcFunc));
-        if (strcmp(mine, frame) != 0)
-            return 0; /* the access is in a routine the DPC called: keyed as it is */
-        snprintf(out, size, "%s!%s", d->origin_img ? d->origin_img->name : "?", symbol_name(d->origin_fn));
-        return 1;
-    }
-    return 0;
+    const wdf_dpc_t *d = *in_callback_of(fiber);
+    if (!d || !d->origin_fn || !d->obj.image)
+        return 0;
+    char mine[96];
+    snprintf(mine, sizeof mine, "%s!%s", d->obj.image->name, symbol_name((const void *)d->cfg.EvtDpcFunc));
+    if (strcmp(mine, frame) != 0)
+        return 0; /* the access is in a routine the DPC called: keyed as it is */
+    snprintf(out, size, "%s!%s", d->origin_img ? d->origin_img->name : "?", symbol_name(d->origin_fn));
+    return 1;
 }
 
 NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes, WDFDPC *Dpc)
@@ -112,7 +115,7 @@ NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes,
     wdf_callback_lock_t *lock = Config->AutomaticSerialization ? wdf_sync_scope_lock_for_parent(parent) : NULL;
     if (lock && lock->passive)
         return STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL; /* a DPC cannot take a mutex */
-    if (P.n == MAX_WDF_DPCS) {
+    if (g_ndpcs == MAX_WDF_DPCS) {
         TDF_LIMIT(MAX_WDF_DPCS, "model/wdf/wdfdpc.c", "more WDFDPCs in one run");
         return STATUS_INSUFFICIENT_RESOURCES;
     }
@@ -126,7 +129,7 @@ NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes,
     d->lock = lock;
     KeInitializeDpc(&d->dpc, dpc_thunk, d);
     d->dpc.TdfImage = NULL; /* framework-owned: not the driver's own KDPC */
-    P.all[P.n++] = d;
+    g_ndpcs++;
     ke_set_key_origin_hook(wdf_key_origin);
     SCHED_TRACE1("WdfDpcCreate %s", symbol_name((const void *)Config->EvtDpcFunc));
     *Dpc = (WDFDPC)d;

@@ -33,6 +33,12 @@
 #                         too, as a victim. The wait-for cycle is the key, whichever victim stands first in
 #                         thread order (the FATAL waits line differs):
 #                         DEADLOCK/ALL_THREADS_BLOCKED:share_a!ShareA_NotifyPowerDown:share_b!ShareB_SendToA
+#   snw_overlap.bin       fuzz_deferred stop_no_wait, replayed as the fuzzer ran it (--schedule=input+random:
+#                         its choices need more than 7 runnable threads, so it has no text form): the poll
+#                         timer fires again on the other DPC processor while its first callback still runs,
+#                         and that first callback queues the data DPC that reads the registers after D0Exit.
+#                         The timer's routine is still the key (it was the DPC's own routine while the callback
+#                         record was per timer): registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -68,6 +74,16 @@ for p in "${pairs[@]}"; do
     if [ -n "$fa" ] && [ "$fa" != "$fb" ] && [ $ca -ge 10 ] && [ $cb -ge 10 ]; then pass=$((pass + 1))
     else fail=$((fail + 1)); echo "FAIL $target $a/$b: not two forms of the race (exit $ca/$cb, '$fa' / '$fb')"; fi
     echo "$target: '$ha' (exit $ca) and '$hb' (exit $cb): $sa"
+done
+# Fuzzer artifacts, replayed with the random tail they were found with.
+tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down")
+for p in "${tails[@]}"; do
+    IFS='|' read -r target a variant want <<<"$p"
+    ra=$("$bindir/bin/${target}_run" --variant="$variant" --schedule=input+random "$here/$a" 2>&1); ca=$?
+    sa=$(sed -n 's/^==TDF== SIGNATURE //p' <<<"$ra")
+    if [ "$sa" = "$want" ] && [ $ca -ge 10 ]; then pass=$((pass + 1))
+    else fail=$((fail + 1)); echo "FAIL $target $a: signature '$sa' (exit $ca), want '$want'"; fi
+    echo "$target: $a (exit $ca): $sa"
 done
 # Different bugs, one set of stuck frames: each input's own key, never the other bug's.
 splits=("fuzz_power_share|nd_deadlock|DEADLOCK/ALL_THREADS_BLOCKED:share_b!ShareB_SendToA:sent(share_a/FDO)|DEADLOCK/ALL_THREADS_BLOCKED:share_a!ShareA_NotifyPowerDown:share_b!ShareB_SendToA")
