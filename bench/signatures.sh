@@ -173,8 +173,11 @@ while i < len(arts):
     batch = arts[i:i + 200]
     env = dict(os.environ)
     env.pop("TDF_VARIANT", None)
+    # stderr too: a sanitizer report that ends the process prints its SIGNATURE there
+    # (fuzz/report.c), after the RESULT lines of the inputs before it.
     out = subprocess.run([runner, f"--variant={m}", "--schedule=input+random", "--quiet", *batch],
-                         capture_output=True, text=True, env=env).stdout
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                         env=env).stdout
     sig, done = None, 0
     for line in out.splitlines():
         if line.startswith("==TDF== SIGNATURE "):

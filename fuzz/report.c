@@ -302,7 +302,8 @@ void tdf_print_swimlanes(FILE *out)
 
 /* ---- crashes outside the model's oracles ---------------------------------------- */
 void (*tdf_death_hook)(void);
-static void print_context_raw(const char *cls, const char *what)
+/* FREED: the address of a sanitizer's use-after-free report, or NULL. */
+static void print_context_raw(const char *cls, const char *what, const void *freed)
 {
     ke_rundown_owners_final(); /* the devices' final names (kernel.h) */
     char where[96], caller[96];
@@ -310,7 +311,28 @@ static void print_context_raw(const char *cls, const char *what)
     image_caller_frame(caller, sizeof caller);
     fprintf(stderr, "==TDF== %s %s %s step=%lu thread=%s\n", cls, what, where, (unsigned long)sched_steps(),
             sched_fiber_name(sched_current()));
-    fprintf(stderr, "==TDF== SIGNATURE %s/%s:%s:%s\n", cls, what, where, caller);
+    const struct tdf_image *owner;
+    const tdf_teardown_t *freed_by;
+    if (freed && pool_freed_at(freed, &owner, &freed_by)) {
+        /* A use of pool the model freed: the pool's dead object and who freed
+         * it, so the key is the one the model's own check of that free would
+         * give (0xC7 for a KDPC or KTIMER still in the block): one bug, one
+         * key, whichever saw it first. Model memory (a framework object's
+         * context) is the accessing driver's. */
+        const struct tdf_image *img = owner ? owner : image_current();
+        const char *name = img ? img->name : "model";
+        tdf_dead_t dead = {TDF_OBJ_POOL, name, freed_by, "pool of %s (freed)", {(uintptr_t)name}};
+        tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,
+                               "%s in %s (called from %s): pool of %s freed at step %lu; the sanitizer's report has "
+                               "the access and its stacks",
+                               what, where, caller, name, (unsigned long)freed_by->step);
+        char sig[400];
+        tdf_failure_signature(tdf_failure(), sig, sizeof sig);
+        fprintf(stderr, "==TDF== SIGNATURE %s\n", sig);
+    } else {
+        freed = NULL;
+        fprintf(stderr, "==TDF== SIGNATURE %s/%s:%s:%s\n", cls, what, where, caller);
+    }
     size_t n = sched_trace_count(), first = n > 24 ? n - 24 : 0;
     for (size_t i = first; i < n; i++) {
         const sched_trace_event_t *ev = sched_trace_at(i);
@@ -322,6 +344,8 @@ static void print_context_raw(const char *cls, const char *what)
     /* The run's failure from here on (after RECENT: recording traces a "!!"
      * event), for the JSON the runner's death hook writes (--trace_json,
      * --failure_json). */
+    if (freed)
+        return; /* recorded above */
     int fault = strcmp(cls, "FAULT") == 0;
     tdf_fail_external(fault ? TDF_CLASS_FAULT : TDF_CLASS_SANITIZER, what, where, caller, "%s in %s (called from %s)%s",
                       what, where, caller, fault ? "" : ": the sanitizer's report has the access and its stacks");
@@ -338,6 +362,12 @@ static void print_context_raw(const char *cls, const char *what)
 
 #ifdef REPORT_SANITIZER
 #include <sanitizer/common_interface_defs.h>
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define REPORT_ASAN 1
+#endif
+#endif
 void __asan_set_error_report_callback(void (*callback)(const char *));
 extern int tdf_swimlanes_on_crash;
 static void on_sanitizer_report(const char *report)
@@ -351,7 +381,12 @@ static void on_sanitizer_report(const char *report)
         size_t n = strcspn(kind, " \n");
         snprintf(what, sizeof what, "%.*s", (int)n, kind);
     }
-    print_context_raw("SANITIZER", what);
+    const void *freed = NULL;
+#ifdef REPORT_ASAN
+    if (strcmp(what, "heap-use-after-free") == 0)
+        freed = __asan_get_report_address();
+#endif
+    print_context_raw("SANITIZER", what, freed);
 }
 static void on_death(void)
 {
@@ -365,7 +400,8 @@ static void on_fault(int sig)
 {
     if (tdf_swimlanes_on_crash)
         tdf_print_swimlanes(stderr);
-    print_context_raw("FAULT", sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGILL");
+    print_context_raw("FAULT", sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGILL",
+                      NULL);
     if (tdf_death_hook)
         tdf_death_hook();
     _exit(16); /* TDF_EXIT_FAULT */
@@ -381,7 +417,7 @@ void __tsan_on_report(void *report)
     (void)report;
     if (tdf_swimlanes_on_crash)
         tdf_print_swimlanes(stderr);
-    print_context_raw("SANITIZER", "data-race");
+    print_context_raw("SANITIZER", "data-race", NULL);
     /* halt_on_error=1 (below): this report ends the process, with no death callback. */
     if (tdf_death_hook)
         tdf_death_hook();

@@ -317,6 +317,16 @@ int lock_graph_holder(const void *object, char *text, size_t size);
 /* The threads holding RUNDOWN now (up to MAX in FIBERS); -1: not all known. */
 int ke_rundown_holders(const void *ref, int *fibers, int max);
 const char *ke_rundown_owner_text(const void *ref); /* the trace's name of the rundown */
+/* ASan build: the pool block freed last at ADDR this run (its owner image,
+ * NULL for model memory, and who freed it); 0 if none is remembered (the last
+ * 64 frees) or in other builds. For a sanitizer's use-after-free report. */
+int pool_freed_at(const void *addr, const struct tdf_image **owner, const tdf_teardown_t **freed_by);
+/* A failure found outside the model (a sanitizer report) that names a dead
+ * object: recorded as tdf_fail_dead does, with no abort (the process is
+ * dying inside the sanitizer). */
+void tdf_fail_external_dead(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, const char *name,
+                            const char *where, const char *caller, const char *detail_fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* ---- who waits for whom (wait_graph.c) ------------------------------------------- */
 /* What a thread about to block waits for, beyond the object it blocks on:

@@ -206,8 +206,56 @@ static void check_free(const block_t *b, int driver_free)
     ke_timer_check_free(b->p, b->size, driver_free);
 }
 
-static void release_payload(block_t *b)
+#ifdef POOL_ASAN
+/* The last blocks freed for real, with who freed them: ASan's report of a
+ * later use gives the address, and pool_freed_at turns it into the pool's
+ * dead object and teardown, so a use of freed pool keys as the model's own
+ * oracles key it (docs/REPORTS.md "Signatures"), whichever of the two saw it
+ * first. ASan build only: the plain build cannot see such a use. */
+#define FREED_RING 64
+static struct freed_block {
+    const uint8_t *lo, *hi;
+    const struct tdf_image *owner;
+    tdf_teardown_t freed_by;
+} g_freed[FREED_RING];
+static unsigned g_freed_next;
+
+static void note_freed(const block_t *b, int driver_free)
 {
+    struct freed_block *f = &g_freed[g_freed_next++ % FREED_RING];
+    f->lo = b->p;
+    f->hi = (const uint8_t *)b->p + (b->size ? b->size : 1);
+    f->owner = b->owner;
+    if (driver_free)
+        tdf_teardown_note(&f->freed_by, "ExFreePool");
+    else
+        tdf_teardown_note_fn(&f->freed_by, "object destroyed", NULL, NULL);
+}
+#else
+static void note_freed(const block_t *b, int driver_free) { (void)b, (void)driver_free; }
+#endif
+
+int pool_freed_at(const void *addr, const struct tdf_image **owner, const tdf_teardown_t **freed_by)
+{
+#ifdef POOL_ASAN
+    const uint8_t *a = addr;
+    for (unsigned k = 1; k <= FREED_RING && k <= g_freed_next; k++) { /* newest first: the address's last owner */
+        const struct freed_block *f = &g_freed[(g_freed_next - k) % FREED_RING];
+        if (a >= f->lo && a < f->hi) {
+            *owner = f->owner;
+            *freed_by = &f->freed_by;
+            return 1;
+        }
+    }
+#else
+    (void)addr, (void)owner, (void)freed_by;
+#endif
+    return 0;
+}
+
+static void release_payload(block_t *b, int driver_free)
+{
+    note_freed(b, driver_free);
 #ifdef POOL_ASAN
     if (b->in_arena) /* a kept block a driver freed anyway: ExFreePool of its registers */
         ASAN_POISON_MEMORY_REGION(b->p, b->size ? b->size : 1);
@@ -240,11 +288,14 @@ void pool_free_deferred(void *p)
         return;
     block_t *b = *link;
     check_free(b, 0);
-    release_payload(unlink_at(link, b));
+    release_payload(unlink_at(link, b), 0);
 }
 
 void pool_reset(void)
 {
+#ifdef POOL_ASAN
+    g_freed_next = 0;
+#endif
     while (g_live) {
         block_t *b = g_live;
         g_live = b->next;
@@ -326,7 +377,7 @@ VOID ExFreePoolWithTag(PVOID P, ULONG Tag)
         return;
     }
     check_free(b, 1);
-    release_payload(unlink_at(link, b));
+    release_payload(unlink_at(link, b), 1);
 }
 
 VOID ExFreePool(PVOID P) { ExFreePoolWithTag(P, 0); }

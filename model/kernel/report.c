@@ -277,6 +277,15 @@ void tdf_fail_external(tdf_class_t cls, const char *name, const char *where, con
     va_end(ap);
 }
 
+void tdf_fail_external_dead(const tdf_dead_t *dead, const char *access_event, tdf_class_t cls, const char *name,
+                            const char *where, const char *caller, const char *detail_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, detail_fmt);
+    record(dead, access_event, cls, 0, 0, name, where, caller, detail_fmt, ap);
+    va_end(ap);
+}
+
 void tdf_limit(const char *constant, unsigned long value, const char *defined_in, const char *what_fmt, ...)
 {
     char what[240];
