@@ -7,7 +7,7 @@
  * (events + preemptions, preemptions, schedule bytes, sum of values)
  * compared in that order. The measure only goes down, so the loop ends, and every pass walks
  * in a fixed order, so the same input gives the same output. tdf_run resets
- * the model between runs: nothing forks.
+ * the model between runs: in the plain build nothing forks.
  *
  * Passes, repeated until a round changes nothing: drop event chunks (halving
  * sizes, from the end), drop schedule-byte chunks, zero/lower event
@@ -17,9 +17,12 @@
  * the fewest preemptions of these events (dfs). docs/INPUT.md "Minimizing".
  *
  * A candidate that faults (a signal, in a build without a sanitizer) or hangs
- * (step cap: HANG, a signature of its own) is simply "different". In a
- * sanitizer build a report ends the process: the best input so far is
- * written first.
+ * (step cap: HANG, a signature of its own) is simply "different". In the
+ * asan build a sanitizer report ends the process it happens in, so there
+ * the candidates run in a forked worker process that hands each outcome back
+ * (the report's signature when a report ended it, and a fresh worker
+ * for the next): an input whose failure is such a report minimizes keeping
+ * it, and for any other input a candidate that dies in one is "different".
  */
 #define _GNU_SOURCE /* open_memstream */
 #include "minimize.h"
@@ -56,7 +59,11 @@
 #define MIN_TSAN 0
 #endif
 #if MIN_SANITIZER
+#include <fcntl.h>
 #include <sanitizer/common_interface_defs.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 typedef struct cand {
@@ -80,17 +87,39 @@ static struct {
     unsigned long runs;
     cand_t best;
     outcome_t best_out;
-    int active; /* candidates are being run: a sanitizer death writes best */
     cand_t dfs_done; /* pass_min_depth searched these events and params */
     unsigned dfs_below; /* below this many preemptions */
     int dfs_have;
     sigjmp_buf jmp;
     volatile sig_atomic_t guarded;
+    unsigned long sanitizer_deaths; /* asan: runs a sanitizer report ended (each ended its worker) */
 } M;
 
 static const char *plural(unsigned long n, const char *one, const char *many) { return n == 1 ? one : many; }
 
 /* ---- one run --------------------------------------------------------------------- */
+static unsigned count_preemptions(const sched_choice_t *log, size_t n)
+{
+    unsigned p = 0;
+    for (size_t i = 0; i < n; i++)
+        p += log[i].is_data == 0 && log[i].cur != SCHED_CHOICE_NO_CURRENT && log[i].index != log[i].cur;
+    return p;
+}
+
+/* What a candidate is compared by, from the model as its run left it (or as
+ * it is at the sanitizer report that ends it): f is its failure, NULL if none. */
+static void read_outcome(const tdf_failure_t *f, outcome_t *o)
+{
+    if (f)
+        tdf_failure_signature(f, o->sig, sizeof o->sig);
+    else
+        snprintf(o->sig, sizeof o->sig, "NONE");
+    o->consumed = sched_bytes_consumed();
+    size_t n;
+    const sched_choice_t *log = sched_choice_log(&n);
+    o->preempt = count_preemptions(log, n);
+}
+
 #if !MIN_SANITIZER
 static void on_candidate_fault(int sig)
 {
@@ -99,15 +128,13 @@ static void on_candidate_fault(int sig)
     signal(sig, SIG_DFL);
     raise(sig);
 }
-#endif
 
-/* Runs one script; the outcome is what a candidate is compared by. */
+/* Runs one script in-process; the outcome is what a candidate is compared by. */
 static void run_script(const tdf_script_t *s, outcome_t *o)
 {
     tdf_run_options_t opts = {.variant = M.a->variant, .full_trace = 0, .step_cap = M.a->step_cap};
     memset(o, 0, sizeof *o);
     M.runs++;
-#if !MIN_SANITIZER
     /* The model is reset by the next tdf_run: jumping out of a fiber leaves
      * nothing that run depends on (the same as an aborted run). */
     if (sigsetjmp(M.jmp, 1) != 0) {
@@ -116,19 +143,175 @@ static void run_script(const tdf_script_t *s, outcome_t *o)
         return;
     }
     M.guarded = 1;
-#endif
     tdf_class_t cls = tdf_run(M.a->target, s, &opts);
     M.guarded = 0;
-    if (cls == TDF_CLASS_NONE)
-        snprintf(o->sig, sizeof o->sig, "NONE");
-    else
-        tdf_failure_signature(tdf_failure(), o->sig, sizeof o->sig);
-    o->consumed = sched_bytes_consumed();
+    read_outcome(cls == TDF_CLASS_NONE ? NULL : tdf_failure(), o);
+}
+
+/* The choice log of the last run: the scheduler's own. */
+static const sched_choice_t *last_log(size_t *n, int *complete)
+{
+    *complete = sched_choice_log_complete();
+    return sched_choice_log(n);
+}
+#else
+/* A sanitizer report ends the process it happens in, so the runs happen in a
+ * worker process forked from the minimizer: it runs candidates one after
+ * another, in-process as the plain build does (tdf_run resets the model),
+ * and hands back each one's outcome and choice log (the reschedule and dfs
+ * passes read it) through this MAP_SHARED block, from the death callback
+ * when a report ends the run. The next candidate then gets a fresh worker.
+ * A fork per candidate would cost 3-4 ms each here (the kernel copies the
+ * page tables of ASan's shadow): tests/cli_minimize/run.sh took over ten
+ * minutes so, 18 s with a worker that forks once per report. The minimizer runs
+ * no model code itself, so every worker starts from the same state. */
+#define CHILD_LOG_MAX (1u << 17) /* model/sched/sched.c's CHOICE_LOG_MAX: a longer log is incomplete there too */
+enum { CHILD_NOTHING, CHILD_RAN, CHILD_DIED };
+typedef struct child_block {
+    /* The candidate, with the arrays its schedule source points to: the
+     * worker's copy of the minimizer's memory dates from its fork. */
+    tdf_script_t script;
+    uint8_t bytes[TDF_TEXT_MAX_FILE];
+    sched_choice_t replay[CHILD_LOG_MAX];
+    /* Its outcome. */
+    int state; /* CHILD_NOTHING until the worker wrote the rest */
+    outcome_t out;
+    size_t nlog;
+    int log_complete;
+    sched_choice_t log[CHILD_LOG_MAX];
+} child_block_t;
+static child_block_t *g_child;
+static struct {
+    pid_t pid;     /* 0: none running */
+    int req, ack;  /* the minimizer's ends: a byte per candidate, a byte per outcome */
+} g_worker;
+static int g_in_worker; /* this process is the worker */
+
+static void child_report(int state, const tdf_failure_t *f)
+{
+    read_outcome(f, &g_child->out);
     size_t n;
     const sched_choice_t *log = sched_choice_log(&n);
-    for (size_t i = 0; i < n; i++)
-        o->preempt += log[i].is_data == 0 && log[i].cur != SCHED_CHOICE_NO_CURRENT && log[i].index != log[i].cur;
+    g_child->log_complete = sched_choice_log_complete() && n <= CHILD_LOG_MAX;
+    g_child->nlog = n <= CHILD_LOG_MAX ? n : CHILD_LOG_MAX;
+    memcpy(g_child->log, log, g_child->nlog * sizeof log[0]);
+    g_child->state = state; /* last: the minimizer reads nothing of a run that did not get here */
 }
+
+/* The sanitizer's death callback, after its report: fuzz/report.c recorded
+ * the report as the run's failure, whose signature (SANITIZER/<kind>:
+ * <frame>:<caller>, or a freed pool block's key) is the SIGNATURE line a
+ * replay prints. A report with no
+ * such record (a UBSan report, or one after the model's own failure) has no
+ * signature to keep: "different". */
+static void on_death(void)
+{
+    if (g_in_worker) {
+        const tdf_failure_t *f = tdf_failure();
+        int keyed = f && f->cls == TDF_CLASS_SANITIZER;
+        child_report(CHILD_DIED, keyed ? f : NULL);
+        g_child->out.faulted = !keyed;
+    }
+    fflush(stderr);
+}
+
+static void worker_main(int req, int ack)
+{
+    g_in_worker = 1;
+    if (!M.a->verbose) { /* the sanitizer's reports, and the runner's lines about them */
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDERR_FILENO);
+    }
+    tdf_run_options_t opts = {.variant = M.a->variant, .full_trace = 0, .step_cap = M.a->step_cap};
+    char go;
+    while (read(req, &go, 1) == 1) {
+        tdf_class_t cls = tdf_run(M.a->target, &g_child->script, &opts);
+        child_report(CHILD_RAN, cls == TDF_CLASS_NONE ? NULL : tdf_failure());
+        if (write(ack, &go, 1) != 1)
+            break;
+    }
+    _exit(0); /* no atexit work: LeakSanitizer's check is the minimizer's, at its own exit */
+}
+
+/* Waits for the worker's end; it has none running after. */
+static void worker_reap(void)
+{
+    close(g_worker.req);
+    close(g_worker.ack);
+    int status;
+    while (waitpid(g_worker.pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    g_worker.pid = 0;
+}
+
+static void worker_start(void)
+{
+    int req[2], ack[2];
+    if (pipe(req) != 0 || pipe(ack) != 0) {
+        fprintf(stderr, "==TDF== --minimize: cannot make the worker's pipes: %s\n", strerror(errno));
+        exit(TDF_MINIMIZE_BAD); /* going on would make the result depend on the machine */
+    }
+    fflush(stdout); /* nothing buffered is written twice */
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "==TDF== --minimize: cannot fork a worker for run %lu: %s\n", M.runs, strerror(errno));
+        exit(TDF_MINIMIZE_BAD);
+    }
+    if (pid == 0) {
+        close(req[1]);
+        close(ack[0]);
+        worker_main(req[0], ack[1]);
+    }
+    close(req[0]);
+    close(ack[1]);
+    g_worker.pid = pid, g_worker.req = req[1], g_worker.ack = ack[0];
+}
+
+static void run_script(const tdf_script_t *s, outcome_t *o)
+{
+    memset(o, 0, sizeof *o);
+    M.runs++;
+    g_child->script = *s;
+    const sched_source_t *src = &s->schedule;
+    /* Never longer: an input has at most TDF_TEXT_MAX_FILE bytes, and a dfs
+     * prefix is taken from a log the worker handed back. */
+    if ((src->bytes && src->len > sizeof g_child->bytes) || (src->replay && src->replay_len > CHILD_LOG_MAX)) {
+        fprintf(stderr, "==TDF== --minimize: run %lu's schedule does not fit the worker's block\n", M.runs);
+        exit(TDF_MINIMIZE_BAD);
+    }
+    if (src->bytes) {
+        memcpy(g_child->bytes, src->bytes, src->len);
+        g_child->script.schedule.bytes = g_child->bytes;
+    }
+    if (src->replay) {
+        memcpy(g_child->replay, src->replay, src->replay_len * sizeof src->replay[0]);
+        g_child->script.schedule.replay = g_child->replay;
+    }
+    g_child->state = CHILD_NOTHING;
+    g_child->nlog = 0;
+    if (!g_worker.pid)
+        worker_start();
+    char go = 1;
+    if (write(g_worker.req, &go, 1) != 1 || read(g_worker.ack, &go, 1) != 1)
+        worker_reap(); /* it died in this run (its report ends it), or before */
+    if (g_child->state == CHILD_NOTHING) {
+        o->faulted = 1; /* killed before it could say anything */
+        return;
+    }
+    *o = g_child->out;
+    M.sanitizer_deaths += g_child->state == CHILD_DIED;
+}
+
+/* The choice log of the last run: the worker's copy. */
+static const sched_choice_t *last_log(size_t *n, int *complete)
+{
+    *n = g_child->nlog;
+    *complete = g_child->log_complete;
+    return g_child->log;
+}
+#endif
 
 static void script_of(const cand_t *c, tdf_script_t *s, uint8_t *rev)
 {
@@ -327,7 +510,8 @@ static int pass_picks(void)
 static size_t choices_as_runs(uint8_t *out, size_t cap)
 {
     size_t n, k = 0;
-    const sched_choice_t *log = sched_choice_log(&n);
+    int complete; /* a cut log gives the bytes of its prefix: the replay in try_cand checks them */
+    const sched_choice_t *log = last_log(&n, &complete);
     long run = -1; /* the fiber byte whose countdown is still going */
     for (size_t i = 0; i < n; i++) {
         const sched_choice_t *c = &log[i];
@@ -425,7 +609,10 @@ static int pass_min_depth(void)
             s.schedule = src;
             outcome_t o;
             run_script(&s, &o);
-            if (o.faulted || !sched_dfs_record(d))
+            size_t nlog;
+            int complete;
+            const sched_choice_t *log = last_log(&nlog, &complete);
+            if (o.faulted || !sched_dfs_record_log(d, log, nlog, complete))
                 break; /* a fault leaves a cut log: the search cannot go on from it */
             if (strcmp(o.sig, M.want) != 0)
                 continue;
@@ -499,7 +686,7 @@ static void print_params(FILE *out, const cand_t *c)
 
 /* The text form with the expectation lines: the runner's own text, its
  * "# teardown-fuzz input" line replaced by the header. */
-static int write_out(const char *path, const cand_t *c, const outcome_t *o, const char *note)
+static int write_out(const char *path, const cand_t *c, const outcome_t *o)
 {
     const tdf_minimize_args_t *a = M.a;
     static uint8_t rev[TDF_TEXT_MAX_SCHEDULE];
@@ -521,7 +708,7 @@ static int write_out(const char *path, const cand_t *c, const outcome_t *o, cons
         free(text);
         return 0;
     }
-    fprintf(f, "# teardown-fuzz repro: minimized keeping its signature (scripts/minimize.sh)%s\n", note);
+    fprintf(f, "# teardown-fuzz repro: minimized keeping its signature (scripts/minimize.sh)\n");
     fprintf(f, "# bug: %s\n", a->target->variants[a->variant].doc);
     fprintf(f, "# expect-variant %s\n", a->target->variants[a->variant].name);
     fprintf(f, "# expect-signature %s\n", M.want);
@@ -538,21 +725,6 @@ static int write_out(const char *path, const cand_t *c, const outcome_t *o, cons
     }
     return 1;
 }
-
-#if MIN_SANITIZER
-/* A sanitizer report in a candidate ends the process (exit 15): keep the
- * best input found so far. */
-static void on_death(void)
-{
-    if (M.active) {
-        fprintf(stderr, "==TDF== MINIMIZE candidate run %lu ended the process with a sanitizer report; "
-                        "%s holds the smallest input so far (minimize in the plain build to go on)\n",
-                M.runs, M.a->out);
-        write_out(M.a->out, &M.best, &M.best_out, ", stopped early by a sanitizer report");
-    }
-    fflush(stderr);
-}
-#endif
 
 /* Parses OUT back and runs it: what is written must replay as the signature. */
 static int replays(const char *path, outcome_t *o)
@@ -578,28 +750,10 @@ static int replays(const char *path, outcome_t *o)
     return !o->faulted && strcmp(o->sig, M.want) == 0;
 }
 
-int tdf_minimize(const tdf_minimize_args_t *a)
+/* The minimization proper, between tdf_minimize's setup and teardown. */
+static int minimize(const tdf_minimize_args_t *a)
 {
-    memset(&M, 0, sizeof M);
-    M.a = a;
-#if MIN_TSAN
-    fprintf(stderr, "==TDF== --minimize does not run in the TSan build: its first race report would end the "
-                    "process; minimize in the plain build and check the result here\n");
-    return TDF_MINIMIZE_BAD;
-#endif
     const char *vname = a->target->variants[a->variant].name;
-#if !MIN_SANITIZER
-    struct sigaction sa, old[4];
-    static const int sigs[4] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_candidate_fault;
-    sa.sa_flags = SA_ONSTACK | SA_NODEFER; /* the runner installed the alternate stack */
-    for (int i = 0; i < 4; i++)
-        sigaction(sigs[i], &sa, &old[i]);
-#else
-    __sanitizer_set_death_callback(on_death);
-#endif
-
     /* The input as given, then as a candidate: the schedule bytes it never
      * reads are dropped (the run is the same). */
     tdf_script_t s;
@@ -607,8 +761,10 @@ int tdf_minimize(const tdf_minimize_args_t *a)
     outcome_t first;
     run_script(&s, &first);
     if (first.faulted) {
-        fprintf(stderr, "==TDF== --minimize: %s faults the harness (a signal, class FAULT): there is no model "
-                        "signature to keep; replay it without --minimize\n", a->input_path);
+        fprintf(stderr, "==TDF== --minimize: %s faults the harness (%s): there is no signature to keep; replay it "
+                        "without --minimize\n", a->input_path,
+                MIN_SANITIZER ? "a signal, or a sanitizer report the runner records no SANITIZER failure for"
+                              : "a signal, class FAULT");
         return TDF_MINIMIZE_NO_FAILURE;
     }
     if (a->check && a->meta->expect_signature[0] && strcmp(a->meta->expect_signature, first.sig) != 0) {
@@ -636,7 +792,6 @@ int tdf_minimize(const tdf_minimize_args_t *a)
     print_params(stdout, &M.best);
     printf("\n");
 
-    M.active = 1;
     /* A: events first, then COST from there; B: COST from the input. */
     static cand_t start, a_best;
     outcome_t start_out, a_out;
@@ -653,11 +808,10 @@ int tdf_minimize(const tdf_minimize_args_t *a)
         M.best = a_best;
         M.best_out = a_out;
     }
-    M.active = 0;
 
     int code = TDF_MINIMIZE_WRITTEN;
     outcome_t o;
-    if (!write_out(a->out, &M.best, &M.best_out, "")) {
+    if (!write_out(a->out, &M.best, &M.best_out)) {
         code = TDF_MINIMIZE_BAD;
     } else if (!replays(a->out, &o)) {
         fprintf(stderr, "==TDF== --minimize: %s, as written, replays as %s, not %s\n", a->out,
@@ -669,11 +823,55 @@ int tdf_minimize(const tdf_minimize_args_t *a)
                M.best_out.preempt, plural(M.best_out.preempt, "preemption", "preemptions"), M.best_out.preempt + 1);
         print_params(stdout, &M.best);
         printf(" (%lu runs, %u %s)\n", M.runs, rounds, plural(rounds, "round", "rounds"));
+        if (MIN_SANITIZER) /* the runs in worker processes: how many a sanitizer report ended */
+            printf("==TDF== MINIMIZE %lu of %lu runs ended in a sanitizer report (the runs in forked workers; "
+                   "--minimize_verbose shows their reports)\n", M.sanitizer_deaths, M.runs);
         printf("==TDF== MINIMIZE wrote %s\n", a->out);
     }
+    return code;
+}
+
+int tdf_minimize(const tdf_minimize_args_t *a)
+{
+    memset(&M, 0, sizeof M);
+    M.a = a;
+#if MIN_TSAN
+    fprintf(stderr, "==TDF== --minimize does not run in the TSan build: its first race report would end the "
+                    "process; minimize in the plain build and check the result here\n");
+    return TDF_MINIMIZE_BAD;
+#endif
+#if !MIN_SANITIZER
+    struct sigaction sa, old[4];
+    static const int sigs[4] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_candidate_fault;
+    sa.sa_flags = SA_ONSTACK | SA_NODEFER; /* the runner installed the alternate stack */
+    for (int i = 0; i < 4; i++)
+        sigaction(sigs[i], &sa, &old[i]);
+#else
+    /* A worker that died leaves its pipes broken: an error to see, not a signal. */
+    struct sigaction ignore, old_pipe;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old_pipe);
+    g_child = mmap(NULL, sizeof *g_child, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (g_child == MAP_FAILED) {
+        fprintf(stderr, "==TDF== --minimize: cannot map the block the workers share: %s\n", strerror(errno));
+        sigaction(SIGPIPE, &old_pipe, NULL);
+        return TDF_MINIMIZE_BAD;
+    }
+    __sanitizer_set_death_callback(on_death);
+#endif
+    int code = minimize(a);
 #if !MIN_SANITIZER
     for (int i = 0; i < 4; i++)
         sigaction(sigs[i], &old[i], NULL);
+#else
+    if (g_worker.pid)
+        worker_reap(); /* its request pipe closed: it exits */
+    munmap(g_child, sizeof *g_child);
+    g_child = NULL;
+    sigaction(SIGPIPE, &old_pipe, NULL);
 #endif
     return code;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../model/sched/dfs.h"
 #include "input.h"
@@ -329,6 +330,47 @@ static int load_input(const char *path, uint8_t *buf, input_t *in)
 #define TDF_RUNNER_SANITIZED 0
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNNER_ASAN 1
+#endif
+#endif
+#ifndef RUNNER_ASAN
+#define RUNNER_ASAN 0
+#endif
+
+/* --minimize in the ASan build runs its candidates in worker processes and
+ * silences their reports (fuzz/minimize.c), yet ASan symbolizes a report's
+ * stacks before it ends the worker, starting llvm-symbolizer anew in each:
+ * ~70 ms a report, most of the time an input whose failure is a report
+ * takes. ASan reads its options once, at start: run again with symbolize=0
+ * appended to ASAN_OPTIONS (the last value of a flag wins). Returns if it
+ * is appended already, or the exec failed (the reports are then symbolized:
+ * slower, the same result). */
+#if RUNNER_ASAN
+static void reexec_unsymbolized(char *const *argv)
+{
+    static const char flag[] = "symbolize=0";
+    const char *old = getenv("ASAN_OPTIONS");
+    size_t n = old ? strlen(old) : 0;
+    if (n >= sizeof flag - 1 && strcmp(old + n - (sizeof flag - 1), flag) == 0)
+        return;
+    char *opts = malloc(n + sizeof flag + 1);
+    if (!opts)
+        return;
+    sprintf(opts, "%s%s%s", old ? old : "", n ? ":" : "", flag);
+    if (setenv("ASAN_OPTIONS", opts, 1) == 0) {
+        fflush(stdout);
+        execv("/proc/self/exe", argv);
+    }
+    fprintf(stderr, "==TDF== note: cannot run again with ASAN_OPTIONS=%s (%s): each candidate's report is "
+                    "symbolized, which is slower\n", opts, strerror(errno));
+    free(opts);
+}
+#endif
+
 /* 1 while --hunt runs an exec that may go untraced (hunt() below). */
 static int g_hunt_untraced;
 
@@ -641,6 +683,8 @@ static int check_flag_combinations(int nfiles, const char *files0)
         mode = "hunt", modes++;
     if (modes > 1)
         return usage_error("--list, --from_text, --to_text, --to_binary, --random_inputs and --hunt exclude each other");
+    if (g_given.minimize_verbose && !g_given.minimize)
+        return usage_error("--minimize_verbose is used with --minimize only");
     if (g_given.hunt_seconds && !g_given.hunt)
         return usage_error("--hunt_seconds is used with --hunt only");
     /* --hunt prints only its HUNT line (and the failure's headline): the printing flags do nothing there. */
@@ -1044,6 +1088,12 @@ int main(int argc, char **argv)
     /* No libFuzzer in this binary: nobody reads the extra counters. */
     feedback_disable();
     static uint8_t data[MAX_INPUT];
+    /* The command line as given, for reexec_unsymbolized: argv is compacted
+     * below. Static: LeakSanitizer sees it in use until the exit. */
+    static char **given_argv;
+    given_argv = malloc(((size_t)argc + 1) * sizeof *given_argv);
+    if (given_argv)
+        memcpy(given_argv, argv, ((size_t)argc + 1) * sizeof *given_argv);
     /* Inputs are the non-flag arguments, compacted to the front of argv. */
     const char **files = (const char **)argv;
     int nfiles = 0, flags_done = 0;
@@ -1079,13 +1129,20 @@ int main(int argc, char **argv)
     if (g_given.minimize) { /* fuzz/minimize.c; exit codes in minimize.h */
         input_t in;
         int check;
-        if (!minimize_flags_ok(nfiles) || !load_input(files[0], data, &in))
+        if (!minimize_flags_ok(nfiles))
+            return EXIT_USAGE;
+#if RUNNER_ASAN
+        if (!g_opt.minimize_verbose && given_argv) /* verbose: the reports are shown, symbolized */
+            reexec_unsymbolized(given_argv);
+#endif
+        if (!load_input(files[0], data, &in))
             return EXIT_USAGE;
         tdf_install_crash_handlers(0); /* the alternate stack its fault guard runs on */
         unsigned v = input_variant(files[0], &in, flag_variant, env_variant, &check);
         tdf_minimize_args_t ma = {.target = tdf_target, .input_path = files[0], .data = data, .size = (size_t)in.size,
                                   .meta = &in.meta, .check = check, .variant = v,
-                                  .step_cap = (uint32_t)g_opt.step_cap, .out = g_opt.minimize};
+                                  .step_cap = (uint32_t)g_opt.step_cap, .out = g_opt.minimize,
+                                  .verbose = g_opt.minimize_verbose != 0};
         return tdf_minimize(&ma);
     }
     if (g_opt.list) {

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# scripts/minimize.sh [--project DIR] [--build plain|asan] TARGET INPUT [--variant V] [--out FILE]
+# scripts/minimize.sh [--project DIR] [--build plain|asan] TARGET INPUT [--variant V] [--out FILE] [--verbose]
 # Minimizes a failing input keeping its whole signature: delta debugging over
 # the decoded events (drop, then lower arguments), the schedule bytes (drop,
-# shorten runs, drop preemptions) and the params, in-process in the runner
-# (--minimize, fuzz/minimize.c; docs/INPUT.md "Minimizing"). Deterministic:
-# the same input gives the same output. Prints the counts before and after
+# shorten runs, drop preemptions) and the params, in the runner (--minimize,
+# fuzz/minimize.c; docs/INPUT.md "Minimizing"): in-process in the plain build;
+# in the asan build in forked worker processes, so that a candidate a
+# sanitizer report ends is one more candidate, and an input whose failure is
+# such a report (class SANITIZER) minimizes keeping its signature; --verbose
+# shows those reports (silenced without it). Deterministic: the same input
+# gives the same output. Prints the counts before and after
 # (events, schedule bytes, preemptions, bug depth) on stderr and writes the
 # text form with its "# expect-variant" / "# expect-signature" lines (and the
 # input's "# expect-tsan", kept) to FILE, or to stdout without --out.
@@ -15,23 +19,24 @@
 #       the written result did not replay with the signature
 #   2   usage error (unknown option, missing or extra argument, unknown
 #       --build), bad --project, INPUT missing / a directory / unreadable /
-#       not a valid input, unknown target or variant, FILE not writable
+#       not a valid input, unknown target or variant, FILE not writable; asan:
+#       a worker process could not be forked
 #   3   the input's "# expect-signature" is not what it gives
-#   15  asan build: a candidate run ended the process with a sanitizer report;
-#       FILE holds the smallest input found so far (minimize in plain)
 source "$(dirname "$0")/lib.sh"
 
-TDF_USAGE="scripts/minimize.sh [--project DIR] [--build plain|asan] TARGET INPUT [--variant V] [--out FILE] | --help
+TDF_USAGE="scripts/minimize.sh [--project DIR] [--build plain|asan] TARGET INPUT [--variant V] [--out FILE] [--verbose] | --help
   TARGET      a target of the project (scripts/fuzz.sh --list)
   INPUT       a failing input, binary or text form (docs/INPUT.md)
-  --build     the build whose runner minimizes (default plain; TSan cannot: its first race ends the process)
+  --build     the build whose runner minimizes (default plain; TSan cannot: its first race ends the process);
+              asan runs the candidates in forked workers: a sanitizer report's signature minimizes too
   --variant   the variant (default: the input's expect-variant, else \$TDF_VARIANT, else the first)
   --out       where the minimal text form goes (default: stdout)
+  --verbose   asan: show each candidate's sanitizer report on stderr (silenced by default; symbolized, slower)
   --project   a team's own project directory (docs/WRITING-A-TARGET.md)
-exit: 0 written, 1 input does not fail / result does not replay, 2 usage or input error,
-      3 expectation not met, 15 asan: a candidate hit a sanitizer report (FILE: best so far)"
+exit: 0 written, 1 input does not fail / result does not replay, 2 usage or input error (asan: cannot fork),
+      3 expectation not met"
 
-config=plain variant="" variant_given=0 out="" args=()
+config=plain variant="" variant_given=0 out="" verbose=0 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) tdf_help ;;
@@ -43,6 +48,8 @@ while [ $# -gt 0 ]; do
         --variant=*) variant=${1#*=} variant_given=1; shift ;;
         --out) tdf_need_value "$1" $#; out=$2; [ -n "$out" ] || tdf_usage_error "--out needs a file name"; shift 2 ;;
         --out=*) out=${1#*=}; [ -n "$out" ] || tdf_usage_error "--out needs a file name"; shift ;;
+        --verbose) verbose=1; shift ;;
+        --verbose=*) tdf_usage_error "--verbose takes no value (got '${1#*=}')" ;;
         --) shift; args+=("$@"); break ;;
         -*) tdf_usage_error "unknown option '$1'" ;;
         *) args+=("$1"); shift ;;
@@ -81,6 +88,7 @@ if [ -z "$out" ]; then
 fi
 flags=(--minimize="$dest")
 [ $variant_given -eq 0 ] || flags+=(--variant="$variant")
+[ $verbose -eq 0 ] || flags+=(--minimize_verbose)
 # The runner's counts go to stderr: stdout is the text form when there is no --out.
 # Without --variant the runner picks it (expect-variant, else $TDF_VARIANT).
 set +e

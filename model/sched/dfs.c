@@ -324,6 +324,16 @@ int sched_dfs_record(sched_dfs_t *d)
 {
     size_t n;
     const sched_choice_t *log = sched_choice_log(&n);
+    return sched_dfs_record_log(d, log, n, sched_choice_log_complete());
+}
+
+int sched_dfs_record_log(sched_dfs_t *d, const sched_choice_t *log, size_t n, int complete)
+{
+    /* The sleep sets read the run's step log, which only the scheduler
+     * holds: a log from elsewhere cannot feed them. */
+    size_t own_n;
+    if ((d->flags & SCHED_DFS_SLEEP_SETS) && log != sched_choice_log(&own_n))
+        return 0;
     if (n < d->prefix_len)
         return 0;
     for (size_t i = 0; i < d->prefix_len; i++) {
@@ -370,7 +380,7 @@ int sched_dfs_record(sched_dfs_t *d)
     d->stats.schedules++;
     if (n > d->stats.max_depth)
         d->stats.max_depth = n;
-    if (!sched_choice_log_complete())
+    if (!complete)
         d->stats.incomplete = 1;
     return 1;
 }

@@ -71,6 +71,12 @@ int sched_dfs_next(sched_dfs_t *d, sched_source_t *out);
 /* After the run the last sched_dfs_next source started: records its choices
  * (sched_choice_log). Returns 0 if the run did not follow its prefix. */
 int sched_dfs_record(sched_dfs_t *d);
+/* The same from a copy of a run's choice log (n entries; complete: 0 when the
+ * run made more choices than it holds): a run made in another process
+ * (fuzz/minimize.c forks each candidate in the sanitizer builds). Only for a
+ * search without SCHED_DFS_SLEEP_SETS, which read the scheduler's own step
+ * log: with them it returns 0 unless log is the scheduler's. */
+int sched_dfs_record_log(sched_dfs_t *d, const sched_choice_t *log, size_t n, int complete);
 /* The preemptions of the schedule last handed out. */
 unsigned sched_dfs_preemptions(const sched_dfs_t *d);
 sched_dfs_stats_t sched_dfs_stats(const sched_dfs_t *d);
