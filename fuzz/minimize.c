@@ -161,9 +161,10 @@ static const sched_choice_t *last_log(size_t *n, int *complete)
  * and hands back each one's outcome and choice log (the reschedule and dfs
  * passes read it) through this MAP_SHARED block, from the death callback
  * when a report ends the run. The next candidate then gets a fresh worker.
- * A fork per candidate would cost 3-4 ms each here (the kernel copies the
- * page tables of ASan's shadow): tests/cli_minimize/run.sh took over ten
- * minutes so, 18 s with a worker that forks once per report. The minimizer runs
+ * A fork per candidate costs 3-4 ms here (the kernel copies the page
+ * tables of ASan's shadow): repro/fuzz_bus_child/flag_check.txt's 33,454
+ * runs took 260 s so, 4.9 s with a worker that forks once per report
+ * (docs/INPUT.md "Minimizing"). The minimizer runs
  * no model code itself, so every worker starts from the same state. */
 #define CHILD_LOG_MAX (1u << 17) /* model/sched/sched.c's CHOICE_LOG_MAX: a longer log is incomplete there too */
 enum { CHILD_NOTHING, CHILD_RAN, CHILD_DIED };

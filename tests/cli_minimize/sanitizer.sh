@@ -12,6 +12,8 @@
 #              file replays in asan as the same SANITIZER failure with that signature (exit 15)
 #   workers    the counts line says how many runs a report ended: some, or no worker was needed
 #   determinism  two minimizations (run side by side) write the same bytes
+#   silenced   their output has no AddressSanitizer report; with --minimize_verbose (cut off after
+#              5 s: symbolized, the reports take ~70 ms each) the candidates' reports come through
 # Ends with "N passed, M failed".
 set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: tests/cli_minimize/sanitizer.sh BUILD_DIR" >&2; exit 2; }
@@ -66,6 +68,9 @@ else bad "replay of the result: exit $rc (want 15 with $want)"; grep '^==TDF==' 
 deaths=$(sed -n 's/^==TDF== MINIMIZE \([0-9]*\) of [0-9]* runs ended in a sanitizer report.*/\1/p' "$work/log1")
 [ "${deaths:-0}" -gt 0 ] && ok || bad "workers: no 'N of M runs ended in a sanitizer report' line with N > 0"
 cmp -s "$work/min1.txt" "$work/min2.txt" && ok || bad "determinism: two minimizations of $input differ"
+! grep -q 'ERROR: AddressSanitizer' "$work/log1" && ok || bad "silenced: a candidate's ASan report reached the output"
+timeout 5 "$R" --variant=$variant --minimize_verbose --minimize="$work/v.txt" "$input" >/dev/null 2>"$work/verbose"
+grep -q 'ERROR: AddressSanitizer' "$work/verbose" && ok || bad "--minimize_verbose: no ASan report on stderr in 5 s"
 echo "$(grep -c '^event ' "$input") events, $(sed -n 's/^schedule //p' "$input" | wc -w) schedule bytes ->" \
     "$(sed -n 's/^# minimal: //p' "$work/min1.txt"); $(sed -n 's/^==TDF== MINIMIZE \([0-9]* of [0-9]* runs\).*/\1/p' "$work/log1") ended in a report"
 echo "$pass passed, $fail failed"
