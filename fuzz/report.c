@@ -322,6 +322,18 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
         const struct tdf_image *img = owner ? owner : image_current();
         const char *name = img ? img->name : "model";
         tdf_dead_t dead = {TDF_OBJ_POOL, name, freed_by, "pool of %s (freed)", {(uintptr_t)name}};
+        /* The driver's own system thread, still running after the teardown
+         * that freed its driver's memory: the thread nobody waited for. Had
+         * it not touched the block, the unload would have found it inside
+         * the image (image.c), so the key is that one: image(<driver>):
+         * <thread routine>:unload. The pair keeps the free as its teardown. */
+        char entry[96];
+        const struct tdf_image *mine = ke_system_thread_image(sched_current());
+        if (img && mine == img && image_fiber_outer(sched_current()) == img) {
+            image_fiber_entry(sched_current(), entry, sizeof entry);
+            dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, "image %s (its thread touched the pool its teardown freed)",
+                                {(uintptr_t)name}, .access_frame = entry, .key_teardown = "unload"};
+        }
         tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,
                                "%s in %s (called from %s): pool of %s freed at step %lu; the sanitizer's report has "
                                "the access and its stacks",

@@ -248,6 +248,14 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, POBJECT
     return STATUS_SUCCESS;
 }
 
+const struct tdf_image *ke_system_thread_image(int fiber)
+{
+    if (fiber < 0)
+        return NULL;
+    const struct _KTHREAD *t = *sched_fiber_slot(fiber);
+    return t && t->magic == THREAD_MAGIC ? t->image : NULL;
+}
+
 NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     (void)ExitStatus;

@@ -328,6 +328,12 @@ const struct tdf_image *image_fiber_outer(int fiber)
     return s->depth ? s->frames[0].image : NULL;
 }
 
+void image_fiber_entry(int fiber, char *buf, size_t size)
+{
+    const call_stack_t *s = stack_of(fiber);
+    frame_text(s->depth ? &s->frames[0] : NULL, buf, size);
+}
+
 /* check_resumed's scan, out of line: it runs once per thread per unload
  * (the generation moved), while the test in check_resumed runs at every
  * yield; inlined, this body's frame (the message buffer) would be set up at

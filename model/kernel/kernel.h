@@ -193,6 +193,7 @@ void image_fiber_stack(int fiber, char *buf, size_t size);
 /* The image of the thread's outermost driver frame (the routine the harness or
  * the framework called), NULL with no driver frame. */
 const struct tdf_image *image_fiber_outer(int fiber);
+void image_fiber_entry(int fiber, char *buf, size_t size); /* that frame's text ("harness" without one) */
 /* The routine through which fiber's stack entered image `callee` (its
  * topmost frames there), when a routine of another driver called it directly
  * (an interface or callback pointer; not the framework's callback of a
@@ -358,6 +359,8 @@ typedef struct wait_graph_report {
 wait_graph_kind_t wait_graph_describe(wait_graph_report_t *out);
 
 /* ---- threads --------------------------------------------------------------------- */
+/* The image whose PsCreateSystemThread made the thread (NULL: not such a thread). */
+const struct tdf_image *ke_system_thread_image(int fiber);
 void thread_reset(void);
 void thread_slot_reset(int slot); /* sched_spawn reused the slot (image.c kernel_slot_reuse) */
 

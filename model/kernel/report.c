@@ -134,8 +134,8 @@ static void cross_call_key(tdf_failure_t *f, const tdf_dead_t *dead)
         return;
     if (dead->kind == TDF_OBJ_REGISTERS) /* "child/FDO": the device's driver */
         snprintf(callee, sizeof callee, "%.*s", (int)strcspn(dead->owner, "/"), dead->owner);
-    else if (dead->kind == TDF_OBJ_IMAGE || dead->kind == TDF_OBJ_HANDLE)
-        snprintf(callee, sizeof callee, "%s", dead->owner);
+    else if (dead->kind == TDF_OBJ_IMAGE || dead->kind == TDF_OBJ_HANDLE || dead->kind == TDF_OBJ_POOL)
+        snprintf(callee, sizeof callee, "%s", dead->owner); /* pool: its driver, or the driver whose context it was */
     else
         return;
     if (image_cross_entry(f->fiber, callee, f->key_call, sizeof f->key_call)) {

@@ -44,6 +44,14 @@
 #                         use of the freed block before any model check, and the key is the pool's dead object,
 #                         the one the model's 0xC7 at that free gives when the KDPC is still queued:
 #                         pool(dfr):dfr!Dfr_WatchdogDpc:object-destroyed
+#   tnw_uaf.bin           fuzz_bus_child thread_not_waited: the I/O thread nobody waited for wakes after the
+#                         removal freed the device context it waits on. ASan sees that use (asan build); the
+#                         plain build sees the thread still inside the image at unload. One key in both: the
+#                         driver's own thread outliving its teardown, image(child):child!Child_IoThread:unload
+#   fc_uaf.bin            fuzz_bus_child flag_check, asan build only (the plain build cannot see it): the bus's
+#                         unprotected call into the child touches the context the child's removal freed; a
+#                         dead object met in a call from another driver keys as that call:
+#                         call(child):child!Child_OnBusEvent:callee-teardown
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -82,7 +90,9 @@ for p in "${pairs[@]}"; do
 done
 # Fuzzer artifacts, replayed with the random tail they were found with.
 tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down|any"
-       "fuzz_deferred|wnf_uaf.bin|watchdog_no_flush|pool(dfr):dfr!Dfr_WatchdogDpc:object-destroyed|asan")
+       "fuzz_deferred|wnf_uaf.bin|watchdog_no_flush|pool(dfr):dfr!Dfr_WatchdogDpc:object-destroyed|asan"
+       "fuzz_bus_child|tnw_uaf.bin|thread_not_waited|image(child):child!Child_IoThread:unload|any"
+       "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan")
 sanitizer=$(sed -n 's/^TDF_SANITIZER:STRING=//p' "$bindir/CMakeCache.txt" 2>/dev/null)
 for p in "${tails[@]}"; do
     IFS='|' read -r target a variant want build <<<"$p"
