@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli_minimize/sanitizer.sh BUILD_DIR (an asan build): an input whose failure IS a sanitizer
 # report minimizes there, keeping the signature the runner prints for that report (issue 13 item 2):
-# SANITIZER/<kind>:..., or for a use of freed model pool the pool's key (docs/REPORTS.md
+# SANITIZER/<kind>:..., or for a use of freed model pool its dead-object key (docs/REPORTS.md
 # "Signatures"). The asan build's --minimize runs its candidates in forked workers
 # (fuzz/minimize.c): a report ends only the worker. The input: tests/html/asan_uaf.txt's event
 # (ASan's heap-use-after-free in child!Child_IoThread, before the model's oracle fires) between
@@ -9,7 +9,9 @@
 #   premise    replay in asan as a SANITIZER failure (exit 15, the "==TDF== SANITIZER" headline);
 #              if it stops doing so the test fails: it would no longer test anything
 #   minimizes  exit 0, fewer events, "# expect-signature" the input's signature, and the written
-#              file replays in asan as the same SANITIZER failure with that signature (exit 15)
+#              file replays in asan as a failure with that signature. Its class may differ: a use of
+#              freed pool keys as the model's own oracle of that bug does (here the thread inside the
+#              image at unload, exit 10), and the smallest input may meet that oracle first
 #   workers    the counts line says how many runs a report ended: some, or no worker was needed
 #   determinism  two minimizations (run side by side) write the same bytes
 #   silenced   their output has no AddressSanitizer report; with --minimize_verbose (cut off after
@@ -63,8 +65,8 @@ ev_before=$(grep -c '^event ' "$input") ev_after=$(grep -c '^event ' "$work/min1
 grep -qxF "# expect-signature $want" "$work/min1.txt" && ok || bad "minimizes: no '# expect-signature $want' line"
 "$R" --quiet "$work/min1.txt" >"$work/replay" 2>&1
 rc=$?
-if [ $rc -eq 15 ] && grep -q '^==TDF== SANITIZER ' "$work/replay" && grep -qxF "==TDF== SIGNATURE $want" "$work/replay"; then ok
-else bad "replay of the result: exit $rc (want 15 with $want)"; grep '^==TDF==' "$work/replay" | sed -n '1,4s/^/    /p'; fi
+if [ $rc -ge 10 ] && [ $rc -le 17 ] && grep -qxF "==TDF== SIGNATURE $want" "$work/replay"; then ok
+else bad "replay of the result: exit $rc (want a failure, 10..17, with $want)"; grep '^==TDF==' "$work/replay" | sed -n '1,4s/^/    /p'; fi
 deaths=$(sed -n 's/^==TDF== MINIMIZE \([0-9]*\) of [0-9]* runs ended in a sanitizer report.*/\1/p' "$work/log1")
 [ "${deaths:-0}" -gt 0 ] && ok || bad "workers: no 'N of M runs ended in a sanitizer report' line with N > 0"
 cmp -s "$work/min1.txt" "$work/min2.txt" && ok || bad "determinism: two minimizations of $input differ"
