@@ -146,8 +146,9 @@ static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
     }
     while (t->nsent > 0 || t->completing > 0) {
         if (ke_block_timed(&t->nsent, "I/O target: sent requests to complete")) {
-            tdf_fail(TDF_CLASS_HANG, 0, 0, "SENT_IO_NEVER_COMPLETES", t->remote ? t->remote->name : "target",
-                     t->owner->name, "%s waits forever for %u request(s) sent to %s (canceled, never completed)",
+            /* Keyed by the devices' roles: which instance (iochild0/1/...) hangs is the schedule's. */
+            tdf_fail(TDF_CLASS_HANG, 0, 0, "SENT_IO_NEVER_COMPLETES", t->remote ? t->remote->role : "target",
+                     t->owner->role, "%s waits forever for %u request(s) sent to %s (canceled, never completed)",
                      t->owner->name, t->nsent, t->remote ? t->remote->name : "?");
             return;
         }

@@ -419,7 +419,7 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
             return;
         }
         if (ke_block_timed(&d->io_held, "purge: owned requests to complete")) {
-            tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_REQUESTS", d->name, "requests",
+            tdf_fail(TDF_CLASS_HANG, 0, 0, "REMOVE_WAITS_FOR_REQUESTS", d->role, "requests", /* role: no instance */
                      "removal of %s waits forever for %u request(s) the driver owns and never completes", d->name,
                      owned_total);
             return;
