@@ -180,6 +180,9 @@ function(tdf_add_image name)
   target_compile_definitions(${lib} PRIVATE ${ARG_DEFINES})
   target_compile_options(${lib} PRIVATE -finstrument-functions ${TDF_SAN_FLAGS} ${TDF_COV_FLAGS}
     -Werror=implicit-function-declaration -fshort-wchar)
+  # Real object code, never LTO IR (TDF_LTO): objcopy below renames the hook
+  # symbols in the object code, which an LTO link would not read.
+  set_property(TARGET ${lib} PROPERTY INTERPROCEDURAL_OPTIMIZATION OFF)
   # Driver code includes only the public headers (include/tdf): no model internals.
   target_compile_definitions(${lib} PRIVATE TDF_DRIVER_IMAGE=1)
   set(renamed ${CMAKE_CURRENT_BINARY_DIR}/libtdf_image_${name}.a)

@@ -179,6 +179,7 @@ TEST(untraced_runs_choose_as_traced_runs)
     }
     sched_source_t sources[] = {
         {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes},
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4}, /* runs out: no preemption after */
         {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes, .random_tail = SCHED_TAIL_RANDOM, .seed = 5},
         {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4, .random_tail = SCHED_TAIL_RANDOM, .seed = 9},
         {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4, .random_tail = SCHED_TAIL_PCT, .pct_depth = 3,
@@ -288,6 +289,7 @@ TEST(aborted_run_leaves_nothing_behind)
     const sched_source_t refs[] = {
         {.kind = SCHED_SOURCE_RANDOM, .seed = 3},
         {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = sizeof bytes},
+        {.kind = SCHED_SOURCE_BYTES, .bytes = bytes, .len = 4}, /* runs out: no preemption after */
         {.kind = SCHED_SOURCE_REPLAY, .replay = replay_log, .replay_len = nr},
     };
     const sched_source_t dirty[] = {

@@ -758,9 +758,10 @@ sched_outcome_t sched_run(void)
  * the same decision as pick_next's (the same bytes and random numbers consumed,
  * the same fiber run next): the fiber is the only runnable one (no choice
  * point), or no choice log is kept (an untraced run, which most execs are)
- * and a BYTES countdown stays (only BYTES sets one) or the random tail or
- * RANDOM draws. Returns 0 to leave the choice to reschedule. Most yields end
- * here, without reschedule's call chain. */
+ * and a BYTES countdown stays (only BYTES sets one), the bytes have run out
+ * with no tail (no preemption), or the random tail or RANDOM draws. Returns
+ * 0 to leave the choice to reschedule. Most yields end here, without
+ * reschedule's call chain. */
 static inline int yield_fast(void)
 {
     int cur = sched_current_slot;
@@ -776,6 +777,11 @@ static inline int yield_fast(void)
         S.choice_points++;
         S.countdown--;
         return 1;
+    }
+    if (S.config.source.kind == SCHED_SOURCE_BYTES && S.bytes_left == 0 &&
+        S.config.source.random_tail == SCHED_TAIL_NONE) {
+        S.choice_points++;
+        return 1; /* past the bytes, no tail: no preemption */
     }
     if ((S.config.source.kind == SCHED_SOURCE_BYTES && S.bytes_left == 0 &&
          S.config.source.random_tail == SCHED_TAIL_RANDOM) ||
