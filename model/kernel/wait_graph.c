@@ -77,6 +77,11 @@ typedef struct graph {
     unsigned n;
     uint64_t out[MAX_NODES];      /* node -> the nodes it waits for */
     uint64_t lock_out[MAX_NODES]; /* the same, lock edges only */
+    /* What each node's wait names, for the text: the lock's holder (-1 none)
+     * and the lock, a rundown's first holder, the thread in the receiving
+     * device's callback (-1 none). */
+    int lock_holder[MAX_NODES], rundown_holder[MAX_NODES], callback_thread[MAX_NODES];
+    char lock[MAX_NODES][160];
 } graph_t;
 
 static int node_of(const graph_t *g, int fiber)
@@ -181,20 +186,13 @@ static void describe_threads(const graph_t *g, char *text, size_t size)
         char frame[96], what[200];
         innermost(f, frame, sizeof frame);
         const struct wait_dep *d = &g_dep[sched_fiber_index(f)];
-        char lock[160];
-        int holder = lock_graph_holder(sched_fiber_wait_object(f), lock, sizeof lock);
-        if (holder >= 0) {
-            snprintf(what, sizeof what, "%s held by %s", lock, sched_fiber_name(holder));
+        if (g->lock_holder[i] >= 0) {
+            snprintf(what, sizeof what, "%s held by %s", g->lock[i], sched_fiber_name(g->lock_holder[i]));
         } else if (d->kind == DEP_RUNDOWN) {
-            int h[4];
-            int nh = ke_rundown_holders(d->obj, h, 4);
             snprintf(what, sizeof what, "rundown [%s] held by %s", ke_rundown_owner_text(d->obj),
-                     nh > 0 ? sched_fiber_name(h[0]) : "no thread it could name");
+                     g->rundown_holder[i] >= 0 ? sched_fiber_name(g->rundown_holder[i]) : "no thread it could name");
         } else if (d->kind == DEP_DEVICE) {
-            int in = -1;
-            for (unsigned j = 0; j < g->n && in < 0; j++)
-                if (j != i && in_callback_of(g->fiber[j], d->obj))
-                    in = g->fiber[j];
+            int in = g->callback_thread[i];
             if (in >= 0)
                 snprintf(what, sizeof what, "its request to %s, whose %s is stuck in %s", d->role,
                          g_cb[sched_fiber_index(in)].callback, sched_fiber_name(in));
@@ -211,7 +209,7 @@ static void describe_threads(const graph_t *g, char *text, size_t size)
 
 wait_graph_kind_t wait_graph_describe(wait_graph_report_t *out)
 {
-    graph_t g;
+    static graph_t g; /* ~12 KB, once per deadlock report: off the stack */
     memset(&g, 0, sizeof g);
     memset(out, 0, sizeof *out);
     for (int f = 0; f < sched_fiber_count() && g.n < MAX_NODES; f++)
@@ -220,8 +218,9 @@ wait_graph_kind_t wait_graph_describe(wait_graph_report_t *out)
     int edges = 0, lock_edges = 0, other_edges = 0;
     for (unsigned i = 0; i < g.n; i++) {
         int f = g.fiber[i];
-        char lock[160];
-        int holder = lock_graph_holder(sched_fiber_wait_object(f), lock, sizeof lock);
+        int holder = lock_graph_holder(sched_fiber_wait_object(f), g.lock[i], sizeof g.lock[i]);
+        g.lock_holder[i] = holder;
+        g.rundown_holder[i] = g.callback_thread[i] = -1;
         int j = holder >= 0 ? node_of(&g, holder) : -1;
         if (j >= 0) {
             g.out[i] |= 1ull << j;
@@ -234,13 +233,19 @@ wait_graph_kind_t wait_graph_describe(wait_graph_report_t *out)
             int nh = ke_rundown_holders(d->obj, h, MAX_NODES);
             if (nh < 0)
                 return WAIT_GRAPH_NONE; /* holders not all known: no claim about who waits for whom */
+            if (nh > 0)
+                g.rundown_holder[i] = h[0];
             for (int k = 0; k < nh; k++)
                 if ((j = node_of(&g, h[k])) >= 0 && (unsigned)j != i)
                     g.out[i] |= 1ull << j;
         } else if (d->kind == DEP_DEVICE) {
-            for (unsigned k = 0; k < g.n; k++)
-                if (k != i && in_callback_of(g.fiber[k], d->obj))
-                    g.out[i] |= 1ull << k;
+            for (unsigned k = 0; k < g.n; k++) {
+                if (k == i || !in_callback_of(g.fiber[k], d->obj))
+                    continue;
+                g.out[i] |= 1ull << k;
+                if (g.callback_thread[i] < 0)
+                    g.callback_thread[i] = g.fiber[k];
+            }
         }
         edges += g.out[i] != 0;
         other_edges += (g.out[i] & ~g.lock_out[i]) != 0;
