@@ -55,7 +55,7 @@ void wait_graph_slot_reset(int slot)
     g_cb[slot] = (struct device_callback){0};
 }
 
-static struct wait_dep *my_dep(void) { return &g_dep[sched_fiber_index(sched_current())]; }
+static struct wait_dep *my_dep(void) { return &g_dep[sched_current_index()]; }
 
 void ke_wait_for_rundown(const void *ref) { *my_dep() = (struct wait_dep){DEP_RUNDOWN, ref, NULL}; }
 
@@ -67,7 +67,7 @@ void ke_device_callback(const void *device, const struct tdf_image *image, const
 {
     if (sched_current() == SCHED_NO_FIBER)
         return; /* setup from main: no thread to note */
-    g_cb[sched_fiber_index(sched_current())] = (struct device_callback){device, image, callback};
+    g_cb[sched_current_index()] = (struct device_callback){device, image, callback};
 }
 
 #define MAX_NODES SCHED_MAX_FIBERS

@@ -60,6 +60,18 @@ static inline void tdf_asan_finish_switch(void *fake_save, const void **old_bott
 static inline void tdf_asan_unpoison(void *p, size_t n) { (void)p, (void)n; }
 #endif
 
+/* ASan instruments every call to a noreturn function with
+ * __asan_handle_no_return, which unpoisons the whole current stack and the
+ * signal stack (a shadow memset plus a sigaltstack syscall). fiber_entry ends
+ * in sched_exit_fiber at every model thread's exit (~8% of an asan exec);
+ * the unpoisoning is redundant there because the next spawn on that stack
+ * unpoisons what was used (sched.c stack_dirty_lo). */
+#ifdef TDF_ASAN
+#define TDF_ASAN_NO_EXIT_UNPOISON __attribute__((no_sanitize("address")))
+#else
+#define TDF_ASAN_NO_EXIT_UNPOISON
+#endif
+
 #ifdef TDF_TSAN
 void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);

@@ -128,6 +128,24 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     sched_wake(&r->done);
 }
 
+/* A call that needs the request owned, on one the driver does not own. If
+ * the request was completed (now, or before a WdfRequestReuse and a second
+ * send), the handle is stale and the fatal pair is that completion: keyed as
+ * a use after it, the same bug whether or not the request was re-sent in
+ * between. Otherwise (never delivered to this driver) a bare 0x10D. */
+static void fail_not_owned(wdf_request_t *r, const char *routine)
+{
+    if (r->state == REQ_COMPLETED || r->completed_by.event) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s on a request the driver does not own (%s)", routine,
+                 r->state == REQ_COMPLETED ? "already completed"
+                                           : "completed, then reused and sent again: the handle is stale");
+        wdf_request_fail_completed(r, 0x7, routine, detail);
+        return;
+    }
+    TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s on a request the driver does not own", routine);
+}
+
 static int complete_checks(wdf_request_t *r, const char *routine)
 {
     if (r->state == REQ_COMPLETED) {
@@ -138,7 +156,7 @@ static int complete_checks(wdf_request_t *r, const char *routine)
         return 0;
     }
     if (r->state != REQ_OWNED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s on a request the driver does not own", routine);
+        fail_not_owned(r, routine);
         return 0;
     }
     if (r->cancel) {
@@ -259,13 +277,7 @@ NTSTATUS WdfRequestMarkCancelableEx(WDFREQUEST Request, PFN_WDF_REQUEST_CANCEL E
     ke_yield();
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestMarkCancelableEx");
     if (r->state != REQ_OWNED) {
-        if (r->state == REQ_COMPLETED) /* the fatal pair: its completion */
-            wdf_request_fail_completed(r, 0x7, "WdfRequestMarkCancelableEx",
-                                       "WdfRequestMarkCancelableEx on a request the driver does not own (already "
-                                       "completed)");
-        else
-            TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION",
-                         "WdfRequestMarkCancelableEx on a request the driver does not own");
+        fail_not_owned(r, "WdfRequestMarkCancelableEx"); /* the fatal pair: its completion */
         return STATUS_INVALID_DEVICE_STATE;
     }
     /* KMDF 1.11+: once the request's queue is being purged, marking it
@@ -293,12 +305,7 @@ NTSTATUS WdfRequestUnmarkCancelable(WDFREQUEST Request)
          * handle is stale; as WdfRequestMarkCancelableEx above, 0x10D. Without
          * this, a cancel_taken left over from the completed request made the
          * call look like a clean STATUS_CANCELLED. */
-        if (r->state == REQ_COMPLETED) /* the fatal pair: its completion */
-            wdf_request_fail_completed(r, 0x7, "WdfRequestUnmarkCancelable",
-                                       "WdfRequestUnmarkCancelable on a request the driver does not own (already "
-                                       "completed)");
-        else
-            TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestUnmarkCancelable on a request the driver does not own");
+        fail_not_owned(r, "WdfRequestUnmarkCancelable");
         return STATUS_INVALID_DEVICE_STATE;
     }
     if (r->cancel_taken) {
@@ -359,11 +366,9 @@ static NTSTATUS retrieve(wdf_request_t *r, void *buf, size_t len, size_t min, PV
     if (out_len)
         *out_len = 0;
     if (r->from_io_manager && r->state == REQ_COMPLETED) {
-        {
         char detail[120];
         snprintf(detail, sizeof detail, "%s on a request already completed", routine);
         wdf_request_fail_completed(r, 0x5, routine, detail);
-    }
         return STATUS_INVALID_DEVICE_STATE;
     }
     if (!buf || len == 0 || len < min)
@@ -429,8 +434,17 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
     PFN_WDF_REQUEST_COMPLETION_ROUTINE completion = r->completion;
     WDFCONTEXT context = r->completion_context;
     wdf_object_t obj = r->obj;
+    /* Kept across the reuse: a stale call from the first send's receiver
+     * (its handle to the completed request) is a use after that completion
+     * (fail_not_owned), not a bare 0x10D with no fatal pair. */
+    tdf_teardown_t completed_by = r->completed_by;
+    int completed_locked = r->completed_locked;
+    const char *owner_role = r->owner_role;
     memset(r, 0, sizeof *r);
     r->obj = obj;
+    r->completed_by = completed_by;
+    r->completed_locked = completed_locked;
+    r->owner_role = owner_role;
     r->completion = completion;
     r->completion_context = context;
     r->status = ReuseParams->Status;

@@ -314,18 +314,22 @@ static VOID Bus_NotifyChild(WDFDEVICE Pdo, ULONG Event)
     }
     WdfSpinLockAcquire(pdoContext->NotifyLock);
     request = pdoContext->PendingNotify;
-    pdoContext->PendingNotify = NULL;
-    WdfSpinLockRelease(pdoContext->NotifyLock);
-    if (!request)
-        return;
-    if (!IS_VARIANT(VARIANT_HELD_REQUEST)) {
-        /* STATUS_CANCELLED: the cancel routine has it and completes it. Bug
-         * (unmark_ignored): completes it anyway -- twice, with the cancel
-         * routine's completion. */
-        if (WdfRequestUnmarkCancelable(request) == STATUS_CANCELLED && !IS_VARIANT(VARIANT_UNMARK_IGNORED))
-            return;
+    if (request && !IS_VARIANT(VARIANT_HELD_REQUEST) && WdfRequestUnmarkCancelable(request) == STATUS_CANCELLED &&
+        !IS_VARIANT(VARIANT_UNMARK_IGNORED)) {
+        /* The cancel routine has it: it waits for this lock, clears the
+         * field and completes the request. Unmarked under the lock with the
+         * field still set, as in the echo sample: cleared first and unmarked
+         * after the release, the cancel routine could complete the request
+         * in between and the unmark would touch a completed request -- a
+         * second bug in every variant of this design. Bug (unmark_ignored):
+         * completes it anyway, twice with the cancel routine's completion. */
+        request = NULL;
+    } else {
+        pdoContext->PendingNotify = NULL;
     }
-    Bus_CompleteNotify(request, Event);
+    WdfSpinLockRelease(pdoContext->NotifyLock);
+    if (request)
+        Bus_CompleteNotify(request, Event);
 }
 
 static VOID Bus_NotifyChildren(WDFDEVICE Fdo)
