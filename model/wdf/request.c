@@ -393,7 +393,19 @@ NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t Min, PVOID *B
 
 WDFQUEUE WdfRequestGetIoQueue(WDFREQUEST Request)
 {
-    return (WDFQUEUE)wdf_request_checked(Request, "WdfRequestGetIoQueue")->queue;
+    wdf_request_t *r = wdf_request_checked(Request, "WdfRequestGetIoQueue");
+    /* The receiver's handle dies with the completion (KMDF frees the
+     * WDFREQUEST it made for the I/O; a sender's request is its own and
+     * outlives it). A receiver asking for the queue afterwards -- typically a
+     * cancel routine that runs after the driver completed the request anyway
+     * -- is a use after that completion, not a bare bad-handle 0x10D on the
+     * NULL queue it would pass on. */
+    int completed = r->state == REQ_COMPLETED || (r->state == REQ_IDLE && r->completed_by.event); /* or reused since */
+    if (completed && (r->from_io_manager || image_current() != r->obj.image)) {
+        wdf_request_fail_completed(r, 0x5, "WdfRequestGetIoQueue", "WdfRequestGetIoQueue on a request already completed");
+        return NULL;
+    }
+    return (WDFQUEUE)r->queue;
 }
 
 NTSTATUS WdfRequestGetStatus(WDFREQUEST Request) { return wdf_request_checked(Request, "WdfRequestGetStatus")->status; }

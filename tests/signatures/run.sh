@@ -52,6 +52,14 @@
 #                         unprotected call into the child touches the context the child's removal freed; a
 #                         dead object met in a call from another driver keys as that call:
 #                         call(child):child!Child_OnBusEvent:callee-teardown
+#   ckp_resent.bin        fuzz_bus_ioctl cancel_keeps_pointer: the bus's worker unmarks the request its cancel
+#                         routine completed and left in the field, after the child reused and sent it again
+#                         (not yet to the bus): still a use after that completion, not a bare "does not own":
+#                         request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild
+#   ui_cancel_late.bin    fuzz_bus_ioctl unmark_ignored: the worker completed the request its unmark said the
+#                         cancel routine has; the cancel routine then asks for the request's queue. The
+#                         other order of the same pair (worker after the cancel routine) has this key too:
+#                         request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -92,7 +100,9 @@ done
 tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_EvtPollTimer:power-down|any"
        "fuzz_deferred|wnf_uaf.bin|watchdog_no_flush|pool(dfr):dfr!Dfr_WatchdogDpc:object-destroyed|asan"
        "fuzz_bus_child|tnw_uaf.bin|thread_not_waited|image(child):child!Child_IoThread:unload|any"
-       "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan")
+       "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan"
+       "fuzz_bus_ioctl|ckp_resent.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
+       "fuzz_bus_ioctl|ui_cancel_late.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any")
 sanitizer=$(sed -n 's/^TDF_SANITIZER:STRING=//p' "$bindir/CMakeCache.txt" 2>/dev/null)
 for p in "${tails[@]}"; do
     IFS='|' read -r target a variant want build <<<"$p"
