@@ -333,6 +333,16 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
             image_fiber_entry(sched_current(), entry, sizeof entry);
             dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, "image %s (its thread touched the pool its teardown freed)",
                                 {(uintptr_t)name}, .access_frame = entry, .key_teardown = "unload"};
+        } else if (img && !freed_by->image && image_completion_entry(sched_current(), img, entry, sizeof entry)) {
+            /* The same for an IRP completion routine of the driver that meets
+             * its device's memory freed at the device's delete (no driver
+             * routine freed it): the teardown did not wait for the routine,
+             * and had the routine not touched the block, the unload would
+             * have found it inside the image, or the IRP still holding it
+             * (model/kernel/irp.c): image(<driver>):<completion routine>:unload. */
+            dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by,
+                                "image %s (its completion routine touched the pool its teardown freed)",
+                                {(uintptr_t)name}, .access_frame = entry, .key_teardown = "unload"};
         }
         tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,
                                "%s in %s (called from %s): pool of %s freed at step %lu; the sanitizer's report has "

@@ -287,7 +287,8 @@ VOID ObReferenceObject(PVOID Object)
     struct _KTHREAD *t = as_thread(Object);
     if (t)
         t->references++;
-    else if (!io_ob_reference(Object, +1)) /* device and file objects (wdm_device.c) */
+    else if (!io_ob_reference(Object, +1) && /* device and file objects (wdm_device.c) */
+             !io_device_fail_stale(Object, "ObReferenceObject", 0x18, 0, "REFERENCE_BY_POINTER"))
         TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER",
                      "ObReferenceObject on %s, which is not a reference-counted object (no object header)",
                      Object ? "a pointer" : "NULL");

@@ -25,6 +25,8 @@ typedef struct frame {
 typedef struct call_stack {
     unsigned depth; /* may exceed MAX_DEPTH: deeper frames are counted, not kept */
     unsigned callback_base; /* depth at which the framework entered the innermost callback (image_callback_begin) */
+    unsigned completion_base; /* 1 + the depth at which the I/O manager entered the innermost IRP completion
+                                 routine (image_completion_begin); 0: none */
     uint32_t checked_generation;
     /* The footprint of the step after the outermost driver routine returns
      * into the framework (image_set_return_footprint; GLOBAL unless set). */
@@ -48,6 +50,7 @@ static void stack_slot_reset(int slot)
 {
     g_stacks[slot].depth = 0;
     g_stacks[slot].callback_base = 0; /* a run aborted inside a callback leaves it set */
+    g_stacks[slot].completion_base = 0;
     g_stacks[slot].checked_generation = 0;
     g_stacks[slot].ret_mode = SCHED_FP_GLOBAL;
     g_stacks[slot].ret_obj = NULL;
@@ -261,6 +264,28 @@ unsigned image_callback_begin(void)
 }
 
 void image_callback_end(unsigned saved) { stack_of(sched_current())->callback_base = saved; }
+
+unsigned image_completion_begin(void)
+{
+    call_stack_t *s = stack_of(sched_current());
+    unsigned old = s->completion_base;
+    s->completion_base = s->depth + 1;
+    return old;
+}
+
+void image_completion_end(unsigned saved) { stack_of(sched_current())->completion_base = saved; }
+
+int image_completion_entry(int fiber, const struct tdf_image *img, char *entry, size_t size)
+{
+    const call_stack_t *s = stack_of(fiber);
+    if (!s->completion_base)
+        return 0;
+    unsigned i = s->completion_base - 1; /* the routine's own frame */
+    if (i >= s->depth || i >= MAX_DEPTH || s->frames[i].image != img)
+        return 0;
+    frame_text(&s->frames[i], entry, size);
+    return 1;
+}
 
 int image_cross_entry(int fiber, const char *callee, char *entry, size_t size)
 {

@@ -35,22 +35,30 @@ void irp_unload_check(struct tdf_image *img)
         if (r->magic != IRP_REC_LIVE)
             continue;
         PIRP irp = &r->irp;
+        /* The fatal pair, as a work item's or a DPC's at unload: the routine
+         * that would run in the unloaded image is the access, so this and
+         * the routine's call once the image is gone are one key
+         * (image(<image>):<routine>:unload). */
         char where[96];
-        snprintf(where, sizeof where, "%s!unload", img->name);
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by, "image %s (an IRP still holds a routine of it)",
+                           {(uintptr_t)img->name}, .key_teardown = "unload"};
         if (irp->CancelRoutine && r->cancel_image == img) {
-            tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
-                     "IRP", "image '%s' unloaded while it holds IRP #%u pending: its cancel routine %s would run in "
-                     "the unloaded image", img->name, irp_id(irp), symbol_name((const void *)irp->CancelRoutine));
+            snprintf(where, sizeof where, "%s!%s", img->name, symbol_name((const void *)irp->CancelRoutine));
+            tdf_fail_dead(&dead, "cancel routine set", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                          "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
+                          "image '%s' unloaded while it holds IRP #%u pending: its cancel routine %s would run in "
+                          "the unloaded image", img->name, irp_id(irp), where);
             return;
         }
         PIO_STACK_LOCATION base = (PIO_STACK_LOCATION)(irp + 1);
         for (int loc = irp->CurrentLocation; loc <= irp->StackCount; loc++) {
             PIO_STACK_LOCATION sp = &base[loc - 1];
             if (sp->CompletionRoutine && r->completion_image[loc] == img) {
-                tdf_fail(TDF_CLASS_BUGCHECK, 0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where,
-                         "IRP", "image '%s' unloaded while IRP #%u it sent is still pending: its completion routine "
-                         "%s would run in the unloaded image", img->name, irp_id(irp),
-                         symbol_name((const void *)sp->CompletionRoutine));
+                snprintf(where, sizeof where, "%s!%s", img->name, symbol_name((const void *)sp->CompletionRoutine));
+                tdf_fail_dead(&dead, "completion routine set", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                              "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
+                              "image '%s' unloaded while IRP #%u it sent is still pending: its completion routine "
+                              "%s would run in the unloaded image", img->name, irp_id(irp), where);
                 return;
             }
         }
@@ -71,6 +79,36 @@ unsigned irp_id(PIRP irp)
     return r ? r->id : 0;
 }
 
+/* A driver that did not allocate the IRP hands it to the kernel again after
+ * an IoCompleteRequest passed its location: the IRP was no longer its to use
+ * (for every driver but its owner an IRP ends at the completion that hands
+ * it back; the owner's lives until its IoFreeIrp). The fatal pair is this use
+ * and that completion, keyed as a request's (docs/REPORTS.md "Signatures"):
+ * irp(<completing device>):<user>:<completer>, whether the IRP is still
+ * there (0x44 at a second IoCompleteRequest) or freed since by its owner's
+ * completion routine or the I/O manager (`state`): how far the completion
+ * had got when the stale use landed, not another bug. A second completion by
+ * the completer's own driver is unordered: either routine may come first.
+ * Returns 0, for the caller's own report, when no completion is recorded or
+ * the user is the IRP's owner. */
+static int irp_fail_completed(irp_rec_t *r, const char *routine, uint32_t code, const char *name, const char *state)
+{
+    const struct tdf_image *me = image_current();
+    if (!r->completed_by.event || !me || me == r->owner)
+        return 0;
+    const char *role = r->completed_role    ? r->completed_role
+                       : r->completed_by.image ? r->completed_by.image->name
+                                               : "io-manager";
+    int second_completion = strcmp(routine, "IoCompleteRequest") == 0;
+    tdf_dead_t dead = {TDF_OBJ_IRP, role, &r->completed_by, "IRP #%lu completed by %s",
+                       {(uintptr_t)(unsigned long)r->id, (uintptr_t)role},
+                       .unordered = second_completion && r->completed_by.image == me};
+    tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, code, 0, name, NULL, NULL,
+                  "%s on IRP #%u, %s: it was completed by %s at step %lu and is no longer this driver's", routine,
+                  (unsigned)r->id, state, r->completer, (unsigned long)r->complete_step);
+    return 1;
+}
+
 irp_rec_t *irp_live(PIRP irp, const char *routine)
 {
     irp_rec_t *r = irp_rec_of(irp);
@@ -85,10 +123,15 @@ irp_rec_t *irp_live(PIRP irp, const char *routine)
          * The fatal pair: this use and the free (irp_release's record); the
          * IRP is pool of the driver that allocated it (the I/O manager's for
          * the model's own IRPs). */
+        int completion = strcmp(routine, "IoCompleteRequest") == 0;
+        if (irp_fail_completed(r, routine, completion ? 0x44 : 0x50,
+                               completion ? "MULTIPLE_IRP_COMPLETE_REQUESTS" : "PAGE_FAULT_IN_NONPAGED_AREA",
+                               "freed since"))
+            return NULL;
         const char *owner = r->owner ? r->owner->name : "io-manager";
         tdf_dead_t dead = {TDF_OBJ_POOL, owner, &r->freed_by, "IRP #%lu of %s (freed)",
                            {(uintptr_t)(unsigned long)r->id, (uintptr_t)owner}};
-        if (strcmp(routine, "IoCompleteRequest") == 0)
+        if (completion)
             tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS", NULL, NULL,
                           "IoCompleteRequest on IRP #%u, already completed and freed (freed by %s)", irp_id(irp),
                           r->freer);
@@ -430,8 +473,18 @@ static NTSTATUS invalid_request(PDEVICE_OBJECT d, PIRP irp)
     return STATUS_INVALID_DEVICE_REQUEST;
 }
 
-static void pending_not_marked(irp_rec_t *r, int loc, const char *who)
+/* Found when the dispatch routine returns (completed past its location
+ * already) or when completion leaves the location (returned before): one
+ * bug, named in both by the location's dispatch routine, image!routine, so
+ * the two forms are one key. */
+static void pending_not_marked(irp_rec_t *r, int loc, PDEVICE_OBJECT dev, PDRIVER_DISPATCH dispatch)
 {
+    char who[96];
+    const char *role = io_device_role(dev);
+    if (role && dispatch)
+        snprintf(who, sizeof who, "%.*s!%s", (int)strcspn(role, "/"), role, symbol_name((const void *)dispatch));
+    else /* the device object is gone: its name is all there is */
+        snprintf(who, sizeof who, "%s", io_device_name(dev));
     tdf_fail(TDF_CLASS_MISUSE, 0, 0, "PENDING_NOT_MARKED", who, NULL,
              "IRP #%u: the dispatch routine at stack location %d returned STATUS_PENDING but the location was not "
              "marked pending when completion left it (no IoMarkIrpPending in the dispatch routine, or its "
@@ -449,8 +502,9 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (r->kind == IRP_KIND_KMDF)
         TdfUnmodelled("IoCallDriver", "a WDFREQUEST's IRP (WdfRequestWdmGetIrp) sent on with IoCallDriver");
     if (!io_device_valid(DeviceObject)) {
-        TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
-                     "IoCallDriver with a pointer that is not a live device object (deleted, or never one)");
+        if (!io_device_fail_stale(DeviceObject, "IoCallDriver", 0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION"))
+            TDF_BUGCHECK(0xC9, 0x4, "DRIVER_VERIFIER_IOMANAGER_VIOLATION",
+                         "IoCallDriver with a pointer that is not a live device object (deleted, or never one)");
         return STATUS_INVALID_PARAMETER;
     }
     KIRQL before = ke_irql();
@@ -497,7 +551,7 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         r->returned_pending[loc] = 1;
         /* Completed past this location already: its mark is final. */
         if (!r->marked[loc] && (r->magic == IRP_REC_FREED || Irp->CurrentLocation > loc))
-            pending_not_marked(r, loc, symbol_name((const void *)dispatch));
+            pending_not_marked(r, loc, DeviceObject, dispatch); /* sp is cleared once completion passed it */
     } else if (st != STATUS_PENDING && r->marked[loc])
         tdf_fail(TDF_CLASS_MISUSE, 0, 0, "MARKED_PENDING_NOT_RETURNED", symbol_name((const void *)dispatch), NULL,
                  "%s marked IRP #%u pending and returned 0x%lx, not STATUS_PENDING", symbol_name((const void *)dispatch),
@@ -515,20 +569,46 @@ VOID PoStartNextPowerIrp(PIRP Irp)
 }
 
 /* ---- completing ---- */
+/* A completion routine that had to stop the walk returned something other
+ * than STATUS_MORE_PROCESSING_REQUIRED: it freed the IRP (the walk goes on
+ * with freed memory, 0x50), or it is the owner's routine of an IRP from
+ * IoAllocateIrp (the walk reaches the top of an IRP the I/O manager has no
+ * thread for, MISUSE). One bug, whichever the schedule shows (a canceller's
+ * reference may keep the IRP from being freed): keyed by that routine,
+ * irp(<its driver>):<routine>:not-more-processing. `freed_by`: the free,
+ * the fatal pair's teardown side, NULL when there is none. */
+static void fail_walk_not_stopped(irp_rec_t *r, const struct tdf_image *img, PIO_COMPLETION_ROUTINE routine,
+                                  const tdf_teardown_t *freed_by, tdf_class_t cls, uint32_t code, const char *name,
+                                  const char *where, const char *caller, const char *detail)
+{
+    char frame[96];
+    snprintf(frame, sizeof frame, "%s!%s", img ? img->name : "model", symbol_name((const void *)routine));
+    tdf_dead_t dead = {TDF_OBJ_IRP, img ? img->name : "model", freed_by, "IRP #%lu (its completion walk not stopped)",
+                       {(uintptr_t)(unsigned long)r->id}, .key_access = frame,
+                       .key_teardown = "not-more-processing"};
+    tdf_fail_dead(&dead, "completion routine returned", cls, code, 0, name, where, caller, "%s", detail);
+}
+
 /* The I/O manager's final stage for the IRPs it owns: the status block, the
- * event, the IRP freed. */
-static void final_completion(irp_rec_t *r)
+ * event, the IRP freed. `last`/`last_img`: the walk's last completion routine
+ * that ran (NULL: none). */
+static void final_completion(irp_rec_t *r, PIO_COMPLETION_ROUTINE last, const struct tdf_image *last_img)
 {
     PIRP irp = &r->irp;
     if (r->kind == IRP_KIND_DRIVER) {
-        char here[96];
+        char here[96], detail[320];
         image_current_frame(here, sizeof here);
-        tdf_fail(TDF_CLASS_MISUSE, 0, 0, "IRP_COMPLETED_PAST_ITS_OWNER", here,
-                 r->owner ? r->owner->name : "model",
-                 "IRP #%u from IoAllocateIrp completed to its top: its owner's completion routine must return "
+        const char *owner = r->owner ? r->owner->name : "model";
+        snprintf(detail, sizeof detail,
+                 "IRP #%u from IoAllocateIrp completed to its top%s%s: its owner's completion routine must return "
                  "STATUS_MORE_PROCESSING_REQUIRED and free or reuse it (the I/O manager would queue the "
                  "completion to a thread the IRP does not have)",
-                 irp_id(irp));
+                 irp_id(irp), last ? ", past " : "", last ? symbol_name((const void *)last) : "");
+        if (last)
+            fail_walk_not_stopped(r, last_img, last, NULL, TDF_CLASS_MISUSE, 0, "IRP_COMPLETED_PAST_ITS_OWNER", here,
+                                  owner, detail);
+        else
+            tdf_fail(TDF_CLASS_MISUSE, 0, 0, "IRP_COMPLETED_PAST_ITS_OWNER", here, owner, "%s", detail);
         return;
     }
     PIO_STATUS_BLOCK iosb = irp->UserIosb;
@@ -582,6 +662,9 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
         return;
     }
     if (Irp->CurrentLocation > Irp->StackCount) {
+        if (irp_fail_completed(r, "IoCompleteRequest", 0x44, "MULTIPLE_IRP_COMPLETE_REQUESTS",
+                               "which no driver holds"))
+            return;
         tdf_fail(TDF_CLASS_BUGCHECK, 0x44, 0, "MULTIPLE_IRP_COMPLETE_REQUESTS", here, r->completer,
                  "IoCompleteRequest on IRP #%u, which no driver holds: it was completed already (by %s at step %lu)",
                  irp_id(Irp), r->completer, (unsigned long)r->complete_step);
@@ -602,14 +685,23 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
     snprintf(r->completer, sizeof r->completer, "%s", here);
     r->complete_step = sched_steps();
     SCHED_TRACE2("IoCompleteRequest #%u status 0x%lx", irp_id(Irp), (unsigned long)(uint32_t)Irp->IoStatus.Status);
+    /* After the trace event: the teardown side points at it. The location
+     * completing is the current one (checked above). */
+    tdf_teardown_note(&r->completed_by, "IoCompleteRequest");
+    r->completed_role = io_device_role(Irp->Tail.Overlay.CurrentStackLocation->DeviceObject);
     TDF_HB_RELEASE(Irp); /* the completer's writes reach the completion routines and the waiter */
     r->completing = 1;
     PIO_STACK_LOCATION sp = Irp->Tail.Overlay.CurrentStackLocation;
+    PIO_COMPLETION_ROUTINE last = NULL; /* the last routine that ran, and its driver */
+    const struct tdf_image *last_img = NULL;
     for (;;) {
         int leaving = Irp->CurrentLocation;
         if (r->returned_pending[leaving] && !r->marked[leaving]) {
             PIO_STACK_LOCATION base = stack_base(Irp);
-            pending_not_marked(r, leaving, io_device_name(base[leaving - 1].DeviceObject));
+            PDEVICE_OBJECT dev = base[leaving - 1].DeviceObject; /* not cleared yet: the walk leaves it next */
+            pending_not_marked(r, leaving, dev,
+                               dev && dev->DriverObject ? dev->DriverObject->MajorFunction[base[leaving - 1].MajorFunction]
+                                                        : NULL);
             return;
         }
         Irp->CurrentLocation++;
@@ -631,17 +723,28 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
             PDEVICE_OBJECT dev = loc == Irp->StackCount + 1 ? NULL : Irp->Tail.Overlay.CurrentStackLocation->DeviceObject;
             TDF_HB_ACQUIRE(Irp);
             SCHED_TRACE1("completion routine %s", symbol_name((const void *)routine));
+            last = routine;
+            last_img = r->completion_image[loc - 1];
+            /* Called by the I/O manager, not by the completing driver: a
+             * completion routine is entered from the kernel (no cross-driver
+             * call key for what it meets), as a framework callback is. */
+            unsigned saved = image_callback_begin(), saved_completion = image_completion_begin();
             NTSTATUS rs = routine(dev, Irp, context);
+            image_completion_end(saved_completion);
+            image_callback_end(saved);
             if (ex)
                 io_device_dereference(ex);
             if (r->magic == IRP_REC_FREED) {
                 if (rs == STATUS_MORE_PROCESSING_REQUIRED)
                     return; /* freed by its owner, who stopped the walk: fine */
-                tdf_fail(TDF_CLASS_BUGCHECK, 0x50, 0, "PAGE_FAULT_IN_NONPAGED_AREA", symbol_name((const void *)routine),
-                         r->freer,
+                char detail[320];
+                snprintf(detail, sizeof detail,
                          "completion routine %s freed IRP #%u (IoFreeIrp in %s) and returned 0x%lx, not "
                          "STATUS_MORE_PROCESSING_REQUIRED: IoCompleteRequest goes on with the freed IRP",
                          symbol_name((const void *)routine), irp_id(Irp), r->freer, (unsigned long)(uint32_t)rs);
+                fail_walk_not_stopped(r, last_img, routine, &r->freed_by, TDF_CLASS_BUGCHECK, 0x50,
+                                      "PAGE_FAULT_IN_NONPAGED_AREA", symbol_name((const void *)routine), r->freer,
+                                      detail);
                 return;
             }
             if (rs == STATUS_MORE_PROCESSING_REQUIRED) {
@@ -665,7 +768,7 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
     Irp->Tail.Overlay.CurrentStackLocation = stack_base(Irp) + Irp->StackCount;
     r->completing = 0;
     r->done = 1;
-    final_completion(r);
+    final_completion(r, last, last_img);
 }
 
 /* ---- the model's own IRPs ---- */

@@ -30,6 +30,9 @@ typedef struct irp_rec {
     struct tdf_image *owner; /* who allocated it (NULL: the model) */
     uint32_t complete_step;  /* the last IoCompleteRequest */
     char completer[96];      /* and where it ran */
+    tdf_teardown_t completed_by; /* that IoCompleteRequest, as the teardown side of a later use by a driver
+                                    that does not own the IRP (irp_fail_completed) */
+    const char *completed_role;  /* the completing location's device by role ("wc_b/FDO"), NULL: none */
     char freer[96];          /* where IoFreeIrp ran */
     tdf_teardown_t freed_by; /* the free, as the fatal pair's teardown side of a later use */
     /* IoMarkIrpPending per location (1-based CurrentLocation): the stack
@@ -84,6 +87,17 @@ int io_device_valid(PDEVICE_OBJECT d); /* a device object the model made, not ye
 void io_device_reference(PDEVICE_OBJECT d);
 void io_device_dereference(PDEVICE_OBJECT d);
 const char *io_device_name(PDEVICE_OBJECT d);
+/* Its role in signatures ("<driver image>/FDO|PDO", no instance number;
+ * the string lives until the run ends), NULL for no live device object. */
+const char *io_device_role(PDEVICE_OBJECT d);
+/* A driver's use of a device object deleted since, after that driver closed
+ * its file object on it (IoGetDeviceObjectPointer's reference): the release
+ * is the first step that made its pointer stale, so the key names it,
+ * device(<device role>):<releasing routine>:early-release, whichever routine
+ * used the pointer and whichever check saw it (docs/REPORTS.md
+ * "Signatures"). Fails with `code`/`subcode`/`name` and returns 1; 0 (the
+ * caller reports as before) for anything else. */
+int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint32_t subcode, const char *name);
 /* ObReferenceObject/ObDereferenceObject on device and file objects
  * (dispatcher.c asks first): 1 if it was one. */
 int io_ob_reference(PVOID object, int delta);

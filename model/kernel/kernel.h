@@ -54,7 +54,8 @@ typedef enum tdf_obj_kind {
     TDF_OBJ_RUNDOWN,   /* an EX_RUNDOWN_REF: run down */
     TDF_OBJ_LOCK,      /* a lock cycle or a recursive acquire (DEADLOCK) */
     TDF_OBJ_WORK,      /* a work item, KDPC, KTIMER or lookaside list left at unload */
-    TDF_OBJ_DEVICE,    /* a device: its removal or power-down waits for something */
+    TDF_OBJ_DEVICE,    /* a device: its removal or power-down waits for something; a WDM device object deleted */
+    TDF_OBJ_IRP,       /* an IRP: completed past the accessing driver, or its owner's completion walk overrun */
     TDF_OBJ_COUNT
 } tdf_obj_kind_t;
 
@@ -185,6 +186,13 @@ const char *image_caller_frame(char *buf, size_t size);
  * value end restores: callbacks nest. */
 unsigned image_callback_begin(void);
 void image_callback_end(unsigned saved);
+/* Around an IRP completion routine the I/O manager calls (with
+ * image_callback_begin): image_completion_entry then says whether `fiber`
+ * is inside a completion routine of `img` (the innermost one) and names it,
+ * image!Routine. begin returns the value end restores. */
+unsigned image_completion_begin(void);
+void image_completion_end(unsigned saved);
+int image_completion_entry(int fiber, const struct tdf_image *img, char *entry, size_t size);
 struct tdf_image *image_current(void); /* image of the innermost frame, or NULL */
 /* The innermost driver frame's image and routine (NULL, *fn NULL: none). */
 const struct tdf_image *image_current_fn(const void **fn);

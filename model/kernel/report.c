@@ -40,7 +40,7 @@ static const char *const k_obj_names[TDF_OBJ_COUNT] = {
     [TDF_OBJ_NONE] = "none",       [TDF_OBJ_IMAGE] = "image",     [TDF_OBJ_REGISTERS] = "registers",
     [TDF_OBJ_POOL] = "pool",       [TDF_OBJ_REQUEST] = "request", [TDF_OBJ_HANDLE] = "handle",
     [TDF_OBJ_RUNDOWN] = "rundown", [TDF_OBJ_LOCK] = "lock",       [TDF_OBJ_WORK] = "work",
-    [TDF_OBJ_DEVICE] = "device",
+    [TDF_OBJ_DEVICE] = "device",   [TDF_OBJ_IRP] = "irp",
 };
 
 const char *tdf_obj_kind_name(tdf_obj_kind_t kind) { return kind < TDF_OBJ_COUNT ? k_obj_names[kind] : "?"; }
@@ -334,7 +334,8 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
         /* under-rundown tells two bugs of one dead-object access apart; a
          * lock cycle or a rundown's own misuse is no such access. */
         int protected_access = f->access_protected && f->obj_kind != TDF_OBJ_LOCK &&
-                               f->obj_kind != TDF_OBJ_RUNDOWN && strcmp(last, "early-unmap") != 0;
+                               f->obj_kind != TDF_OBJ_RUNDOWN && strcmp(last, "early-unmap") != 0 &&
+                               strcmp(last, "early-release") != 0; /* the release is the bug, not the access */
         snprintf(buf, size, "%s(%s%s):%s:%s", tdf_obj_kind_name(f->obj_kind), f->obj_owner,
                  protected_access ? ",under-rundown" : "", first, last);
         return;

@@ -256,6 +256,7 @@ static int start_wdm_stack(devnode_t *n, wdf_driver_t *drv)
     n->fdo = fdo;
     fdo->node = n;
     name_join(fdo->name, sizeof fdo->name, n->name, "/FDO");
+    name_join(fdo->role, sizeof fdo->role, drv->image->name, "/FDO"); /* signatures: no instance number */
     NTSTATUS st = wdf_device_start(fdo);
     if (!NT_SUCCESS(st)) {
         /* a failed START: the PnP manager sends REMOVE to the stack */

@@ -224,6 +224,8 @@ typedef struct wdf_device {
     WDF_PNPPOWER_EVENT_CALLBACKS cb;
     char name[32]; /* "child0 (FDO)" */
     char role[48]; /* "<driver image>/FDO|PDO": the owner in signatures (no instance number) */
+    tdf_teardown_t file_released_by; /* WDM: the last ObDereferenceObject that closed a file object on it
+                                        (IoGetDeviceObjectPointer's), by a driver routine */
     pnp_state_t pnp;
     WDF_POWER_DEVICE_STATE power;
     smio_state_t smio;

@@ -127,6 +127,12 @@ const char *io_device_name(PDEVICE_OBJECT o)
     return d ? d->name : "(not a device object)";
 }
 
+const char *io_device_role(PDEVICE_OBJECT o)
+{
+    wdf_device_t *d = wdf_device_of_wdm(o);
+    return d ? d->role : NULL;
+}
+
 void io_device_reference(PDEVICE_OBJECT o)
 {
     wdf_device_t *d = wdf_device_of_wdm(o);
@@ -208,6 +214,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize, 
     d->wdm.NextDevice = DriverObject->DeviceObject;
     DriverObject->DeviceObject = &d->wdm;
     snprintf(d->name, sizeof d->name, "%s/devobj", drv->image->name);
+    snprintf(d->role, sizeof d->role, "%s/devobj", drv->image->name); /* "/FDO" once AddDevice attached it */
     if (DeviceName && DeviceName->Length) {
         size_t bytes = DeviceName->Length;
         d->wdm.TdfName.Buffer = pool_alloc_model(bytes + 2);
@@ -350,12 +357,39 @@ int io_ob_reference(PVOID object, int delta)
         } else if (f->TdfReferences <= 0) {
             TDF_BUGCHECK(0x18, 0, "REFERENCE_BY_POINTER", "ObDereferenceObject on a file object with no references left");
         } else if (--f->TdfReferences == 0) {
-            /* the file object goes: its reference on the device object too */
+            /* the file object goes: its reference on the device object too.
+             * A driver that goes on using the device pointer after this
+             * relied on a reference it no longer holds (io_device_fail_stale). */
+            wdf_device_t *d = wdf_device_of_wdm(f->DeviceObject);
+            if (d && image_current()) {
+                tdf_teardown_note(&d->file_released_by, "ObDereferenceObject(file object)");
+                d->file_released_by.trace_index = UINT64_MAX; /* no trace event of its own */
+            }
             io_device_dereference(f->DeviceObject);
         }
         return 1;
     }
     return 0;
+}
+
+int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint32_t subcode, const char *name)
+{
+    PDEVICE_OBJECT o = object;
+    if (!o || o->Type != IO_TYPE_DEVICE || !o->TdfModel)
+        return 0;
+    wdf_device_t *d = o->TdfModel; /* the record outlives the device object (object.c) */
+    const tdf_teardown_t *t = &d->file_released_by;
+    if (&d->wdm != o || !d->obj.destroyed || !t->event || !t->image || t->image != image_current())
+        return 0;
+    char released[96];
+    snprintf(released, sizeof released, "%s!%s", t->image->name, symbol_name(t->fn));
+    tdf_dead_t dead = {TDF_OBJ_DEVICE, d->role, t, "device object %s (deleted)", {(uintptr_t)d->name},
+                       .key_access = released, .key_teardown = "early-release"};
+    tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, code, subcode, name, NULL, NULL,
+                  "%s on %s, deleted and freed: this driver let go of its reference on it (closed its file object "
+                  "in %s) and went on using the pointer",
+                  routine, d->name, released);
+    return 1;
 }
 
 /* ---- the PnP manager's side: a root devnode's WDM stack ---- */

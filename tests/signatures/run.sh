@@ -60,6 +60,32 @@
 #                         cancel routine has; the cancel routine then asks for the request's queue. The
 #                         other order of the same pair (worker after the cancel routine) has this key too:
 #                         request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel
+#   wc_uc_second / wc_uc_first / wc_uc_freed   fuzz_wdm_cancel unchecked_clear: B's completer and its cancel
+#                         routine both complete one IRP; the cancel routine comes second (0x44), or first
+#                         (0x44 the other way round), or first with A freeing its IRP in between (the
+#                         completer's IoCompleteRequest meets the freed IRP): two completions by one driver,
+#                         sorted: irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held
+#   wc_cke_own / wc_cke_client   fuzz_wdm_cancel cancel_keeps_entry: B takes the IRP its cancel routine completed
+#                         and left on its list: A's own IRP (freed by A) or a client's (freed by the I/O manager).
+#                         A use by a driver that does not own the IRP, after the completion that handed it back:
+#                         irp(wc_b/FDO):wc_b!take_held:wc_b!WcB_Cancel
+#   wc_fac_freed / wc_fac_held   fuzz_wdm_cancel free_and_continue: A's completion routine frees its IRP and
+#                         returns STATUS_SUCCESS: the walk goes on with the freed IRP (0x50) or, a canceller's
+#                         reference keeping it, reaches the top (MISUSE IRP_COMPLETED_PAST_ITS_OWNER):
+#                         irp(wc_a):wc_a!WcA_Complete:not-more-processing
+#   wc_np_leave / wc_np_return   fuzz_wdm_cancel no_propagate: the unmarked location found when the completion
+#                         leaves it, or when A's dispatch returns after the completion passed it:
+#                         MISUSE/PENDING_NOT_MARKED:wc_a!WcA_DispatchDeviceControl:thread
+#   wc_nr_send / wc_nr_ref       fuzz_wdm_cancel no_reference: A sends to (0xC9/0x4) or references (0x18) B's
+#                         deleted device object, whose file object A closed at its start:
+#                         device(wc_b/FDO):wc_a!open_target:early-release
+#   wc_nc_pending / wc_nc_inside / wc_nc_uaf / wc_nc_uaf_inner   fuzz_wdm_cancel no_cancel: A unloads while B
+#                         holds an IRP with A's completion routine (0xCE at the unload), or the routine runs in
+#                         the unloaded image, or (asan build only) it touches A's device extension freed at
+#                         A's delete, in itself or in a routine it calls: image(wc_a):wc_a!WcA_Complete:unload
+#   wc_nc_send            fuzz_wdm_cancel no_cancel: A's send, counted before the teardown, goes to B's device
+#                         after A's teardown closed the file object without waiting: not no_reference's key
+#                         (it shared 0xC9/0x4:wc_a!WcA_StimulusSend:thread): device(wc_b/FDO):wc_a!teardown:early-release
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -102,7 +128,23 @@ tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_Ev
        "fuzz_bus_child|tnw_uaf.bin|thread_not_waited|image(child):child!Child_IoThread:unload|any"
        "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan"
        "fuzz_bus_ioctl|ckp_resent.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
-       "fuzz_bus_ioctl|ui_cancel_late.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any")
+       "fuzz_bus_ioctl|ui_cancel_late.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any"
+       "fuzz_wdm_cancel|wc_uc_second.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
+       "fuzz_wdm_cancel|wc_uc_first.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
+       "fuzz_wdm_cancel|wc_uc_freed.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
+       "fuzz_wdm_cancel|wc_cke_own.bin|cancel_keeps_entry|irp(wc_b/FDO):wc_b!take_held:wc_b!WcB_Cancel|any"
+       "fuzz_wdm_cancel|wc_cke_client.bin|cancel_keeps_entry|irp(wc_b/FDO):wc_b!take_held:wc_b!WcB_Cancel|any"
+       "fuzz_wdm_cancel|wc_fac_freed.bin|free_and_continue|irp(wc_a):wc_a!WcA_Complete:not-more-processing|any"
+       "fuzz_wdm_cancel|wc_fac_held.bin|free_and_continue|irp(wc_a):wc_a!WcA_Complete:not-more-processing|any"
+       "fuzz_wdm_cancel|wc_np_leave.bin|no_propagate|MISUSE/PENDING_NOT_MARKED:wc_a!WcA_DispatchDeviceControl:thread|any"
+       "fuzz_wdm_cancel|wc_np_return.bin|no_propagate|MISUSE/PENDING_NOT_MARKED:wc_a!WcA_DispatchDeviceControl:thread|any"
+       "fuzz_wdm_cancel|wc_nr_send.bin|no_reference|device(wc_b/FDO):wc_a!open_target:early-release|any"
+       "fuzz_wdm_cancel|wc_nr_ref.bin|no_reference|device(wc_b/FDO):wc_a!open_target:early-release|any"
+       "fuzz_wdm_cancel|wc_nc_pending.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|any"
+       "fuzz_wdm_cancel|wc_nc_inside.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|any"
+       "fuzz_wdm_cancel|wc_nc_uaf.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|asan"
+       "fuzz_wdm_cancel|wc_nc_uaf_inner.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|asan"
+       "fuzz_wdm_cancel|wc_nc_send.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|any")
 sanitizer=$(sed -n 's/^TDF_SANITIZER:STRING=//p' "$bindir/CMakeCache.txt" 2>/dev/null)
 for p in "${tails[@]}"; do
     IFS='|' read -r target a variant want build <<<"$p"
