@@ -102,6 +102,13 @@ typedef struct tdf_failure {
      * registers, registers(<key_caller_owner>):<key_caller>:power-down. */
     char key_caller_owner[64];
     char key_caller[96];
+    /* A failure inside a sender's completion routine that runs after its I/O
+     * target was purged without waiting for that request (docs/REPORTS.md
+     * "Signatures"): target(<key_late_owner>):<key_late_routine>:<key_late_purger>,
+     * whatever the routine met. */
+    char key_late_owner[64];
+    char key_late_routine[96];
+    char key_late_purger[96];
 } tdf_failure_t;
 
 /* What a failing oracle hands over besides the message: the dead object. */
@@ -220,6 +227,13 @@ const struct tdf_image *image_caller_of(int fiber, const char *callee, char *cal
  * that callback), returns 1 and writes out; 0 keeps frame. */
 typedef int tdf_key_origin_fn(int fiber, const char *frame, char *out, size_t size);
 void ke_set_key_origin_hook(tdf_key_origin_fn *fn);
+/* The wdf layer's late-completion hook (request.c): 1 when `fiber` is inside
+ * a sender's completion routine whose request its target purged without
+ * waiting, with the sender's device role, the routine and the purging
+ * routine written (tdf_failure_t.key_late_*); 0 otherwise. */
+typedef int tdf_late_completion_fn(int fiber, char *owner, size_t owner_size, char *routine, size_t routine_size,
+                                   char *purger, size_t purger_size);
+void ke_set_late_completion_hook(tdf_late_completion_fn *fn);
 /* Resolves a code address to a function name (ELF symbol table). */
 const char *symbol_name(const void *addr);
 

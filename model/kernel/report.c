@@ -91,6 +91,8 @@ static void teardown_frame(const tdf_teardown_t *t, char *buf, size_t size)
  * object and which teardown step. */
 static tdf_key_origin_fn *g_key_origin;
 void ke_set_key_origin_hook(tdf_key_origin_fn *fn) { g_key_origin = fn; }
+static tdf_late_completion_fn *g_late_completion;
+void ke_set_late_completion_hook(tdf_late_completion_fn *fn) { g_late_completion = fn; }
 
 /* A call into the callee that finds its object dead, made while the
  * caller's own device had been powering down since before the callee's
@@ -242,6 +244,16 @@ static void record(const tdf_dead_t *dead, const char *access_event, tdf_class_t
                   g_key_origin(f->fiber, f->access.frame, f->key_access, sizeof f->key_access)))
                 f->key_access[0] = 0;
         }
+        /* A completion routine the purge did not wait for: whatever it met
+         * (the powered-down registers, an object the power-down deleted, its
+         * request re-sent by the next power-up) came from that purge. A
+         * deadlock or a hang is no access of the routine's own. */
+        if (!(g_late_completion && (cls == TDF_CLASS_BUGCHECK || cls == TDF_CLASS_HARDWARE ||
+                                    cls == TDF_CLASS_MISUSE || cls == TDF_CLASS_SANITIZER ||
+                                    cls == TDF_CLASS_FAULT) &&
+              g_late_completion(f->fiber, f->key_late_owner, sizeof f->key_late_owner, f->key_late_routine,
+                                sizeof f->key_late_routine, f->key_late_purger, sizeof f->key_late_purger)))
+            f->key_late_routine[0] = 0;
     }
 }
 
@@ -309,6 +321,10 @@ void tdf_failure_signature(const tdf_failure_t *f, char *buf, size_t size)
 {
     /* The key leaves out steps, fibers, instance numbers and variant: the
      * same bug found by a different schedule dedupes to one entry. */
+    if (f->key_late_routine[0]) {
+        snprintf(buf, size, "target(%s):%s:%s", f->key_late_owner, f->key_late_routine, f->key_late_purger);
+        return;
+    }
     if (f->obj_kind != TDF_OBJ_NONE) {
         /* The fatal pair's key (docs/REPORTS.md "Signatures"): the dead
          * object by kind and owner role, the access routine, the teardown

@@ -641,4 +641,5 @@ void wdf_reset(void)
     wdf_interrupts_reset();
     wdf_timer_reset();
     wdf_dpc_reset();
+    wdf_request_late_reset();
 }

@@ -248,6 +248,19 @@ VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action
     if (Action == WdfIoTargetPurgeIoAndWait) {
         cancel_sent_and_wait(t, 1);
     } else {
+        /* Every send in flight now completes whenever its receiver gets to
+         * it, after this returns: its completion routine is late from here
+         * on (wdf_request_late_completion_key). Before the cancels, which may
+         * complete some at once. */
+        for (unsigned i = 0; i < t->nsent; i++)
+            tdf_teardown_note(&t->sent[i]->purged_unwaited, "WdfIoTargetPurge(WdfIoTargetPurgeIo)");
+        /* A completion routine running now is not waited for either. */
+        if (t->completing) {
+            t->purges_unwaited++;
+            tdf_teardown_note(&t->purged_unwaited, "WdfIoTargetPurge(WdfIoTargetPurgeIo)");
+        }
+        if (t->nsent || t->completing)
+            ke_set_late_completion_hook(wdf_request_late_completion_key);
         for (unsigned i = 0; i < t->nsent; i++) {
             unsigned before = t->nsent;
             wdf_request_cancel(t->sent[i]);
@@ -272,7 +285,7 @@ NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(WDFIOTARGET IoTarget, WDFREQUE
         TdfUnmodelled("WdfIoTargetFormatRequestForInternalIoctl", "buffer offsets");
     wdf_request_t *r = wdf_request_checked(Request, "WdfIoTargetFormatRequestForInternalIoctl");
     if (r->state != REQ_IDLE && r->state != REQ_COMPLETED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "formatting a request that is still pending");
+        wdf_request_fail_pending(r, "formatting a request that is still pending");
         return STATUS_INVALID_DEVICE_STATE;
     }
     wdf_memory_t *in = InputBuffer ? (wdf_memory_t *)wdf_object_checked((WDFOBJECT)InputBuffer, OBJ_MEMORY, "format") : NULL;
@@ -294,7 +307,7 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
     wdf_io_target_t *t = target_checked(Target, "WdfRequestSend");
     ULONG flags = Options ? Options->Flags : 0;
     if (r->state == REQ_QUEUED || r->state == REQ_OWNED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestSend of a request that is still pending");
+        wdf_request_fail_pending(r, "WdfRequestSend of a request that is still pending");
         return FALSE;
     }
     if (!t->open || t->closing ||
@@ -313,6 +326,8 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
     r->target = t;
     r->done = 0;
     r->cancel_requested = r->cancel_taken = 0;
+    tdf_teardown_clear(&r->purged_unwaited); /* a new send: no purge has let it go yet */
+    wdf_request_note_send(r);
     t->sent[t->nsent++] = r;
     TDF_HB_RELEASE(r);
     if (t->wdm) {

@@ -79,7 +79,7 @@ NTSTATUS WdfIoTargetFormatRequestForIoctl(WDFIOTARGET IoTarget, WDFREQUEST Reque
     if (!r)
         return STATUS_INVALID_PARAMETER;
     if (r->state != REQ_IDLE && r->state != REQ_COMPLETED) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfIoTargetFormatRequestForIoctl on a request that is still pending");
+        wdf_request_fail_pending(r, "WdfIoTargetFormatRequestForIoctl on a request that is still pending");
         return STATUS_INVALID_DEVICE_STATE;
     }
     void *in, *out;

@@ -15,6 +15,65 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The sender's completion routine each thread is running (its innermost):
+ * when a WdfIoTargetPurgeIo did not wait for it, a failure inside it is keyed
+ * by that purge (wdf_request_late_completion_key). NULL while the thread
+ * runs none; points into wdf_request_finish's frame while it does. */
+static const late_completion_t *g_late[SCHED_SLOT_COUNT];
+static const late_completion_t **late_slot(int fiber) { return &g_late[sched_fiber_index(fiber)]; }
+
+/* The purge that did not wait for l's routine: one while its request was in
+ * flight, or one while the routine ran (its target's record); NULL: none. */
+static const tdf_teardown_t *late_purge(const late_completion_t *l)
+{
+    return l->purge.event                                    ? &l->purge
+           : l->target->purges_unwaited != l->purges_before ? &l->target->purged_unwaited
+                                                             : NULL;
+}
+
+/* A run aborted inside a routine leaves its slot set, pointing at a frame
+ * that is gone. */
+void wdf_request_late_reset(void) { memset(g_late, 0, sizeof g_late); }
+
+void wdf_request_note_send(wdf_request_t *r)
+{
+    const late_completion_t *l = *late_slot(sched_current());
+    const tdf_teardown_t *purge = l ? late_purge(l) : NULL;
+    r->late_send_set = purge != NULL;
+    if (purge) {
+        r->late_send = *l;
+        r->late_send.purge = *purge; /* resolved: the target's count may move on */
+    }
+}
+
+void wdf_request_fail_pending(wdf_request_t *r, const char *detail)
+{
+    /* Sent again by a late completion routine: the call that finds it
+     * pending (the next power-up's own send) met that routine's send, and
+     * is keyed by it, as a failure inside the routine is. */
+    const late_completion_t **slot = late_slot(sched_current());
+    const late_completion_t *outer = *slot;
+    if (r->late_send_set)
+        *slot = &r->late_send;
+    TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s", detail);
+    *slot = outer; /* from the main context the failure returns */
+}
+
+int wdf_request_late_completion_key(int fiber, char *owner, size_t owner_size, char *routine, size_t routine_size,
+                                    char *purger, size_t purger_size)
+{
+    const late_completion_t *l = *late_slot(fiber);
+    const tdf_teardown_t *purge = l ? late_purge(l) : NULL;
+    if (!purge)
+        return 0;
+    snprintf(owner, owner_size, "%s", l->target->owner->role);
+    snprintf(routine, routine_size, "%s!%s", l->image ? l->image->name : "?", symbol_name(l->routine));
+    if (purge->image)
+        snprintf(purger, purger_size, "%s!%s", purge->image->name, symbol_name(purge->fn));
+    else
+        snprintf(purger, purger_size, "purge-no-wait");
+    return 1;
+}
 
 wdf_request_t *wdf_request_checked(WDFREQUEST h, const char *routine)
 {
@@ -107,10 +166,19 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
         if (r->completion) {
             WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
             TDF_HB_ACQUIRE(r);
+            /* Copied: the routine may re-send the request, which clears it. */
+            late_completion_t late = {r->purged_unwaited, t, t->purges_unwaited, r->obj.image,
+                                      (const void *)r->completion};
+            if (!late.purge.event && r->late_send_set) /* a late routine's send: a chain no purge waited for */
+                late.purge = r->late_send.purge;
+            const late_completion_t **slot = late_slot(sched_current());
+            const late_completion_t *outer = *slot;
+            *slot = &late;
             /* The sender's routine, in the sender's image: after its unload, 0xCE. */
             unsigned saved = image_callback_begin(); /* the sender's routine: entered from the framework */
             r->completion((WDFREQUEST)r, (WDFIOTARGET)t, &params, r->completion_context);
             image_callback_end(saved);
+            *slot = outer;
         }
         /* Only now does the request stop counting as sent I/O: KMDF's
          * FxIoTarget::RequestCompletionRoutine calls the driver's completion
@@ -440,7 +508,7 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
     ke_yield();
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestReuse");
     if (r->state != REQ_COMPLETED && r->state != REQ_IDLE) {
-        TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "WdfRequestReuse on a request that is still pending");
+        wdf_request_fail_pending(r, "WdfRequestReuse on a request that is still pending");
         return STATUS_INVALID_DEVICE_STATE;
     }
     PFN_WDF_REQUEST_COMPLETION_ROUTINE completion = r->completion;

@@ -113,6 +113,17 @@ typedef struct wdf_io_target wdf_io_target_t;
 
 typedef enum req_state { REQ_IDLE = 0, REQ_QUEUED, REQ_OWNED, REQ_COMPLETED } req_state_t;
 
+/* A sender's completion routine running (request.c): its request, the
+ * target it came back from, and what tells whether a WdfIoTargetPurgeIo let
+ * it run late. */
+typedef struct late_completion {
+    tdf_teardown_t purge;                 /* the request's: a purge while it was in flight */
+    const struct wdf_io_target *target;   /* alive while its routine runs (it counts as completing) */
+    unsigned purges_before;               /* target->purges_unwaited when the routine started */
+    const struct tdf_image *image;
+    const void *routine;
+} late_completion_t;
+
 typedef struct wdf_request {
     wdf_object_t obj;
     req_state_t state;
@@ -132,6 +143,10 @@ typedef struct wdf_request {
     PFN_WDF_REQUEST_COMPLETION_ROUTINE completion;
     WDFCONTEXT completion_context;
     int waiter;                     /* a thread blocks on &done until completion */
+    tdf_teardown_t purged_unwaited; /* a WdfIoTargetPurge(WdfIoTargetPurgeIo) of this send's target, which
+                                       did not wait for it (its completion routine is late: request.c) */
+    int late_send_set;              /* this send was made by a late completion routine: */
+    late_completion_t late_send;    /* which (wdf_request_fail_pending keys a clash with it by it) */
     int done;
     /* file objects and request memory (fileobject.c, memory.c; KERNEL-SEMANTICS §12) */
     struct wdf_file *file;          /* the handle it was sent on (references it until completion) */
@@ -189,6 +204,11 @@ struct wdf_io_target {
      * close, purge and stop(wait) wait for these too (KERNEL-SEMANTICS §15
      * "Re-sending from the completion routine"). */
     unsigned completing;
+    /* WdfIoTargetPurgeIo calls made while some completion routine was
+     * running (counted), and the last one: that routine is late from then on
+     * (request.c late_completion_t). */
+    unsigned purges_unwaited;
+    tdf_teardown_t purged_unwaited;
     int local; /* an FDO's default target (local_target.c): no handle, no reference on the lower device */
 };
 
@@ -475,6 +495,17 @@ void wdf_memory_delete_children(wdf_object_t *parent);
 wdf_device_t *wdf_parent_device(wdf_object_t *parent);
 void wdf_timer_reset(void);
 void wdf_dpc_reset(void);
+/* Late completion routines (request.c): the reset at run start, and the key
+ * hook report.c calls (ke_set_late_completion_hook, set by a
+ * WdfIoTargetPurge that does not wait). */
+void wdf_request_late_reset(void);
+/* WdfRequestSend: notes whether a late completion routine makes this send. */
+void wdf_request_note_send(wdf_request_t *r);
+/* 0x10D/0x7 for a call that needs the request not pending; keyed as the
+ * late completion routine that sent it again, when one did. */
+void wdf_request_fail_pending(wdf_request_t *r, const char *detail);
+int wdf_request_late_completion_key(int fiber, char *owner, size_t owner_size, char *routine, size_t routine_size,
+                                    char *purger, size_t purger_size);
 const void *wdf_timer_callback_of(int fiber, const struct tdf_image **img);
 /* The key hook report.c calls (ke_set_key_origin_hook, wdfdpc.c): a DPC's
  * timer origin, or the caller of the WdfInterruptSynchronize whose callback

@@ -86,6 +86,15 @@
 #   wc_nc_send            fuzz_wdm_cancel no_cancel: A's send, counted before the teardown, goes to B's device
 #                         after A's teardown closed the file object without waiting: not no_reference's key
 #                         (it shared 0xC9/0x4:wc_a!WcA_StimulusSend:thread): device(wc_b/FDO):wc_a!teardown:early-release
+#   pnw_log / pnw_regs / pnw_inroutine / pnw_d0entry   fuzz_bus_ioctl purge_no_wait: the child's D0Exit purges
+#                         without waiting; the completion routine of the send the bus already took runs late
+#                         and meets the event log D0Exit deleted (0x10D/0x5), the powered-down registers, its
+#                         own re-send of the request the next D0Entry sent (0x10D/0x7 in the routine), or the
+#                         next D0Entry's send meets the routine's (0x10D/0x7 in D0Entry): the un-awaited purge,
+#                         target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit
+#   cf_log                fuzz_bus_ioctl ctx_freed: the same log deleted under the routine, before a purge that
+#                         waits: not purge_no_wait's key (they shared the handle key):
+#                         handle(iochild):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -129,6 +138,11 @@ tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_Ev
        "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan"
        "fuzz_bus_ioctl|ckp_resent.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
        "fuzz_bus_ioctl|ui_cancel_late.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any"
+       "fuzz_bus_ioctl|pnw_log.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
+       "fuzz_bus_ioctl|pnw_regs.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
+       "fuzz_bus_ioctl|pnw_inroutine.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
+       "fuzz_bus_ioctl|pnw_d0entry.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
+       "fuzz_bus_ioctl|cf_log.bin|ctx_freed|handle(iochild):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
        "fuzz_wdm_cancel|wc_uc_second.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
        "fuzz_wdm_cancel|wc_uc_first.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
        "fuzz_wdm_cancel|wc_uc_freed.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
