@@ -257,23 +257,23 @@ const char *image_caller_frame(char *buf, size_t size)
 
 unsigned image_callback_begin(void)
 {
-    call_stack_t *s = stack_of(sched_current());
+    call_stack_t *s = my_stack();
     unsigned old = s->callback_base;
     s->callback_base = s->depth;
     return old;
 }
 
-void image_callback_end(unsigned saved) { stack_of(sched_current())->callback_base = saved; }
+void image_callback_end(unsigned saved) { my_stack()->callback_base = saved; }
 
 unsigned image_completion_begin(void)
 {
-    call_stack_t *s = stack_of(sched_current());
+    call_stack_t *s = my_stack();
     unsigned old = s->completion_base;
     s->completion_base = s->depth + 1;
     return old;
 }
 
-void image_completion_end(unsigned saved) { stack_of(sched_current())->completion_base = saved; }
+void image_completion_end(unsigned saved) { my_stack()->completion_base = saved; }
 
 int image_completion_entry(int fiber, const struct tdf_image *img, char *entry, size_t size)
 {

@@ -15,12 +15,26 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The sender's completion routine each thread is running (its innermost):
- * when a WdfIoTargetPurgeIo did not wait for it, a failure inside it is keyed
- * by that purge (wdf_request_late_completion_key). NULL while the thread
- * runs none; points into wdf_request_finish's frame while it does. */
-static const late_completion_t *g_late[SCHED_SLOT_COUNT];
-static const late_completion_t **late_slot(int fiber) { return &g_late[sched_fiber_index(fiber)]; }
+/* The sender's completion routines each thread is running, innermost last:
+ * when a WdfIoTargetPurgeIo did not wait for one, a failure inside it is
+ * keyed by that purge (wdf_request_late_completion_key). Static, not in
+ * wdf_request_finish's frame: an ASan build would put redzones around a local
+ * whose address escapes, at every completion. Routines nested deeper than
+ * LATE_NEST are not tracked (their failures keep their own keys). */
+#define LATE_NEST 4
+static late_completion_t g_late_store[SCHED_SLOT_COUNT][LATE_NEST];
+static unsigned g_late_depth[SCHED_SLOT_COUNT];
+/* wdf_request_fail_pending's: the late routine that sent the request again */
+static const late_completion_t *g_late_override[SCHED_SLOT_COUNT];
+
+static const late_completion_t *late_current(int fiber)
+{
+    int i = sched_fiber_index(fiber);
+    if (g_late_override[i])
+        return g_late_override[i];
+    unsigned d = g_late_depth[i];
+    return d && d <= LATE_NEST ? &g_late_store[i][d - 1] : NULL;
+}
 
 /* The purge that did not wait for l's routine: one while its request was in
  * flight, or one while the routine ran (its target's record); NULL: none. */
@@ -33,11 +47,15 @@ static const tdf_teardown_t *late_purge(const late_completion_t *l)
 
 /* A run aborted inside a routine leaves its slot set, pointing at a frame
  * that is gone. */
-void wdf_request_late_reset(void) { memset(g_late, 0, sizeof g_late); }
+void wdf_request_late_reset(void)
+{
+    memset(g_late_depth, 0, sizeof g_late_depth);
+    memset(g_late_override, 0, sizeof g_late_override);
+}
 
 void wdf_request_note_send(wdf_request_t *r)
 {
-    const late_completion_t *l = *late_slot(sched_current());
+    const late_completion_t *l = late_current(sched_current());
     const tdf_teardown_t *purge = l ? late_purge(l) : NULL;
     r->late_send_set = purge != NULL;
     if (purge) {
@@ -51,18 +69,17 @@ void wdf_request_fail_pending(wdf_request_t *r, const char *detail)
     /* Sent again by a late completion routine: the call that finds it
      * pending (the next power-up's own send) met that routine's send, and
      * is keyed by it, as a failure inside the routine is. */
-    const late_completion_t **slot = late_slot(sched_current());
-    const late_completion_t *outer = *slot;
+    const late_completion_t **slot = &g_late_override[sched_current_index()];
     if (r->late_send_set)
         *slot = &r->late_send;
     TDF_BUGCHECK(0x10D, 0x7, "WDF_VIOLATION", "%s", detail);
-    *slot = outer; /* from the main context the failure returns */
+    *slot = NULL; /* from the main context the failure returns */
 }
 
 int wdf_request_late_completion_key(int fiber, char *owner, size_t owner_size, char *routine, size_t routine_size,
                                     char *purger, size_t purger_size)
 {
-    const late_completion_t *l = *late_slot(fiber);
+    const late_completion_t *l = late_current(fiber);
     const tdf_teardown_t *purge = l ? late_purge(l) : NULL;
     if (!purge)
         return 0;
@@ -166,19 +183,28 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
         if (r->completion) {
             WDF_REQUEST_COMPLETION_PARAMS params = {sizeof params, r->type, status, information};
             TDF_HB_ACQUIRE(r);
-            /* Copied: the routine may re-send the request, which clears it. */
-            late_completion_t late = {r->purged_unwaited, t, t->purges_unwaited, r->obj.image,
-                                      (const void *)r->completion};
-            if (!late.purge.event && r->late_send_set) /* a late routine's send: a chain no purge waited for */
-                late.purge = r->late_send.purge;
-            const late_completion_t **slot = late_slot(sched_current());
-            const late_completion_t *outer = *slot;
-            *slot = &late;
+            int slot = sched_current_index();
+            unsigned depth = g_late_depth[slot]++;
+            if (depth < LATE_NEST) {
+                /* The purge record is copied only when there is one (every
+                 * completion runs this): the routine may re-send the request,
+                 * which clears the request's. */
+                late_completion_t *late = &g_late_store[slot][depth];
+                late->purge.event = NULL;
+                late->target = t;
+                late->purges_before = t->purges_unwaited;
+                late->image = r->obj.image;
+                late->routine = (const void *)r->completion;
+                if (r->purged_unwaited.event)
+                    late->purge = r->purged_unwaited;
+                else if (r->late_send_set) /* a late routine's send: a chain no purge waited for */
+                    late->purge = r->late_send.purge;
+            }
             /* The sender's routine, in the sender's image: after its unload, 0xCE. */
             unsigned saved = image_callback_begin(); /* the sender's routine: entered from the framework */
             r->completion((WDFREQUEST)r, (WDFIOTARGET)t, &params, r->completion_context);
             image_callback_end(saved);
-            *slot = outer;
+            g_late_depth[slot]--;
         }
         /* Only now does the request stop counting as sent I/O: KMDF's
          * FxIoTarget::RequestCompletionRoutine calls the driver's completion
