@@ -465,6 +465,9 @@ void *work_queue_submit(const void *item, const void *routine, const char *kind,
 void work_queue_started(void *slot);
 void work_queue_finished(void *slot);
 int work_queue_item_active(const void *item, int *running); /* queued or its routine running */
+/* The routine of the ExQueueWorkItem item whose routine `fiber` is running
+ * (and the image that queued it), or NULL. */
+const void *work_queue_running_ex_routine(int fiber, const struct tdf_image **img);
 void work_queue_check_unload(struct tdf_image *img); /* 0xCE: an active item queued by img */
 void work_queue_check_free(const void *p, size_t size); /* 0xE4/0x0: freeing pool holding an active item */
 void work_queue_reset(void);

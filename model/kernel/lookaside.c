@@ -75,6 +75,24 @@ static void init(TDF_LOOKASIDE_COMMON *l, int paged, PALLOCATE_FUNCTION Allocate
 static TDF_LOOKASIDE_COMMON *checked(TDF_LOOKASIDE_COMMON *l, const char *routine)
 {
     if (!l || l->Signature != LOOKASIDE_SIGNATURE || !find(l)) {
+        /* In an ExQueueWorkItem routine of this driver: its teardown deleted
+         * the list without waiting for the routine, which holds no reference
+         * on the driver. Had it not touched the list, the unload would have
+         * found the work item still running (work_queue.c): one bug, keyed
+         * as that one, image(<driver>):<work routine>:unload. */
+        const struct tdf_image *img;
+        const void *fn = work_queue_running_ex_routine(sched_current(), &img);
+        if (fn && img && img == image_current()) {
+            char entry[96];
+            snprintf(entry, sizeof entry, "%s!%s", img->name, symbol_name(fn));
+            tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, NULL, "image %s (its work routine met a lookaside list deleted)",
+                               {(uintptr_t)img->name}, .access_frame = entry, .key_teardown = "unload"};
+            tdf_fail_dead(&dead, routine, TDF_CLASS_MISUSE, 0, 0, routine, NULL, NULL,
+                          "%s on a lookaside list that is not initialised (never, or already deleted), in the work "
+                          "routine %s: the teardown deleted it without waiting for the routine",
+                          routine, entry);
+            return NULL;
+        }
         TDF_MISUSE(routine, "%s on a lookaside list that is not initialised (never, or already deleted)", routine);
         return NULL;
     }

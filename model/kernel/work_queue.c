@@ -26,6 +26,7 @@ typedef struct active_item {
     const void *routine;
     struct tdf_image *image; /* the image that queued it */
     int running;             /* 0 queued, 1 its routine started */
+    int fiber;               /* the worker thread running it (running only) */
     int in_use;
     const char *kind;
     char queued_by[96]; /* image!Routine that queued it */
@@ -106,6 +107,19 @@ void work_queue_started(void *slot)
     active_item_t *a = slot;
     TDF_HB_ACQUIRE(a);
     a->running = 1;
+    a->fiber = sched_current();
+}
+
+const void *work_queue_running_ex_routine(int fiber, const struct tdf_image **img)
+{
+    for (unsigned i = 0; i < g_used; i++) {
+        const active_item_t *a = &g_active[i];
+        if (a->in_use && a->running && a->fiber == fiber && strcmp(a->kind, "WORK_QUEUE_ITEM") == 0) {
+            *img = a->image;
+            return a->routine;
+        }
+    }
+    return NULL;
 }
 
 void work_queue_finished(void *slot)

@@ -95,6 +95,9 @@
 #   cf_log                fuzz_bus_ioctl ctx_freed: the same log deleted under the routine, before a purge that
 #                         waits: not purge_no_wait's key (they shared the handle key):
 #                         handle(iochild):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit
+#   eqwi_lookaside / eqwi_unload   fuzz_work_item ex_queue_work_item: the ExQueueWorkItem routine, which holds no
+#                         reference on the driver, meets the lookaside list the teardown deleted (MISUSE) or is
+#                         still running at the unload (0xCE): image(wi_driver):wi_driver!Wi_ExWorkRoutine:unload
 # And one the other way: two bugs whose stuck threads stand in the same frames must not share a key.
 #   nd_deadlock           fuzz_power_share no_drain: B's removal waits for B's access, whose request A (down
 #                         without draining) never completes. Its victims' frames were down_in_d0exit's old
@@ -143,6 +146,8 @@ tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_Ev
        "fuzz_bus_ioctl|pnw_inroutine.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
        "fuzz_bus_ioctl|pnw_d0entry.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
        "fuzz_bus_ioctl|cf_log.bin|ctx_freed|handle(iochild):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
+       "fuzz_work_item|eqwi_lookaside.bin|ex_queue_work_item|image(wi_driver):wi_driver!Wi_ExWorkRoutine:unload|any"
+       "fuzz_work_item|eqwi_unload.bin|ex_queue_work_item|image(wi_driver):wi_driver!Wi_ExWorkRoutine:unload|any"
        "fuzz_wdm_cancel|wc_uc_second.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
        "fuzz_wdm_cancel|wc_uc_first.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
        "fuzz_wdm_cancel|wc_uc_freed.bin|unchecked_clear|irp(wc_b/FDO):wc_b!WcB_Cancel:wc_b!complete_held|any"
