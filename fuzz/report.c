@@ -329,10 +329,10 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
          * <thread routine>:unload. The pair keeps the free as its teardown. */
         char entry[96];
         const struct tdf_image *mine = ke_system_thread_image(sched_current());
+        const char *outlived = NULL;
         if (img && mine == img && image_fiber_outer(sched_current()) == img) {
             image_fiber_entry(sched_current(), entry, sizeof entry);
-            dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, "image %s (its thread touched the pool its teardown freed)",
-                                {(uintptr_t)name}, .access_frame = entry, .key_teardown = "unload"};
+            outlived = "image %s (its thread touched the pool its teardown freed)";
         } else if (img && !freed_by->image && image_completion_entry(sched_current(), img, entry, sizeof entry)) {
             /* The same for an IRP completion routine of the driver that meets
              * its device's memory freed at the device's delete (no driver
@@ -340,10 +340,11 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
              * and had the routine not touched the block, the unload would
              * have found it inside the image, or the IRP still holding it
              * (model/kernel/irp.c): image(<driver>):<completion routine>:unload. */
-            dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by,
-                                "image %s (its completion routine touched the pool its teardown freed)",
-                                {(uintptr_t)name}, .access_frame = entry, .key_teardown = "unload"};
+            outlived = "image %s (its completion routine touched the pool its teardown freed)";
         }
+        if (outlived)
+            dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, outlived, {(uintptr_t)name}, .access_frame = entry,
+                                .key_teardown = "unload"};
         tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,
                                "%s in %s (called from %s): pool of %s freed at step %lu; the sanitizer's report has "
                                "the access and its stacks",
