@@ -45,8 +45,8 @@ static const tdf_teardown_t *late_purge(const late_completion_t *l)
                                                              : NULL;
 }
 
-/* A run aborted inside a routine leaves its slot set, pointing at a frame
- * that is gone. */
+/* At run start: a run aborted inside a completion routine leaves its
+ * thread's depth (and an override) set. */
 void wdf_request_late_reset(void)
 {
     memset(g_late_depth, 0, sizeof g_late_depth);
