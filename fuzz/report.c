@@ -1,4 +1,5 @@
 #include "report.h"
+#include "../model/kernel/irp.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -313,7 +314,21 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
             sched_fiber_name(sched_current()));
     const struct tdf_image *owner;
     const tdf_teardown_t *freed_by;
-    if (freed && pool_freed_at(freed, &owner, &freed_by)) {
+    const tdf_dead_t *request = freed ? ke_freed_buffer_dead(freed) : NULL;
+    if (request) {
+        /* A write of the answer into a buffer taken from a request that was
+         * completed meanwhile (and its sender's memory freed since): whoever
+         * freed the block, the use is the one after that completion, keyed
+         * as the model's own check of a call on the completed handle would
+         * key it (model/wdf/request.c). */
+        tdf_fail_external_dead(request, what, TDF_CLASS_SANITIZER, what, where, caller,
+                               "%s in %s (called from %s): the buffer of a request completed at step %lu; the "
+                               "sanitizer's report has the access and its stacks",
+                               what, where, caller, (unsigned long)request->teardown->step);
+        char sig[400];
+        tdf_failure_signature(tdf_failure(), sig, sizeof sig);
+        fprintf(stderr, "==TDF== SIGNATURE %s\n", sig);
+    } else if (freed && pool_freed_at(freed, &owner, &freed_by)) {
         /* A use of pool the model freed: the pool's dead object and who freed
          * it, so the key is the one the model's own check of that free would
          * give (0xC7 for a KDPC or KTIMER still in the block): one bug, one
@@ -342,7 +357,17 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
              * (model/kernel/irp.c): image(<driver>):<completion routine>:unload. */
             outlived = "image %s (its completion routine touched the pool its teardown freed)";
         }
-        if (outlived)
+        char released[96];
+        tdf_dead_t device;
+        uint32_t completed_at;
+        PDEVICE_OBJECT sent_to = irp_completion_sent_to(sched_current(), &completed_at);
+        if (outlived && image_completion_entry(sched_current(), img, entry, sizeof entry) &&
+            io_device_released_dead(sent_to, completed_at, img, &device, released, sizeof released)) {
+            /* Its IRP went to a device the driver let go of meanwhile: the
+             * release without a wait is the key, as at the unload. */
+            device.access_frame = entry;
+            dead = device;
+        } else if (outlived)
             dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, outlived, {(uintptr_t)name}, .access_frame = entry,
                                 .key_teardown = "unload"};
         tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,

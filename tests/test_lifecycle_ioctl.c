@@ -203,7 +203,7 @@ static void manual_queue(void *arg)
     g_status[2] = WdfIoQueueRetrieveNextRequest(g_manual, &r);
     wdf_device_resume_queues(g_pdo);
     g_status[3] = WdfIoQueueRetrieveNextRequest(g_manual, &r);
-    g_r[0] = r == g_req;
+    g_r[0] = wdf_object_from_handle(r) == wdf_object_from_handle(g_req); /* the receiver's handle carries the life */
     WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, sizeof(ULONG));
 }
 

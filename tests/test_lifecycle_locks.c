@@ -326,7 +326,7 @@ static void cancel_held(void *arg)
     (void)arg;
     while (!g_held)
         ke_yield();
-    wdf_request_cancel((wdf_request_t *)g_held);
+    wdf_request_cancel((wdf_request_t *)wdf_object_from_handle(g_held)); /* a received handle carries its life */
     g_reached_end = 1;
 }
 

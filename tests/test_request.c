@@ -359,4 +359,124 @@ TEST(a_driver_owning_many_requests_has_every_one_purged)
     CHECK_EQ(g_status[1], 0);
 }
 
+/* ---- a received handle's life (wdf_internal.h "handles") --------------------------- */
+/* The receiver keeps the handle of its first delivery past the completion;
+ * the sender reuses the request and sends it again, so the receiver gets it
+ * a second time. The kept handle names the WDFREQUEST KMDF freed at the first
+ * completion: a call with it is a use after that completion, even though the
+ * request is in flight again; the second delivery's handle works. */
+static void deliver_again(void)
+{
+    wdf_request_t *r = (wdf_request_t *)wdf_object_from_handle(g_owned[0]);
+    WDF_REQUEST_REUSE_PARAMS p;
+    WDF_REQUEST_REUSE_PARAMS_INIT(&p, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
+    WdfRequestReuse((WDFREQUEST)r, &p); /* the sender's handle: its own object */
+    wdf_queue_deliver((wdf_queue_t *)g_queue, r);
+}
+
+static void stale_handle_in_the_next_life(void *arg)
+{
+    (void)arg;
+    make_device_and_queue(WdfIoQueueDispatchParallel);
+    deliver_one();
+    WdfRequestComplete(g_owned[0], STATUS_SUCCESS);
+    deliver_again();
+    g_status[0] = g_owned[1] != g_owned[0] && wdf_object_from_handle(g_owned[1]) == wdf_object_from_handle(g_owned[0]);
+    WdfRequestUnmarkCancelable(g_owned[0]); /* the first life's handle */
+    g_reached_end = 1;
+}
+
+TEST(a_received_handle_kept_past_its_completion_is_0x10D_in_the_next_life)
+{
+    check_failure(run1(stale_handle_in_the_next_life), TDF_CLASS_BUGCHECK, 0x10D, 0x5,
+                  "WdfRequestUnmarkCancelable on a request handle kept past the request's completion", __LINE__);
+    CHECK_EQ(g_nreceived, 2);
+    CHECK_EQ(g_status[0], 1); /* two handles of one record */
+    const tdf_failure_t *f = tdf_failure();
+    CHECK(f && f->teardown.present && strcmp(f->teardown.event, "request completed") == 0);
+}
+
+static void next_life_handle_works(void *arg)
+{
+    (void)arg;
+    make_device_and_queue(WdfIoQueueDispatchParallel);
+    deliver_one();
+    WdfRequestComplete(g_owned[0], STATUS_SUCCESS);
+    deliver_again();
+    WdfRequestCompleteWithInformation(g_owned[1], STATUS_SUCCESS, 3);
+    g_status[0] = ((wdf_request_t *)wdf_object_from_handle(g_owned[1]))->state == REQ_COMPLETED;
+    g_reached_end = 1;
+}
+
+TEST(the_next_lifes_handle_completes_the_request_cleanly)
+{
+    check_clean(run1(next_life_handle_works), __LINE__);
+    CHECK_EQ(g_nreceived, 2);
+    CHECK_EQ(g_status[0], 1);
+}
+
+/* A receiver that takes the output buffer of a request another routine of
+ * it already completed (a worker that ignored WdfRequestUnmarkCancelable's
+ * STATUS_CANCELLED, after the cancel routine completed it): the sender's
+ * request outlives the completion, the receiver's WDFREQUEST does not. */
+static struct tdf_image g_sender = {.name = "sender"};
+static void retrieve_after_completion(void *arg)
+{
+    (void)arg;
+    make_device_and_queue(WdfIoQueueDispatchParallel);
+    static ULONG out;
+    wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, 0x222000, NULL, 0, &out, sizeof out);
+    r->obj.image = &g_sender; /* made by another driver */
+    wdf_queue_deliver((wdf_queue_t *)g_queue, r);
+    WDFREQUEST kept = g_owned[0];
+    WdfRequestComplete(g_owned[0], STATUS_CANCELLED); /* the cancel routine's completion */
+    PVOID buffer;
+    g_status[0] = WdfRequestRetrieveOutputBuffer(kept, sizeof(ULONG), &buffer, NULL);
+    g_reached_end = 1;
+}
+
+TEST(a_receivers_retrieval_from_a_completed_request_of_another_driver_is_0x10D)
+{
+    check_failure(run1(retrieve_after_completion), TDF_CLASS_BUGCHECK, 0x10D, 0x5,
+                  "WdfRequestRetrieveOutputBuffer on a request already completed", __LINE__);
+}
+
+/* The freed-buffer hook (request.c g_retrieved; fuzz/report.c asks it about
+ * a sanitizer's use of freed memory): a buffer the thread took before the
+ * request's completion names that completion once the request is completed,
+ * and nothing before it, nor outside the buffer. */
+static const tdf_dead_t *g_dead_before, *g_dead_after, *g_dead_outside;
+static uint32_t g_completion_step;
+static void buffer_taken_then_completed(void *arg)
+{
+    (void)arg;
+    make_device_and_queue(WdfIoQueueDispatchParallel);
+    static ULONG out[2];
+    wdf_request_t *r = wdf_request_new(WdfRequestTypeDeviceControl, 0x222000, NULL, 0, out, sizeof out[0]);
+    r->obj.image = &g_sender;
+    wdf_queue_deliver((wdf_queue_t *)g_queue, r);
+    PVOID buffer;
+    g_status[0] = WdfRequestRetrieveOutputBuffer(g_owned[0], sizeof(ULONG), &buffer, NULL);
+    g_dead_before = ke_freed_buffer_dead(buffer);
+    WdfRequestComplete(g_owned[0], STATUS_CANCELLED);
+    g_completion_step = r->completed_by.step;
+    g_dead_after = ke_freed_buffer_dead(buffer);
+    g_dead_outside = ke_freed_buffer_dead(&out[1]);
+    g_reached_end = 1;
+}
+
+TEST(a_buffer_taken_before_the_completion_names_the_completion_after_it)
+{
+    g_dead_before = g_dead_after = g_dead_outside = NULL;
+    check_clean(run1(buffer_taken_then_completed), __LINE__);
+    CHECK_EQ(g_status[0], STATUS_SUCCESS);
+    CHECK(g_dead_before == NULL);
+    CHECK(g_dead_outside == NULL);
+    CHECK(g_dead_after != NULL);
+    if (g_dead_after) {
+        CHECK_EQ(g_dead_after->kind, TDF_OBJ_REQUEST);
+        CHECK(g_dead_after->teardown && g_dead_after->teardown->step == g_completion_step);
+    }
+}
+
 int main(void) { return tdf_test_main(); }

@@ -22,15 +22,65 @@
 static irp_rec_t *g_irps; /* every IRP of the run, newest first (records live until the run ends) */
 static uint32_t g_next_id;
 
+/* The completion routine each thread's I/O manager walk is calling, from
+ * just before the call (the cross-image yield comes before the routine's
+ * frame exists) until it returns; innermost only, the outer one restored
+ * after. Static, not a local whose address escapes (ASan redzones). */
+typedef struct {
+    const struct tdf_image *image; /* NULL: none */
+    PIO_COMPLETION_ROUTINE routine;
+    PDEVICE_OBJECT sent_to; /* the location the walk left: where the IRP went (irp_completion_sent_to) */
+    uint32_t completed_at;  /* the step of the IoCompleteRequest of this walk */
+} completion_call_t;
+static completion_call_t g_completion_call[SCHED_SLOT_COUNT];
+
+PDEVICE_OBJECT irp_completion_sent_to(int fiber, uint32_t *completed_at)
+{
+    const completion_call_t *c = &g_completion_call[sched_fiber_index(fiber)];
+    *completed_at = c->completed_at;
+    return c->sent_to;
+}
+
+/* A thread the image's unload finds between the walk's call of one of its
+ * completion routines and the routine's first frame: it would enter the
+ * unloaded image next (0xCE, as if the IRP still held the routine). */
+static void completion_entering_check(struct tdf_image *img)
+{
+    for (int f = 0; f < sched_fiber_count(); f++) {
+        sched_state_t st = sched_fiber_state(f);
+        const completion_call_t *c = &g_completion_call[sched_fiber_index(f)];
+        if (st == SCHED_DONE || st == SCHED_FREE || c->image != img)
+            continue;
+        char where[96], released[96];
+        snprintf(where, sizeof where, "%s!%s", img->name, symbol_name((const void *)c->routine));
+        tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by,
+                           "image %s (an IRP's completion routine is being called)", {(uintptr_t)img->name},
+                           .access_fiber = f + 1, .access_frame = where, .key_teardown = "unload"};
+        tdf_dead_t device;
+        if (io_device_released_dead(c->sent_to, c->completed_at, img, &device, released, sizeof released)) {
+            device.access_fiber = f + 1;
+            device.access_frame = where;
+            dead = device;
+        }
+        tdf_fail_dead(&dead, "completion routine called", TDF_CLASS_BUGCHECK, 0xCE, 0,
+                      "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
+                      "image '%s' unloaded while thread '%s' is calling its completion routine %s: it would run in "
+                      "the unloaded image", img->name, sched_fiber_name(f), where);
+        return;
+    }
+}
+
 void irp_reset(void)
 {
     g_irps = NULL;
     g_next_id = 0;
+    memset(g_completion_call, 0, sizeof g_completion_call); /* a run aborted inside a routine leaves it set */
     irp_cancel_reset();
 }
 
 void irp_unload_check(struct tdf_image *img)
 {
+    completion_entering_check(img);
     for (irp_rec_t *r = g_irps; r; r = r->next) {
         if (r->magic != IRP_REC_LIVE)
             continue;
@@ -55,6 +105,14 @@ void irp_unload_check(struct tdf_image *img)
             PIO_STACK_LOCATION sp = &base[loc - 1];
             if (sp->CompletionRoutine && r->completion_image[loc] == img) {
                 snprintf(where, sizeof where, "%s!%s", img->name, symbol_name((const void *)sp->CompletionRoutine));
+                /* The location's device is where the IRP went (IoCallDriver
+                 * set it): let go of by this driver, the release is the key. */
+                char released[96];
+                tdf_dead_t device;
+                if (io_device_released_dead(sp->DeviceObject, UINT32_MAX, img, &device, released, sizeof released)) {
+                    device.access_frame = where;
+                    dead = device;
+                }
                 tdf_fail_dead(&dead, "completion routine set", TDF_CLASS_BUGCHECK, 0xCE, 0,
                               "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
                               "image '%s' unloaded while IRP #%u it sent is still pending: its completion routine "
@@ -718,6 +776,7 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
                                  (Irp->Cancel && (sp->Control & SL_INVOKE_ON_CANCEL)));
         PDEVICE_OBJECT ex = r->ex_device[loc - 1];
         r->ex_device[loc - 1] = NULL;
+        PDEVICE_OBJECT sent_to = sp->DeviceObject; /* the location left: where the IRP went */
         memset(sp, 0, sizeof *sp);
         if (invoke) {
             PDEVICE_OBJECT dev = loc == Irp->StackCount + 1 ? NULL : Irp->Tail.Overlay.CurrentStackLocation->DeviceObject;
@@ -729,7 +788,10 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
              * completion routine is entered from the kernel (no cross-driver
              * call key for what it meets), as a framework callback is. */
             unsigned saved = image_callback_begin(), saved_completion = image_completion_begin();
+            completion_call_t *call = &g_completion_call[sched_current_index()], outer = *call;
+            *call = (completion_call_t){last_img, routine, sent_to, r->completed_by.step};
             NTSTATUS rs = routine(dev, Irp, context);
+            *call = outer;
             image_completion_end(saved_completion);
             image_callback_end(saved);
             if (ex)

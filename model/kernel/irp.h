@@ -98,6 +98,23 @@ const char *io_device_role(PDEVICE_OBJECT d);
  * "Signatures"). Fails with `code`/`subcode`/`name` and returns 1; 0 (the
  * caller reports as before) for anything else. */
 int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint32_t subcode, const char *name);
+/* An IRP completion routine of `img`, at img's unload (still held by the
+ * IRP, or running), whose IRP went to a device object img had let go of
+ * (closed its file object on it) while the IRP was in flight, i.e. before
+ * step `completed_at`, the IRP's IoCompleteRequest (UINT32_MAX: not
+ * completed): the teardown released the device without waiting for its IRPs,
+ * and that release is the key, as a send that meets the deleted device is
+ * keyed (io_device_fail_stale): one missing wait, one key at both ends. A
+ * release after the completion (a teardown that waited, woken by the routine
+ * itself, which then still runs in the image) keeps the image's key. Fills
+ * *dead (its strings in `released`) and returns 1; 0 for anything else. */
+int io_device_released_dead(PDEVICE_OBJECT sent_to, uint32_t completed_at, const struct tdf_image *img, tdf_dead_t *dead,
+                            char *released, size_t size);
+/* The device object the IRP of the completion routine `fiber` is running
+ * went to (the location the walk left), or NULL outside one; *completed_at:
+ * the step of the IoCompleteRequest whose walk called it. */
+PDEVICE_OBJECT irp_completion_sent_to(int fiber, uint32_t *completed_at);
+
 /* ObReferenceObject/ObDereferenceObject on device and file objects
  * (dispatcher.c asks first): 1 if it was one. */
 int io_ob_reference(PVOID object, int delta);

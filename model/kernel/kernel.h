@@ -234,6 +234,13 @@ void ke_set_key_origin_hook(tdf_key_origin_fn *fn);
 typedef int tdf_late_completion_fn(int fiber, char *owner, size_t owner_size, char *routine, size_t routine_size,
                                    char *purger, size_t purger_size);
 void ke_set_late_completion_hook(tdf_late_completion_fn *fn);
+/* The wdf layer's freed-buffer hook (request.c): for a sanitizer's use of
+ * freed memory at addr, the dead request whose buffer the running thread took
+ * before that request's completion; NULL when the address is no such buffer.
+ * ke_freed_buffer_dead calls it (NULL while no hook is set). */
+typedef const tdf_dead_t *tdf_freed_buffer_fn(const void *addr);
+void ke_set_freed_buffer_hook(tdf_freed_buffer_fn *fn);
+const tdf_dead_t *ke_freed_buffer_dead(const void *addr);
 /* Resolves a code address to a function name (ELF symbol table). */
 const char *symbol_name(const void *addr);
 

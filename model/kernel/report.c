@@ -93,6 +93,9 @@ static tdf_key_origin_fn *g_key_origin;
 void ke_set_key_origin_hook(tdf_key_origin_fn *fn) { g_key_origin = fn; }
 static tdf_late_completion_fn *g_late_completion;
 void ke_set_late_completion_hook(tdf_late_completion_fn *fn) { g_late_completion = fn; }
+static tdf_freed_buffer_fn *g_freed_buffer;
+void ke_set_freed_buffer_hook(tdf_freed_buffer_fn *fn) { g_freed_buffer = fn; }
+const tdf_dead_t *ke_freed_buffer_dead(const void *addr) { return g_freed_buffer ? g_freed_buffer(addr) : NULL; }
 
 /* A call into the callee that finds its object dead, made while the
  * caller's own device had been powering down since before the callee's

@@ -38,7 +38,7 @@ NTSTATUS WdfCollectionCreate(PWDF_OBJECT_ATTRIBUTES CollectionAttributes, WDFCOL
     ke_yield();
     wdf_collection_t *c = pool_alloc_model(sizeof *c);
     wdf_object_init(&c->obj, OBJ_COLLECTION, CollectionAttributes);
-    wdf_object_set_parent(&c->obj, CollectionAttributes ? (wdf_object_t *)CollectionAttributes->ParentObject : NULL);
+    wdf_object_set_parent(&c->obj, CollectionAttributes ? wdf_object_from_handle(CollectionAttributes->ParentObject) : NULL);
     c->obj.finalize = finalize;
     *Collection = (WDFCOLLECTION)c;
     return STATUS_SUCCESS;
@@ -78,7 +78,7 @@ VOID WdfCollectionRemove(WDFCOLLECTION Collection, WDFOBJECT Item)
     if (!c)
         return;
     for (ULONG i = 0; i < c->count; i++) {
-        if (c->items[i] == (wdf_object_t *)Item) {
+        if (c->items[i] == wdf_object_from_handle(Item)) {
             remove_at(c, i);
             return;
         }

@@ -116,7 +116,7 @@ NTSTATUS wdf_file_open(wdf_device_t *d, wdf_file_t **out)
         r->file = f;
         r->waiter = 1;
         SCHED_TRACE1("%s: EvtDeviceFileCreate", d->name);
-        c->cfg.EvtDeviceFileCreate((WDFDEVICE)d, (WDFREQUEST)r, (WDFFILEOBJECT)f);
+        c->cfg.EvtDeviceFileCreate((WDFDEVICE)d, wdf_request_receiver_handle(r), (WDFFILEOBJECT)f);
         while (!r->done)
             ke_block(&r->done, "CreateFile: the create request to complete");
         st = r->status;

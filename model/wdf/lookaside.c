@@ -48,7 +48,7 @@ NTSTATUS WdfLookasideListCreate(PWDF_OBJECT_ATTRIBUTES LookasideAttributes, size
         return STATUS_INVALID_PARAMETER;
     wdf_lookaside_t *l = pool_alloc_model(sizeof *l);
     wdf_object_init(&l->obj, OBJ_LOOKASIDE, LookasideAttributes);
-    wdf_object_set_parent(&l->obj, LookasideAttributes ? (wdf_object_t *)LookasideAttributes->ParentObject : NULL);
+    wdf_object_set_parent(&l->obj, LookasideAttributes ? wdf_object_from_handle(LookasideAttributes->ParentObject) : NULL);
     l->size = BufferSize;
     l->tag = PoolTag;
     if (MemoryAttributes) {
@@ -72,7 +72,7 @@ NTSTATUS WdfMemoryCreateFromLookaside(WDFLOOKASIDE Lookaside, WDFMEMORY *Memory)
     }
     lookaside_memory_t *m = pool_alloc_model(sizeof *m);
     wdf_object_init(&m->mem.obj, OBJ_MEMORY, l->has_memory_attrs ? &l->memory_attrs : NULL);
-    wdf_object_set_parent(&m->mem.obj, l->has_memory_attrs ? (wdf_object_t *)l->memory_attrs.ParentObject : NULL);
+    wdf_object_set_parent(&m->mem.obj, l->has_memory_attrs ? wdf_object_from_handle(l->memory_attrs.ParentObject) : NULL);
     if (l->ncached) {
         m->mem.buffer = l->cached[--l->ncached];
         TDF_HB_ACQUIRE(m->mem.buffer);

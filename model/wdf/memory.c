@@ -53,7 +53,7 @@ NTSTATUS WdfMemoryCreate(PWDF_OBJECT_ATTRIBUTES Attributes, POOL_TYPE PoolType, 
     *Memory = NULL;
     if (BufferSize == 0)
         return STATUS_INVALID_PARAMETER;
-    wdf_object_t *parent = Attributes && Attributes->ParentObject ? (wdf_object_t *)Attributes->ParentObject
+    wdf_object_t *parent = Attributes && Attributes->ParentObject ? wdf_object_from_handle(Attributes->ParentObject)
                                                                   : (wdf_object_t *)wdf_current_driver();
     if (parent && (parent->destroyed || parent->deleted)) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfMemoryCreate with a parent object already deleted");

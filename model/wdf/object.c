@@ -57,9 +57,27 @@ void wdf_object_fail_destroyed(wdf_object_t *o, const char *routine)
                   "%s called with the handle of an object already destroyed", routine);
 }
 
+/* A received request's handle of an earlier life (wdf_internal.h "handles")
+ * while the request is in flight again: the WDFREQUEST it names was freed at
+ * that life's completion. A request still completed, or reused and not sent
+ * again, is left to the routine's own checks, which say which (a second
+ * completion, a call on a completed request, a request the driver does not
+ * own); only a later life makes a stale handle look like a good one. */
+static int stale_request_handle(const void *h, wdf_object_t *o, const char *routine)
+{
+    unsigned life = wdf_handle_life(h);
+    if (__builtin_expect(!life, 1) || o->kind != OBJ_REQUEST)
+        return 0;
+    const wdf_request_t *r = (const wdf_request_t *)o;
+    if (life == wdf_request_life(r) || r->state == REQ_COMPLETED || r->state == REQ_IDLE)
+        return 0;
+    wdf_request_fail_stale_handle((wdf_request_t *)o, routine);
+    return 1;
+}
+
 wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routine)
 {
-    wdf_object_t *o = (wdf_object_t *)h;
+    wdf_object_t *o = wdf_object_from_handle(h);
     if (!o || o->kind != kind) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with an invalid or wrong-type handle", routine);
         return NULL;
@@ -68,12 +86,14 @@ wdf_object_t *wdf_object_checked(WDFOBJECT h, obj_kind_t kind, const char *routi
         wdf_object_fail_destroyed(o, routine);
         return NULL;
     }
+    if (stale_request_handle(h, o, routine))
+        return NULL;
     return o;
 }
 
 wdf_object_t *wdf_object_checked_any(WDFOBJECT h, const char *routine)
 {
-    wdf_object_t *o = (wdf_object_t *)h;
+    wdf_object_t *o = wdf_object_from_handle(h);
     if (!o) {
         TDF_BUGCHECK(0x10D, 0x4, "WDF_VIOLATION", "%s called with a NULL handle", routine);
         return NULL;
@@ -82,6 +102,8 @@ wdf_object_t *wdf_object_checked_any(WDFOBJECT h, const char *routine)
         wdf_object_fail_destroyed(o, routine);
         return NULL;
     }
+    if (stale_request_handle(h, o, routine))
+        return NULL;
     return o;
 }
 
@@ -233,11 +255,13 @@ void wdf_object_delete(wdf_object_t *o)
 PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_CONTEXT_TYPE_INFO TypeInfo)
 {
     /* Not a yield point: KMDF computes the address from the handle. */
-    wdf_object_t *o = (wdf_object_t *)Handle;
+    wdf_object_t *o = wdf_object_from_handle(Handle);
     if (o && o->destroyed) {
         wdf_object_fail_destroyed(o, "WdfObjectGetTypedContext");
         return NULL;
     }
+    if (o && stale_request_handle(Handle, o, "WdfObjectGetTypedContext"))
+        return NULL;
     if (!o) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "WdfObjectGetTypedContext on a destroyed or invalid handle");
         return NULL;

@@ -176,15 +176,15 @@ static void dispatch(wdf_queue_t *q)
         if (pl)
             wdf_callback_lock_acquire(pl, "queue dispatch");
         if (r->type == WdfRequestTypeDeviceControl && q->cfg.EvtIoDeviceControl)
-            q->cfg.EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
+            q->cfg.EvtIoDeviceControl((WDFQUEUE)q, wdf_request_receiver_handle(r), r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeDeviceControlInternal && q->cfg.EvtIoInternalDeviceControl)
-            q->cfg.EvtIoInternalDeviceControl((WDFQUEUE)q, (WDFREQUEST)r, r->out_len, r->in_len, r->ioctl);
+            q->cfg.EvtIoInternalDeviceControl((WDFQUEUE)q, wdf_request_receiver_handle(r), r->out_len, r->in_len, r->ioctl);
         else if (r->type == WdfRequestTypeRead && q->cfg.EvtIoRead)
-            q->cfg.EvtIoRead((WDFQUEUE)q, (WDFREQUEST)r, r->out_len);
+            q->cfg.EvtIoRead((WDFQUEUE)q, wdf_request_receiver_handle(r), r->out_len);
         else if (r->type == WdfRequestTypeWrite && q->cfg.EvtIoWrite)
-            q->cfg.EvtIoWrite((WDFQUEUE)q, (WDFREQUEST)r, r->in_len);
+            q->cfg.EvtIoWrite((WDFQUEUE)q, wdf_request_receiver_handle(r), r->in_len);
         else if (q->cfg.EvtIoDefault)
-            q->cfg.EvtIoDefault((WDFQUEUE)q, (WDFREQUEST)r);
+            q->cfg.EvtIoDefault((WDFQUEUE)q, wdf_request_receiver_handle(r));
         else
             wdf_request_finish(r, STATUS_INVALID_DEVICE_REQUEST, 0);
         if (pl)
@@ -274,7 +274,7 @@ NTSTATUS WdfIoQueueRetrieveNextRequest(WDFQUEUE Queue, WDFREQUEST *OutRequest)
     if (!r)
         return q->purged ? STATUS_INVALID_DEVICE_STATE : STATUS_NO_MORE_ENTRIES;
     own(q, r);
-    *OutRequest = (WDFREQUEST)r;
+    *OutRequest = wdf_request_receiver_handle(r);
     return STATUS_SUCCESS;
 }
 
@@ -335,7 +335,7 @@ void wdf_device_hold_queues(wdf_device_t *d)
             ULONG flags = WdfRequestStopActionSuspend | (r->cancel ? WdfRequestStopRequestCancelable : 0);
             SCHED_TRACE1("%s: EvtIoStop (suspend)", d->name);
             int locked = wdf_queue_present_begin(q, "EvtIoStop");
-            q->cfg.EvtIoStop((WDFQUEUE)q, (WDFREQUEST)r, flags);
+            q->cfg.EvtIoStop((WDFQUEUE)q, wdf_request_receiver_handle(r), flags);
             wdf_queue_present_end(q, locked, "EvtIoStop");
             k = (unsigned)-1; /* the callback may have completed requests: rescan */
             if (q->nowned == 0)
@@ -373,7 +373,7 @@ void wdf_device_resume_queues(wdf_device_t *d)
             if (q->cfg.EvtIoResume) {
                 SCHED_TRACE1("%s: EvtIoResume", d->name);
                 int locked = wdf_queue_present_begin(q, "EvtIoResume");
-                q->cfg.EvtIoResume((WDFQUEUE)q, (WDFREQUEST)r);
+                q->cfg.EvtIoResume((WDFQUEUE)q, wdf_request_receiver_handle(r));
                 wdf_queue_present_end(q, locked, "EvtIoResume");
             }
         }
@@ -394,7 +394,7 @@ void wdf_device_purge_queues(wdf_device_t *d, int power_managed)
             if (q->cfg.EvtIoCanceledOnQueue) {
                 own(q, r); /* the driver completes it from the callback */
                 int locked = wdf_queue_present_begin(q, "EvtIoCanceledOnQueue");
-                q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+                q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, wdf_request_receiver_handle(r));
                 wdf_queue_present_end(q, locked, "EvtIoCanceledOnQueue");
             } else {
                 wdf_request_finish(r, STATUS_CANCELLED, 0);

@@ -27,6 +27,9 @@ static unsigned g_late_depth[SCHED_SLOT_COUNT];
 /* wdf_request_fail_pending's: the late routine that sent the request again */
 static const late_completion_t *g_late_override[SCHED_SLOT_COUNT];
 
+/* The run count of the retrieved-buffer records (below), bumped at each run's start. */
+static unsigned g_retrieve_run = 1;
+
 static const late_completion_t *late_current(int fiber)
 {
     int i = sched_fiber_index(fiber);
@@ -49,6 +52,7 @@ static const tdf_teardown_t *late_purge(const late_completion_t *l)
  * thread's depth (and an override) set. */
 void wdf_request_late_reset(void)
 {
+    g_retrieve_run++; /* every thread's retrieved buffer is of the last run */
     memset(g_late_depth, 0, sizeof g_late_depth);
     memset(g_late_override, 0, sizeof g_late_override);
 }
@@ -110,41 +114,91 @@ wdf_request_t *wdf_request_new(WDF_REQUEST_TYPE type, ULONG ioctl, void *in, siz
     return r;
 }
 
-void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *routine, const char *detail)
+/* The dead object of a use of r after its completion, with the buffers its
+ * key parts point into: filled by completed_dead, read by tdf_fail_dead. */
+typedef struct {
+    tdf_dead_t dead;
+    char here[96], completer[96];
+} completed_dead_t;
+
+static void completed_dead(const wdf_request_t *r, completed_dead_t *d)
 {
-    tdf_dead_t dead = {TDF_OBJ_REQUEST, r->owner_role, &r->completed_by, "request of %s (completed)",
-                       {(uintptr_t)r->owner_role}};
+    d->dead = (tdf_dead_t){TDF_OBJ_REQUEST, r->owner_role, &r->completed_by, "request of %s (completed)",
+                           {(uintptr_t)r->owner_role}};
     /* Two routines of the driver that completed the request race over it
      * as equals (a cancel routine and a worker both think they own it):
      * whichever completed first, the other's call is the use after the
      * completion, so the key is one for both orders. A use from another
      * image keeps the order (the completer tore the request down under a
      * driver that had no say in it). */
-    dead.unordered = r->completed_by.image && r->completed_by.image == image_current();
+    d->dead.unordered = r->completed_by.image && r->completed_by.image == image_current();
     /* Of two such routines, where the queue's callbacks run under its
      * callback lock (synchronization scope Device or Queue, the lock
      * WdfObjectAcquireLock takes): a side without the lock is the bug,
      * whichever partner it raced (a locked one, or itself on another thread)
      * and whichever came first. The key names it (of two unlocked ones, the
      * first by name), "unlocked" as its last part. */
-    char here[96], completer[96];
     const wdf_queue_t *q = r->queue;
-    if (dead.unordered && q && q->presentation && q->lock) {
+    if (d->dead.unordered && q && q->presentation && q->lock) {
         int access_locked = wdf_callback_lock_held_by_current(q->lock);
         if (!access_locked || !r->completed_locked) {
-            image_current_frame(here, sizeof here);
-            snprintf(completer, sizeof completer, "%s!%s", r->completed_by.image->name,
+            image_current_frame(d->here, sizeof d->here);
+            snprintf(d->completer, sizeof d->completer, "%s!%s", r->completed_by.image->name,
                      symbol_name(r->completed_by.fn));
-            const char *side = access_locked                ? completer
-                               : r->completed_locked         ? here
-                               : strcmp(here, completer) <= 0 ? here
-                                                              : completer;
-            dead.unordered = 0;
-            dead.key_access = side;
-            dead.key_teardown = "unlocked";
+            const char *side = access_locked                        ? d->completer
+                               : r->completed_locked                 ? d->here
+                               : strcmp(d->here, d->completer) <= 0 ? d->here
+                                                                      : d->completer;
+            d->dead.unordered = 0;
+            d->dead.key_access = side;
+            d->dead.key_teardown = "unlocked";
         }
     }
-    tdf_fail_dead(&dead, routine, TDF_CLASS_BUGCHECK, 0x10D, subcode, "WDF_VIOLATION", NULL, NULL, "%s", detail);
+}
+
+void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *routine, const char *detail)
+{
+    completed_dead_t d;
+    completed_dead(r, &d);
+    tdf_fail_dead(&d.dead, routine, TDF_CLASS_BUGCHECK, 0x10D, subcode, "WDF_VIOLATION", NULL, NULL, "%s", detail);
+}
+
+void wdf_request_fail_stale_handle(wdf_request_t *r, const char *routine)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "%s on a request handle kept past the request's completion (the request was completed, then reused and "
+             "sent again: the WDFREQUEST the handle named is gone)",
+             routine);
+    wdf_request_fail_completed(r, 0x5, routine, detail);
+}
+
+/* The buffer each thread last took from a request (WdfRequestRetrieve{Input,
+ * Output}Buffer): a driver that writes its answer into a buffer it took
+ * before the request was completed under it (a cancel routine's completion,
+ * then the sender's removal freeing its memory) makes a sanitizer's use of
+ * freed memory, and that use is the use after the completion, the key a
+ * 0x10D on the handle would give (wdf_request_freed_buffer_dead). One buffer
+ * a thread: the last one it took. */
+typedef struct {
+    const wdf_request_t *r; /* request records live until the run's end (object.c frees contexts only) */
+    const char *lo, *hi;
+    unsigned completions; /* r->completions when it was taken */
+    unsigned run;         /* g_retrieve_run then: a record of an earlier run is stale */
+    int fiber;            /* the thread that took it (a slot is reused by later threads) */
+} retrieved_t;
+static retrieved_t g_retrieved[SCHED_SLOT_COUNT];
+
+const tdf_dead_t *wdf_request_freed_buffer_dead(const void *addr)
+{
+    const retrieved_t *t = &g_retrieved[sched_current_index()];
+    const char *a = addr;
+    if (t->run != g_retrieve_run || t->fiber != sched_current() || a < t->lo || a >= t->hi ||
+        t->r->completions == t->completions)
+        return NULL;
+    static completed_dead_t d; /* the failure's record points into it until the process ends */
+    completed_dead(t->r, &d);
+    return &d.dead;
 }
 
 void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information)
@@ -153,6 +207,7 @@ void wdf_request_finish(wdf_request_t *r, NTSTATUS status, ULONG_PTR information
     wdf_queue_t *q = r->state == REQ_OWNED ? r->queue : NULL;
     r->completed_locked = q && q->lock && wdf_callback_lock_held_by_current(q->lock);
     r->state = REQ_COMPLETED;
+    r->completions++;
     r->owner_role = q ? q->device->role : r->obj.image ? r->obj.image->name : "client";
     r->status = status;
     r->information = information;
@@ -316,7 +371,7 @@ void wdf_request_cancel(wdf_request_t *r)
             wdf_queue_add_owned(q, r);
             wdf_device_hold_for_callback(q->device); /* as for every queue callback (queue.c dispatch) */
             int locked = wdf_queue_present_begin(q, "EvtIoCanceledOnQueue");
-            q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, (WDFREQUEST)r);
+            q->cfg.EvtIoCanceledOnQueue((WDFQUEUE)q, wdf_request_receiver_handle(r));
             wdf_queue_present_end(q, locked, "EvtIoCanceledOnQueue");
             wdf_object_release(&q->device->obj);
         } else {
@@ -340,7 +395,7 @@ void wdf_request_cancel(wdf_request_t *r)
     /* With scope Device / Queue, EvtRequestCancel runs under the queue's
      * presentation lock too (FxIoQueue's m_IoCancelCallbackLockPtr). */
     int locked = wdf_queue_present_begin(q, "EvtRequestCancel");
-    routine((WDFREQUEST)r); /* the receiver's EvtRequestCancel: it must complete the request */
+    routine(wdf_request_receiver_handle(r)); /* the receiver's EvtRequestCancel: it must complete the request */
     wdf_queue_present_end(q, locked, "EvtRequestCancel");
     wdf_object_release(&d->obj);
 }
@@ -450,6 +505,20 @@ VOID WdfRequestGetParameters(WDFREQUEST Request, PWDF_REQUEST_PARAMETERS Paramet
     Parameters->Parameters.DeviceIoControl.OutputBufferLength = r->out_len;
 }
 
+/* A call on a request the caller received and no longer has: completed, or
+ * completed and reused by its sender since (not sent again). KMDF frees the
+ * WDFREQUEST it made for a received I/O at the completion, with the client's
+ * buffers of an IRP; a sender's request is its own and outlives it. So a
+ * call from any driver but the sender's, or any call on a client's IRP, is a
+ * use after that completion -- typically a cancel routine, or a worker that
+ * ignored WdfRequestUnmarkCancelable's STATUS_CANCELLED, reaching for a
+ * request the other one completed. */
+static int receiver_handle_stale(const wdf_request_t *r)
+{
+    int completed = r->state == REQ_COMPLETED || (r->state == REQ_IDLE && r->completed_by.event);
+    return completed && (r->from_io_manager || image_current() != r->obj.image);
+}
+
 /* KMDF's WdfRequestRetrieve{Input,Output}Buffer: no (or a zero-length)
  * buffer, or one shorter than the minimum, is STATUS_BUFFER_TOO_SMALL
  * (FxRequest::GetMemoryObject, fxrequestapi.cpp). */
@@ -459,7 +528,7 @@ static NTSTATUS retrieve(wdf_request_t *r, void *buf, size_t len, size_t min, PV
     *out = NULL;
     if (out_len)
         *out_len = 0;
-    if (r->from_io_manager && r->state == REQ_COMPLETED) {
+    if (receiver_handle_stale(r)) {
         char detail[120];
         snprintf(detail, sizeof detail, "%s on a request already completed", routine);
         wdf_request_fail_completed(r, 0x5, routine, detail);
@@ -467,6 +536,9 @@ static NTSTATUS retrieve(wdf_request_t *r, void *buf, size_t len, size_t min, PV
     }
     if (!buf || len == 0 || len < min)
         return STATUS_BUFFER_TOO_SMALL;
+    g_retrieved[sched_current_index()] =
+        (retrieved_t){r, buf, (const char *)buf + len, r->completions, g_retrieve_run, sched_current()};
+    ke_set_freed_buffer_hook(wdf_request_freed_buffer_dead);
     *out = buf;
     if (out_len)
         *out_len = len;
@@ -488,14 +560,11 @@ NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t Min, PVOID *B
 WDFQUEUE WdfRequestGetIoQueue(WDFREQUEST Request)
 {
     wdf_request_t *r = wdf_request_checked(Request, "WdfRequestGetIoQueue");
-    /* The receiver's handle dies with the completion (KMDF frees the
-     * WDFREQUEST it made for the I/O; a sender's request is its own and
-     * outlives it). A receiver asking for the queue afterwards -- typically a
-     * cancel routine that runs after the driver completed the request anyway
-     * -- is a use after that completion, not a bare bad-handle 0x10D on the
-     * NULL queue it would pass on. */
-    int completed = r->state == REQ_COMPLETED || (r->state == REQ_IDLE && r->completed_by.event); /* or reused since */
-    if (completed && (r->from_io_manager || image_current() != r->obj.image)) {
+    /* A receiver asking for the queue after the completion (receiver_handle_stale)
+     * -- typically a cancel routine that runs after the driver completed the
+     * request anyway -- is a use after that completion, not a bare bad-handle
+     * 0x10D on the NULL queue it would pass on. */
+    if (receiver_handle_stale(r)) {
         wdf_request_fail_completed(r, 0x5, "WdfRequestGetIoQueue", "WdfRequestGetIoQueue on a request already completed");
         return NULL;
     }
@@ -546,11 +615,13 @@ NTSTATUS WdfRequestReuse(WDFREQUEST Request, PWDF_REQUEST_REUSE_PARAMS ReusePara
     tdf_teardown_t completed_by = r->completed_by;
     int completed_locked = r->completed_locked;
     const char *owner_role = r->owner_role;
+    unsigned completions = r->completions; /* a buffer taken before the reuse is stale after it */
     memset(r, 0, sizeof *r);
     r->obj = obj;
     r->completed_by = completed_by;
     r->completed_locked = completed_locked;
     r->owner_role = owner_role;
+    r->completions = completions;
     r->completion = completion;
     r->completion_context = context;
     r->status = ReuseParams->Status;

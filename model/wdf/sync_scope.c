@@ -169,7 +169,7 @@ void wdf_sync_scope_defer(const char *name, wdf_device_t *d, KIRQL irql, void (*
 /* ---- WdfObjectAcquireLock / WdfObjectReleaseLock ------------------------------------- */
 static wdf_callback_lock_t *object_lock(WDFOBJECT Object, const char *routine)
 {
-    wdf_object_t *o = (wdf_object_t *)Object;
+    wdf_object_t *o = wdf_object_from_handle(Object);
     if (!o || o->destroyed) {
         TDF_BUGCHECK(0x10D, 0x5, "WDF_VIOLATION", "%s called with an invalid or destroyed handle", routine);
         return NULL;

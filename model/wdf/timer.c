@@ -172,7 +172,7 @@ NTSTATUS WdfTimerCreate(PWDF_TIMER_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attribu
     int passive = Attributes->ExecutionLevel == WdfExecutionLevelPassive;
     if (Config->Period > 0 && passive)
         return STATUS_NOT_SUPPORTED; /* KMDF: no passive periodic timer */
-    wdf_object_t *parent = (wdf_object_t *)Attributes->ParentObject;
+    wdf_object_t *parent = wdf_object_from_handle(Attributes->ParentObject);
     wdf_device_t *device = wdf_parent_device(parent);
     if (!device)
         return STATUS_INVALID_DEVICE_REQUEST;

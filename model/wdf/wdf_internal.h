@@ -160,6 +160,7 @@ typedef struct wdf_request {
     int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
     int preprocess_walked;    /* and its IRP's completion walk ran (a completion routine of the callback) */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
+    unsigned completions;           /* completions so far, kept across WdfRequestReuse (request.c g_retrieved) */
     int completed_locked;           /* the completing thread held its queue's callback lock (signatures) */
     tdf_teardown_t cancel_set;      /* WdfRequestMarkCancelableEx, naming the cancel routine: the other side
                                        of a completion with it still set (0xC9, complete_checks) */
@@ -325,6 +326,35 @@ struct WDFDEVICE_INIT {
 void wdf_object_fail_destroyed(struct wdf_object *o, const char *routine);
 /* 0x10D on a completed request, with the fatal pair (the completion). */
 void wdf_request_fail_completed(wdf_request_t *r, uint32_t subcode, const char *routine, const char *detail);
+
+/* ---- handles ---------------------------------------------------------------- */
+/* A received request's handle carries the request's life: KMDF makes a new
+ * WDFREQUEST for every I/O a driver receives and frees it at the completion,
+ * while the model keeps one record for the sender and every receiver of the
+ * request (and for every re-send of it). So the handle a receiver is given
+ * (a dispatch, a retrieval from a queue, a cancel, stop or resume callback)
+ * is the record's address with bits 48-63 set to the life it was given in:
+ * r->completions + 1 (mod 0x8000), never 0. A call with a handle of an
+ * earlier life -- a pointer a driver kept past the completion, which the
+ * sender then reused and sent again -- is a use of the freed WDFREQUEST,
+ * caught at that call (wdf_object_checked), not a call on the request's next
+ * life. A sender's own handle (WdfRequestCreate, its completion routine) has
+ * no life bits: its object outlives every completion. Drivers never
+ * dereference handles; the model turns one into its object through
+ * wdf_object_from_handle only. */
+#define WDF_HANDLE_LIFE_SHIFT 48
+static inline unsigned wdf_request_life(const wdf_request_t *r) { return (r->completions & 0x7fffu) + 1u; }
+static inline WDFREQUEST wdf_request_receiver_handle(const wdf_request_t *r)
+{
+    return (WDFREQUEST)((uintptr_t)r | (uintptr_t)wdf_request_life(r) << WDF_HANDLE_LIFE_SHIFT);
+}
+static inline unsigned wdf_handle_life(const void *h) { return (unsigned)((uintptr_t)h >> WDF_HANDLE_LIFE_SHIFT); }
+static inline wdf_object_t *wdf_object_from_handle(const void *h)
+{
+    return (wdf_object_t *)((uintptr_t)h & (((uintptr_t)1 << WDF_HANDLE_LIFE_SHIFT) - 1));
+}
+/* 0x10D on a received request's handle of an earlier life (above). */
+void wdf_request_fail_stale_handle(wdf_request_t *r, const char *routine);
 
 /* ---- objects ---------------------------------------------------------------- */
 void wdf_object_init(wdf_object_t *o, obj_kind_t kind, PWDF_OBJECT_ATTRIBUTES attrs);
@@ -499,6 +529,10 @@ void wdf_dpc_reset(void);
  * hook report.c calls (ke_set_late_completion_hook, set by a
  * WdfIoTargetPurge that does not wait). */
 void wdf_request_late_reset(void);
+/* The freed-buffer hook (ke_set_freed_buffer_hook): the dead request when addr
+ * is in the buffer the running thread last took from a request that has been
+ * completed since; NULL otherwise. */
+const tdf_dead_t *wdf_request_freed_buffer_dead(const void *addr);
 /* WdfRequestSend: notes whether a late completion routine makes this send. */
 void wdf_request_note_send(wdf_request_t *r);
 /* 0x10D/0x7 for a call that needs the request not pending; keyed as the

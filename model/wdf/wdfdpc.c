@@ -108,7 +108,7 @@ NTSTATUS WdfDpcCreate(PWDF_DPC_CONFIG Config, PWDF_OBJECT_ATTRIBUTES Attributes,
         return STATUS_WDF_PARENT_NOT_SPECIFIED;
     if (Config->Size != sizeof(WDF_DPC_CONFIG))
         return STATUS_INFO_LENGTH_MISMATCH;
-    wdf_object_t *parent = (wdf_object_t *)Attributes->ParentObject;
+    wdf_object_t *parent = wdf_object_from_handle(Attributes->ParentObject);
     wdf_device_t *device = wdf_parent_device(parent);
     if (!device)
         return STATUS_INVALID_DEVICE_REQUEST;

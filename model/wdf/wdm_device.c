@@ -392,6 +392,21 @@ int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint3
     return 1;
 }
 
+int io_device_released_dead(PDEVICE_OBJECT sent_to, uint32_t completed_at, const struct tdf_image *img, tdf_dead_t *dead,
+                            char *released, size_t size)
+{
+    if (!sent_to || sent_to->Type != IO_TYPE_DEVICE || !sent_to->TdfModel || !img)
+        return 0;
+    const wdf_device_t *d = sent_to->TdfModel; /* the record outlives the device object (object.c) */
+    const tdf_teardown_t *t = &d->file_released_by;
+    if (&d->wdm != sent_to || !t->event || t->image != img || t->step >= completed_at)
+        return 0;
+    snprintf(released, size, "%s!%s", t->image->name, symbol_name(t->fn));
+    *dead = (tdf_dead_t){TDF_OBJ_DEVICE, d->role, t, "device object %s (released with an IRP in flight)",
+                         {(uintptr_t)d->name}, .key_access = released, .key_teardown = "early-release"};
+    return 1;
+}
+
 /* ---- the PnP manager's side: a root devnode's WDM stack ---- */
 /* The PDO the PnP manager's root enumerator makes for a root-enumerated
  * devnode: model code (g_root_driver completes its IRPs), never destroyed in

@@ -56,6 +56,17 @@
 #                         routine completed and left in the field, after the child reused and sent it again
 #                         (not yet to the bus): still a use after that completion, not a bare "does not own":
 #                         request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild
+#   ckp_remark / ckp_c9 / ckp_pend .bin   fuzz_bus_ioctl cancel_keeps_pointer: the worker takes the field's
+#                         request after the child reused it and sent it again, so the bus has it a second time
+#                         (the three were keyed by what the second life met: a mark on the completed request,
+#                         0xC9 on the new cancel routine, the child's pending send). The worker's handle is of
+#                         the first life: its unmark is the use after the cancel routine's completion:
+#                         request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild
+#   ui_buffer_uaf / ui_pend .bin   fuzz_bus_ioctl unmark_ignored: the worker, past the unmark that said the
+#                         cancel routine has it, takes the output buffer of the request the cancel routine has
+#                         completed (an ASan use of the child's freed memory before, keyed as the bus's thread
+#                         at the unload), or completes the request of its first life during its second:
+#                         request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel
 #   ui_cancel_late.bin    fuzz_bus_ioctl unmark_ignored: the worker completed the request its unmark said the
 #                         cancel routine has; the cancel routine then asks for the request's queue. The
 #                         other order of the same pair (worker after the cancel routine) has this key too:
@@ -79,13 +90,15 @@
 #   wc_nr_send / wc_nr_ref       fuzz_wdm_cancel no_reference: A sends to (0xC9/0x4) or references (0x18) B's
 #                         deleted device object, whose file object A closed at its start:
 #                         device(wc_b/FDO):wc_a!open_target:early-release
-#   wc_nc_pending / wc_nc_inside / wc_nc_uaf / wc_nc_uaf_inner   fuzz_wdm_cancel no_cancel: A unloads while B
-#                         holds an IRP with A's completion routine (0xCE at the unload), or the routine runs in
-#                         the unloaded image, or (asan build only) it touches A's device extension freed at
-#                         A's delete, in itself or in a routine it calls: image(wc_a):wc_a!WcA_Complete:unload
-#   wc_nc_send            fuzz_wdm_cancel no_cancel: A's send, counted before the teardown, goes to B's device
-#                         after A's teardown closed the file object without waiting: not no_reference's key
-#                         (it shared 0xC9/0x4:wc_a!WcA_StimulusSend:thread): device(wc_b/FDO):wc_a!teardown:early-release
+#   wc_nc_pending / wc_nc_inside / wc_nc_entering / wc_nc_uaf / wc_nc_uaf_inner / wc_nc_send
+#                         fuzz_wdm_cancel no_cancel, the two ends of A's teardown closing its file object on B's
+#                         device without waiting for its IRPs: A unloads while B holds an IRP with A's
+#                         completion routine (0xCE at the unload), or while the routine runs, or while the I/O
+#                         manager is calling it (it was a pool leak at the unload: the routine frees the IRP's
+#                         context), or (asan build only) the routine touches A's device extension freed at A's
+#                         delete, in itself or in a routine it calls; or A's send, counted before the teardown,
+#                         goes to B's deleted device (it shared 0xC9/0x4 with no_reference). The IRP went to the
+#                         device A let go of: device(wc_b/FDO):wc_a!teardown:early-release
 #   pnw_log / pnw_regs / pnw_inroutine / pnw_d0entry   fuzz_bus_ioctl purge_no_wait: the child's D0Exit purges
 #                         without waiting; the completion routine of the send the bus already took runs late
 #                         and meets the event log D0Exit deleted (0x10D/0x5), the powered-down registers, its
@@ -140,6 +153,11 @@ tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_Ev
        "fuzz_bus_child|tnw_uaf.bin|thread_not_waited|image(child):child!Child_IoThread:unload|any"
        "fuzz_bus_child|fc_uaf.bin|flag_check|call(child):child!Child_OnBusEvent:callee-teardown|asan"
        "fuzz_bus_ioctl|ckp_resent.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
+       "fuzz_bus_ioctl|ckp_remark.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
+       "fuzz_bus_ioctl|ckp_c9.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
+       "fuzz_bus_ioctl|ckp_pend.bin|cancel_keeps_pointer|request(iobus/PDO):iobus!Bus_EvtNotifyCancel:iobus!Bus_NotifyChild|any"
+       "fuzz_bus_ioctl|ui_buffer_uaf.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any"
+       "fuzz_bus_ioctl|ui_pend.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any"
        "fuzz_bus_ioctl|ui_cancel_late.bin|unmark_ignored|request(iobus/PDO):iobus!Bus_CompleteNotify:iobus!Bus_EvtNotifyCancel|any"
        "fuzz_bus_ioctl|pnw_log.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
        "fuzz_bus_ioctl|pnw_regs.bin|purge_no_wait|target(iochild/FDO):iochild!Child_NotifyComplete:iochild!Child_EvtDeviceD0Exit|any"
@@ -159,10 +177,11 @@ tails=("fuzz_deferred|snw_overlap.bin|stop_no_wait|registers(dfr/FDO):dfr!Dfr_Ev
        "fuzz_wdm_cancel|wc_np_return.bin|no_propagate|MISUSE/PENDING_NOT_MARKED:wc_a!WcA_DispatchDeviceControl:thread|any"
        "fuzz_wdm_cancel|wc_nr_send.bin|no_reference|device(wc_b/FDO):wc_a!open_target:early-release|any"
        "fuzz_wdm_cancel|wc_nr_ref.bin|no_reference|device(wc_b/FDO):wc_a!open_target:early-release|any"
-       "fuzz_wdm_cancel|wc_nc_pending.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|any"
-       "fuzz_wdm_cancel|wc_nc_inside.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|any"
-       "fuzz_wdm_cancel|wc_nc_uaf.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|asan"
-       "fuzz_wdm_cancel|wc_nc_uaf_inner.bin|no_cancel|image(wc_a):wc_a!WcA_Complete:unload|asan"
+       "fuzz_wdm_cancel|wc_nc_pending.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|any"
+       "fuzz_wdm_cancel|wc_nc_inside.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|any"
+       "fuzz_wdm_cancel|wc_nc_uaf.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|asan"
+       "fuzz_wdm_cancel|wc_nc_uaf_inner.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|asan"
+       "fuzz_wdm_cancel|wc_nc_entering.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|any"
        "fuzz_wdm_cancel|wc_nc_send.bin|no_cancel|device(wc_b/FDO):wc_a!teardown:early-release|any")
 sanitizer=$(sed -n 's/^TDF_SANITIZER:STRING=//p' "$bindir/CMakeCache.txt" 2>/dev/null)
 for p in "${tails[@]}"; do
