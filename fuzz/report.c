@@ -357,19 +357,18 @@ static void print_context_raw(const char *cls, const char *what, const void *fre
              * (model/kernel/irp.c): image(<driver>):<completion routine>:unload. */
             outlived = "image %s (its completion routine touched the pool its teardown freed)";
         }
-        char released[96];
-        tdf_dead_t device;
-        uint32_t completed_at;
-        PDEVICE_OBJECT sent_to = irp_completion_sent_to(sched_current(), &completed_at);
-        if (outlived && image_completion_entry(sched_current(), img, entry, sizeof entry) &&
-            io_device_released_dead(sent_to, completed_at, img, &device, released, sizeof released)) {
-            /* Its IRP went to a device the driver let go of meanwhile: the
-             * release without a wait is the key, as at the unload. */
-            device.access_frame = entry;
-            dead = device;
-        } else if (outlived)
+        char released[96]; /* the device key's access part, read by tdf_fail_external_dead below */
+        if (outlived) {
             dead = (tdf_dead_t){TDF_OBJ_IMAGE, name, freed_by, outlived, {(uintptr_t)name}, .access_frame = entry,
                                 .key_teardown = "unload"};
+            /* A completion routine whose IRP went to a device the driver let
+             * go of meanwhile: the release without a wait is the key, as at
+             * the unload (irp.h io_device_released_dead). */
+            uint32_t completed_at;
+            PDEVICE_OBJECT sent_to = irp_completion_sent_to(sched_current(), &completed_at);
+            if (image_completion_entry(sched_current(), img, NULL, 0))
+                io_device_released_dead(&dead, sent_to, completed_at, img, released, sizeof released);
+        }
         tdf_fail_external_dead(&dead, what, TDF_CLASS_SANITIZER, what, where, caller,
                                "%s in %s (called from %s): pool of %s freed at step %lu; the sanitizer's report has "
                                "the access and its stacks",

@@ -180,16 +180,11 @@ void image_unload(struct tdf_image *img)
             /* Inside an IRP completion routine of this image whose IRP went
              * to a device the image let go of: that release without a wait
              * is the key (irp.h io_device_released_dead). */
-            char completion[96], released[96];
-            tdf_dead_t device;
+            char released[96];
             uint32_t completed_at;
             PDEVICE_OBJECT sent_to = irp_completion_sent_to(f, &completed_at);
-            if (image_completion_entry(f, img, completion, sizeof completion) &&
-                io_device_released_dead(sent_to, completed_at, img, &device, released, sizeof released)) {
-                device.access_fiber = f + 1;
-                device.access_frame = completion;
-                dead = device;
-            }
+            if (image_completion_entry(f, img, NULL, 0))
+                io_device_released_dead(&dead, sent_to, completed_at, img, released, sizeof released);
             tdf_fail_dead(&dead, st == SCHED_BLOCKED ? "blocked inside" : "preempted inside", TDF_CLASS_BUGCHECK,
                           0xCE, 0, "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, caller,
                           "image '%s' unloaded while thread '%s' still executes in %s (%s)", img->name,

@@ -56,12 +56,7 @@ static void completion_entering_check(struct tdf_image *img)
         tdf_dead_t dead = {TDF_OBJ_IMAGE, img->name, &img->unloaded_by,
                            "image %s (an IRP's completion routine is being called)", {(uintptr_t)img->name},
                            .access_fiber = f + 1, .access_frame = where, .key_teardown = "unload"};
-        tdf_dead_t device;
-        if (io_device_released_dead(c->sent_to, c->completed_at, img, &device, released, sizeof released)) {
-            device.access_fiber = f + 1;
-            device.access_frame = where;
-            dead = device;
-        }
+        io_device_released_dead(&dead, c->sent_to, c->completed_at, img, released, sizeof released);
         tdf_fail_dead(&dead, "completion routine called", TDF_CLASS_BUGCHECK, 0xCE, 0,
                       "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
                       "image '%s' unloaded while thread '%s' is calling its completion routine %s: it would run in "
@@ -108,11 +103,8 @@ void irp_unload_check(struct tdf_image *img)
                 /* The location's device is where the IRP went (IoCallDriver
                  * set it): let go of by this driver, the release is the key. */
                 char released[96];
-                tdf_dead_t device;
-                if (io_device_released_dead(sp->DeviceObject, UINT32_MAX, img, &device, released, sizeof released)) {
-                    device.access_frame = where;
-                    dead = device;
-                }
+                dead.access_frame = where;
+                io_device_released_dead(&dead, sp->DeviceObject, UINT32_MAX, img, released, sizeof released);
                 tdf_fail_dead(&dead, "completion routine set", TDF_CLASS_BUGCHECK, 0xCE, 0,
                               "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", where, "IRP",
                               "image '%s' unloaded while IRP #%u it sent is still pending: its completion routine "

@@ -106,10 +106,12 @@ int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint3
  * and that release is the key, as a send that meets the deleted device is
  * keyed (io_device_fail_stale): one missing wait, one key at both ends. A
  * release after the completion (a teardown that waited, woken by the routine
- * itself, which then still runs in the image) keeps the image's key. Fills
- * *dead (its strings in `released`) and returns 1; 0 for anything else. */
-int io_device_released_dead(PDEVICE_OBJECT sent_to, uint32_t completed_at, const struct tdf_image *img, tdf_dead_t *dead,
-                            char *released, size_t size);
+ * itself, which then still runs in the image) keeps the image's key. On a
+ * match, *dead becomes the device object, keeping its access side
+ * (access_fiber, access_frame; its key strings in `released`), and 1 is
+ * returned; otherwise *dead is left as it is and 0 returned. */
+int io_device_released_dead(tdf_dead_t *dead, PDEVICE_OBJECT sent_to, uint32_t completed_at,
+                            const struct tdf_image *img, char *released, size_t size);
 /* The device object the IRP of the completion routine `fiber` is running
  * went to (the location the walk left), or NULL outside one; *completed_at:
  * the step of the IoCompleteRequest whose walk called it. */

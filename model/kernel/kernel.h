@@ -196,7 +196,8 @@ void image_callback_end(unsigned saved);
 /* Around an IRP completion routine the I/O manager calls (with
  * image_callback_begin): image_completion_entry then says whether `fiber`
  * is inside a completion routine of `img` (the innermost one) and names it,
- * image!Routine. begin returns the value end restores. */
+ * image!Routine, in entry (NULL with size 0: only whether). begin returns
+ * the value end restores. */
 unsigned image_completion_begin(void);
 void image_completion_end(unsigned saved);
 int image_completion_entry(int fiber, const struct tdf_image *img, char *entry, size_t size);

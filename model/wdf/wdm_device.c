@@ -392,8 +392,8 @@ int io_device_fail_stale(PVOID object, const char *routine, uint32_t code, uint3
     return 1;
 }
 
-int io_device_released_dead(PDEVICE_OBJECT sent_to, uint32_t completed_at, const struct tdf_image *img, tdf_dead_t *dead,
-                            char *released, size_t size)
+int io_device_released_dead(tdf_dead_t *dead, PDEVICE_OBJECT sent_to, uint32_t completed_at,
+                            const struct tdf_image *img, char *released, size_t size)
 {
     if (!sent_to || sent_to->Type != IO_TYPE_DEVICE || !sent_to->TdfModel || !img)
         return 0;
@@ -403,7 +403,8 @@ int io_device_released_dead(PDEVICE_OBJECT sent_to, uint32_t completed_at, const
         return 0;
     snprintf(released, size, "%s!%s", t->image->name, symbol_name(t->fn));
     *dead = (tdf_dead_t){TDF_OBJ_DEVICE, d->role, t, "device object %s (released with an IRP in flight)",
-                         {(uintptr_t)d->name}, .key_access = released, .key_teardown = "early-release"};
+                         {(uintptr_t)d->name}, .access_fiber = dead->access_fiber, .access_frame = dead->access_frame,
+                         .key_access = released, .key_teardown = "early-release"};
     return 1;
 }
 
