@@ -160,7 +160,8 @@ typedef struct wdf_request {
     int preprocess_handed_on; /* the callback called WdfDeviceWdmDispatchPreprocessedIrp for it */
     int preprocess_walked;    /* and its IRP's completion walk ran (a completion routine of the callback) */
     tdf_teardown_t completed_by;    /* the completion: the fatal pair of a use after it */
-    unsigned completions;           /* completions so far, kept across WdfRequestReuse (request.c g_retrieved) */
+    unsigned completions;           /* completions so far, kept across WdfRequestReuse: the life of a receiver's
+                                       handle (wdf_request_life) and of a retrieved buffer (request.c g_retrieved) */
     int completed_locked;           /* the completing thread held its queue's callback lock (signatures) */
     tdf_teardown_t cancel_set;      /* WdfRequestMarkCancelableEx, naming the cancel routine: the other side
                                        of a completion with it still set (0xC9, complete_checks) */
