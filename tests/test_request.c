@@ -365,8 +365,11 @@ TEST(a_driver_owning_many_requests_has_every_one_purged)
  * a second time. The kept handle names the WDFREQUEST KMDF freed at the first
  * completion: a call with it is a use after that completion, even though the
  * request is in flight again; the second delivery's handle works. */
-static void deliver_again(void)
+static void deliver_twice(void)
 {
+    make_device_and_queue(WdfIoQueueDispatchParallel);
+    deliver_one();
+    WdfRequestComplete(g_owned[0], STATUS_SUCCESS);
     wdf_request_t *r = (wdf_request_t *)wdf_object_from_handle(g_owned[0]);
     WDF_REQUEST_REUSE_PARAMS p;
     WDF_REQUEST_REUSE_PARAMS_INIT(&p, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
@@ -377,10 +380,7 @@ static void deliver_again(void)
 static void stale_handle_in_the_next_life(void *arg)
 {
     (void)arg;
-    make_device_and_queue(WdfIoQueueDispatchParallel);
-    deliver_one();
-    WdfRequestComplete(g_owned[0], STATUS_SUCCESS);
-    deliver_again();
+    deliver_twice();
     g_status[0] = g_owned[1] != g_owned[0] && wdf_object_from_handle(g_owned[1]) == wdf_object_from_handle(g_owned[0]);
     WdfRequestUnmarkCancelable(g_owned[0]); /* the first life's handle */
     g_reached_end = 1;
@@ -399,10 +399,7 @@ TEST(a_received_handle_kept_past_its_completion_is_0x10D_in_the_next_life)
 static void next_life_handle_works(void *arg)
 {
     (void)arg;
-    make_device_and_queue(WdfIoQueueDispatchParallel);
-    deliver_one();
-    WdfRequestComplete(g_owned[0], STATUS_SUCCESS);
-    deliver_again();
+    deliver_twice();
     WdfRequestCompleteWithInformation(g_owned[1], STATUS_SUCCESS, 3);
     g_status[0] = ((wdf_request_t *)wdf_object_from_handle(g_owned[1]))->state == REQ_COMPLETED;
     g_reached_end = 1;
