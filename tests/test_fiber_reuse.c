@@ -188,16 +188,16 @@ static EX_RUNDOWN_REF g_ref;
 static int g_dirty_slot, g_clean_slot, g_clean_irql, g_clean_held, g_old_held;
 static char g_clean_frame[96], g_clean_stack[128];
 
-/* Leaves everything per-slot dirty: raised IRQL, a rundown protection it
- * does not release, and a driver frame (it ends inside the image with
- * PsTerminateSystemThread, which never returns). */
+/* Leaves per-slot state dirty: a rundown protection it does not release and
+ * a driver frame (it ends inside the image with PsTerminateSystemThread,
+ * which never returns). Not the IRQL: a thread that exits above
+ * PASSIVE_LEVEL is 0x20 (the next test). */
 static VOID dirty(PVOID arg)
 {
     (void)arg;
     g_dirty_slot = sched_current_index();
     (void)ExAcquireRundownProtection(&g_ref);
     tdf_image_enter(&g_img, FN, NULL);
-    ke_set_irql(APC_LEVEL);
     PsTerminateSystemThread(STATUS_SUCCESS);
 }
 

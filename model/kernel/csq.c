@@ -32,16 +32,32 @@ static void csq_forget(PIRP irp)
     irp->Tail.Overlay.DriverContext[3] = NULL;
 }
 
+/* The driver's lock callbacks raise and lower the IRQL by contract (they
+ * take and drop its queue lock): their return IRQL is not checked. */
+static void csq_lock(PIO_CSQ csq, PKIRQL irql)
+{
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_CALLER);
+    csq->CsqAcquireLock(csq, irql);
+    image_irql_rule_end(saved);
+}
+
+static void csq_unlock(PIO_CSQ csq, KIRQL irql)
+{
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_CALLER);
+    csq->CsqReleaseLock(csq, irql);
+    image_irql_rule_end(saved);
+}
+
 static VOID csq_cancel_routine(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     (void)DeviceObject;
     IoReleaseCancelSpinLock(Irp->CancelIrql);
     PIO_CSQ csq = csq_of(Irp);
     KIRQL irql;
-    csq->CsqAcquireLock(csq, &irql);
+    csq_lock(csq, &irql);
     csq->CsqRemoveIrp(csq, Irp);
     csq_forget(Irp);
-    csq->CsqReleaseLock(csq, irql);
+    csq_unlock(csq, irql);
     csq->CsqCompleteCanceledIrp(csq, Irp);
 }
 
@@ -74,7 +90,7 @@ VOID IoCsqInsertIrp(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context)
     if (!irp_live(Irp, "IoCsqInsertIrp"))
         return;
     KIRQL irql;
-    Csq->CsqAcquireLock(Csq, &irql);
+    csq_lock(Csq, &irql);
     if (Context) {
         Context->Type = IO_TYPE_CSQ_IRP_CONTEXT;
         Context->Irp = Irp;
@@ -90,11 +106,11 @@ VOID IoCsqInsertIrp(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context)
         /* canceled before the routine was set: nobody else will complete it */
         Csq->CsqRemoveIrp(Csq, Irp);
         csq_forget(Irp);
-        Csq->CsqReleaseLock(Csq, irql);
+        csq_unlock(Csq, irql);
         Csq->CsqCompleteCanceledIrp(Csq, Irp);
         return;
     }
-    Csq->CsqReleaseLock(Csq, irql);
+    csq_unlock(Csq, irql);
 }
 
 PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
@@ -102,7 +118,7 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
     ke_yield();
     csq_checked(Csq, "IoCsqRemoveNextIrp");
     KIRQL irql;
-    Csq->CsqAcquireLock(Csq, &irql);
+    csq_lock(Csq, &irql);
     PIRP irp = Csq->CsqPeekNextIrp(Csq, NULL, PeekContext);
     while (irp) {
         if (IoSetCancelRoutine(irp, NULL)) {
@@ -113,7 +129,7 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
         /* being canceled: its cancel routine removes and completes it */
         irp = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);
     }
-    Csq->CsqReleaseLock(Csq, irql);
+    csq_unlock(Csq, irql);
     return irp;
 }
 
@@ -122,7 +138,7 @@ PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context)
     ke_yield();
     csq_checked(Csq, "IoCsqRemoveIrp");
     KIRQL irql;
-    Csq->CsqAcquireLock(Csq, &irql);
+    csq_lock(Csq, &irql);
     PIRP irp = Context->Irp;
     if (irp && IoSetCancelRoutine(irp, NULL)) {
         Csq->CsqRemoveIrp(Csq, irp);
@@ -130,6 +146,6 @@ PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context)
     } else {
         irp = NULL; /* completed already, or its cancel routine runs */
     }
-    Csq->CsqReleaseLock(Csq, irql);
+    csq_unlock(Csq, irql);
     return irp;
 }

@@ -46,9 +46,10 @@ KIRQL KeGetCurrentIrql(void) { return ke_irql(); }
 
 void thread_reset(void) { memset(g_irql, 0, sizeof g_irql); }
 
-/* A slot's new thread starts at PASSIVE_LEVEL. (A thread that ended above it
- * is not reported: only DPC routines' return IRQL is checked, dpc.c; see
- * docs/LIFECYCLE.md "Not modelled".) */
+/* A slot's new thread starts at PASSIVE_LEVEL. (No thread ends above it
+ * unreported: its outermost driver routine's return is checked, image.c
+ * irql_return_fail, and so is PsTerminateSystemThread; a run that stops
+ * leaves raised IRQLs, cleared by thread_reset.) */
 void thread_slot_reset(int slot) { g_irql[slot] = PASSIVE_LEVEL; }
 
 static void signal(DISPATCHER_HEADER *h)
@@ -212,6 +213,7 @@ static void thread_main(void *arg)
     /* After the routine returns: the trace, the signal of this thread object
      * (its wakes add their objects) and the end (footprints, sched.h). */
     image_set_return_footprint(&t->Header, SCHED_FP_WRITE);
+    image_irql_rule_begin(IRQL_RETURN_SYSTEM_THREAD); /* its return ends the thread: 0x20 above PASSIVE */
     t->start(t->context); /* driver code: entered through the image hook */
     SCHED_TRACE0("thread exits");
     signal(&t->Header);
@@ -262,6 +264,10 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
     struct _KTHREAD *t = sched_current() >= 0 ? *sched_fiber_slot(sched_current()) : NULL;
     if (!t)
         TdfUnmodelled("PsTerminateSystemThread", "called outside a thread made by PsCreateSystemThread");
+    if (ke_irql() != PASSIVE_LEVEL) /* the thread exits above PASSIVE_LEVEL, as a return would */
+        TDF_BUGCHECK(0x20, 0, "KERNEL_APC_PENDING_DURING_EXIT",
+                     "PsTerminateSystemThread at IRQL %u: the system thread exits above PASSIVE_LEVEL",
+                     (unsigned)ke_irql());
     SCHED_TRACE0("PsTerminateSystemThread");
     signal(&t->Header);
     sched_exit_fiber();

@@ -109,7 +109,9 @@ static void dpc_cpu_main(void *arg)
             /* Driver code: the image's entry hook yields first (the window
              * between the dequeue and the routine's first instruction) and
              * reports a routine in an unloaded image as 0xCE at the call. */
+            unsigned saved = image_irql_rule_begin(IRQL_RETURN_CALLER); /* checked below: 0xC8 */
             routine(dpc, context, a1, a2);
+            image_irql_rule_end(saved);
             if (ke_irql() != DISPATCH_LEVEL) {
                 char where[96];
                 snprintf(where, sizeof where, "%s", symbol_name((const void *)routine));

@@ -31,6 +31,10 @@ typedef struct call_stack {
     /* The footprint of the step after the outermost driver routine returns
      * into the framework (image_set_return_footprint; GLOBAL unless set). */
     uint8_t ret_mode;
+    /* The IRQL the outermost driver routine was entered at, and who checks
+     * its return IRQL (image_irql_rule_begin; IRQL_RETURN_CALLBACK unless set). */
+    uint8_t entry_irql;
+    uint8_t irql_rule;
     const void *ret_obj;
     frame_t frames[MAX_DEPTH];
 } call_stack_t;
@@ -54,6 +58,7 @@ static void stack_slot_reset(int slot)
     g_stacks[slot].checked_generation = 0;
     g_stacks[slot].ret_mode = SCHED_FP_GLOBAL;
     g_stacks[slot].ret_obj = NULL;
+    g_stacks[slot].irql_rule = IRQL_RETURN_CALLBACK;
 }
 
 void image_set_return_footprint(const void *object, unsigned mode)
@@ -461,6 +466,8 @@ __attribute__((noinline)) static void image_enter_slow(call_stack_t *s, struct t
                  "call into unloaded image '%s' (%s, unloaded at step %lu) from %s", img->name, where,
                  (unsigned long)img->unloaded_at, from);
     }
+    if (!caller) /* entered from the framework or the harness: its return must restore this */
+        s->entry_irql = ke_irql();
     if (s->depth < MAX_DEPTH)
         s->frames[s->depth] = (frame_t){img, fn};
     else /* deeper frames would be invisible to the unload check (0xCE) */
@@ -489,6 +496,53 @@ void tdf_image_enter(struct tdf_image *img, void *fn, void *call_site)
     image_enter_slow(s, img, fn);
 }
 
+/* The outermost driver routine returns at another IRQL than it was entered
+ * at (docs/LIFECYCLE.md rule 160): a spin lock still held, or released with
+ * another old IRQL than its acquire returned, a lock released that the
+ * routine did not take.
+ * The code is the check that catches it in Windows, by who called the
+ * routine (image_irql_rule_begin). */
+__attribute__((noinline, cold)) static void irql_return_fail(const call_stack_t *s, const struct tdf_image *img,
+                                                            void *fn)
+{
+    char where[96], held[160], still[200] = "";
+    snprintf(where, sizeof where, "%s!%s", img->name, symbol_name(fn));
+    if (lock_graph_held_by(sched_current(), held, sizeof held))
+        snprintf(still, sizeof still, "; still held: %s", held);
+    unsigned now = ke_irql(), then = s->entry_irql;
+    switch ((irql_return_rule_t)s->irql_rule) {
+    case IRQL_RETURN_WORKER:
+        tdf_fail(TDF_CLASS_BUGCHECK, 0xE1, 0, "WORKER_THREAD_RETURNED_AT_BAD_IRQL", where, NULL,
+                 "%s returned at IRQL %u into the system worker thread that called it at IRQL %u%s", where, now, then,
+                 still);
+        break;
+    case IRQL_RETURN_SYSTEM_THREAD:
+        tdf_fail(TDF_CLASS_BUGCHECK, 0x20, 0, "KERNEL_APC_PENDING_DURING_EXIT", where, NULL,
+                 "system thread start routine %s returned at IRQL %u: the thread exits above PASSIVE_LEVEL%s", where,
+                 now, still);
+        break;
+    case IRQL_RETURN_STIMULUS:
+        tdf_fail(TDF_CLASS_BUGCHECK, 0x4A, 0, "IRQL_GT_ZERO_AT_SYSTEM_SERVICE", where, NULL,
+                 "%s, called for an outside caller at IRQL %u, returned at IRQL %u%s", where, then, now, still);
+        break;
+    default: /* a KMDF event callback: the framework's verifier compares its entry and exit IRQL */
+        tdf_fail(TDF_CLASS_BUGCHECK, 0x10D, 0xE, "WDF_VIOLATION", where, NULL,
+                 "WDF_VERIFIER_IRQL_MISMATCH: event callback %s entered at IRQL %u returned at IRQL %u%s", where, then,
+                 now, still);
+        break;
+    }
+}
+
+unsigned image_irql_rule_begin(irql_return_rule_t rule)
+{
+    call_stack_t *s = my_stack();
+    unsigned old = s->irql_rule;
+    s->irql_rule = (uint8_t)rule;
+    return old;
+}
+
+void image_irql_rule_end(unsigned saved) { my_stack()->irql_rule = (uint8_t)saved; }
+
 __attribute__((noinline)) static void image_exit_slow(call_stack_t *s, struct tdf_image *img, void *fn)
 {
     if (s->depth == 0)
@@ -507,10 +561,14 @@ __attribute__((noinline)) static void image_exit_slow(call_stack_t *s, struct td
          * may touch anything before its next yield: GLOBAL, unless the
          * thread's framework code named what it does there
          * (image_set_return_footprint). */
-        if (caller)
+        if (caller) {
             ke_yield_on(NULL, SCHED_FP_NONE);
-        else
+        } else {
+            /* Checked before the yield: the report's step is the return. */
+            if (__builtin_expect(ke_irql() != s->entry_irql, 0) && s->irql_rule != IRQL_RETURN_CALLER)
+                irql_return_fail(s, img, fn);
             ke_yield_on(s->ret_obj, s->ret_mode);
+        }
     }
     s->depth--;
     const frame_t *back = top_frame(s);

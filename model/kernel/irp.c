@@ -583,7 +583,9 @@ NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     /* The device object stays referenced across the dispatch routine (the
      * caller's reference, which IoCallDriver's callers must hold). */
     io_device_reference(DeviceObject);
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_CALLER); /* checked below: 0xC9/0x5 */
     NTSTATUS st = dispatch(DeviceObject, Irp);
+    image_irql_rule_end(saved);
     io_device_dereference(DeviceObject);
     KIRQL after = ke_irql();
     if (after != before) {
@@ -782,7 +784,11 @@ static void complete_walk(irp_rec_t *r, PIRP Irp)
             unsigned saved = image_callback_begin(), saved_completion = image_completion_begin();
             completion_call_t *call = &g_completion_call[sched_current_index()], outer = *call;
             *call = (completion_call_t){last_img, routine, sent_to, r->completed_by.step};
+            /* No verifier compares its IRQLs: one it leaves raised stays with
+             * the completing thread, whose worker returns with it (0xE1). */
+            unsigned saved_rule = image_irql_rule_begin(IRQL_RETURN_WORKER);
             NTSTATUS rs = routine(dev, Irp, context);
+            image_irql_rule_end(saved_rule);
             *call = outer;
             image_completion_end(saved_completion);
             image_callback_end(saved);

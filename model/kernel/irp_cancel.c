@@ -72,7 +72,11 @@ BOOLEAN irp_cancel(PIRP Irp)
      * could complete an IRP safely under the model's unload rule. */
     PDEVICE_OBJECT dev = Irp->Tail.Overlay.CurrentStackLocation->DeviceObject;
     io_device_reference(dev);
+    /* It returns at Irp->CancelIrql, below the DISPATCH_LEVEL it was entered
+     * at, once it released the cancel spin lock (0x11B below if not). */
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_CALLER);
     routine(dev, Irp);
+    image_irql_rule_end(saved);
     io_device_dereference(dev);
     if (irp_cancel_lock_held_by_me()) {
         TDF_BUGCHECK(0x11B, 0, "DRIVER_RETURNED_HOLDING_CANCEL_LOCK",

@@ -266,6 +266,29 @@ int ke_block_timed(const void *object, const char *what);
 /* ---- per-fiber IRQL (spin locks raise to DISPATCH) ---------------------------- */
 KIRQL ke_irql(void);
 void ke_set_irql(KIRQL irql);
+/* Who checks the IRQL at which the outermost driver routine of a thread (one
+ * the framework, the kernel or the harness entered) returns: it must be the
+ * IRQL it was entered at (docs/LIFECYCLE.md rule 160). By default a KMDF
+ * event callback's rule (0x10D/0xE, the KMDF verifier's entry/exit check). A
+ * model routine that calls driver code brackets the call with begin/end
+ * (begin returns what end restores) to name another caller: a system worker
+ * (0xE1), a system thread's start (0x20), an outside caller's stimulus
+ * (0x4A), or IRQL_RETURN_CALLER when the caller checks the IRQL with its own
+ * code (a DPC 0xC8, a dispatch routine 0xC9/0x5) or the routine changes it
+ * by contract (a cancel routine releases the cancel spin lock, a CSQ lock
+ * callback takes or drops the queue's lock). */
+typedef enum {
+    IRQL_RETURN_CALLBACK,
+    IRQL_RETURN_WORKER,
+    IRQL_RETURN_SYSTEM_THREAD,
+    IRQL_RETURN_STIMULUS,
+    IRQL_RETURN_CALLER,
+} irql_return_rule_t;
+unsigned image_irql_rule_begin(irql_return_rule_t rule);
+void image_irql_rule_end(unsigned saved);
+/* The last lock the thread `fiber` took and still holds, as text ("spin lock
+ * of child0/FDO (taken in child!Child_Lock)"): 1, or 0 if it holds none. */
+int lock_graph_held_by(int fiber, char *text, size_t size);
 
 /* ---- pool -------------------------------------------------------------------------- */
 /* Frees every model and driver allocation still live; called between runs. */

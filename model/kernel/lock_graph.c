@@ -82,6 +82,18 @@ int lock_graph_holder(const void *object, char *text, size_t size)
     return l->fiber;
 }
 
+int lock_graph_held_by(int fiber, char *text, size_t size)
+{
+    const held_lock_t *last = NULL;
+    for (unsigned i = 0; i < g_nlocks; i++) /* ke_lock_dropped reorders: the latest step is the last taken */
+        if (g_locks[i].fiber == fiber && (!last || g_locks[i].step >= last->step))
+            last = &g_locks[i];
+    if (!last)
+        return 0;
+    lock_text(last, text, size);
+    return 1;
+}
+
 void ke_lock_waits(const void *object, const char *routine)
 {
     const held_lock_t *l = holder_of(object);

@@ -179,7 +179,9 @@ static void ex_worker_main(void *arg)
     ex_run_t *r = arg;
     work_queue_started(r->slot);
     /* From here on the item belongs to the driver again: the routine may
-     * free or requeue it. The routine runs at PASSIVE_LEVEL. */
+     * free or requeue it. The routine runs at PASSIVE_LEVEL, and returns at
+     * it into the worker thread (0xE1 otherwise). */
+    image_irql_rule_begin(IRQL_RETURN_WORKER); /* this thread's only routine: nothing to restore */
     r->routine(r->parameter);
     work_queue_finished(r->slot);
 }

@@ -36,7 +36,11 @@ wdf_driver_t *wdf_driver_load(const tdf_image_desc_t *desc)
     img->driver = drv;
     wdm_driver_init(drv);
     static UNICODE_STRING registry_path = RTL_CONSTANT_STRING(L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\tdf");
+    /* The I/O manager's load worker calls DriverEntry (and a WDM driver's
+     * DriverUnload): one left raised is 0xE1 when that worker returns. */
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_WORKER);
     NTSTATUS st = desc->DriverEntry(&drv->wdm, &registry_path);
+    image_irql_rule_end(saved);
     SCHED_TRACE2("DriverEntry %s -> 0x%lx", img->name, (unsigned long)(uint32_t)st);
     /* A WDM driver: AddDevice set, no WdfDriverCreate (KERNEL-SEMANTICS §16). */
     drv->is_wdm = !drv->config.EvtDriverDeviceAdd && drv->wdm.DriverExtension->AddDevice;
@@ -55,8 +59,11 @@ void wdf_driver_maybe_unload(wdf_driver_t *drv)
         return;
     SCHED_TRACE1("unloading driver %s (last device gone)", img->name);
     drv->unloading = 1;
-    if (drv->is_wdm && drv->wdm.DriverUnload)
+    if (drv->is_wdm && drv->wdm.DriverUnload) {
+        unsigned saved = image_irql_rule_begin(IRQL_RETURN_WORKER);
         drv->wdm.DriverUnload(&drv->wdm);
+        image_irql_rule_end(saved);
+    }
     if (drv->config.EvtDriverUnload)
         drv->config.EvtDriverUnload((WDFDRIVER)drv);
     drv->obj.deleted = 1;

@@ -107,6 +107,7 @@ static void io_worker_main(void *arg)
 {
     io_run_t *r = arg;
     work_queue_started(r->slot);
+    image_irql_rule_begin(IRQL_RETURN_WORKER); /* this thread's only routine: nothing to restore */
     if (r->routine_ex)
         r->routine_ex(r->device ? (PVOID)&r->device->wdm : (PVOID)&r->driver->wdm, r->context, r->item);
     else

@@ -466,7 +466,9 @@ wdf_device_t *wdm_add_device(wdf_driver_t *drv, const char *node_name)
     wdf_device_t *pdo = root_pdo_new(node_name);
     SCHED_TRACE1("%s: AddDevice (WDM)", node_name);
     wdf_driver_pin(drv);
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_WORKER); /* the PnP manager's worker calls it */
     NTSTATUS st = drv->wdm.DriverExtension->AddDevice(&drv->wdm, &pdo->wdm);
+    image_irql_rule_end(saved);
     PDEVICE_OBJECT top = pdo->wdm.AttachedDevice;
     while (top && top->AttachedDevice)
         top = top->AttachedDevice;
