@@ -1,10 +1,10 @@
 /*
  * The local I/O target and the inverted call (KERNEL-SEMANTICS §15;
- * docs/LIFECYCLE.md rules 130-137): an FDO's requests to its PDO through
+ * docs/LIFECYCLE.md rules 130-139): an FDO's requests to its PDO through
  * WdfDeviceGetIoTarget, a manual queue holding the sender's request, the
  * sender's purge and cancel of it, re-sending from the completion routine,
- * the synchronous IOCTL, the close at the FDO's deletion and the receiver's
- * purge.
+ * the synchronous IOCTL, the close at the FDO's deletion, the receiver's
+ * purge, and a stopped target that keeps what is sent to it.
  *
  * As tests/test_lifecycle_deferred.c: main builds a started PDO (a default
  * queue whose handler is harness code, and a manual queue) and an FDO on top
@@ -407,6 +407,104 @@ TEST(rule137_the_receivers_purge_cancels_the_request_in_its_manual_queue_and_fai
     CHECK_EQ(g_status[1], STATUS_SUCCESS); /* sent, then failed by the purged queue: */
     CHECK_EQ(g_routine_runs, 2);
     CHECK_EQ(g_routine_status, STATUS_INVALID_DEVICE_STATE);
+}
+
+/* ---- rule 138: a stopped target keeps the request; WdfIoTargetStart sends it ---- */
+static WDFREQUEST g_req2;
+static int g_order[2], g_norder;
+static NTSTATUS g_tag_status[3]; /* by the tag send_read gave */
+
+static VOID on_complete_order(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_COMPLETION_PARAMS Params,
+                              WDFCONTEXT Context)
+{
+    (void)Request, (void)Target, (void)Params;
+    if (g_norder < 2)
+        g_order[g_norder++] = (int)(intptr_t)Context;
+    g_tag_status[(intptr_t)Context % 3] = WdfRequestGetStatus(Request);
+    g_routine_runs++;
+    g_routine_status = WdfRequestGetStatus(Request);
+}
+
+/* Formats `req` for IOCTL_READ (completed at once by the PDO) and sends it, tagged `tag`. */
+static BOOLEAN send_read(WDFREQUEST req, int tag)
+{
+    WDF_REQUEST_REUSE_PARAMS reuse;
+    WDF_REQUEST_REUSE_PARAMS_INIT(&reuse, WDF_REQUEST_REUSE_NO_FLAGS, STATUS_SUCCESS);
+    WdfRequestReuse(req, &reuse);
+    WdfIoTargetFormatRequestForIoctl(g_target, req, IOCTL_READ, NULL, NULL, g_out_mem, NULL);
+    WdfRequestSetCompletionRoutine(req, on_complete_order, (WDFCONTEXT)(intptr_t)tag);
+    return WdfRequestSend(req, g_target, WDF_NO_SEND_OPTIONS);
+}
+
+static void stopped_target_keeps(void *arg)
+{
+    (void)arg;
+    WdfRequestCreate(WDF_NO_OBJECT_ATTRIBUTES, g_target, &g_req2);
+    g_norder = 0;
+    WdfIoTargetStop(g_target, WdfIoTargetLeaveSentIoPending);
+    g_r[0] = WdfIoTargetGetState(g_target) == WdfIoTargetStopped;
+    g_r[1] = send_read(g_req, 1) && send_read(g_req2, 2); /* kept: TRUE */
+    g_r[2] = g_routine_runs == 0 && g_dispatch_fiber == (unsigned)-1; /* nothing reached the PDO */
+    g_status[1] = WdfIoTargetStart(g_target);
+    g_r[3] = g_routine_runs == 2 && g_order[0] == 1 && g_order[1] == 2; /* delivered at the start, in order */
+}
+
+TEST(rule138_a_stopped_target_keeps_the_request_and_its_start_sends_it)
+{
+    CHECK_CLEAN(run_bytes(stopped_target_keeps));
+    CHECK_EQ(g_r[0], TRUE);
+    CHECK_EQ(g_r[1], TRUE);
+    CHECK_EQ(g_r[2], TRUE);
+    CHECK_EQ(g_status[1], STATUS_SUCCESS);
+    CHECK_EQ(g_r[3], TRUE);
+    CHECK_EQ(g_routine_status, STATUS_SUCCESS);
+    CHECK_EQ(g_out, 0x1234u);
+}
+
+/* ---- rule 139: a purge or close fails the kept requests, a cancel cancels one ---- */
+static int g_end; /* 0 purge, 1 close, 2 cancel */
+
+static void stopped_target_ends(void *arg)
+{
+    (void)arg;
+    WdfRequestCreate(WDF_NO_OBJECT_ATTRIBUTES, g_target, &g_req2);
+    g_norder = 0;
+    WdfIoTargetStop(g_target, WdfIoTargetCancelSentIo);
+    send_read(g_req, 1);
+    if (g_end == 0) {
+        WdfIoTargetPurge(g_target, WdfIoTargetPurgeIo);
+    } else if (g_end == 1) {
+        WdfIoTargetClose(g_target);
+    } else {
+        g_r[0] = WdfRequestCancelSentRequest(g_req);
+        g_r[1] = send_read(g_req2, 2); /* still stopped: kept */
+        g_status[2] = WdfIoTargetStart(g_target);
+    }
+    g_r[2] = g_routine_runs >= 1 && g_order[0] == 1; /* on this thread, before the call returned */
+    g_r[3] = g_dispatch_fiber == (unsigned)-1 || g_end == 2; /* never reached the PDO (but req2, sent at the start) */
+}
+
+TEST(rule139_a_purge_or_close_fails_the_kept_requests_and_a_cancel_cancels_one)
+{
+    static const char *ends[] = {"purge", "close", "cancel"};
+    for (g_end = 0; g_end < 3; g_end++) {
+        printf("  %s\n", ends[g_end]);
+        CHECK_CLEAN(run_bytes(stopped_target_ends));
+        CHECK_EQ(g_r[2], TRUE);
+        CHECK_EQ(g_r[3], TRUE);
+        CHECK_EQ(g_order[0], 1);
+        if (g_end < 2) {
+            CHECK_EQ(g_routine_runs, 1);
+            CHECK_EQ(g_routine_status, STATUS_WDF_DEVICE_REMOVED_NOT_SENT);
+        } else {
+            CHECK_EQ(g_r[0], TRUE);
+            CHECK_EQ(g_r[1], TRUE);
+            CHECK_EQ(g_routine_runs, 2);
+            CHECK_EQ(g_order[1], 2);
+            CHECK_EQ(g_tag_status[1], STATUS_CANCELLED);
+            CHECK_EQ(g_tag_status[2], STATUS_SUCCESS); /* req2, delivered at the start */
+        }
+    }
 }
 
 int main(void) { return tdf_test_main(); }

@@ -488,8 +488,12 @@ static inline VOID WDF_REQUEST_SEND_OPTIONS_INIT(PWDF_REQUEST_SEND_OPTIONS o, UL
     o->Flags = Flags;
 }
 #define WDF_NO_SEND_OPTIONS NULL
-/* FALSE: not sent (target stopped/purged/closed, see WdfRequestGetStatus);
- * the completion routine is not called. */
+/* FALSE: not sent (target purged or closed, see WdfRequestGetStatus); the
+ * completion routine is not called. A stopped target keeps the request (TRUE):
+ * WdfIoTargetStart sends it; a purge or close completes it with
+ * STATUS_WDF_DEVICE_REMOVED_NOT_SENT, WdfRequestCancelSentRequest with
+ * STATUS_CANCELLED. */
+#define STATUS_WDF_DEVICE_REMOVED_NOT_SENT ((NTSTATUS)0xC0200206L)
 BOOLEAN WdfRequestSend(_In_ WDFREQUEST Request, _In_ WDFIOTARGET Target, _In_opt_ PWDF_REQUEST_SEND_OPTIONS Options);
 /* The sender cancels a request it sent (KERNEL-SEMANTICS §14): FALSE if the
  * request is already being completed. The caller must keep the request

@@ -133,6 +133,54 @@ void wdf_io_target_sent_done(wdf_io_target_t *t)
     sched_wake(&t->nsent);
 }
 
+/* ---- a stopped target keeps what is sent to it ---------------------------------------
+ * KMDF (FxIoTarget::SubmitLocked): a send to a stopped target is queued in the
+ * target (STATUS_WDF_QUEUED; WdfRequestSend returns TRUE). WdfIoTargetStart
+ * sends the kept requests in order (SubmitPendedRequests); a purge, a close
+ * or the target's removal completes them with
+ * STATUS_WDF_DEVICE_REMOVED_NOT_SENT, a cancel with STATUS_CANCELLED
+ * (FailPendedRequest), the completion routine called on the thread that did
+ * it. A kept request is the sender's, in flight: REQ_QUEUED with no queue. */
+static void deliver(wdf_io_target_t *t, wdf_request_t *r);
+
+static void pend(wdf_io_target_t *t, wdf_request_t *r)
+{
+    wdf_request_list_make_room(&t->pended, &t->pended_cap, t->npended, 8);
+    r->state = REQ_QUEUED;
+    r->queue = NULL;
+    r->pended_on = t;
+    t->pended[t->npended++] = r;
+    SCHED_TRACE2("WdfRequestSend %s: target stopped, request kept (%u kept)", t->owner->name, t->npended);
+}
+
+static void unpend(wdf_io_target_t *t, wdf_request_t *r)
+{
+    for (unsigned i = 0; i < t->npended; i++) {
+        if (t->pended[i] == r) {
+            /* send order kept: Start delivers them in it */
+            memmove(&t->pended[i], &t->pended[i + 1], (t->npended - i - 1) * sizeof t->pended[0]);
+            t->npended--;
+            break;
+        }
+    }
+    r->pended_on = NULL;
+}
+
+void wdf_io_target_fail_pended_request(wdf_request_t *r, NTSTATUS status)
+{
+    unpend(r->pended_on, r);
+    SCHED_TRACE1("kept request failed 0x%lx, never sent", (unsigned long)(uint32_t)status);
+    wdf_request_finish(r, status, 0); /* the sender's completion routine, on this thread */
+}
+
+/* Fails every kept request; the routines may send again (to a target that
+ * is no longer stopped, or is closing: those fail at once). */
+static void fail_pended(wdf_io_target_t *t, NTSTATUS status)
+{
+    while (t->npended > 0)
+        wdf_io_target_fail_pended_request(t->pended[0], status);
+}
+
 /* Cancels every sent request and waits until all have completed. */
 static void cancel_sent_and_wait(wdf_io_target_t *t, int cancel)
 {
@@ -188,6 +236,7 @@ void wdf_io_target_close(wdf_io_target_t *t, int keep_registration)
     if (!t->open || t->closing)
         return;
     t->closing = 1; /* from here on WdfRequestSend fails: nothing new slips in while we wait */
+    fail_pended(t, STATUS_WDF_DEVICE_REMOVED_NOT_SENT); /* FxIoTarget::GotoRemoveState drains them first */
     cancel_sent_and_wait(t, 1);
     t->closing = 0;
     if (!t->open)
@@ -227,7 +276,17 @@ NTSTATUS WdfIoTargetStart(WDFIOTARGET IoTarget)
     ke_yield();
     wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetStart");
     t->stopped = t->purged = 0;
-    return t->open ? STATUS_SUCCESS : STATUS_INVALID_DEVICE_STATE;
+    if (!t->open)
+        return STATUS_INVALID_DEVICE_STATE;
+    /* The kept requests go now, oldest first; one its completion routine
+     * sends again while this loop runs joins the end (or is sent at once). */
+    while (t->npended > 0 && !t->stopped && !t->purged && t->open && !t->closing) {
+        wdf_request_t *r = t->pended[0];
+        unpend(t, r);
+        r->state = REQ_IDLE;
+        deliver(t, r);
+    }
+    return STATUS_SUCCESS;
 }
 
 VOID WdfIoTargetStop(WDFIOTARGET IoTarget, WDF_IO_TARGET_SENT_IO_ACTION Action)
@@ -245,6 +304,7 @@ VOID WdfIoTargetPurge(WDFIOTARGET IoTarget, WDF_IO_TARGET_PURGE_IO_ACTION Action
     wdf_io_target_t *t = target_checked(IoTarget, "WdfIoTargetPurge");
     t->purged = 1;
     SCHED_TRACE1("WdfIoTargetPurge (%s)", Action == WdfIoTargetPurgeIoAndWait ? "and wait" : "no wait");
+    fail_pended(t, STATUS_WDF_DEVICE_REMOVED_NOT_SENT); /* FxIoTarget::GotoPurgeState: drained, never sent */
     if (Action == WdfIoTargetPurgeIoAndWait) {
         cancel_sent_and_wait(t, 1);
     } else {
@@ -300,6 +360,22 @@ NTSTATUS WdfIoTargetFormatRequestForInternalIoctl(WDFIOTARGET IoTarget, WDFREQUE
     return STATUS_SUCCESS;
 }
 
+/* The request goes to the target's device now: onto the sent list, then to
+ * its default queue or, for a WDM device object, as an IRP. */
+static void deliver(wdf_io_target_t *t, wdf_request_t *r)
+{
+    /* KMDF has no bound (a fixed table failed sends: the model's lie). */
+    wdf_request_list_make_room(&t->sent, &t->sent_cap, t->nsent, 32);
+    t->sent[t->nsent++] = r;
+    if (t->wdm) {
+        SCHED_TRACE1("WdfRequestSend %s -> a WDM device object", t->owner->name);
+        wdm_target_send(t, r); /* an IRP to it, on the sender's thread (wdm_escape.c) */
+    } else {
+        SCHED_TRACE2("WdfRequestSend %s -> %s", t->owner->name, t->remote->name);
+        wdf_queue_deliver(t->remote->default_queue, r); /* KMDF dispatches on the sender's thread */
+    }
+}
+
 BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND_OPTIONS Options)
 {
     ke_yield();
@@ -310,10 +386,10 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         wdf_request_fail_pending(r, "WdfRequestSend of a request that is still pending");
         return FALSE;
     }
-    if (!t->open || t->closing ||
-        ((t->stopped || t->purged) && !(flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE))) {
-        r->status = t->open ? STATUS_INVALID_DEVICE_STATE : STATUS_INVALID_DEVICE_STATE;
-        SCHED_TRACE0("WdfRequestSend -> FALSE (target not started)");
+    int ignore_state = (flags & WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE) != 0;
+    if (!t->open || t->closing || (t->purged && !ignore_state)) {
+        r->status = STATUS_INVALID_DEVICE_STATE;
+        SCHED_TRACE0("WdfRequestSend -> FALSE (target purged or closed)");
         return FALSE;
     }
     wdf_device_t *remote = t->remote;
@@ -321,24 +397,18 @@ BOOLEAN WdfRequestSend(WDFREQUEST Request, WDFIOTARGET Target, PWDF_REQUEST_SEND
         r->status = STATUS_INVALID_DEVICE_STATE;
         return FALSE;
     }
-    /* KMDF has no bound (a fixed table failed sends: the model's lie). */
-    wdf_request_list_make_room(&t->sent, &t->sent_cap, t->nsent, 32);
     r->target = t;
     r->done = 0;
     r->cancel_requested = r->cancel_taken = 0;
     tdf_teardown_clear(&r->purged_unwaited); /* a new send: no purge has let it go yet */
     wdf_request_note_send(r);
-    t->sent[t->nsent++] = r;
     TDF_HB_RELEASE(r);
-    if (t->wdm) {
-        SCHED_TRACE1("WdfRequestSend %s -> a WDM device object", t->owner->name);
-        wdm_target_send(t, r); /* an IRP to it, on the sender's thread (wdm_escape.c) */
-    } else {
-        SCHED_TRACE2("WdfRequestSend %s -> %s", t->owner->name, remote->name);
-        wdf_queue_deliver(remote->default_queue, r); /* KMDF dispatches on the sender's thread */
-    }
+    if (t->stopped && !ignore_state)
+        pend(t, r);
+    else
+        deliver(t, r);
     if (flags & WDF_REQUEST_SEND_OPTION_SYNCHRONOUS) {
-        if (!t->wdm) /* the deadlock report's edge: a stuck callback of the receiver holds this up */
+        if (!t->wdm && !r->pended_on) /* the deadlock report's edge: a stuck callback of the receiver holds this up */
             ke_wait_for_device(remote, remote->role);
         while (!r->done)
             ke_block(&r->done, "synchronous WdfRequestSend");

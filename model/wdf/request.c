@@ -363,6 +363,10 @@ void wdf_request_cancel(wdf_request_t *r)
         return;
     }
     r->cancel_requested = 1;
+    if (r->pended_on) { /* kept by a stopped target: never delivered, failed now (io_target.c) */
+        wdf_io_target_fail_pended_request(r, STATUS_CANCELLED);
+        return;
+    }
     if (r->state == REQ_QUEUED) {
         wdf_queue_t *q = r->queue;
         wdf_queue_unlink(q, r);

@@ -140,6 +140,7 @@ typedef struct wdf_request {
     int stop_notified, stop_acked;  /* EvtIoStop delivered / acknowledged */
     /* sender side */
     wdf_io_target_t *target;        /* sent to, until completion */
+    wdf_io_target_t *pended_on;     /* kept by that stopped target, not delivered yet (io_target.c pend) */
     PFN_WDF_REQUEST_COMPLETION_ROUTINE completion;
     WDFCONTEXT completion_context;
     int waiter;                     /* a thread blocks on &done until completion */
@@ -202,6 +203,10 @@ struct wdf_io_target {
     PFILE_OBJECT wdm_file; /* and its TargetFileObject, referenced while open (NULL: none given) */
     wdf_request_t **sent; /* in flight (grows: KMDF has no bound) */
     unsigned nsent, sent_cap;
+    /* Sent while the target was stopped, kept in send order until a start
+     * delivers, or a purge, close or cancel fails, them (io_target.c pend). */
+    wdf_request_t **pended;
+    unsigned npended, pended_cap;
     /* Completed, off the sent list, their completion routine still running:
      * close, purge and stop(wait) wait for these too (KERNEL-SEMANTICS §15
      * "Re-sending from the completion routine"). */
@@ -470,6 +475,10 @@ void wdf_device_hold_for_callback(wdf_device_t *d);
  * it again); done ends that and wakes the target's waiters. */
 void wdf_io_target_sent_begin(wdf_io_target_t *t, wdf_request_t *r);
 void wdf_io_target_sent_done(wdf_io_target_t *t);
+/* A request a stopped target kept (r->pended_on) completes with `status`
+ * without being sent: a cancel of it (STATUS_CANCELLED); io_target.c's
+ * purge and close fail the target's all. */
+void wdf_io_target_fail_pended_request(wdf_request_t *r, NTSTATUS status);
 /* IoCancelIrp: the queue or the driver's cancel routine completes it. */
 void wdf_request_cancel(wdf_request_t *r);
 /* Completes (status, information): to the sender's completion routine, a
