@@ -48,6 +48,14 @@ static inline void fh_check_failure(sched_outcome_t outcome, tdf_class_t cls, ui
         printf("    detail:   \"%s\"\n    expected: \"%s\"\n", f->detail, detail);
 }
 
+/* The run ended by itself with no model failure (else the failure's detail is printed). */
+#define CHECK_CLEAN(outcome)                                                               \
+    do {                                                                                   \
+        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                           \
+        if (!CHECK(tdf_failure() == NULL))                                                 \
+            printf("    unexpected failure: %s\n", tdf_failure()->detail);                 \
+    } while (0)
+
 /* Whether any trace event of the last run contains `text`. */
 static inline int fh_trace_has(const char *text)
 {

@@ -51,12 +51,6 @@ static sched_outcome_t run1(sched_fiber_fn *fn)
     return fh_run(&fn, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset);
 }
 
-#define CHECK_CLEAN(outcome)                                                               \
-    do {                                                                                   \
-        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                           \
-        if (!CHECK(tdf_failure() == NULL))                                                 \
-            printf("    unexpected failure: %s\n", tdf_failure()->detail);                 \
-    } while (0)
 #define CHECK_FAILURE(outcome, cls, code, sub, name, detail) \
     fh_check_failure((outcome), (cls), (code), (sub), (name), NULL, (detail), __FILE__, __LINE__)
 

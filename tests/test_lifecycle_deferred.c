@@ -141,13 +141,6 @@ static sched_outcome_t run_bytes(sched_fiber_fn *fn)
     return fh_run(&fn, 1, (sched_source_t){.kind = SCHED_SOURCE_BYTES}, reset_globals);
 }
 
-#define CHECK_CLEAN(outcome)                                                               \
-    do {                                                                                   \
-        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                           \
-        if (!CHECK(tdf_failure() == NULL))                                                 \
-            printf("    unexpected failure: %s\n", tdf_failure()->detail);                 \
-    } while (0)
-
 /* ---- rule 40: a WDFTIMER / WDFDPC needs a device ancestor ------------------------------ */
 static void create_variants(void *arg)
 {

@@ -162,13 +162,6 @@ static sched_outcome_t run_seed(sched_fiber_fn *const *fns, unsigned n, uint64_t
     return fh_run(fns, n, (sched_source_t){.kind = SCHED_SOURCE_RANDOM, .seed = seed}, reset_globals);
 }
 
-#define CHECK_CLEAN(outcome)                                                               \
-    do {                                                                                   \
-        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                           \
-        if (!CHECK(tdf_failure() == NULL))                                                 \
-            printf("    unexpected failure: %s\n", tdf_failure()->detail);                 \
-    } while (0)
-
 /* ---- rule 130: the local target is the PDO; a send is dispatched there on the sender's thread ---- */
 static void local_target(void *arg)
 {

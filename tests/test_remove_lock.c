@@ -63,13 +63,6 @@ static sched_outcome_t run1(sched_fiber_fn *fn) { return run(&fn, 1); }
 static void init_lock(void) { IoInitializeRemoveLock(&g_lock, 0x6B634C52u, 0, 0); }
 
 /* A run that must end cleanly. */
-#define CHECK_CLEAN(outcome)                                                                   \
-    do {                                                                                       \
-        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                               \
-        if (!CHECK(tdf_failure() == NULL))                                                     \
-            printf("    unexpected failure: %s\n", tdf_failure()->detail);                     \
-    } while (0)
-
 /* A run that must stop at 0xC4/`subcode` in `routine` with exactly `msg`. */
 static void check_bugcheck(sched_outcome_t outcome, uint32_t subcode, const char *routine, const char *msg, int line)
 {

@@ -53,13 +53,6 @@ static sched_outcome_t run1(sched_fiber_fn *fn) { return run(&fn, 1); }
 #define trace_has fh_trace_has
 
 /* A run that must end cleanly. */
-#define CHECK_CLEAN(outcome)                                                                   \
-    do {                                                                                       \
-        CHECK_EQ((outcome), SCHED_OUTCOME_DONE);                                               \
-        if (!CHECK(tdf_failure() == NULL))                                                     \
-            printf("    unexpected failure: %s\n", tdf_failure()->detail);                     \
-    } while (0)
-
 /* A run that must stop at a MISUSE of `routine` whose detail contains `msg`. */
 static void check_misuse(sched_outcome_t outcome, const char *routine, const char *msg, int line)
 {
