@@ -224,8 +224,10 @@ static VOID Snd_SendOne(PSND_CONTEXT context)
     }
     WdfRequestSetCompletionRoutine(request, Snd_EvtRequestCompletion, context);
     InterlockedIncrement(&context->Outstanding);
-    /* No lock: the framework refuses sends to a purged, stopped or closed
-     * target (FALSE, and the completion routine is not called). */
+    /* No lock: the framework refuses sends to a purged or closed target
+     * (FALSE, and the completion routine is not called). A stopped one (the
+     * no_purge variant's) keeps them; its close completes them with
+     * STATUS_WDF_DEVICE_REMOVED_NOT_SENT, counted as failed below. */
     if (!WdfRequestSend(request, context->Target, NULL)) {
         InterlockedDecrement(&context->Outstanding);
         InterlockedIncrement(&context->Failed);
