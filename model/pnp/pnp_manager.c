@@ -773,7 +773,14 @@ static void reference_wake_main(void *p)
 {
     reference_wake_t *w = p;
     SCHED_TRACE1("power policy: power reference wakes %s", w->node->name);
-    if (w->node->fdo == w->owner && node_started(w->node) && !node_in_d0(w->node))
+    /* Whether it is still in D0 is asked under the node's lock (wake_locked):
+     * a reference taken while the idle power-down runs (the device is still
+     * in D0 until its D0Exit returned) waits here for that power-down, then
+     * powers the stack back up, as KMDF's idle machine does
+     * (FxPowerIdleMachine's TimedOutIoIncrement / InDxIoIncrement). Asked
+     * before the lock, the wake was dropped and the request waited in the
+     * power-managed queue of a device nothing woke again. */
+    if (w->node->fdo == w->owner)
         (void)wake_node(w->node);
     w->owner->pp.wake_posted = 0;
     pp_power_state_changed(w->owner);
