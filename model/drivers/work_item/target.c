@@ -49,6 +49,9 @@ static const tdf_variant_desc_t variants[VARIANT_COUNT] = {
     [VARIANT_DELETED_EARLY] = {"deleted_early",
                                "the submitter deletes the buffer right after adding it to the collection: the "
                                "drain's Remove frees it, then reads its context"},
+    [VARIANT_STOP_EXIT_LOCKED] = {"stop_exit_locked",
+                                  "the drain leaves at once when the device stopped accepting, returning with the "
+                                  "spin lock it just took"},
 };
 
 static const tdf_target_desc_t work_item_target = {

@@ -16,6 +16,7 @@ enum work_item_variant {
     VARIANT_LOOKASIDE_NOT_DELETED, /* the NPAGED lookaside list is never deleted */
     VARIANT_DEREF_TOO_MANY,      /* the drain drops the collection's reference a second time */
     VARIANT_DELETED_EARLY,       /* the submitter deletes the buffer right after handing it to the collection */
+    VARIANT_STOP_EXIT_LOCKED,    /* the drain's exit for a stopping device returns with the spin lock held */
     VARIANT_COUNT
 };
 

@@ -318,6 +318,8 @@ static VOID Wi_EvtDrainWork(WDFWORKITEM WorkItem)
     KIRQL irql;
     for (;;) {
         KeAcquireSpinLock(&context->Lock, &irql);
+        if (IS_VARIANT(VARIANT_STOP_EXIT_LOCKED) && !context->Accepting)
+            return; /* bug: "the device is going, leave the rest to its teardown" skips the release */
         WDFMEMORY memory = (WDFMEMORY)WdfCollectionGetFirstItem(context->Pending);
         if (memory)
             WdfCollectionRemove(context->Pending, memory); /* the collection's reference goes */
