@@ -213,8 +213,9 @@ static void thread_main(void *arg)
     /* After the routine returns: the trace, the signal of this thread object
      * (its wakes add their objects) and the end (footprints, sched.h). */
     image_set_return_footprint(&t->Header, SCHED_FP_WRITE);
-    image_irql_rule_begin(IRQL_RETURN_SYSTEM_THREAD); /* its return ends the thread: 0x20 above PASSIVE */
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_SYSTEM_THREAD); /* its return ends the thread: 0x20 */
     t->start(t->context); /* driver code: entered through the image hook */
+    image_irql_rule_end(saved);
     SCHED_TRACE0("thread exits");
     signal(&t->Header);
 }

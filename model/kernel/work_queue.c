@@ -181,8 +181,9 @@ static void ex_worker_main(void *arg)
     /* From here on the item belongs to the driver again: the routine may
      * free or requeue it. The routine runs at PASSIVE_LEVEL, and returns at
      * it into the worker thread (0xE1 otherwise). */
-    image_irql_rule_begin(IRQL_RETURN_WORKER); /* this thread's only routine: nothing to restore */
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_WORKER);
     r->routine(r->parameter);
+    image_irql_rule_end(saved);
     work_queue_finished(r->slot);
 }
 

@@ -880,9 +880,12 @@ static void arrival_main(void *p)
     arrival_t *a = p;
     TDF_HB_ACQUIRE(a->device); /* the I/O manager reaches a device only after its start (device.c) */
     if (a->stim->routine) {
-        /* An outside caller's call (a system service): back at its IRQL, or 0x4A. */
-        image_irql_rule_begin(IRQL_RETURN_STIMULUS); /* this thread's only routine: nothing to restore */
+        /* An outside caller's call (a system service): back at its IRQL, or
+         * 0x4A. Until it returned: the release below may destroy the device
+         * on this thread, whose callbacks are checked as the framework's. */
+        unsigned saved = image_irql_rule_begin(IRQL_RETURN_STIMULUS);
         a->stim->routine((WDFDEVICE)a->device, a->arg);
+        image_irql_rule_end(saved);
         a->done = 1;
         sched_wake(&a->done);
     } else {

@@ -107,11 +107,15 @@ static void io_worker_main(void *arg)
 {
     io_run_t *r = arg;
     work_queue_started(r->slot);
-    image_irql_rule_begin(IRQL_RETURN_WORKER); /* this thread's only routine: nothing to restore */
+    /* Until the routine returned: the release below may run the device's
+     * destroy callbacks and the driver's unload on this thread, which are
+     * checked as whoever calls them. */
+    unsigned saved = image_irql_rule_begin(IRQL_RETURN_WORKER);
     if (r->routine_ex)
         r->routine_ex(r->device ? (PVOID)&r->device->wdm : (PVOID)&r->driver->wdm, r->context, r->item);
     else
         r->routine(&r->device->wdm, r->context);
+    image_irql_rule_end(saved);
     work_queue_finished(r->slot);
     /* The I/O manager's reference ends after the routine returned: it may be
      * the last one of a removed device (destroy, then the driver's unload). */
